@@ -1,0 +1,49 @@
+/**
+ * Typed view of the native addon (native/tsbpf.c). Everything here is a thin
+ * system-call surface; policy and parsing live in TypeScript callers.
+ * System calls return the kernel's result, or a negative errno.
+ */
+import * as path from 'node:path';
+
+/** [target, byteOffset, source]: write source's address into target at byteOffset. */
+export type PointerPatch = [Uint8Array, number, Uint8Array];
+
+/** Opaque handle for a memory-mapped ring (BPF ring buffer or perf buffer). */
+export interface RingHandle { readonly __ring: unique symbol }
+/** Opaque handle for a libuv poll watch on a file descriptor. */
+export interface WatchHandle { readonly __watch: unique symbol }
+
+export interface NativeAddon {
+  bpf(cmd: number, attr: Uint8Array, patches?: PointerPatch[]): number;
+  perfEventOpen(attr: Uint8Array, pid: number, cpu: number, groupFd: number, flags: number, patches?: PointerPatch[]): number;
+  ioctl(fd: number, request: number, arg?: number | Uint8Array): number;
+  close(fd: number): number;
+  /** clock_gettime in nanoseconds: 0 REALTIME, 1 MONOTONIC, 7 BOOTTIME. */
+  clockNs(clockId: number): bigint;
+  ringbufOpen(mapFd: number, size: number): RingHandle | number;
+  perfbufOpen(perfFd: number, pages: number): RingHandle | number;
+  /** Drains committed records: ring buffer → [u32 len][data, padded to 4]...; perf → raw perf records. */
+  ringDrain(ring: RingHandle, limitBytes?: number): Buffer | undefined;
+  ringPending(ring: RingHandle): number;
+  ringClose(ring: RingHandle): void;
+  watch(fd: number, onReadable: (status: number) => void): WatchHandle;
+  unwatch(w: WatchHandle): void;
+  watchRef(w: WatchHandle, on: boolean): void;
+  readonly pageSize: number;
+  readonly possibleCpusHint: number;
+}
+
+let addon: NativeAddon | undefined;
+
+/** Loads the addon on first use so pure modules (parser, formatter) never need it. */
+export function native(): NativeAddon {
+  if (!addon) {
+    const file = path.join(__dirname, '..', '..', '..', 'build', 'Release', 'tsbpf_native.node');
+    try {
+      addon = require(file) as NativeAddon;
+    } catch (e) {
+      throw new Error(`tsbpf: the native addon is not built (${file}); run 'npm ci' or 'npm run build'`);
+    }
+  }
+  return addon;
+}

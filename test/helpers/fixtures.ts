@@ -1,0 +1,23 @@
+/**
+ * Test fixtures are small C programs under test/fixtures/, compiled at test
+ * time with the system C compiler into dist/fixtures/ (rebuilt when the
+ * source is newer). Returns the path of the executable.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const root = path.join(__dirname, '..', '..', '..');
+
+export function buildFixture(name: string, extraFlags: string[] = []): string {
+  const src = path.join(root, 'test', 'fixtures', `${name}.c`);
+  const outDir = path.join(root, 'dist', 'fixtures');
+  const out = path.join(outDir, name);
+  fs.mkdirSync(outDir, { recursive: true });
+  const stale = !fs.existsSync(out) || fs.statSync(out).mtimeMs < fs.statSync(src).mtimeMs;
+  if (stale) {
+    // -O0 and frame pointers keep functions distinct and user stacks walkable.
+    execFileSync('cc', ['-O0', '-g', '-fno-omit-frame-pointer', '-fno-inline', '-o', out, src, ...extraFlags], { stdio: 'pipe' });
+  }
+  return out;
+}

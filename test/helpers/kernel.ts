@@ -1,0 +1,53 @@
+/**
+ * Kernel-test gating. Kernel tests need root and a BPF-capable kernel. Without
+ * them they skip loudly; with TSBPF_REQUIRE_KERNEL=1 (CI, the VM lane) a skip
+ * is a failure, so a lane cannot pass by skipping everything.
+ */
+import { test, type TestContext } from 'node:test';
+import * as fs from 'node:fs';
+
+export const requireKernel = process.env.TSBPF_REQUIRE_KERNEL === '1';
+
+function kernelUnavailableReason(): string | undefined {
+  if (process.getuid && process.getuid() !== 0) return 'not running as root';
+  if (!fs.existsSync('/sys/kernel/btf/vmlinux') && !fs.existsSync('/proc/kallsyms')) return 'no kernel interfaces visible';
+  return undefined;
+}
+
+/**
+ * Features the current kernel is expected to have, named in TSBPF_EXPECT_FEATURES
+ * (comma separated, e.g. "kprobes,fentry" in the VM lane). A test gated on an
+ * expected feature fails instead of skipping when the feature is missing.
+ */
+export const expectedFeatures = new Set((process.env.TSBPF_EXPECT_FEATURES ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+
+type Fn = (t: TestContext) => Promise<void> | void;
+
+/** A test that needs root and BPF. */
+export function kernelTest(name: string, fn: Fn, opts: { timeout?: number } = {}): void {
+  const why = kernelUnavailableReason();
+  if (why && !requireKernel) {
+    test(name, { skip: `KERNEL TEST SKIPPED: ${why}` }, () => {});
+    return;
+  }
+  test(name, { timeout: opts.timeout ?? 60_000 }, async (t) => {
+    if (why) throw new Error(`kernel test cannot run (${why}) but TSBPF_REQUIRE_KERNEL=1`);
+    await fn(t);
+  });
+}
+
+/**
+ * A kernel test that needs an optional feature (e.g. 'kprobes'). `has` decides
+ * whether the running kernel offers it. Missing → skip, unless the feature is
+ * listed in TSBPF_EXPECT_FEATURES, then fail.
+ */
+export function featureTest(name: string, feature: string, has: () => boolean, fn: Fn, opts: { timeout?: number } = {}): void {
+  kernelTest(name, async (t) => {
+    if (!has()) {
+      if (expectedFeatures.has(feature)) throw new Error(`feature '${feature}' is expected on this kernel but missing`);
+      t.skip(`FEATURE SKIPPED: ${feature} not available on this kernel`);
+      return;
+    }
+    await fn(t);
+  }, opts);
+}
