@@ -1,0 +1,186 @@
+/**
+ * What the compiler hands to the runtime: a compiled script as pure data.
+ * Nothing here depends on open file descriptors; the runtime creates the maps,
+ * patches their fds into the programs, loads, attaches, and decodes records
+ * with the layouts described here.
+ *
+ * Event records: every record sent through the event ring buffer starts with
+ * a u64 event id (index into `events`), followed by the event's fields at the
+ * offsets given in its EventSpec (offsets count from the start of the record,
+ * so the first field is at offset 8 or later).
+ */
+import type { Insn } from '../ebpf/asm';
+import type { SourceFile, Span } from './ast';
+
+export type MapKind =
+  | 'hash'
+  | 'percpu_hash'
+  | 'array'
+  | 'percpu_array'
+  | 'lru_hash'
+  | 'lru_percpu_hash'
+  | 'ringbuf'
+  | 'stack_trace'
+  | 'perf_event_array';
+
+export interface MapSpec {
+  /** Kernel-visible name (≤ 15 chars), e.g. 'AT_x' for @x, 'events', 'scratch'. */
+  name: string;
+  kind: MapKind;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags?: number;
+}
+
+/**
+ * The decoded type of a value in a record or a map key/value. Sizes are in
+ * bytes as laid out in memory by the generated code.
+ */
+export type ValueType =
+  | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean }
+  | { kind: 'bool' }
+  | { kind: 'string'; size: number }
+  | { kind: 'buffer'; size: number } // u32 length followed by `size` bytes (buf())
+  | { kind: 'tuple'; size: number; fields: { offset: number; type: ValueType }[] }
+  /** u64 stack id into the stack map `stackMap` (an index into ScriptArtifact.maps); the pid for ustack is recorded separately. */
+  | { kind: 'kstack' | 'ustack'; stackMap: number; mode: 'bpftrace' | 'perf' | 'raw'; limit: number }
+  | { kind: 'ksym' | 'kaddr' } // u64 kernel address, printed as a symbol
+  | { kind: 'usym' } // u64 address followed by u64 pid (16 bytes)
+  | { kind: 'inet'; size: number } // u32 family (AF_INET/AF_INET6) + 16 bytes address (ntop)
+  | { kind: 'username' } // u64 uid, printed as a user name
+  | { kind: 'probe' } // u64 index into ScriptArtifact.probeNames
+  | { kind: 'timestamp'; mode: 'boot' | 'monotonic' | 'realtime' } // u64 ns (strftime)
+  | { kind: 'none' };
+
+/** Byte size of a ValueType as laid out by the code generator. */
+export function sizeOf(t: ValueType): number {
+  switch (t.kind) {
+    case 'int':
+      return t.size;
+    case 'bool':
+      return 1;
+    case 'string':
+    case 'tuple':
+      return t.size;
+    case 'buffer':
+      return 4 + t.size;
+    case 'kstack':
+    case 'ustack':
+      return t.kind === 'ustack' ? 16 : 8; // ustack: stack id + pid
+    case 'ksym':
+    case 'kaddr':
+    case 'username':
+    case 'probe':
+    case 'timestamp':
+      return 8;
+    case 'usym':
+      return 16;
+    case 'inet':
+      return t.size;
+    case 'none':
+      return 0;
+  }
+}
+
+export interface FieldSpec {
+  offset: number;
+  type: ValueType;
+}
+
+/** What happens to a record of this event id in userspace. */
+export type EventSpec =
+  | { kind: 'printf'; format: string; fields: FieldSpec[] }
+  /** errorf/warnf-like and debugf could reuse printf with a prefix. */
+  | { kind: 'time'; format: string | null }
+  | { kind: 'exit'; code: FieldSpec | null }
+  /** print(@map[, top[, div]]) */
+  | { kind: 'printMap'; userMap: number; top: number; div: number }
+  /** print(value) of a non-map expression */
+  | { kind: 'printValue'; field: FieldSpec }
+  | { kind: 'clear' | 'zero'; userMap: number }
+  | { kind: 'system'; format: string; fields: FieldSpec[] }
+  | { kind: 'cat'; format: string; fields: FieldSpec[] }
+  | { kind: 'join'; field: FieldSpec; separator: string; maxArgs: number; argSize: number }
+  | { kind: 'strftime'; format: string; field: FieldSpec };
+
+/** How a user-visible @map is stored and printed. */
+export type Aggregation =
+  | { kind: 'scalar' } // plain assignment: @x = expr
+  | { kind: 'count' }
+  | { kind: 'sum' }
+  | { kind: 'min' }
+  | { kind: 'max' }
+  | { kind: 'avg' } // value: s64 sum, u64 count (16 bytes)
+  | { kind: 'stats' } // value: s64 sum, u64 count (16 bytes); printed as count/average/total
+  | { kind: 'hist'; bits: number } // key gets an extra u64 bucket index appended
+  | { kind: 'lhist'; min: bigint; max: bigint; step: bigint }; // likewise
+
+export interface UserMapSpec {
+  /** As written, with the @: '@', '@x'. */
+  name: string;
+  /** Index into ScriptArtifact.maps. */
+  map: number;
+  /** Key layout; null for a map written without keys (stored under a zero u64 key). */
+  key: ValueType | null;
+  /** Value layout (for count/sum/min/max: { int, 8, signed }). */
+  value: ValueType;
+  aggregation: Aggregation;
+  /** True when values are per-CPU and must be combined in userspace (sum/min/max across CPUs). */
+  percpu: boolean;
+}
+
+export type AttachSpec =
+  | { kind: 'begin' } // run once through BPF_PROG_TEST_RUN before anything else
+  | { kind: 'end' } // run once at exit (Ctrl-C, exit(), -c command ended)
+  | { kind: 'tracepoint'; category: string; event: string }
+  | { kind: 'raw_tracepoint'; event: string }
+  | { kind: 'kprobe'; func: string; offset: number; retprobe: boolean; module?: string }
+  | { kind: 'uprobe'; path: string; offset: number; retprobe: boolean; pid?: number; refCtrOffset?: number; symbol?: string }
+  | { kind: 'fentry' | 'fexit'; func: string }
+  /** perf event on every CPU (profile:hz:99 → software cpu-clock, frequency 99) */
+  | { kind: 'perf'; type: number; config: number; frequency?: number; period?: number; allCpus: boolean }
+  /** interval:ms:N → one timer (software cpu-clock, period in ns) on one CPU */
+  | { kind: 'interval'; periodNs: number };
+
+export type ProgramType = 'tracepoint' | 'raw_tracepoint' | 'kprobe' | 'perf_event' | 'tracing';
+
+export interface ProgramSpec {
+  /** Kernel-visible program name (≤ 15 chars). */
+  name: string;
+  type: ProgramType;
+  /** For 'tracing' programs: 'fentry' | 'fexit'. */
+  expectedAttachType?: string;
+  /** Where this program attaches: one program may serve several attach points (same code). */
+  attach: AttachSpec[];
+  /**
+   * Instructions. Map references are `lddw` with src_reg PSEUDO_MAP_FD (or
+   * MAP_VALUE) whose imm holds the index into ScriptArtifact.maps; the runtime
+   * replaces the index with the map's fd before loading.
+   */
+  insns: Insn[];
+  /** Source span of each instruction slot (null where none), to map verifier errors back to the script. */
+  sourceMap: (Span | null)[];
+  /** Index of the probe (in Program.probes) this came from. */
+  probeIndex: number;
+}
+
+export interface ScriptArtifact {
+  source: SourceFile;
+  maps: MapSpec[];
+  programs: ProgramSpec[];
+  events: EventSpec[];
+  userMaps: UserMapSpec[];
+  /** Index of the event ring buffer in `maps`, or -1 if the script sends no events. */
+  eventRing: number;
+  /** Index of a per-CPU array (1 entry, u64) counting failed ring-buffer reserves, or -1. */
+  lossCounter: number;
+  /** Probe names for the `probe` builtin (index → 'tracepoint:syscalls:sys_enter_read'). */
+  probeNames: string[];
+  /** `config = {...}` values and command-line equivalents that affect the runtime. */
+  config: Record<string, bigint | string>;
+  /** True if the script uses unsafe actions (system, signal) — requires --unsafe. */
+  unsafe: boolean;
+  /** Warnings the compiler produced (printed to stderr, compile still succeeded). */
+  warnings: string[];
+}
