@@ -255,15 +255,6 @@ export function taskFdQuery(pid: number, fd: number): TaskFdInfo | undefined {
   };
 }
 
-/** Whether the kernel supports BPF_TASK_FD_QUERY at all (ENOTSUPP/EINVAL on very old kernels). */
-export function hasTaskFdQuery(): boolean {
-  const attr = Buffer.alloc(ATTR_SIZE);
-  attr.writeUInt32LE(process.pid, 0);
-  attr.writeUInt32LE(0, 4);
-  const r = sys(BPF_TASK_FD_QUERY, attr);
-  return r !== -22 && r !== -524;
-}
-
 /** The key after `prev` (the first key when prev is undefined); undefined at the end. */
 export function mapNextKey(fd: number, keySize: number, prev: Buffer | undefined): Buffer | undefined {
   const attr = Buffer.alloc(ATTR_SIZE);
