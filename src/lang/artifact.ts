@@ -109,6 +109,11 @@ export type Aggregation =
   | { kind: 'scalar' } // plain assignment: @x = expr
   | { kind: 'count' }
   | { kind: 'sum' }
+  /**
+   * min/max: value is 16 bytes, s64 value then u64 "set" flag (non-zero once
+   * this CPU saw the key): per-CPU slots that never saw the key read as zero
+   * and must not win the cross-CPU reduction.
+   */
   | { kind: 'min' }
   | { kind: 'max' }
   | { kind: 'avg' } // value: s64 sum, u64 count (16 bytes)
@@ -123,7 +128,7 @@ export interface UserMapSpec {
   map: number;
   /** Key layout; null for a map written without keys (stored under a zero u64 key). */
   key: ValueType | null;
-  /** Value layout (for count/sum/min/max: { int, 8, signed }). */
+  /** Value layout (count/sum: { int, 8, signed }; min/max/avg/stats: 16 bytes as documented on Aggregation; hist/lhist: u64 count). */
   value: ValueType;
   aggregation: Aggregation;
   /** True when values are per-CPU and must be combined in userspace (sum/min/max across CPUs). */
