@@ -1,0 +1,258 @@
+/**
+ * Attaching loaded programs to events. Every attach returns a Link whose
+ * close() detaches; links are registered with the cleanup registry, so
+ * nothing (in particular no tracefs probe entry) outlives the process.
+ *
+ * Method choice per kind, first that works:
+ *  - tracepoint: perf_event_open(PERF_TYPE_TRACEPOINT) + BPF_LINK_CREATE (cookie
+ *    support), else PERF_EVENT_IOC_SET_BPF
+ *  - kprobe/uprobe: the kprobe/uprobe PMU, else a tracefs *_events entry
+ *  - raw tracepoint, fentry/fexit/tp_btf: BPF_RAW_TRACEPOINT_OPEN
+ *
+ * @example
+ *   const link = attachTracepoint(prog, 'syscalls', 'sys_enter_getppid');
+ *   ...
+ *   link.close();
+ */
+import * as sys from '../sys/bpf';
+import { AttachType } from '../sys/bpf';
+import { SyscallError } from '../sys/errno';
+import * as perf from '../sys/perf';
+import { PerfType } from '../sys/perf';
+import * as tracefs from '../sys/tracefs';
+import { hasFeature, MissingFeatureError, requireFeature } from '../sys/features';
+import { track, untrack, type Closable } from './cleanup';
+import type { Program } from './programs';
+
+/** An attachment; close() detaches (idempotent). */
+export interface Link extends Closable {
+  /** 'tracepoint', 'raw_tracepoint', 'kprobe', 'kretprobe', 'uprobe', 'uretprobe', 'perf_event', 'tracing'. */
+  readonly kind: string;
+  /** What it is attached to, for messages and listings. */
+  readonly target: string;
+  /** How: 'link', 'perf_ioctl', 'pmu', 'tracefs', 'raw_tp_open'. */
+  readonly method: string;
+  /** The fds this link owns (perf event fds and/or a BPF link fd). */
+  readonly fds: readonly number[];
+}
+
+type ProgRef = Program | { fd: number };
+
+class FdLink implements Link {
+  readonly kind: string;
+  readonly target: string;
+  readonly method: string;
+  readonly fds: number[];
+  private probeEvent: tracefs.ProbeEvent | undefined;
+  private closed = false;
+
+  constructor(kind: string, target: string, method: string, fds: number[], probeEvent?: tracefs.ProbeEvent) {
+    this.kind = kind;
+    this.target = target;
+    this.method = method;
+    this.fds = fds;
+    this.probeEvent = probeEvent;
+    track(this);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    untrack(this);
+    // Fds first: tracefs refuses to delete a probe event that a perf event still uses (EBUSY).
+    for (const fd of this.fds) sys.closeFd(fd);
+    if (this.probeEvent) {
+      const ev = this.probeEvent;
+      this.probeEvent = undefined;
+      tracefs.removeProbeEvent(ev);
+    }
+  }
+}
+
+const EINVAL = 22;
+
+export interface PerfAttachOptions {
+  /** Value returned by bpf_get_attach_cookie() (needs BPF_LINK_CREATE, kernel 5.15+). */
+  cookie?: bigint;
+}
+
+/**
+ * Attaches prog to an open perf event fd: BPF_LINK_CREATE when possible (it
+ * carries the cookie), else PERF_EVENT_IOC_SET_BPF. Returns the fds to own
+ * (the perf fd, plus the link fd when one was made) and the method used.
+ */
+function bindPerfEvent(prog: ProgRef, perfFd: number, o: PerfAttachOptions): { fds: number[]; method: string } {
+  try {
+    const linkFd = sys.linkCreate({ progFd: prog.fd, targetFd: perfFd, attachType: AttachType.PERF_EVENT, perfEventCookie: o.cookie ?? 0n });
+    try {
+      perf.perfEnable(perfFd);
+    } catch (e) {
+      sys.closeFd(linkFd);
+      throw e;
+    }
+    return { fds: [linkFd, perfFd], method: 'link' };
+  } catch (e) {
+    // Kernels before 5.15 lack perf links; without a cookie the ioctl does the same job.
+    if (!(e instanceof SyscallError) || (e.errno !== EINVAL && e.errno !== 95 && e.errno !== 524) || o.cookie) throw e;
+  }
+  perf.perfSetBpf(perfFd, prog.fd);
+  perf.perfEnable(perfFd);
+  return { fds: [perfFd], method: 'perf_ioctl' };
+}
+
+function withPerfFd<T>(fd: number, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    sys.closeFd(fd);
+    throw e;
+  }
+}
+
+/** Attaches a tracepoint program to CATEGORY:EVENT. */
+export function attachTracepoint(prog: ProgRef, category: string, event: string, o: PerfAttachOptions = {}): Link {
+  const id = tracefs.tracepointId(category, event);
+  // One event is enough: the program hangs off the tracepoint itself and runs on every CPU.
+  const fd = perf.perfEventOpen({ type: PerfType.TRACEPOINT, config: BigInt(id), samplePeriod: 1n, wakeupEvents: 1 }, -1, 0);
+  const bound = withPerfFd(fd, () => bindPerfEvent(prog, fd, o));
+  return new FdLink('tracepoint', `${category}:${event}`, bound.method, bound.fds);
+}
+
+/** Attaches a raw tracepoint program (BPF_PROG_TYPE_RAW_TRACEPOINT) to a tracepoint by name, e.g. 'sys_enter'. */
+export function attachRawTracepoint(prog: ProgRef, name: string): Link {
+  const fd = sys.rawTracepointOpen(name, prog.fd);
+  return new FdLink('raw_tracepoint', name, 'raw_tp_open', [fd]);
+}
+
+/** Attaches a tracing program (fentry/fexit/tp_btf); the target was fixed at load time. */
+export function attachTracing(prog: ProgRef & { name?: string }, target = ''): Link {
+  const fd = sys.rawTracepointOpen(null, prog.fd);
+  return new FdLink('tracing', target || prog.name || '', 'raw_tp_open', [fd]);
+}
+
+export interface KprobeOptions extends PerfAttachOptions {
+  retprobe?: boolean;
+  /** Offset into the function. */
+  offset?: number;
+  /** kretprobes via tracefs: concurrent instances (0: kernel default). */
+  maxActive?: number;
+}
+
+/** Attaches a kprobe program to a kernel function (kprobe PMU, else kprobe_events). */
+export function attachKprobe(prog: ProgRef, symbol: string, o: KprobeOptions = {}): Link {
+  const kind = o.retprobe ? 'kretprobe' : 'kprobe';
+  const target = o.offset ? `${symbol}+${o.offset}` : symbol;
+  const pmu = perf.dynamicPmu('kprobe');
+  if (pmu) {
+    const config = o.retprobe ? 1n << BigInt(pmu.retprobeBit ?? 0) : 0n;
+    const fd = perf.perfEventOpen({ type: pmu.type, config, config1Str: symbol, config2: BigInt(o.offset ?? 0), samplePeriod: 1n, wakeupEvents: 1 }, -1, 0);
+    const bound = withPerfFd(fd, () => bindPerfEvent(prog, fd, o));
+    return new FdLink(kind, target, bound.method === 'link' ? 'pmu+link' : 'pmu', bound.fds);
+  }
+  if (tracefs.hasProbeEvents('kprobe')) {
+    const ev = tracefs.addKprobeEvent(symbol, o.offset ?? 0, o.retprobe ?? false, o.maxActive ?? 0);
+    return attachProbeEvent(prog, ev, kind, target, o);
+  }
+  throw new MissingFeatureError('kprobes');
+}
+
+export interface UprobeOptions extends PerfAttachOptions {
+  retprobe?: boolean;
+  /** Only this process (default: every process mapping the file). */
+  pid?: number;
+  /** USDT semaphore: file offset of the u16 counter the kernel increments while attached. */
+  refCtrOffset?: bigint;
+}
+
+/** Attaches a uprobe program at a file offset of an ELF file (uprobe PMU, else uprobe_events). */
+export function attachUprobe(prog: ProgRef, path: string, fileOffset: bigint, o: UprobeOptions = {}): Link {
+  const kind = o.retprobe ? 'uretprobe' : 'uprobe';
+  const target = `${path}:0x${fileOffset.toString(16)}`;
+  const pmu = perf.dynamicPmu('uprobe');
+  if (pmu) {
+    let config = o.retprobe ? 1n << BigInt(pmu.retprobeBit ?? 0) : 0n;
+    if (o.refCtrOffset) {
+      if (pmu.refCtrOffsetShift === undefined) throw new MissingFeatureError('uprobe_ref_ctr');
+      config |= o.refCtrOffset << BigInt(pmu.refCtrOffsetShift);
+    }
+    const pid = o.pid ?? -1;
+    const fd = perf.perfEventOpen({ type: pmu.type, config, config1Str: path, config2: fileOffset, samplePeriod: 1n, wakeupEvents: 1 }, pid, pid >= 0 ? -1 : 0);
+    const bound = withPerfFd(fd, () => bindPerfEvent(prog, fd, o));
+    return new FdLink(kind, target, bound.method === 'link' ? 'pmu+link' : 'pmu', bound.fds);
+  }
+  if (tracefs.hasProbeEvents('uprobe')) {
+    const ev = tracefs.addUprobeEvent(path, fileOffset, o.retprobe ?? false, o.refCtrOffset);
+    return attachProbeEvent(prog, ev, kind, target, o, o.pid);
+  }
+  requireFeature('uprobes');
+  throw new MissingFeatureError('uprobes');
+}
+
+function attachProbeEvent(prog: ProgRef, ev: tracefs.ProbeEvent, kind: string, target: string, o: PerfAttachOptions, pid?: number): Link {
+  let fd: number;
+  try {
+    const p = pid ?? -1;
+    fd = perf.perfEventOpen({ type: PerfType.TRACEPOINT, config: BigInt(ev.id), samplePeriod: 1n, wakeupEvents: 1 }, p, p >= 0 ? -1 : 0);
+  } catch (e) {
+    tracefs.removeProbeEvent(ev);
+    throw e;
+  }
+  let bound: { fds: number[]; method: string };
+  try {
+    bound = bindPerfEvent(prog, fd, o);
+  } catch (e) {
+    sys.closeFd(fd);
+    tracefs.removeProbeEvent(ev);
+    throw e;
+  }
+  return new FdLink(kind, target, 'tracefs', bound.fds, ev);
+}
+
+export interface PerfEventOptions {
+  /** PerfType.SOFTWARE / HARDWARE / ... */
+  type: number;
+  config: bigint | number;
+  /** Samples per second on each CPU (e.g. 99 for profiling); or give samplePeriod. */
+  frequency?: number;
+  samplePeriod?: bigint | number;
+  /** Only this process (default: every process, one event per online CPU). */
+  pid?: number;
+  /** Restrict to these CPUs (default: all online). */
+  cpus?: readonly number[];
+}
+
+/** Attaches a perf_event program to a software/hardware event on every online CPU (or one pid). */
+export function attachPerfEvent(prog: ProgRef, o: PerfEventOptions): Link {
+  if (o.type === PerfType.HARDWARE && !hasFeature('hardware_events')) throw new MissingFeatureError('hardware_events');
+  const attr: perf.PerfEventAttrOptions = { type: o.type, config: BigInt(o.config) };
+  if (o.frequency !== undefined) attr.sampleFreq = BigInt(o.frequency);
+  else attr.samplePeriod = BigInt(o.samplePeriod ?? 1);
+  const targets: Array<[number, number]> = o.pid !== undefined ? [[o.pid, -1]] : (o.cpus ?? perf.onlineCpus()).map((c) => [-1, c]);
+  const fds: number[] = [];
+  try {
+    for (const [pid, cpu] of targets) {
+      const fd = perf.perfEventOpen(attr, pid, cpu);
+      fds.push(fd);
+      perf.perfSetBpf(fd, prog.fd);
+      perf.perfEnable(fd);
+    }
+  } catch (e) {
+    for (const fd of fds) sys.closeFd(fd);
+    throw e;
+  }
+  const what = `type ${o.type} config ${o.config} ${o.frequency !== undefined ? `freq ${o.frequency}` : `period ${o.samplePeriod ?? 1}`}`;
+  return new FdLink('perf_event', what, 'perf_ioctl', fds);
+}
+
+/** Closes several links, newest first, continuing past failures (the first error is rethrown). */
+export function closeLinks(links: readonly Link[]): void {
+  let first: unknown;
+  for (const l of [...links].reverse()) {
+    try {
+      l.close();
+    } catch (e) {
+      first ??= e;
+    }
+  }
+  if (first) throw first;
+}
