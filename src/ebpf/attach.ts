@@ -20,7 +20,7 @@ import { SyscallError } from '../sys/errno';
 import * as perf from '../sys/perf';
 import { PerfType } from '../sys/perf';
 import * as tracefs from '../sys/tracefs';
-import { hasFeature, MissingFeatureError, requireFeature } from '../sys/features';
+import { hasFeature, MissingFeatureError } from '../sys/features';
 import { track, untrack, type Closable } from './cleanup';
 import type { Program } from './programs';
 
@@ -75,6 +75,9 @@ export interface PerfAttachOptions {
   /** Value returned by bpf_get_attach_cookie() (needs BPF_LINK_CREATE, kernel 5.15+). */
   cookie?: bigint;
 }
+
+/** kprobe/uprobe mechanism: 'auto' (PMU, else tracefs), or force one. */
+export type ProbeMethod = 'auto' | 'pmu' | 'tracefs';
 
 /**
  * Attaches prog to an open perf event fd: BPF_LINK_CREATE when possible (it
@@ -136,13 +139,16 @@ export interface KprobeOptions extends PerfAttachOptions {
   offset?: number;
   /** kretprobes via tracefs: concurrent instances (0: kernel default). */
   maxActive?: number;
+  method?: ProbeMethod;
 }
 
 /** Attaches a kprobe program to a kernel function (kprobe PMU, else kprobe_events). */
 export function attachKprobe(prog: ProgRef, symbol: string, o: KprobeOptions = {}): Link {
   const kind = o.retprobe ? 'kretprobe' : 'kprobe';
   const target = o.offset ? `${symbol}+${o.offset}` : symbol;
-  const pmu = perf.dynamicPmu('kprobe');
+  const method = o.method ?? 'auto';
+  const pmu = method === 'tracefs' ? undefined : perf.dynamicPmu('kprobe');
+  if (!pmu && method === 'pmu') throw new MissingFeatureError('kprobe_pmu');
   if (pmu) {
     const config = o.retprobe ? 1n << BigInt(pmu.retprobeBit ?? 0) : 0n;
     const fd = perf.perfEventOpen({ type: pmu.type, config, config1Str: symbol, config2: BigInt(o.offset ?? 0), samplePeriod: 1n, wakeupEvents: 1 }, -1, 0);
@@ -153,7 +159,7 @@ export function attachKprobe(prog: ProgRef, symbol: string, o: KprobeOptions = {
     const ev = tracefs.addKprobeEvent(symbol, o.offset ?? 0, o.retprobe ?? false, o.maxActive ?? 0);
     return attachProbeEvent(prog, ev, kind, target, o);
   }
-  throw new MissingFeatureError('kprobes');
+  throw new MissingFeatureError(method === 'tracefs' ? 'kprobe_events' : 'kprobes');
 }
 
 export interface UprobeOptions extends PerfAttachOptions {
@@ -162,13 +168,16 @@ export interface UprobeOptions extends PerfAttachOptions {
   pid?: number;
   /** USDT semaphore: file offset of the u16 counter the kernel increments while attached. */
   refCtrOffset?: bigint;
+  method?: ProbeMethod;
 }
 
 /** Attaches a uprobe program at a file offset of an ELF file (uprobe PMU, else uprobe_events). */
 export function attachUprobe(prog: ProgRef, path: string, fileOffset: bigint, o: UprobeOptions = {}): Link {
   const kind = o.retprobe ? 'uretprobe' : 'uprobe';
   const target = `${path}:0x${fileOffset.toString(16)}`;
-  const pmu = perf.dynamicPmu('uprobe');
+  const method = o.method ?? 'auto';
+  const pmu = method === 'tracefs' ? undefined : perf.dynamicPmu('uprobe');
+  if (!pmu && method === 'pmu') throw new MissingFeatureError('uprobe_pmu');
   if (pmu) {
     let config = o.retprobe ? 1n << BigInt(pmu.retprobeBit ?? 0) : 0n;
     if (o.refCtrOffset) {
@@ -184,8 +193,7 @@ export function attachUprobe(prog: ProgRef, path: string, fileOffset: bigint, o:
     const ev = tracefs.addUprobeEvent(path, fileOffset, o.retprobe ?? false, o.refCtrOffset);
     return attachProbeEvent(prog, ev, kind, target, o, o.pid);
   }
-  requireFeature('uprobes');
-  throw new MissingFeatureError('uprobes');
+  throw new MissingFeatureError(method === 'tracefs' ? 'uprobe_events' : 'uprobes');
 }
 
 function attachProbeEvent(prog: ProgRef, ev: tracefs.ProbeEvent, kind: string, target: string, o: PerfAttachOptions, pid?: number): Link {
