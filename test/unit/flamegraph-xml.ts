@@ -105,3 +105,14 @@ export function svgFrames(svg: string): SvgFrame[] {
   }
   return out;
 }
+
+/** A small profile with one clearly widest frame per level, kernel and unknown frames, and names needing escapes. */
+export const SAMPLE = [
+  'main;parse_args 5',
+  'main;run;compute;inner_loop 60',
+  'main;run;compute;sqrt 15',
+  'main;run;io;write;__x64_sys_write_[k];vfs_write_[k];ext4_file_write_iter_[k] 12',
+  'main;run;[unknown];0x7f1234 4',
+  'start_thread;worker;do_work<T>;memcpy 8',
+  'start_thread;worker;"quoted" & <angle> 3',
+].join('\n') + '\n';

@@ -8,17 +8,8 @@ import {
   FlameGraphOptionError, fitLabel, foldedFromCounts, frameColor, frameKind, layoutFlameGraph, parseFolded, renderFlameGraph,
 } from '../../src/runtime/flamegraph';
 import { run as flamegraphCli } from '../../src/cli/commands/flamegraph';
-import { checkWellFormed, svgFrames } from './flamegraph-xml';
+import { SAMPLE, checkWellFormed, svgFrames } from './flamegraph-xml';
 
-export const SAMPLE = [
-  'main;parse_args 5',
-  'main;run;compute;inner_loop 60',
-  'main;run;compute;sqrt 15',
-  'main;run;io;write;__x64_sys_write_[k];vfs_write_[k];ext4_file_write_iter_[k] 12',
-  'main;run;[unknown];0x7f1234 4',
-  'start_thread;worker;do_work<T>;memcpy 8',
-  'start_thread;worker;"quoted" & <angle> 3',
-].join('\n') + '\n';
 
 test('parseFolded merges repeated stacks, accepts decimals and counts unusable lines', () => {
   const p = parseFolded('a;b 3\n\na;b 2\nc 1.5\r\nno count here\nd 0\n');
