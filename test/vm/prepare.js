@@ -2,15 +2,18 @@
 // Host-side step of the VM lane (called by test/vm/run after tsc):
 //  1. builds every test/fixtures/*.c into dist/fixtures/ with the project's own
 //     buildFixture(), because the VM has no C compiler;
-//  2. prints, one per line, the compiled kernel test files to run, chosen the
-//     way test/run.js chooses them (source still exists, substring filters).
+//  2. prints, one per line, the compiled test files to run, chosen the way
+//     test/run.js chooses them: suite words 'kernel' (the default) and 'unit',
+//     the TypeScript source still exists, and substring filters.
 // Diagnostics go to stderr; stdout is only the list.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..', '..');
-const filters = process.argv.slice(2);
+const args = process.argv.slice(2);
+const suites = args.filter((a) => a === 'unit' || a === 'kernel');
+const filters = args.filter((a) => a !== 'unit' && a !== 'kernel');
 
 const helper = path.join(root, 'dist', 'test', 'helpers', 'fixtures.js');
 const fixtureDir = path.join(root, 'test', 'fixtures');
@@ -47,7 +50,8 @@ function walk(dir, out) {
   return out;
 }
 
-let files = walk(path.join(root, 'dist', 'test', 'kernel'), []).sort();
+let files = [];
+for (const s of suites.length ? suites : ['kernel']) files = files.concat(walk(path.join(root, 'dist', 'test', s), []).sort());
 // dist may hold tests whose TypeScript source was deleted or renamed.
 files = files.filter((f) => fs.existsSync(path.join(root, path.relative(path.join(root, 'dist'), f).replace(/\.js$/, '.ts'))));
 if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
