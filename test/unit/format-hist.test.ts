@@ -66,7 +66,7 @@ test('hist labels: K/M/G/T/P/E suffixes, single values, sub-buckets', () => {
   assert.equal(histBucketLabel(histBitsBucket(7, 2), 2), '[7]');
   assert.equal(histBucketLabel(histBitsBucket(8, 2), 2), '[8, 10)');
   assert.equal(histBucketLabel(histBitsBucket(225, 2), 2), '[224, 256)');
-  assert.equal(histBucketLabel(histBitsBucket(1100, 2), 2), '[1K, 1280)');
+  assert.equal(histBucketLabel(histBitsBucket(1100, 2), 2), '[1024, 1280)');
   assert.equal(histBucketLabel(histBitsBucket(1300, 2), 2), '[1280, 1536)');
 });
 
