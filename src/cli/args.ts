@@ -1,0 +1,168 @@
+/**
+ * bpftrace-compatible command line: `tsbpf [options] FILE|-e PROGRAM [param ...]`.
+ * Parsing only; main.ts acts on the result.
+ */
+
+export type OutputFormat = 'text' | 'json';
+export type BufferingMode = 'line' | 'full' | 'none';
+
+export interface ScriptOptions {
+  program: string | null;
+  file: string | null;
+  params: string[];
+  list: string | null; // -l [PATTERN]; '' = everything
+  listVerbose: boolean; // -lv
+  pid: number | null;
+  cmd: string | null;
+  outFile: string | null;
+  format: OutputFormat;
+  quiet: boolean;
+  buffering: BufferingMode | null;
+  keepGoing: boolean; // -k: report helper errors instead of ignoring them
+  unsafe: boolean;
+  dryRun: boolean;
+  verify: boolean;
+  verbose: boolean;
+  debug: ('ast' | 'types' | 'codegen')[];
+  help: boolean;
+  version: boolean;
+  defines: Record<string, string>;
+}
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export const USAGE = `USAGE:
+    tsbpf [options] filename
+    tsbpf [options] - <stdin input>
+    tsbpf [options] -e 'program'
+    tsbpf <tool|command> [args]      (tsbpf tools lists them)
+
+OPTIONS:
+    -B MODE        output buffering mode ('line', 'full', or 'none')
+    -d STAGE       debug info: 'ast', 'types' or 'codegen'
+    --dry-run      compile, load and attach, then exit
+    --verify       compile and load every program through the kernel verifier
+                   without attaching; exit 0 only if all pass (works for probe
+                   types this kernel cannot attach, e.g. kprobes)
+    -e 'program'   execute this program
+    -f FORMAT      output format ('text', 'json')
+    -h, --help     show this help message
+    -k             emit a warning when a BPF helper returns an error
+    -l [search]    list probes (tracepoints, software/hardware events, kernel
+                   functions, uprobes/USDT with a path or -p)
+    -lv            list probes with their arguments
+    -o file        redirect program output to file
+    -p PID         enable USDT probes on PID
+    -c 'CMD'       run CMD and trace it; exit when it exits
+    -q             keep messages quiet
+    --unsafe       allow unsafe builtin functions (system, signal)
+    -v             verbose messages: instructions and verifier statistics
+    -V, --version  tsbpf version
+    -D NAME=VALUE  define a preprocessor macro
+
+A script file whose name collides with a tool or command runs when given as a
+path (./bitesize) or with a .bt suffix (bitesize.bt).
+
+EXAMPLES:
+tsbpf -l '*sleep*'
+    list probes containing "sleep"
+tsbpf -e 'tracepoint:syscalls:sys_enter_openat { printf("%s %s\\n", comm, str(args.filename)); }'
+    trace files opened, with process names
+tsbpf -e 'tracepoint:raw_syscalls:sys_enter { @[comm] = count(); }'
+    count syscalls by process name
+tsbpf -e 'profile:hz:99 { @[kstack] = count(); }'
+    sample kernel stacks at 99 Hertz
+`;
+
+/** Parses argv (without node and script path). */
+export function parseScriptArgs(argv: string[]): ScriptOptions {
+  const o: ScriptOptions = {
+    program: null, file: null, params: [], list: null, listVerbose: false, pid: null, cmd: null, outFile: null,
+    format: 'text', quiet: false, buffering: null, keepGoing: false, unsafe: false, dryRun: false, verify: false,
+    verbose: false, debug: [], help: false, version: false, defines: {},
+  };
+  const positional: string[] = [];
+  let i = 0;
+  const need = (flag: string): string => {
+    if (i + 1 >= argv.length) throw new UsageError(`option '${flag}' requires an argument`);
+    return argv[++i];
+  };
+  for (; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
+    if (positional.length > 0 || (!a.startsWith('-') || a === '-')) {
+      positional.push(a);
+      continue;
+    }
+    switch (a) {
+      case '-e': o.program = need(a); break;
+      case '-l': o.list = ''; if (i + 1 < argv.length && !argv[i + 1].startsWith('-')) o.list = argv[++i]; break;
+      case '-lv': case '-vl': o.list = ''; o.listVerbose = true; if (i + 1 < argv.length && !argv[i + 1].startsWith('-')) o.list = argv[++i]; break;
+      case '-p': {
+        const v = need(a);
+        if (!/^\d+$/.test(v)) throw new UsageError(`-p expects a process id, got '${v}'`);
+        o.pid = Number(v);
+        break;
+      }
+      case '-c': o.cmd = need(a); break;
+      case '-o': o.outFile = need(a); break;
+      case '-f': {
+        const v = need(a);
+        if (v !== 'text' && v !== 'json') throw new UsageError(`invalid output format '${v}': use 'text' or 'json'`);
+        o.format = v;
+        break;
+      }
+      case '-q': o.quiet = true; break;
+      case '-B': {
+        const v = need(a);
+        if (v !== 'line' && v !== 'full' && v !== 'none') throw new UsageError(`invalid buffering mode '${v}': use 'line', 'full' or 'none'`);
+        o.buffering = v;
+        break;
+      }
+      case '-k': case '-kk': o.keepGoing = true; break;
+      case '--unsafe': o.unsafe = true; break;
+      case '--dry-run': o.dryRun = true; break;
+      case '--verify': o.verify = true; break;
+      case '-v': o.verbose = true; if (o.list !== null) o.listVerbose = true; break;
+      case '-d': {
+        const v = need(a);
+        if (v !== 'ast' && v !== 'types' && v !== 'codegen' && v !== 'all') throw new UsageError(`invalid debug stage '${v}': use 'ast', 'types', 'codegen' or 'all'`);
+        if (v === 'all') o.debug.push('ast', 'types', 'codegen');
+        else o.debug.push(v);
+        break;
+      }
+      case '-D': {
+        const v = need(a);
+        const eq = v.indexOf('=');
+        o.defines[eq < 0 ? v : v.slice(0, eq)] = eq < 0 ? '1' : v.slice(eq + 1);
+        break;
+      }
+      case '-h': case '--help': o.help = true; break;
+      case '-V': case '--version': o.version = true; break;
+      default:
+        if (a.startsWith('-e') && a.length > 2) { o.program = a.slice(2); break; }
+        if (a.startsWith('-p') && /^\d+$/.test(a.slice(2))) { o.pid = Number(a.slice(2)); break; }
+        throw new UsageError(`unknown option '${a}'`);
+    }
+  }
+  if (o.list !== null) {
+    // `-l PATTERN` may also come as the first positional (bpftrace -l 'tracepoint:*')
+    if (o.list === '' && positional.length) o.list = positional.shift() ?? '';
+    return o;
+  }
+  if (o.program === null && !o.help && !o.version) {
+    const f = positional.shift();
+    if (f === undefined) throw new UsageError('no program given: use -e PROGRAM or a script file');
+    o.file = f;
+  }
+  o.params = positional;
+  return o;
+}

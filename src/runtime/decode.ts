@@ -1,0 +1,90 @@
+/**
+ * Turns bytes written by generated BPF code (event records, map keys and
+ * values) into the formatter's Value model, using the layouts the compiler
+ * described in the artifact. Symbol and stack resolution is delegated to a
+ * Resolver so this module stays testable without a kernel.
+ */
+import type { ValueType } from '../lang/artifact';
+import * as V from './values';
+
+/** What decoding needs from the outside world. */
+export interface Resolver {
+  /** Frames of stack `id` in stack map `stackMap` (kernel stack, or user stack of `pid`). */
+  stack(kind: 'kstack' | 'ustack', stackMap: number, id: number, pid: number, mode: 'bpftrace' | 'perf' | 'raw', limit: number): V.StackValue;
+  ksym(addr: bigint): string;
+  usym(pid: number, addr: bigint): string;
+  username(uid: number): string;
+  probeName(index: number): string;
+}
+
+/** Reads an unsigned/signed little-endian integer of `size` bytes at `off`. */
+export function readInt(b: Buffer, off: number, size: number, signed: boolean): bigint {
+  switch (size) {
+    case 1:
+      return BigInt(signed ? b.readInt8(off) : b.readUInt8(off));
+    case 2:
+      return BigInt(signed ? b.readInt16LE(off) : b.readUInt16LE(off));
+    case 4:
+      return BigInt(signed ? b.readInt32LE(off) : b.readUInt32LE(off));
+    default:
+      return signed ? b.readBigInt64LE(off) : b.readBigUInt64LE(off);
+  }
+}
+
+/** A C string of at most `size` bytes, cut at the first NUL. */
+export function readCString(b: Buffer, off: number, size: number): string {
+  const end = Math.min(b.length, off + size);
+  let n = b.indexOf(0, off);
+  if (n < 0 || n > end) n = end;
+  return b.toString('latin1', off, n);
+}
+
+/** Decodes one value of type `t` found at `off` in `b`. */
+export function decodeValue(b: Buffer, off: number, t: ValueType, r: Resolver): V.Value {
+  switch (t.kind) {
+    case 'int':
+      return V.int(readInt(b, off, t.size, t.signed), (t.size * 8) as V.IntBits, t.signed);
+    case 'bool':
+      return V.int(b.readUInt8(off) ? 1n : 0n, 8, false);
+    case 'string':
+      return V.str(readCString(b, off, t.size));
+    case 'buffer': {
+      const len = Math.min(b.readUInt32LE(off), t.size);
+      return V.buf(Uint8Array.from(b.subarray(off + 4, off + 4 + len)));
+    }
+    case 'tuple':
+      return V.tuple(t.fields.map((f) => decodeValue(b, off + f.offset, f.type, r)));
+    case 'kstack':
+    case 'ustack': {
+      const id = Number(b.readBigInt64LE(off));
+      const pid = t.kind === 'ustack' ? Number(b.readBigUInt64LE(off + 8)) : 0;
+      return r.stack(t.kind, t.stackMap, id, pid, t.mode, t.limit);
+    }
+    case 'ksym':
+      return V.sym(r.ksym(b.readBigUInt64LE(off)), 'ksym');
+    case 'kaddr':
+      return V.sym(r.ksym(b.readBigUInt64LE(off)), 'ksym');
+    case 'usym':
+      return V.sym(r.usym(Number(b.readBigUInt64LE(off + 8)), b.readBigUInt64LE(off)), 'usym');
+    case 'inet': {
+      const family = b.readUInt32LE(off);
+      const len = family === 10 ? 16 : 4; // AF_INET6 = 10
+      return V.inet(Uint8Array.from(b.subarray(off + 4, off + 4 + len)));
+    }
+    case 'username':
+      return V.sym(r.username(Number(b.readBigUInt64LE(off))), 'username');
+    case 'probe':
+      return V.sym(r.probeName(Number(b.readBigUInt64LE(off))), 'probe');
+    case 'timestamp':
+      return V.int(b.readBigUInt64LE(off), 64, false);
+    case 'none':
+      return V.none;
+  }
+}
+
+/** Splits a tuple-typed key into its elements (multi-key maps print `@m[a, b]`). */
+export function keyValues(b: Buffer, t: ValueType | null, r: Resolver): V.Value[] {
+  if (t === null) return [];
+  const v = decodeValue(b, 0, t, r);
+  return v.kind === 'tuple' ? [...v.items] : [v];
+}

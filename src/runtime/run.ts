@@ -1,0 +1,522 @@
+/**
+ * Executes a compiled script: creates its maps, loads its programs (mapping
+ * verifier rejections back to the script), attaches them, runs BEGIN, turns
+ * event records into output, and on exit (Ctrl-C, SIGTERM, exit(), the -c
+ * command ending) runs END, prints the maps and the loss count, and detaches
+ * everything.
+ *
+ * @example
+ *   const artifact = compile({ name: 'stdin', text: 'BEGIN { printf("hi\\n"); exit(); }' }, {});
+ *   const code = await runScript(artifact, { format: 'text' });
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import { encode, isLdImm64, PseudoLd, type Insn } from '../ebpf/asm';
+import { attachKprobe, attachPerfEvent, attachRawTracepoint, attachTracepoint, attachTracing, attachUprobe, type Link } from '../ebpf/attach';
+import { RingBufReader } from '../ebpf/events';
+import { BpfMap, numPossibleCpus } from '../ebpf/maps';
+import { loadProgram, type Program, type ProgTypeName, VerifierError } from '../ebpf/programs';
+import { PerfType, SwEvent } from '../sys/perf';
+import type { AttachSpec, EventSpec, ProgramSpec, ScriptArtifact, UserMapSpec } from '../lang/artifact';
+import { CompileError } from '../lang/diagnostics';
+import { decodeValue, readInt } from './decode';
+import { createOutput, type OutputFormatter } from './format/output';
+import type { MapDump } from './format/maps';
+import { formatPrintf, parseFormat, type ParsedFormat } from './format/printf';
+import { strftime, TIME_DEFAULT_FORMAT } from './format/strftime';
+import { ScriptResolver } from './resolve';
+import * as V from './values';
+
+export interface RunOptions {
+  format?: 'text' | 'json';
+  /** Where program output goes (default stdout). */
+  write?: (s: string) => void;
+  /** Where messages go (default stderr). */
+  message?: (s: string) => void;
+  quiet?: boolean;
+  /** Run this command (via /bin/sh -c) once attached; exit when it exits. */
+  cmd?: string | null;
+  /** Attach, then exit without tracing. */
+  dryRun?: boolean;
+  /** Load every program through the verifier, attach nothing. */
+  verify?: boolean;
+  /** Print instruction counts and verifier statistics. */
+  verbose?: boolean;
+  /** Install SIGINT/SIGTERM handlers (the CLI does; library users may not want it). */
+  handleSignals?: boolean;
+}
+
+/** An error that stops a script before it runs, phrased for the user. */
+export class RuntimeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RuntimeError';
+  }
+}
+
+const MAP_NAME_MAX = 15;
+
+export class ScriptRuntime {
+  private readonly a: ScriptArtifact;
+  private readonly o: RunOptions;
+  private readonly out: OutputFormatter;
+  private readonly write: (s: string) => void;
+  private readonly message: (s: string) => void;
+  private maps: BpfMap[] = [];
+  private programs: Program[] = [];
+  private links: Link[] = [];
+  private reader: RingBufReader | undefined;
+  private readonly resolver: ScriptResolver;
+  private readonly parsedFormats = new Map<number, ParsedFormat>();
+  private exitCode = 0;
+  private finishing = false;
+  private finished: Promise<number> | undefined;
+  private resolveFinished: ((code: number) => void) | undefined;
+  private lostReported = 0n;
+  private child: ChildProcess | undefined;
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(artifact: ScriptArtifact, opts: RunOptions = {}) {
+    this.a = artifact;
+    this.o = opts;
+    this.out = createOutput(opts.format ?? 'text');
+    this.write = opts.write ?? ((s) => process.stdout.write(s));
+    this.message = opts.message ?? ((s) => process.stderr.write(s));
+    this.resolver = new ScriptResolver(() => this.maps, artifact.probeNames);
+  }
+
+  /** Runs the script to completion; resolves with the exit code. */
+  async run(): Promise<number> {
+    try {
+      this.createMaps();
+      this.loadPrograms();
+      if (this.o.verify) {
+        this.message(`${this.programs.length} program${this.programs.length === 1 ? '' : 's'} passed the kernel verifier\n`);
+        return 0;
+      }
+      const probes = this.attachAll();
+      if (!this.o.quiet) this.message(`Attached ${probes} probe${probes === 1 ? '' : 's'}\n`);
+      if (this.o.format === 'json' && !this.o.quiet) this.write(this.out.attachedProbes(probes));
+      if (this.o.dryRun) return 0;
+      this.finished = new Promise<number>((res) => (this.resolveFinished = res));
+      if (this.o.handleSignals ?? true) this.installSignals();
+      if (this.a.eventRing >= 0) {
+        const m = this.maps[this.a.eventRing];
+        this.reader = new RingBufReader({ fd: m.fd, maxEntries: this.a.maps[this.a.eventRing].maxEntries }, (rec) => this.onRecord(rec));
+      }
+      if (this.a.lossCounter >= 0) {
+        const t = setInterval(() => this.reportLoss(), 1000);
+        t.unref();
+        this.timers.push(t);
+      }
+      this.runOnce('begin');
+      if (this.o.cmd) this.startCommand(this.o.cmd);
+      if (!this.hasLiveProbes() && !this.o.cmd) {
+        // Only BEGIN/END: bpftrace runs END right after BEGIN.
+        void this.finish(this.exitCode);
+      }
+      return await this.finished;
+    } finally {
+      this.teardown();
+    }
+  }
+
+  // ---- setup -----------------------------------------------------------------
+
+  private createMaps(): void {
+    for (const spec of this.a.maps) {
+      this.maps.push(
+        BpfMap.create({
+          type: spec.kind,
+          keySize: spec.keySize,
+          valueSize: spec.valueSize,
+          maxEntries: spec.maxEntries,
+          flags: spec.flags,
+          name: spec.name.slice(0, MAP_NAME_MAX),
+        }),
+      );
+    }
+  }
+
+  /** Replaces map indices in lddw instructions with the created maps' fds. */
+  private patchMapFds(insns: readonly Insn[]): Insn[] {
+    const outInsns = insns.map((i) => ({ ...i }));
+    for (let n = 0; n < outInsns.length; n++) {
+      const i = outInsns[n];
+      if (!isLdImm64(i)) continue;
+      if (i.src === PseudoLd.MAP_FD || i.src === PseudoLd.MAP_VALUE) {
+        const m = this.maps[i.imm];
+        if (!m) throw new RuntimeError(`internal error: program refers to map #${i.imm} which the script does not define`);
+        i.imm = m.fd;
+      }
+      n++;
+    }
+    return outInsns;
+  }
+
+  private progType(p: ProgramSpec): ProgTypeName {
+    if (p.type === 'tracing') return p.expectedAttachType === 'fexit' ? 'fexit' : 'fentry';
+    return p.type;
+  }
+
+  private loadPrograms(): void {
+    for (const p of this.a.programs) {
+      const insns = encode(this.patchMapFds(p.insns));
+      const target = p.attach.find((s) => s.kind === 'fentry' || s.kind === 'fexit');
+      try {
+        const prog = loadProgram({
+          type: this.progType(p),
+          insns,
+          name: p.name,
+          attachTo: target && 'func' in target ? target.func : undefined,
+          keepLog: this.o.verbose,
+        });
+        this.programs.push(prog);
+        if (this.o.verbose) this.describeProgram(p, prog);
+      } catch (e) {
+        if (e instanceof VerifierError) throw this.verifierDiagnostic(p, e);
+        throw e;
+      }
+    }
+  }
+
+  private describeProgram(p: ProgramSpec, prog: Program): void {
+    const stats = (prog.log ?? '').split('\n').filter((l) => /processed \d+ insns|stack depth|verification time/.test(l));
+    this.message(`Program ${p.name} (${this.a.probeNames[p.probeIndex] ?? p.type}): ${p.insns.length} instructions\n`);
+    for (const s of stats) this.message(`  ${s.trim()}\n`);
+  }
+
+  /** A verifier rejection, pointed at the script line that produced the rejected instruction. */
+  private verifierDiagnostic(p: ProgramSpec, e: VerifierError): CompileError {
+    const span = e.insnIndex !== undefined ? p.sourceMap[e.insnIndex] ?? null : null;
+    const probe = this.a.probeNames[p.probeIndex] ?? p.name;
+    const reason = e.reason || e.message;
+    const notes = [`the verifier rejected instruction ${e.insnIndex ?? '?'} of the program for ${probe}`];
+    if (this.o.verbose) notes.push(e.log.trimEnd());
+    else notes.push('run with -v to see the full verifier log');
+    return new CompileError(`the kernel verifier rejected this: ${reason}`, span, this.a.source, notes);
+  }
+
+  private hasLiveProbes(): boolean {
+    return this.a.programs.some((p) => p.attach.some((s) => s.kind !== 'begin' && s.kind !== 'end'));
+  }
+
+  /** Attaches every program to each of its attach points; returns the number of probes (bpftrace counts BEGIN/END too). */
+  private attachAll(): number {
+    let count = 0;
+    this.a.programs.forEach((p, idx) => {
+      const prog = this.programs[idx];
+      for (const s of p.attach) {
+        count++;
+        if (s.kind === 'begin' || s.kind === 'end') continue;
+        this.links.push(...this.attachOne(prog, s));
+      }
+    });
+    return count;
+  }
+
+  private attachOne(prog: Program, s: AttachSpec): Link[] {
+    switch (s.kind) {
+      case 'tracepoint':
+        return [attachTracepoint(prog, s.category, s.event)];
+      case 'raw_tracepoint':
+        return [attachRawTracepoint(prog, s.event)];
+      case 'kprobe':
+        return [attachKprobe(prog, s.func, { retprobe: s.retprobe, offset: s.offset })];
+      case 'uprobe':
+        return [attachUprobe(prog, s.path, BigInt(s.offset), { retprobe: s.retprobe, pid: s.pid, refCtrOffset: s.refCtrOffset !== undefined ? BigInt(s.refCtrOffset) : undefined })];
+      case 'fentry':
+      case 'fexit':
+        return [attachTracing(prog, s.func)];
+      case 'perf':
+        return [attachPerfEvent(prog, { type: s.type, config: BigInt(s.config), frequency: s.frequency, samplePeriod: s.period !== undefined ? BigInt(s.period) : undefined })];
+      case 'interval':
+        return [attachPerfEvent(prog, { type: PerfType.SOFTWARE, config: BigInt(SwEvent.CPU_CLOCK), samplePeriod: BigInt(s.periodNs), cpus: [0] })];
+      case 'begin':
+      case 'end':
+        return [];
+    }
+  }
+
+  /** Runs the BEGIN or END programs once in the kernel (BPF_PROG_TEST_RUN). */
+  private runOnce(kind: 'begin' | 'end'): void {
+    this.a.programs.forEach((p, idx) => {
+      if (!p.attach.some((s) => s.kind === kind)) return;
+      this.programs[idx].testRun({ ctx: Buffer.alloc(8) });
+    });
+    this.reader?.drainNow();
+  }
+
+  private startCommand(cmd: string): void {
+    this.child = spawn('/bin/sh', ['-c', cmd], { stdio: 'inherit' });
+    this.child.on('exit', (code, signal) => {
+      this.child = undefined;
+      void this.finish(this.exitCode);
+      void code;
+      void signal;
+    });
+  }
+
+  private installSignals(): void {
+    const stop = () => void this.finish(this.exitCode);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    process.on('SIGHUP', stop);
+  }
+
+  // ---- events ----------------------------------------------------------------
+
+  private onRecord(rec: Buffer): void {
+    if (rec.length < 8) return;
+    const id = Number(rec.readBigUInt64LE(0));
+    const ev = this.a.events[id];
+    if (!ev) return;
+    this.handleEvent(id, ev, rec);
+  }
+
+  private fields(rec: Buffer, fields: readonly { offset: number; type: import('../lang/artifact').ValueType }[]): V.Value[] {
+    return fields.map((f) => decodeValue(rec, f.offset, f.type, this.resolver));
+  }
+
+  private parsed(id: number, format: string): ParsedFormat {
+    let p = this.parsedFormats.get(id);
+    if (!p) {
+      p = parseFormat(format);
+      this.parsedFormats.set(id, p);
+    }
+    return p;
+  }
+
+  private handleEvent(id: number, ev: EventSpec, rec: Buffer): void {
+    switch (ev.kind) {
+      case 'printf':
+        this.write(this.out.printf(formatPrintf(this.parsed(id, ev.format), this.fields(rec, ev.fields))));
+        return;
+      case 'time': {
+        this.write(this.out.time(strftime(ev.format ?? TIME_DEFAULT_FORMAT, realtimeNow())));
+        return;
+      }
+      case 'strftime': {
+        const v = decodeValue(rec, ev.field.offset, ev.field.type, this.resolver);
+        const ns = v.kind === 'int' ? v.value : 0n;
+        this.write(this.out.printf(strftime(ev.format, this.resolver.bootToRealtime(ns))));
+        return;
+      }
+      case 'exit': {
+        if (ev.code) {
+          const v = decodeValue(rec, ev.code.offset, ev.code.type, this.resolver);
+          this.exitCode = v.kind === 'int' ? Number(v.value) : 0;
+        }
+        void this.finish(this.exitCode);
+        return;
+      }
+      case 'printMap': {
+        const spec = this.a.userMaps[ev.userMap];
+        this.write(this.out.map(this.dumpMap(spec, ev.div), { top: ev.top }));
+        return;
+      }
+      case 'printValue':
+        this.write(this.out.value(decodeValue(rec, ev.field.offset, ev.field.type, this.resolver)));
+        return;
+      case 'clear':
+        this.maps[this.a.userMaps[ev.userMap].map].clear();
+        return;
+      case 'zero':
+        this.zeroMap(this.a.userMaps[ev.userMap]);
+        return;
+      case 'system': {
+        const cmd = formatPrintf(this.parsed(id, ev.format), this.fields(rec, ev.fields));
+        const { execSync } = require('node:child_process') as typeof import('node:child_process');
+        try {
+          this.write(this.out.syscall(execSync(cmd, { encoding: 'latin1', stdio: ['ignore', 'pipe', 'inherit'], shell: '/bin/sh' })));
+        } catch (e) {
+          const err = e as { stdout?: string };
+          if (err.stdout) this.write(this.out.syscall(err.stdout));
+        }
+        return;
+      }
+      case 'cat': {
+        const file = formatPrintf(this.parsed(id, ev.format), this.fields(rec, ev.fields));
+        try {
+          this.write(this.out.cat(fs.readFileSync(file, 'latin1')));
+        } catch (e) {
+          this.message(`tsbpf: cat: cannot read ${file}: ${(e as Error).message}\n`);
+        }
+        return;
+      }
+      case 'join': {
+        const parts: string[] = [];
+        for (let i = 0; i < ev.maxArgs; i++) {
+          const off = ev.field.offset + i * ev.argSize;
+          if (off >= rec.length) break;
+          const end = rec.indexOf(0, off);
+          const s = rec.toString('latin1', off, end < 0 || end > off + ev.argSize ? off + ev.argSize : end);
+          if (s === '' ) break;
+          parts.push(s);
+        }
+        this.write(this.out.join(parts.join(ev.separator)));
+        return;
+      }
+    }
+  }
+
+  private zeroMap(spec: UserMapSpec): void {
+    const m = this.maps[spec.map];
+    for (const [k] of m.entries()) {
+      if (m.isPerCpu) m.updatePerCpu(k, Array.from({ length: numPossibleCpus() }, () => Buffer.alloc(m.valueSize)));
+      else m.update(k, Buffer.alloc(m.valueSize));
+    }
+  }
+
+  /** Reads losses counted by the BPF side and reports growth. */
+  private reportLoss(): void {
+    if (this.a.lossCounter < 0) return;
+    const vals = this.maps[this.a.lossCounter].lookupPerCpu(0);
+    if (!vals) return;
+    let total = 0n;
+    for (const v of vals) total += v.readBigUInt64LE(0);
+    if (total > this.lostReported) {
+      const n = total - this.lostReported;
+      this.lostReported = total;
+      this.write(this.out.lostEvents(n));
+    }
+  }
+
+  // ---- maps ------------------------------------------------------------------
+
+  /** Reads a user map and reduces per-CPU values into what the printer takes. */
+  dumpMap(spec: UserMapSpec, div = 0): MapDump {
+    const m = this.maps[spec.map];
+    const keyed = spec.key !== null;
+    const agg = spec.aggregation;
+    const d = BigInt(div > 0 ? div : 1);
+    const rawEntries: Array<[Buffer, Buffer[]]> = m.isPerCpu ? m.entriesPerCpu() : m.entries().map(([k, v]) => [k, [v]]);
+    const keyOf = (k: Buffer): V.Value[] => {
+      if (spec.key === null) return [];
+      const v = decodeValue(k, 0, spec.key, this.resolver);
+      return v.kind === 'tuple' && spec.key.kind === 'tuple' && (spec.key as { multiKey?: boolean }).multiKey !== false ? [...v.items] : [v];
+    };
+    const name = spec.name;
+    switch (agg.kind) {
+      case 'count':
+      case 'sum': {
+        const signed = agg.kind === 'sum' && (spec.value.kind !== 'int' || spec.value.signed);
+        const entries = rawEntries.map(([k, vs]) => ({ key: keyOf(k), value: sumCpus(vs, signed) / d }));
+        return { name, keyed, kind: agg.kind, signed, entries };
+      }
+      case 'min':
+      case 'max': {
+        const entries = rawEntries.map(([k, vs]) => {
+          let best: bigint | undefined;
+          for (const v of vs) {
+            if (v.length >= 16 && v.readBigUInt64LE(8) === 0n) continue;
+            const x = v.readBigInt64LE(0);
+            if (best === undefined || (agg.kind === 'min' ? x < best : x > best)) best = x;
+          }
+          return { key: keyOf(k), value: (best ?? 0n) / d };
+        });
+        return { name, keyed, kind: agg.kind, signed: true, entries };
+      }
+      case 'avg':
+      case 'stats': {
+        const entries = rawEntries.map(([k, vs]) => {
+          let total = 0n;
+          let count = 0n;
+          for (const v of vs) {
+            total += v.readBigInt64LE(0);
+            count += v.readBigUInt64LE(8);
+          }
+          return { key: keyOf(k), value: { total: total / d, count } };
+        });
+        return { name, keyed, kind: agg.kind, entries };
+      }
+      case 'hist':
+      case 'lhist': {
+        // Keys carry the bucket index in their last 8 bytes: group by the rest.
+        const groups = new Map<string, { key: Buffer; counts: bigint[] }>();
+        for (const [k, vs] of rawEntries) {
+          const prefix = k.subarray(0, k.length - 8);
+          const bucket = Number(k.readBigUInt64LE(k.length - 8));
+          const id = prefix.toString('hex');
+          let g = groups.get(id);
+          if (!g) groups.set(id, (g = { key: Buffer.from(prefix), counts: [] }));
+          g.counts[bucket] = (g.counts[bucket] ?? 0n) + sumCpus(vs, false) / d;
+        }
+        const entries = [...groups.values()].map((g) => ({ key: keyOf(g.key), value: g.counts }));
+        if (agg.kind === 'hist') return { name, keyed, kind: 'hist', bits: agg.bits, entries };
+        return { name, keyed, kind: 'lhist', min: Number(agg.min), max: Number(agg.max), step: Number(agg.step), entries };
+      }
+      case 'scalar': {
+        if (spec.value.kind === 'int') {
+          const t = spec.value;
+          const entries = rawEntries.map(([k, vs]) => ({ key: keyOf(k), value: readInt(vs[0], 0, t.size, t.signed) / d }));
+          return { name, keyed, kind: 'int', signed: t.signed, entries };
+        }
+        const vt = spec.value;
+        const entries = rawEntries.map(([k, vs]) => ({ key: keyOf(k), value: decodeValue(vs[0], 0, vt, this.resolver) }));
+        return { name, keyed, kind: 'value', entries };
+      }
+    }
+  }
+
+  // ---- shutdown --------------------------------------------------------------
+
+  /** Stops tracing: detach probes, run END, flush events, print maps and losses. */
+  private async finish(code: number): Promise<void> {
+    if (this.finishing) return;
+    this.finishing = true;
+    for (const l of this.links) l.close();
+    this.links = [];
+    this.reader?.drainNow();
+    try {
+      this.runOnce('end');
+    } catch (e) {
+      this.message(`tsbpf: END failed: ${(e as Error).message}\n`);
+    }
+    this.reader?.drainNow();
+    this.reportLoss();
+    if (this.child) this.child.kill('SIGTERM');
+    this.printMapsAtExit();
+    this.resolveFinished?.(code);
+  }
+
+  private printMapsAtExit(): void {
+    const dumps: MapDump[] = [];
+    for (const spec of this.a.userMaps) {
+      const d = this.dumpMap(spec);
+      dumps.push(d);
+    }
+    this.write(this.out.exitPreamble());
+    if (dumps.length) this.write(this.out.maps(dumps));
+  }
+
+  private teardown(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.reader?.close();
+    for (const l of this.links) l.close();
+    for (const p of this.programs) p.close();
+    for (const m of this.maps) m.close();
+    this.links = [];
+    this.programs = [];
+    this.maps = [];
+    if (this.child) {
+      this.child.kill('SIGKILL');
+      this.child = undefined;
+    }
+  }
+}
+
+function sumCpus(vs: readonly Buffer[], signed: boolean): bigint {
+  let s = 0n;
+  for (const v of vs) s += signed ? v.readBigInt64LE(0) : v.readBigUInt64LE(0);
+  return signed ? BigInt.asIntN(64, s) : BigInt.asUintN(64, s);
+}
+
+function realtimeNow(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
+}
+
+/** Compiles nothing: runs an already compiled script. */
+export function runScript(artifact: ScriptArtifact, opts: RunOptions = {}): Promise<number> {
+  return new ScriptRuntime(artifact, opts).run();
+}
