@@ -61,7 +61,7 @@ function isLeap(y: number): boolean {
 function tzName(tm: Tm): string {
   const tz = process.env.TZ;
   if (tz === '' || tz === 'UTC' || tz === 'UTC0' || tz === 'GMT') return tz === 'GMT' ? 'GMT' : 'UTC';
-  for (const locale of ['en-US', 'en-GB']) {
+  for (const locale of ['en-US', 'en-GB', 'en-IN', 'en-AU']) {
     try {
       const part = new Intl.DateTimeFormat(locale, { timeZoneName: 'short', timeZone: tz || undefined })
         .formatToParts(tm.date).find((p) => p.type === 'timeZoneName');
