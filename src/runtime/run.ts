@@ -44,6 +44,14 @@ export interface RunOptions {
   verbose?: boolean;
   /** Install SIGINT/SIGTERM handlers (the CLI does; library users may not want it). */
   handleSignals?: boolean;
+  /**
+   * Tools' hooks. onEvent sees every decoded printf-like event first and
+   * returns true when it printed it itself; onStart runs once tracing is live
+   * (set timers there); onExit replaces the default map printing at exit.
+   */
+  onEvent?: (ev: EventSpec, values: V.Value[], rt: ScriptRuntime) => boolean;
+  onStart?: (rt: ScriptRuntime) => void;
+  onExit?: (rt: ScriptRuntime) => void;
 }
 
 /** An error that stops a script before it runs, phrased for the user. */
@@ -111,6 +119,7 @@ export class ScriptRuntime {
       }
       this.runOnce('begin');
       if (this.o.cmd) this.startCommand(this.o.cmd);
+      this.o.onStart?.(this);
       if (!this.hasLiveProbes() && !this.o.cmd) {
         // Only BEGIN/END: bpftrace runs END right after BEGIN.
         void this.finish(this.exitCode);
@@ -288,6 +297,7 @@ export class ScriptRuntime {
   }
 
   private handleEvent(id: number, ev: EventSpec, rec: Buffer): void {
+    if (this.o.onEvent && ev.kind === 'printf' && this.o.onEvent(ev, this.fields(rec, ev.fields), this)) return;
     switch (ev.kind) {
       case 'printf':
         this.write(this.out.printf(formatPrintf(this.parsed(id, ev.format), this.fields(rec, ev.fields))));
@@ -384,6 +394,28 @@ export class ScriptRuntime {
 
   // ---- maps ------------------------------------------------------------------
 
+  /** The user map called `name` ('@x'), decoded and reduced; undefined if the script has none. */
+  map(name: string, div = 0): MapDump | undefined {
+    const spec = this.a.userMaps.find((m) => m.name === name);
+    return spec ? this.dumpMap(spec, div) : undefined;
+  }
+
+  /** Empties the user map called `name`. */
+  clearMap(name: string): void {
+    const spec = this.a.userMaps.find((m) => m.name === name);
+    if (spec) this.maps[spec.map].clear();
+  }
+
+  /** Ends tracing as exit() would. */
+  stop(code = 0): void {
+    void this.finish(code);
+  }
+
+  /** Writes program output (respects -o). */
+  print(s: string): void {
+    this.write(s);
+  }
+
   /** Reads a user map and reduces per-CPU values into what the printer takes. */
   dumpMap(spec: UserMapSpec, div = 0): MapDump {
     const m = this.maps[spec.map];
@@ -476,7 +508,8 @@ export class ScriptRuntime {
     this.reader?.drainNow();
     this.reportLoss();
     if (this.child) this.child.kill('SIGTERM');
-    this.printMapsAtExit();
+    if (this.o.onExit) this.o.onExit(this);
+    else this.printMapsAtExit();
     this.resolveFinished?.(code);
   }
 

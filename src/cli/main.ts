@@ -1,0 +1,160 @@
+/**
+ * The `tsbpf` command: subcommands (tools, prog, map, perf, stats,
+ * flamegraph, and every tool by name) or a bpftrace-compatible script run.
+ * Every user-facing failure ends as one message and a non-zero exit; a stack
+ * trace is shown only for internal errors (or with TSBPF_DEBUG=1).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseScriptArgs, USAGE, UsageError, type ScriptOptions } from './args';
+import { CompileError } from '../lang/diagnostics';
+import { MissingFeatureError } from '../sys/features';
+import { SyscallError } from '../sys/errno';
+import { VerifierError } from '../ebpf/programs';
+import { listProbes } from './list';
+import { toolNames, runTool, toolsHelp } from '../tools/registry';
+
+type Command = (argv: string[]) => Promise<number>;
+
+const commands: Record<string, () => Command> = {
+  prog: () => require('./commands/prog').run as Command,
+  map: () => require('./commands/map').run as Command,
+  perf: () => require('./commands/perf').run as Command,
+  stats: () => require('./commands/stats').run as Command,
+  flamegraph: () => require('./commands/flamegraph').run as Command,
+};
+
+export function version(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
+  return `tsbpf v${pkg.version}`;
+}
+
+/** Entry point of bin/tsbpf. Never throws: exits with the code. */
+export function main(argv: string[]): void {
+  dispatch(argv).then(
+    (code) => {
+      process.exitCode = code;
+      // Some handles (stdin of -c, timers) may linger; exit explicitly once output is flushed.
+      process.stdout.write('', () => process.exit(code));
+    },
+    (e) => {
+      process.stderr.write(describeError(e));
+      process.exit(1);
+    },
+  );
+}
+
+/** Runs a command line; resolves with the exit code. Exported for tests. */
+export async function dispatch(argv: string[]): Promise<number> {
+  const first = argv[0];
+  if (first !== undefined && !first.startsWith('-') && !first.includes('/') && !first.endsWith('.bt')) {
+    if (first === 'tools') {
+      process.stdout.write(toolsHelp());
+      return 0;
+    }
+    if (commands[first]) return commands[first]()(argv.slice(1));
+    if (toolNames().includes(first)) return runTool(first, argv.slice(1));
+  }
+  let o: ScriptOptions;
+  try {
+    o = parseScriptArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`tsbpf: ${e.message}\n\n${USAGE}`);
+      return 1;
+    }
+    throw e;
+  }
+  if (o.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (o.version) {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  if (o.list !== null) return listProbes(o.list, { verbose: o.listVerbose, pid: o.pid });
+  return runScriptCommand(o);
+}
+
+async function runScriptCommand(o: ScriptOptions): Promise<number> {
+  const { compile } = require('../lang/compile') as typeof import('../lang/compile');
+  const { runScript } = require('../runtime/run') as typeof import('../runtime/run');
+  const { dumpAst } = require('../lang/dump') as typeof import('../lang/dump');
+  const { parse } = require('../lang/parser') as typeof import('../lang/parser');
+  let text: string;
+  let name: string;
+  if (o.program !== null) {
+    text = o.program;
+    name = 'stdin';
+  } else if (o.file === '-') {
+    text = fs.readFileSync(0, 'utf8');
+    name = 'stdin';
+  } else {
+    const file = o.file as string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      process.stderr.write(`tsbpf: cannot read '${file}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}\n`);
+      return 1;
+    }
+    name = file;
+  }
+  const source = { name, text };
+  if (o.debug.includes('ast')) process.stdout.write(dumpAst(parse(source, { defines: o.defines })));
+  if (process.getuid && process.getuid() !== 0 && !o.debug.length) {
+    process.stderr.write('tsbpf: BPF tracing needs root (CAP_BPF and CAP_PERFMON): run with sudo\n');
+    return 1;
+  }
+  const artifact = compile(source, { params: o.params, pid: o.pid ?? undefined, unsafe: o.unsafe, defines: o.defines, debug: o.debug });
+  for (const w of artifact.warnings) process.stderr.write(w.endsWith('\n') ? w : `${w}\n`);
+  if (artifact.unsafe && !o.unsafe) {
+    process.stderr.write('tsbpf: this script uses unsafe functions (system, signal): run with --unsafe to allow them\n');
+    return 1;
+  }
+  if (o.debug.length && !o.verify && !o.dryRun) return 0;
+  let write: (s: string) => void = (s) => process.stdout.write(s);
+  let fd: number | undefined;
+  if (o.outFile) {
+    fd = fs.openSync(o.outFile, 'w');
+    const f = fd;
+    write = (s) => fs.writeSync(f, s);
+  } else if (o.buffering === 'full') {
+    const chunks: string[] = [];
+    let size = 0;
+    write = (s) => {
+      chunks.push(s);
+      size += s.length;
+      if (size > 65536) {
+        process.stdout.write(chunks.join(''));
+        chunks.length = 0;
+        size = 0;
+      }
+    };
+    process.on('exit', () => fs.writeSync(1, chunks.join('')));
+  }
+  try {
+    return await runScript(artifact, {
+      format: o.format, write, quiet: o.quiet, cmd: o.cmd, dryRun: o.dryRun, verify: o.verify, verbose: o.verbose,
+    });
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** One user-facing message for an error; internals get their stack only when asked. */
+export function describeError(e: unknown): string {
+  if (e instanceof CompileError) return e.format();
+  if (e instanceof VerifierError) return `tsbpf: the kernel verifier rejected a program: ${e.reason || e.message}\n`;
+  if (e instanceof MissingFeatureError) return `tsbpf: ${e.message}\n`;
+  if (e instanceof SyscallError) {
+    const hint = e.code === 'EPERM' || e.code === 'EACCES' ? ' (BPF needs root: run with sudo)' : '';
+    return `tsbpf: ${e.message}${hint}\n`;
+  }
+  if (e instanceof Error && ['RuntimeError', 'UsageError', 'AttachTargetError', 'UnknownTracepointError', 'TracefsError', 'ToolError'].includes(e.name)) {
+    return `tsbpf: ${e.message}\n`;
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  if (process.env.TSBPF_DEBUG === '1') return `tsbpf: internal error: ${err.stack ?? err.message}\n`;
+  return `tsbpf: internal error: ${err.message}\n(set TSBPF_DEBUG=1 for details)\n`;
+}
