@@ -1,0 +1,115 @@
+/**
+ * Stacks collected by a real BPF program resolve to the functions we know
+ * are on them: the fixture calls getppid() from fixture_leaf <- fixture_middle
+ * <- fixture_outer <- main, and the kernel side runs through the syscall
+ * entry path.
+ */
+import { after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { kernelTest } from '../helpers/kernel';
+import { buildFixture } from '../helpers/fixtures';
+import { Asm, R0, R1, R2, R3, R4, R6, R7, R10, Helper } from '../../src/ebpf/asm';
+import { BpfMap } from '../../src/ebpf/maps';
+import { loadProgram } from '../../src/ebpf/programs';
+import { attachTracepoint } from '../../src/ebpf/attach';
+import { closeAll } from '../../src/ebpf/cleanup';
+import { captureProcess, forgetProcess, formatKstack, formatUstack, ksym, usym } from '../../src/ebpf/symbolize';
+
+after(() => closeAll());
+
+const BPF_F_USER_STACK = 1 << 8;
+const MAX_DEPTH = 127;
+
+function stackAddrs(map: BpfMap, id: number): bigint[] {
+  const v = map.lookup(id);
+  assert.ok(v, `stack ${id} present`);
+  const out: bigint[] = [];
+  for (let i = 0; i < MAX_DEPTH; i++) {
+    const a = v.readBigUInt64LE(i * 8);
+    if (a === 0n) break;
+    out.push(a);
+  }
+  return out;
+}
+
+kernelTest('kernel and user stacks of a traced syscall resolve to the known call chain, after the process exited', async (t) => {
+  const fx = buildFixture('usdt_target');
+  const child = spawn(fx, ['1', '0', 'world', '300'], { stdio: 'ignore' });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const exited = once(child, 'exit');
+  const pid = child.pid!;
+  // As the runtime does when a pid first appears: keep its maps for later.
+  forgetProcess(pid);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(captureProcess(pid), 'captured while alive');
+
+  const stacks = BpfMap.create({ type: 'stack_trace', keySize: 4, valueSize: MAX_DEPTH * 8, maxEntries: 16, name: 'sym_stacks' });
+  const ids = BpfMap.create({ type: 'array', keySize: 4, valueSize: 16, maxEntries: 1, name: 'sym_ids' });
+  const a = new Asm();
+  a.mov64(R6, R1);
+  a.call(Helper.get_current_pid_tgid);
+  a.rsh64(R0, 32);
+  a.jne(R0, pid, 'out');
+  a.mov64(R1, R6);
+  a.ldMapFd(R2, stacks.fd);
+  a.mov64(R3, 0);
+  a.call(Helper.get_stackid);
+  a.mov64(R7, R0);
+  a.mov64(R1, R6);
+  a.ldMapFd(R2, stacks.fd);
+  a.mov64(R3, BPF_F_USER_STACK);
+  a.call(Helper.get_stackid);
+  a.stx('dw', R10, -16, R0);
+  a.stx('dw', R10, -24, R7);
+  a.st('w', R10, -4, 0);
+  a.ldMapFd(R1, ids.fd);
+  a.mov64(R2, R10);
+  a.add64(R2, -4);
+  a.mov64(R3, R10);
+  a.add64(R3, -24);
+  a.mov64(R4, 0);
+  a.call(Helper.map_update_elem);
+  a.label('out');
+  a.mov64(R0, 0);
+  a.exit();
+  const prog = loadProgram({ type: 'tracepoint', insns: a, name: 'sym_stacks' });
+  const link = attachTracepoint(prog, 'syscalls', 'sys_enter_getppid');
+  try {
+    await exited;
+  } finally {
+    link.close();
+    prog.close();
+  }
+  const v = ids.lookup(0)!;
+  const kid = v.readBigInt64LE(0);
+  const uid = v.readBigInt64LE(8);
+  assert.ok(kid >= 0n, `kernel stack id ${kid}`);
+  assert.ok(uid >= 0n, `user stack id ${uid}`);
+  const kaddrs = stackAddrs(stacks, Number(kid));
+  const uaddrs = stackAddrs(stacks, Number(uid));
+  stacks.close();
+  ids.close();
+
+  const knames = kaddrs.map((x) => ksym(x)?.name);
+  assert.ok(knames.every((n) => n), `every kernel frame resolves: ${knames.join(', ')}`);
+  assert.ok(knames.includes('do_syscall_64'), `syscall entry on the kernel stack: ${knames.join(', ')}`);
+  const kstack = formatKstack(kaddrs);
+  assert.match(kstack, /^\n( {8}\w+\+\d+\n)+$/);
+
+  // The process is gone: only the snapshot can resolve these.
+  const unames = uaddrs.map((x) => usym(pid, x)?.name ?? '?');
+  const chain = unames.join(' < ');
+  const iMid = unames.indexOf('fixture_middle');
+  assert.ok(iMid >= 0, chain);
+  // getppid in fixture_leaf keeps no frame of its own, so the unwinder goes from
+  // libc's getppid (or fixture_leaf) straight into fixture_middle's frame.
+  assert.deepEqual(unames.slice(iMid, iMid + 3), ['fixture_middle', 'fixture_outer', 'main'], chain);
+  assert.ok(iMid >= 1 && /getppid|fixture_leaf/.test(unames[iMid - 1]), chain);
+  assert.match(formatUstack(pid, uaddrs), /\n {8}fixture_middle\+\d+\n {8}fixture_outer\+\d+\n {8}main\+\d+\n/);
+  assert.match(formatUstack(pid, uaddrs, { mode: 'perf' }), /\n\t[0-9a-f]+ fixture_outer\+\d+ \(\/\S+usdt_target\)\n/);
+  forgetProcess(pid);
+});
