@@ -226,6 +226,7 @@ class Parser {
         prog.functions.push(this.functionDef());
         continue;
       }
+      if (/^let\s+@/.test(rest)) throw this.fail('map declarations (let @map = ...) are not supported by tsbpf', this.peek().span);
       const kw = /^(import|macro)\b/.exec(rest);
       if (kw) throw this.fail(`'${kw[1]}' is not supported by tsbpf`, this.peek().span);
       prog.probes.push(this.probe());
@@ -377,8 +378,12 @@ class Parser {
       stmts.push(s);
       if (!needsSemicolon(s)) continue;
       if (this.accept(';') || this.at('}')) continue;
-      if (this.peek().kind === 'eof') throw this.unclosed(open, '}');
-      throw this.unexpected(this.peek(), '; or }');
+      const n = this.peek();
+      if (n.kind === 'eof') throw this.unclosed(open, '}');
+      if (this.isPunct(n, '++') || this.isPunct(n, '--')) {
+        throw this.fail(`${n.text} can only be used as a statement on a $variable or @map (e.g. ${n.text}@x; or @x${n.text};)`, n.span);
+      }
+      throw this.unexpected(n, '; or }');
     }
     return { kind: 'Block', stmts, span: this.from(open.span) };
   }
@@ -454,9 +459,11 @@ class Parser {
 
   private ifStmt(): IfStmt {
     const kw = this.advance();
-    const open = this.expect('(');
+    // Parentheses are part of the condition expression, which also accepts
+    // newer bpftrace's `if $x { ... }`.
+    if (this.at('{')) throw this.unexpected(this.peek(), '(');
     const cond = this.expression();
-    this.expect(')', open);
+    if (!this.at('{')) throw this.unexpected(this.peek(), '{');
     const then = this.block();
     let otherwise: Block | IfStmt | null = null;
     if (this.atWord('else')) {
@@ -751,7 +758,9 @@ class Parser {
       return { kind: 'Tuple', elements: [], span: this.from(open.span) };
     }
     const first = this.expression();
-    if (this.accept(')')) return first;
+    // Grouping parentheses leave no node, but the span includes them so that
+    // diagnostics underline what the user wrote.
+    if (this.accept(')')) return { ...first, span: this.from(open.span) };
     if (!this.at(',')) {
       if (this.peek().kind === 'eof') throw this.unclosed(open, ')');
       throw this.unexpected(this.peek(), ') or ","');
