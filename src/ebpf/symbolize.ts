@@ -232,6 +232,23 @@ export class ProcessSymbols {
     return undefined;
   }
 
+  /**
+   * Load bias of a mapped file: runtime address = link-time address + bias
+   * (0 for ET_EXEC). Needed for USDT arguments that name globals
+   * (`-4@counter+4(%rip)`). Undefined when the file is not mapped.
+   */
+  loadBias(path: string): number | undefined {
+    const elf = this.elfFor(path);
+    for (const m of this.mappings) {
+      if (m.path.replace(/ \(deleted\)$/, '') !== path) continue;
+      // The segment this mapping was created for starts in the mapping's first page.
+      const seg = elf?.loadSegments.find((p) => p.offset - (p.offset % 4096) === m.offset);
+      if (!seg) continue;
+      return m.start - m.offset - (seg.vaddr - seg.offset);
+    }
+    return undefined;
+  }
+
   /** User address → symbol+offset with the mapped file as module. */
   lookup(addrIn: number | bigint): ResolvedSymbol | undefined {
     const addr = Number(addrIn);

@@ -116,6 +116,7 @@ test('user addresses of a running fixture resolve to nm names, also after it exi
   forgetProcess(pid);
   const snap = captureProcess(pid);
   assert.ok(snap);
+  assert.equal(snap.loadBias(exe), base, 'PIE whose first PT_LOAD is at vaddr 0: bias is the load base');
   const nm = nmFunctions(fx);
   for (const fn of ['main', 'fire', 'fixture_leaf', 'fixture_middle', 'fixture_outer', 'raw_forms']) {
     const r = usym(pid, BigInt(base + nm.get(fn)! + 3));
