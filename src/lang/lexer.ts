@@ -63,6 +63,9 @@ const DURATIONS: Record<string, bigint> = {
   d: 86_400_000_000_000n,
 };
 
+/** Providers whose first argument is a file path, which may be relative without `./` (`uprobe:bin/app:f`). */
+const PATH_PROVIDERS: ReadonlySet<string> = new Set(['uprobe', 'u', 'uretprobe', 'ur', 'usdt', 'U']);
+
 const U64_MAX = (1n << 64n) - 1n;
 
 const isIdentStart = (c: string | undefined): boolean => c !== undefined && /[A-Za-z_]/.test(c);
@@ -349,7 +352,8 @@ export class Lexer {
    * It ends at whitespace, `{`, `}`, `,`, `;`, `(`, `)` or `=` (all outside
    * quotes) and at a `/` that cannot be part of a path: a `/` belongs to the
    * attach point when it starts a `:`-separated part or the part began with
-   * `/`, `.` or `~` (a file path); elsewhere it starts the predicate, so
+   * `/`, `.` or `~` or is the path argument of uprobe/uretprobe/usdt;
+   * elsewhere it starts the predicate, so
    * `tracepoint:syscalls:sys_enter_read/pid == 1/` works without a space.
    */
   attachPoint(): RawAttachPoint | null {
@@ -375,7 +379,7 @@ export class Lexer {
         continue;
       }
       if (c === '/') {
-        const pathPart = partRaw === '' || /^["]?[/.~]/.test(partRaw);
+        const pathPart = partRaw === '' || /^["]?[/.~]/.test(partRaw) || (parts.length === 1 && PATH_PROVIDERS.has(parts[0]));
         if (!pathPart) break;
       }
       if (c === ':') {

@@ -179,9 +179,15 @@ class Parser {
   }
 
   private unexpected(t: Token, expecting?: string, notes: string[] = []): CompileError {
+    if (this.isPunct(t, '++') || this.isPunct(t, '--')) return this.incDecMisuse(t);
     const msg = `syntax error, unexpected ${this.describe(t)}${expecting ? `, expecting ${expecting}` : ''}`;
     const extra = t.macro ? [`(in the expansion of macro ${t.macro})`] : [];
     return new CompileError(msg, t.span, this.source, [...extra, ...notes]);
+  }
+
+  /** The AST has increments only as statements (`@x++;`), not as values (`printf("%d", @x++)`). */
+  private incDecMisuse(t: Token): CompileError {
+    return this.fail(`${t.text} can only be used as a statement on a $variable or @map (e.g. ${t.text}@x; or @x${t.text};), not inside an expression`, t.span);
   }
 
   private unclosed(opener: Token, closer: string): CompileError {
@@ -218,7 +224,7 @@ class Parser {
         sawConfig = start;
         continue;
       }
-      if (/^(struct|union|enum)\s+[A-Za-z_]\w*\s*\{/.test(rest)) {
+      if (/^(struct|union)\s+[A-Za-z_]\w*\s*\{/.test(rest) || /^enum(\s+[A-Za-z_]\w*)?\s*\{/.test(rest)) {
         prog.typeDefs.push(this.typeDef());
         continue;
       }
@@ -265,7 +271,8 @@ class Parser {
   /** `struct name { ... };` kept as C text for the type pass. */
   private typeDef(): TypeDef {
     const tag = this.advance();
-    const name = this.advance();
+    // Anonymous enums (`enum { A = 1 };`) only define constants.
+    const name = this.at('{') ? null : this.advance();
     const open = this.peek();
     // Scan the raw text for the matching brace: the body is C, not our language.
     const t = this.lx.text;
@@ -283,6 +290,19 @@ class Parser {
     }
     if (i >= t.length) throw this.unclosed(open, '}');
     let end = i + 1;
+    // GCC attributes after the body (`__attribute__((packed))`) belong to the definition.
+    for (;;) {
+      const a = this.lx.layoutEnd(end);
+      if (!/^__attribute__\s*\(/.test(t.slice(a, a + 40))) break;
+      let j = t.indexOf('(', a);
+      let depth = 0;
+      for (; j < t.length; j++) {
+        if (t[j] === '(') depth++;
+        else if (t[j] === ')' && --depth === 0) break;
+      }
+      if (j >= t.length) throw this.fail('unterminated __attribute__', this.lx.span(a, t.length));
+      end = j + 1;
+    }
     const after = this.lx.layoutEnd(end);
     if (t[after] === ';') end = after + 1;
     this.lx.reset(end);
@@ -290,7 +310,7 @@ class Parser {
     this.idx = 0;
     const span = this.lx.span(tag.span.start, end);
     this.prev = span;
-    return { kind: 'TypeDef', tag: tag.text as TypeDef['tag'], name: name.text, body: this.source.text.slice(tag.span.start, end), span };
+    return { kind: 'TypeDef', tag: tag.text as TypeDef['tag'], name: name?.text ?? '', body: this.source.text.slice(tag.span.start, end), span };
   }
 
   private functionDef(): FunctionDef {
@@ -380,9 +400,6 @@ class Parser {
       if (this.accept(';') || this.at('}')) continue;
       const n = this.peek();
       if (n.kind === 'eof') throw this.unclosed(open, '}');
-      if (this.isPunct(n, '++') || this.isPunct(n, '--')) {
-        throw this.fail(`${n.text} can only be used as a statement on a $variable or @map (e.g. ${n.text}@x; or @x${n.text};)`, n.span);
-      }
       throw this.unexpected(n, '; or }');
     }
     return { kind: 'Block', stmts, span: this.from(open.span) };
@@ -524,6 +541,12 @@ class Parser {
     const cond = this.binary(1);
     if (!this.at('?')) return cond;
     this.advance();
+    if (this.at(':')) {
+      // `a ?: b` means `a ? a : b`; the condition node stands in both places.
+      this.advance();
+      const otherwise = this.expression();
+      return { kind: 'Ternary', cond, then: cond, otherwise, span: joinSpans(cond.span, otherwise.span) };
+    }
     const then = this.expression();
     this.expect(':');
     const otherwise = this.expression();
@@ -560,9 +583,7 @@ class Parser {
         const operand = this.unary();
         return { kind: 'Unary', op: t.text as UnaryOp, operand, span: joinSpans(t.span, operand.span) };
       }
-      if (t.text === '++' || t.text === '--') {
-        throw this.fail(`${t.text} can only be used as a statement on a $variable or @map (e.g. ${t.text}@x; or @x${t.text};)`, t.span);
-      }
+      if (t.text === '++' || t.text === '--') throw this.incDecMisuse(t);
       if (t.text === '(' && this.looksLikeCast()) {
         this.advance();
         const type = this.typeName();

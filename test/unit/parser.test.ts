@@ -218,6 +218,24 @@ BEGIN { print(add(1, 2)); }`);
   assert.equal(prog.probes.length, 1);
 });
 
+test('anonymous enums, GCC attributes on structs, and the ?: shorthand', () => {
+  const prog = p('enum { ONE = 1, TWO = 2 }; struct bar { int x; char y; } __attribute__((packed)) /**/ __attribute__ ((aligned(1)));\nbegin { @[ONE] = $x ?: 10; }');
+  assert.deepEqual(prog.typeDefs.map((t) => [t.tag, t.name, t.body]), [
+    ['enum', '', 'enum { ONE = 1, TWO = 2 };'],
+    ['struct', 'bar', 'struct bar { int x; char y; } __attribute__((packed)) /**/ __attribute__ ((aligned(1)));'],
+  ]);
+  const st = prog.probes[0].body.stmts[0];
+  assert.ok(st.kind === 'AssignStmt' && st.value.kind === 'Ternary');
+  assert.equal(sx(st.value), '($x ? $x : 10)');
+  assert.equal(st.value.then, st.value.cond);
+});
+
+test('uprobe paths may be relative without ./', () => {
+  const prog = p('uprobe:testprogs/uprobe_test:uprobeFunction* { } usdt:bin/app:prov:name/pid == 1/ { }');
+  assert.deepEqual(prog.probes.map((x) => x.attachPoints[0].parts), [['testprogs/uprobe_test', 'uprobeFunction*'], ['bin/app', 'prov', 'name']]);
+  assert.equal(sx(prog.probes[1].predicate!), '(pid == 1)');
+});
+
 test('#include and #define are handled, spans stay on the user\'s lines', () => {
   const prog = p('#include <linux/sched.h>\n#define LIMIT 100\nkprobe:f /arg0 > LIMIT/ { @x = LIMIT; }');
   assert.deepEqual(prog.includes, ['linux/sched.h']);
@@ -256,7 +274,7 @@ test('syntax errors: exact spans and bpftrace-like messages', () => {
   assert.equal(parseError('BEGIN { for ($i : 0) { } }'), 'stdin:1:20: ERROR: syntax error, unexpected ), expecting ..\n                   ^');
   assert.equal(parseError('BEGIN { else { } }'), 'stdin:1:9-13: ERROR: syntax error, unexpected else\n        ~~~~');
   assert.equal(parseError('BEGIN { 1 = 2; }'), 'stdin:1:9: ERROR: cannot assign to this expression: only $variables and @maps can be assigned\n        ^');
-  assert.equal(parseError('BEGIN { $x = @y++; }'), 'stdin:1:16-18: ERROR: ++ can only be used as a statement on a $variable or @map (e.g. ++@x; or @x++;)\n               ~~');
+  assert.equal(parseError('BEGIN { $x = @y++; }'), 'stdin:1:16-18: ERROR: ++ can only be used as a statement on a $variable or @map (e.g. ++@x; or @x++;), not inside an expression\n               ~~');
 });
 
 test('errors at end of file point at the unclosed opener', () => {
@@ -279,6 +297,8 @@ test('lexical errors surface through parse with their spans', () => {
 test('unsupported newer syntax is named, not a confusing syntax error', () => {
   assert.match(parseError('macro f(x) { x }\nBEGIN { }'), /'macro' is not supported/);
   assert.match(parseError('let @m = lruhash(10);\nBEGIN { }'), /map declarations/);
+  assert.match(parseError('BEGIN { printf("%d", @x++); }'), /stdin:1:24-26: ERROR: \+\+ can only be used as a statement/);
+  assert.match(parseError('BEGIN { @y = avg(--$a); }'), /stdin:1:18-20: ERROR: -- can only be used as a statement/);
   assert.match(parseError('config = { a = 1 }\nconfig = { b = 2 }\nBEGIN { }'), /only one config block/);
 });
 
