@@ -1,0 +1,226 @@
+/**
+ * The compiler's public entry: source text → ScriptArtifact (maps, programs,
+ * event layouts) that the runtime loads and runs.
+ *
+ * @example
+ *   const art = compile({ name: '-e', text: 'tracepoint:syscalls:sys_enter_getppid { @ = count(); }' }, {});
+ *   art.programs[0].attach; // [{ kind: 'tracepoint', category: 'syscalls', event: 'sys_enter_getppid' }]
+ */
+import type { Probe, Program, SourceFile, Expr, Stmt } from './ast';
+import type { AttachSpec, ProgramSpec, ScriptArtifact } from './artifact';
+import { CompileError } from './diagnostics';
+import { parse } from './parser';
+import { expandAttachPoint, type ExpandedPoint, type ProbeContext } from './probes';
+import { analyze, dumpTypes, type SemanticResult } from './semantic';
+import { Gen, Shared, startTimeProgram } from './codegen';
+import { disassemble } from '../ebpf/asm';
+
+export interface CompileOptions {
+  /** Positional parameters $1..$N. */
+  params?: string[];
+  /** -p PID: uprobes/usdt attach to this process only. */
+  pid?: number;
+  verbose?: boolean;
+  /** Default string length for str(), args strings (bpftrace 0.17: 64). */
+  strlen?: number;
+  /** Allow unsafe functions (system, signal). */
+  unsafe?: boolean;
+  /** `-D NAME=value` macros for the preprocessor. */
+  defines?: Record<string, string>;
+  /** `-d` dumps to print: 'types' and 'codegen' are handled here ('ast' by the CLI). */
+  debug?: string[];
+  /** Where dumps go (default: stdout). */
+  debugOut?: (text: string) => void;
+}
+
+/** Intermediate results, for `-d types` and tests. */
+export interface CompileResult {
+  artifact: ScriptArtifact;
+  program: Program;
+  semantic: SemanticResult;
+}
+
+/** Compiles a script; throws CompileError (with the source attached) for mistakes in it. */
+export function compile(source: SourceFile, opts: CompileOptions = {}): ScriptArtifact {
+  return compileDetailed(source, opts).artifact;
+}
+
+/** Like compile(), from an already parsed program. */
+export function compileProgram(program: Program, opts: CompileOptions = {}): CompileResult {
+  try {
+    return compileInner(program, opts);
+  } catch (e) {
+    if (e instanceof CompileError) throw e.withSource(program.source);
+    throw e;
+  }
+}
+
+export function compileDetailed(source: SourceFile, opts: CompileOptions = {}): CompileResult {
+  let program: Program;
+  try {
+    program = parse(source, { defines: opts.defines });
+  } catch (e) {
+    if (e instanceof CompileError) throw e.withSource(source);
+    throw e;
+  }
+  const r = compileProgram(program, opts);
+  const out = opts.debugOut ?? ((t: string) => void process.stdout.write(t));
+  const dbg = new Set(opts.debug ?? []);
+  if (dbg.has('types') || dbg.has('all')) out(dumpTypesOf(r));
+  if (dbg.has('codegen') || dbg.has('all')) out(dumpCodegen(r.artifact));
+  return r;
+}
+
+function usesName(probe: Probe, names: Set<string>): boolean {
+  let found = false;
+  const visit = (n: unknown): void => {
+    if (found || !n || typeof n !== 'object') return;
+    if (Array.isArray(n)) {
+      n.forEach(visit);
+      return;
+    }
+    const o = n as { kind?: string; name?: string };
+    if (o.kind === 'Builtin' && o.name && names.has(o.name)) {
+      found = true;
+      return;
+    }
+    for (const [k, v] of Object.entries(n)) if (k !== 'span') visit(v);
+  };
+  visit(probe.predicate);
+  visit(probe.body);
+  return found;
+}
+
+interface Instance {
+  probeIndex: number;
+  ctx: ProbeContext;
+  attach: AttachSpec[];
+  names: string[];
+}
+
+function configNumber(cfg: Record<string, bigint | string>, key: string, dflt: number): number {
+  const v = cfg[key] ?? cfg[`BPFTRACE_${key.toUpperCase()}`];
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  return Number.isFinite(n) && n > 0 ? n : dflt;
+}
+
+function compileInner(program: Program, opts: CompileOptions): CompileResult {
+  const config: Record<string, bigint | string> = {};
+  for (const c of program.config) config[c.key] = c.value;
+  const strlen = Math.min(200, configNumber(config, 'strlen', opts.strlen ?? 64));
+  const params = opts.params ?? [];
+
+  // Expand attach points; group points that can share one program.
+  const instances: Instance[] = [];
+  program.probes.forEach((probe, probeIndex) => {
+    const split = usesName(probe, new Set(['probe', 'args', 'func']));
+    const groups = new Map<string, Instance>();
+    for (const ap of probe.attachPoints) {
+      const points: ExpandedPoint[] = expandAttachPoint(ap, { pid: opts.pid });
+      for (const p of points) {
+        const key = split || p.ctx.perPoint ? `${p.name}#${instances.length}#${groups.size}` : `${p.ctx.provider}:${p.ctx.progType}:${p.ctx.retprobe}`;
+        const g = groups.get(key);
+        if (g) {
+          g.attach.push(p.spec);
+          g.names.push(p.name);
+        } else {
+          groups.set(key, { probeIndex, ctx: p.ctx, attach: [p.spec], names: [p.name] });
+        }
+      }
+    }
+    instances.push(...groups.values());
+  });
+
+  const sem = analyze(program, instances.map((i) => ({ probeIndex: i.probeIndex, ctx: i.ctx })), { params, strlen, unsafe: !!opts.unsafe });
+
+  const shared = new Shared(sem.maps, {
+    strlen,
+    maxMapKeys: configNumber(config, 'max_map_keys', 4096),
+    ringSize: 1 << 20,
+    stackLimit: 127,
+  }, params);
+  // Create the user maps in declaration order so indexes are stable.
+  for (const name of sem.maps.keys()) shared.userMap(name);
+
+  const programs: ProgramSpec[] = [];
+  const usesElapsed = program.probes.some((p) => usesName(p, new Set(['elapsed'])));
+  if (usesElapsed) programs.push(startTimeProgram(shared));
+  instances.forEach((inst, i) => {
+    const types = sem.instances[i];
+    const nameIndex = shared.probeNames.length;
+    shared.probeNames.push(...inst.names);
+    const g = new Gen(types, shared, nameIndex);
+    const { insns, sourceMap } = g.program();
+    const prog: ProgramSpec = {
+      name: progName(inst.names[0], i),
+      type: inst.ctx.progType,
+      attach: inst.attach,
+      insns,
+      sourceMap,
+      probeIndex: inst.probeIndex,
+    };
+    if (inst.ctx.progType === 'tracing') prog.expectedAttachType = inst.ctx.retprobe ? 'fexit' : 'fentry';
+    programs.push(prog);
+  });
+
+  const artifact: ScriptArtifact = {
+    source: program.source,
+    maps: shared.maps,
+    programs,
+    events: shared.events,
+    userMaps: shared.userMaps,
+    eventRing: shared.ringIndex,
+    lossCounter: shared.lossIndex,
+    probeNames: shared.probeNames,
+    config,
+    unsafe: sem.unsafe,
+    warnings: sem.warnings.map((d) => new CompileError(d.message, d.span, program.source).format().replace(/ERROR/, 'WARNING')),
+  };
+  return { artifact, program, semantic: sem };
+}
+
+function progName(name: string, i: number): string {
+  const base = name.replace(/^[a-z]+:/, '').replace(/[^A-Za-z0-9_]/g, '_').replace(/^_+/, '');
+  return `${base.slice(0, 11)}_${i}`.slice(0, 15);
+}
+
+/** `-d types` output. */
+export function dumpTypesOf(r: CompileResult): string {
+  return dumpTypes(r.program, r.semantic);
+}
+
+/** `-d codegen` output: each program's instructions, with the source line of each statement. */
+export function dumpCodegen(a: ScriptArtifact): string {
+  const out: string[] = [];
+  for (const p of a.programs) {
+    out.push(`${p.name} (${p.type}) → ${p.attach.map(attachText).join(', ')}`);
+    const lines = disassemble(p.insns, { mapRef: (v) => `map[${a.maps[v]?.name ?? v}]` });
+    let lastLine = -1;
+    lines.forEach((l) => {
+      const m = /^\s*(\d+):/.exec(l);
+      const span = m ? p.sourceMap[Number(m[1])] : null;
+      if (span && span.line !== lastLine) {
+        lastLine = span.line;
+        out.push(`; ${a.source.text.split('\n')[span.line - 1]?.trim() ?? ''}  (line ${span.line})`);
+      }
+      if (l) out.push(l);
+    });
+  }
+  return out.join('\n') + '\n';
+}
+
+function attachText(s: AttachSpec): string {
+  switch (s.kind) {
+    case 'tracepoint':
+      return `tracepoint:${s.category}:${s.event}`;
+    case 'kprobe':
+      return `${s.retprobe ? 'kretprobe' : 'kprobe'}:${s.func}`;
+    case 'uprobe':
+      return `${s.retprobe ? 'uretprobe' : 'uprobe'}:${s.path}+0x${s.offset.toString(16)}`;
+    default:
+      return s.kind;
+  }
+}
+
+export type { Expr, Stmt };

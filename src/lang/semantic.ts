@@ -1,0 +1,854 @@
+/**
+ * Semantic analysis: resolves names and assigns a type to every expression of
+ * every probe instance, and a key/value layout and aggregation to every @map.
+ *
+ * Types follow bpftrace 0.17: integer literals are int64; arithmetic is done
+ * in 64 bits and is signed only when both operands are signed; comparisons
+ * are signed only when both operands are signed; `/`, `%` and `>>` are
+ * unsigned (as in bpftrace 0.17, which had no signed division).
+ *
+ * In memory (map keys and values, tuples, event records) every integer takes
+ * 8 bytes, sign- or zero-extended from its type; that keeps every field
+ * aligned and the records simple to decode.
+ *
+ * Results live in side tables keyed by AST node (the AST is never mutated).
+ * A probe with several attach points may be typed once per attach point
+ * (`args` differs between tracepoints), so expression types are per instance.
+ */
+import type { Call, Expr, MapRef, Probe, Program, Span, Stmt, TypeName } from './ast';
+import type { Aggregation, ValueType } from './artifact';
+import { CompileError, type Diagnostic, nearestNames } from './diagnostics';
+import type { ProbeContext } from './probes';
+import { BUILTIN_VARS, FUNCTIONS, functionNames } from './builtins';
+import type { TracepointField } from '../sys/tracefs';
+
+export type StackMode = 'bpftrace' | 'perf' | 'raw';
+
+/** The type of a value as the compiler sees it. */
+export type Type =
+  | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean }
+  | { kind: 'string'; size: number }
+  | { kind: 'tuple'; fields: Type[]; offsets: number[]; size: number }
+  | { kind: 'buffer'; size: number }
+  /** The `args` record of a tracepoint. */
+  | { kind: 'ctx' }
+  /** A fixed array field of `args` (only indexable). */
+  | { kind: 'array'; elem: Type; elemSize: number; length: number; field: TracepointField }
+  | { kind: 'kstack' | 'ustack'; mode: StackMode; limit: number }
+  | { kind: 'ksym' | 'usym' | 'username' | 'probe' | 'timestamp' }
+  | { kind: 'inet' }
+  | { kind: 'none' };
+
+export const INT64: Type = { kind: 'int', size: 8, signed: true };
+export const UINT64: Type = { kind: 'int', size: 8, signed: false };
+export const NONE: Type = { kind: 'none' };
+
+/** Types held in a register (the rest are blocks of memory). */
+export function isScalar(t: Type): boolean {
+  return t.kind === 'int' || t.kind === 'kstack' || t.kind === 'ksym' || t.kind === 'username' || t.kind === 'probe' || t.kind === 'timestamp';
+}
+
+/** Size of a type's memory layout (ints are always stored in 8 bytes). */
+export function memSize(t: Type): number {
+  switch (t.kind) {
+    case 'int':
+    case 'kstack':
+    case 'ksym':
+    case 'username':
+    case 'probe':
+    case 'timestamp':
+      return 8;
+    case 'string':
+      return t.size;
+    case 'tuple':
+      return t.size;
+    case 'buffer':
+      return align8(4 + t.size);
+    case 'ustack':
+    case 'usym':
+      return 16;
+    case 'inet':
+      return 24;
+    default:
+      return 0;
+  }
+}
+
+export function align8(n: number): number {
+  return (n + 7) & ~7;
+}
+
+/** Builds a tuple type with 8-byte aligned fields. */
+export function tupleType(fields: Type[]): Type {
+  const offsets: number[] = [];
+  let off = 0;
+  for (const f of fields) {
+    offsets.push(off);
+    off = align8(off + memSize(f));
+  }
+  return { kind: 'tuple', fields, offsets, size: off };
+}
+
+/** The artifact's ValueType for a type's memory layout. */
+export function valueTypeOf(t: Type, stackMap = -1): ValueType {
+  switch (t.kind) {
+    case 'int':
+      return { kind: 'int', size: 8, signed: t.signed };
+    case 'string':
+      return { kind: 'string', size: t.size };
+    case 'tuple':
+      return { kind: 'tuple', size: t.size, fields: t.fields.map((f, i) => ({ offset: t.offsets[i], type: valueTypeOf(f, stackMap) })) };
+    case 'buffer':
+      return { kind: 'buffer', size: t.size };
+    case 'kstack':
+    case 'ustack':
+      return { kind: t.kind, stackMap, mode: t.mode, limit: t.limit };
+    case 'ksym':
+      return { kind: 'ksym' };
+    case 'usym':
+      return { kind: 'usym' };
+    case 'username':
+      return { kind: 'username' };
+    case 'probe':
+      return { kind: 'probe' };
+    case 'timestamp':
+      return { kind: 'timestamp', mode: 'boot' };
+    case 'inet':
+      return { kind: 'inet', size: 24 };
+    default:
+      return { kind: 'none' };
+  }
+}
+
+export function typeName(t: Type): string {
+  switch (t.kind) {
+    case 'int':
+      return `${t.signed ? '' : 'unsigned '}int${t.size * 8}`;
+    case 'string':
+      return `string[${t.size}]`;
+    case 'tuple':
+      return `(${t.fields.map(typeName).join(', ')})`;
+    case 'buffer':
+      return `buffer[${t.size}]`;
+    case 'array':
+      return `${typeName(t.elem)}[${t.length}]`;
+    case 'kstack':
+    case 'ustack':
+      return `${t.kind}(${t.mode}, ${t.limit})`;
+    case 'ctx':
+      return 'args';
+    default:
+      return t.kind;
+  }
+}
+
+export function sameShape(a: Type, b: Type): boolean {
+  if (a.kind !== b.kind) return false;
+  if (a.kind === 'tuple' && b.kind === 'tuple') return a.fields.length === b.fields.length && a.fields.every((f, i) => sameShape(f, b.fields[i]));
+  return true;
+}
+
+/** Widens two types of the same shape to one that holds both (longest string, fieldwise tuples); undefined when incompatible. */
+export function unify(a: Type, b: Type): Type | undefined {
+  if (a.kind === 'int' && b.kind === 'int') return { kind: 'int', size: 8, signed: a.signed };
+  if (a.kind === 'string' && b.kind === 'string') return { kind: 'string', size: Math.max(a.size, b.size) };
+  if (a.kind === 'buffer' && b.kind === 'buffer') return { kind: 'buffer', size: Math.max(a.size, b.size) };
+  if (a.kind === 'tuple' && b.kind === 'tuple') {
+    if (a.fields.length !== b.fields.length) return undefined;
+    const fs: Type[] = [];
+    for (let i = 0; i < a.fields.length; i++) {
+      const u = unify(a.fields[i], b.fields[i]);
+      if (!u) return undefined;
+      fs.push(u);
+    }
+    return tupleType(fs);
+  }
+  if (a.kind === 'kstack' && b.kind === 'kstack') return a;
+  if (a.kind === 'ustack' && b.kind === 'ustack') return a;
+  if (a.kind === b.kind && a.kind !== 'ctx' && a.kind !== 'array' && a.kind !== 'none') return a;
+  return undefined;
+}
+
+/** Stored form of a value: integers always widen to 64 bits. */
+export function storedType(t: Type): Type {
+  if (t.kind === 'int') return { kind: 'int', size: 8, signed: t.signed };
+  if (t.kind === 'tuple') return tupleType(t.fields.map(storedType));
+  return t;
+}
+
+export interface MapInfo {
+  name: string;
+  /** null: used without keys. */
+  key: Type | null;
+  value: Type;
+  agg: Aggregation;
+  span: Span;
+}
+
+/** Types of one probe instance (a probe compiled for one context). */
+export interface InstanceTypes {
+  probe: Probe;
+  probeIndex: number;
+  ctx: ProbeContext;
+  exprs: Map<Expr, Type>;
+  vars: Map<string, Type>;
+}
+
+export interface SemanticOptions {
+  params: string[];
+  strlen: number;
+  unsafe: boolean;
+}
+
+export interface SemanticResult {
+  maps: Map<string, MapInfo>;
+  instances: InstanceTypes[];
+  warnings: Diagnostic[];
+  unsafe: boolean;
+}
+
+const AGG_FUNCS = new Set(['count', 'sum', 'avg', 'min', 'max', 'stats', 'hist', 'lhist']);
+
+/** Integer type names usable in casts. */
+export const CAST_TYPES: Record<string, Type> = {
+  int8: { kind: 'int', size: 1, signed: true }, uint8: { kind: 'int', size: 1, signed: false },
+  int16: { kind: 'int', size: 2, signed: true }, uint16: { kind: 'int', size: 2, signed: false },
+  int32: { kind: 'int', size: 4, signed: true }, uint32: { kind: 'int', size: 4, signed: false },
+  int64: { kind: 'int', size: 8, signed: true }, uint64: { kind: 'int', size: 8, signed: false },
+  char: { kind: 'int', size: 1, signed: true }, short: { kind: 'int', size: 2, signed: true },
+  int: { kind: 'int', size: 4, signed: true }, long: { kind: 'int', size: 8, signed: true },
+  u8: { kind: 'int', size: 1, signed: false }, u16: { kind: 'int', size: 2, signed: false },
+  u32: { kind: 'int', size: 4, signed: false }, u64: { kind: 'int', size: 8, signed: false },
+  s8: { kind: 'int', size: 1, signed: true }, s16: { kind: 'int', size: 2, signed: true },
+  s32: { kind: 'int', size: 4, signed: true }, s64: { kind: 'int', size: 8, signed: true },
+  bool: { kind: 'int', size: 1, signed: false },
+};
+
+/** Type of a tracepoint field as bpftrace presents it. */
+export function fieldType(f: TracepointField, strlen: number): Type {
+  if (f.dataLoc) return { kind: 'string', size: strlen };
+  const base = f.type.replace(/\[.*\]$/, '').trim();
+  if (f.arrayLen !== undefined) {
+    if (/\bchar$/.test(base) && !base.includes('*')) return { kind: 'string', size: f.arrayLen };
+    const elemSize = f.arrayLen ? f.size / f.arrayLen : f.size;
+    const es = ([1, 2, 4, 8].includes(elemSize) ? elemSize : 8) as 1 | 2 | 4 | 8;
+    return { kind: 'array', elem: { kind: 'int', size: es, signed: f.signed }, elemSize, length: f.arrayLen, field: f };
+  }
+  if (base.includes('*')) return { kind: 'int', size: 8, signed: false };
+  const size = ([1, 2, 4, 8].includes(f.size) ? f.size : 8) as 1 | 2 | 4 | 8;
+  return { kind: 'int', size, signed: f.signed };
+}
+
+/**
+ * The checker for one probe instance. Builtins' type rules receive it to type
+ * their arguments and report errors.
+ */
+export class Checker {
+  readonly exprs = new Map<Expr, Type>();
+  readonly vars = new Map<string, Type>();
+  /** Loop nesting, for break/continue. */
+  loopDepth = 0;
+  /** Whether `exprs` of this instance produced unsafe actions. */
+  constructor(
+    readonly ctx: ProbeContext,
+    readonly opts: SemanticOptions,
+    readonly maps: Map<string, MapInfo>,
+    private readonly diags: Diagnostic[],
+    readonly warnings: Diagnostic[],
+    /** Pass 1 tolerates maps read before their assignment is seen. */
+    readonly firstPass: boolean,
+    readonly state: { unsafe: boolean },
+  ) {}
+
+  error(message: string, span: Span | null, notes: string[] = []): Type {
+    this.diags.push({ severity: 'ERROR', message, span, notes });
+    return NONE;
+  }
+
+  warn(message: string, span: Span | null): void {
+    if (!this.firstPass) this.warnings.push({ severity: 'WARNING', message, span, notes: [] });
+  }
+
+  /** Types an expression (recording it) and returns the type. */
+  type(e: Expr): Type {
+    const t = this.compute(e);
+    this.exprs.set(e, t);
+    return t;
+  }
+
+  /** Types an expression that must be an integer. */
+  int(e: Expr, what = 'expression'): Type {
+    const t = this.type(e);
+    if (t.kind !== 'int' && t.kind !== 'none') this.error(`${what} must be an integer, got ${typeName(t)}`, e.span);
+    return t;
+  }
+
+  /** Evaluates a compile-time integer constant (literals, $N params, simple arithmetic). */
+  constInt(e: Expr): bigint | undefined {
+    switch (e.kind) {
+      case 'IntegerLit':
+        return e.value;
+      case 'BoolLit':
+        return e.value ? 1n : 0n;
+      case 'PositionalParam': {
+        if (e.index === 0) return BigInt(this.opts.params.length);
+        const p = this.opts.params[e.index - 1];
+        return p !== undefined && /^-?(0x[0-9a-f]+|\d+)$/i.test(p) ? BigInt(p) : undefined;
+      }
+      case 'Unary': {
+        const v = this.constInt(e.operand);
+        if (v === undefined) return undefined;
+        return e.op === '-' ? -v : e.op === '~' ? ~v : e.op === '!' ? (v ? 0n : 1n) : undefined;
+      }
+      case 'Binary': {
+        const a = this.constInt(e.left), b = this.constInt(e.right);
+        if (a === undefined || b === undefined) return undefined;
+        switch (e.op) {
+          case '+': return a + b;
+          case '-': return a - b;
+          case '*': return a * b;
+          case '/': return b ? a / b : undefined;
+          case '%': return b ? a % b : undefined;
+          case '<<': return a << b;
+          case '>>': return a >> b;
+          case '&': return a & b;
+          case '|': return a | b;
+          case '^': return a ^ b;
+          default: return undefined;
+        }
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /** A required constant argument. */
+  requireConst(e: Expr, what: string): bigint {
+    this.type(e);
+    const v = this.constInt(e);
+    if (v === undefined) {
+      this.error(`${what} must be an integer constant`, e.span);
+      return 0n;
+    }
+    return v;
+  }
+
+  /** The map behind a map argument (`print(@x)`, `delete(@x[k])`); undefined in pass 1 when not yet known. */
+  mapArg(e: Expr, fn: string): MapInfo | undefined {
+    if (e.kind !== 'MapRef') {
+      this.error(`${fn}() expects a map argument`, e.span);
+      return undefined;
+    }
+    const m = this.maps.get(`@${e.name}`);
+    if (!m && !this.firstPass) this.error(`undefined map: @${e.name}`, e.span, this.mapHint(e.name));
+    return m;
+  }
+
+  mapHint(name: string): string[] {
+    const near = nearestNames(`@${name}`, this.maps.keys());
+    return near.length ? [`HINT: did you mean ${near.join(', ')}?`] : [];
+  }
+
+  /** Types the keys of a map reference into the map's key type. */
+  keyType(m: MapRef): Type | null {
+    if (!m.keys) return null;
+    const ts = m.keys.map((k) => {
+      const t = this.type(k);
+      if (!isStorable(t)) this.error(`${typeName(t)} cannot be used as a map key`, k.span);
+      return storedType(t);
+    });
+    return ts.length === 1 ? ts[0] : tupleType(ts);
+  }
+
+  private compute(e: Expr): Type {
+    switch (e.kind) {
+      case 'IntegerLit':
+        return INT64;
+      case 'BoolLit':
+        return { kind: 'int', size: 1, signed: false };
+      case 'StringLit':
+        return { kind: 'string', size: Buffer.byteLength(e.value) + 1 };
+      case 'PositionalParam': {
+        if (e.index === 0) return INT64;
+        const p = this.opts.params[e.index - 1];
+        if (p === undefined) return INT64; // bpftrace: missing positional parameters read as 0
+        return /^-?(0x[0-9a-f]+|\d+)$/i.test(p) ? INT64 : { kind: 'string', size: Buffer.byteLength(p) + 1 };
+      }
+      case 'Builtin': {
+        const b = BUILTIN_VARS[e.name] ?? (/^(s?arg)\d+$/.test(e.name) ? BUILTIN_VARS[e.name.replace(/\d+$/, 'N')] : undefined);
+        if (!b) return this.error(`unknown builtin: ${e.name}`, e.span, hint(e.name, Object.keys(BUILTIN_VARS)));
+        return b.check(this, e);
+      }
+      case 'Identifier':
+        return this.error(`unknown identifier: ${e.name}`, e.span, hint(e.name, Object.keys(BUILTIN_VARS)));
+      case 'Variable': {
+        const t = this.vars.get(e.name);
+        if (!t) return this.error(`undefined variable: ${e.name}`, e.span, hint(e.name, this.vars.keys()));
+        return t;
+      }
+      case 'MapRef': {
+        const kt = this.keyType(e);
+        const m = this.maps.get(`@${e.name}`);
+        if (!m) {
+          if (this.firstPass) return NONE;
+          return this.error(`undefined map: @${e.name}`, e.span, this.mapHint(e.name));
+        }
+        this.checkKey(m, kt, e);
+        if (m.agg.kind === 'avg' || m.agg.kind === 'stats' || m.agg.kind === 'hist' || m.agg.kind === 'lhist') {
+          return this.error(`the value of ${m.name} (${m.agg.kind}) cannot be read in a probe`, e.span);
+        }
+        return m.value;
+      }
+      case 'Call': {
+        const f = FUNCTIONS[e.name];
+        if (!f) return this.error(`unknown function: ${e.name}`, e.span, hint(e.name, functionNames()));
+        if (AGG_FUNCS.has(e.name)) return this.error(`${e.name}() must be assigned directly to a map: @x = ${e.name}(...)`, e.span);
+        if (e.args.length < f.minArgs || e.args.length > f.maxArgs) {
+          const n = f.minArgs === f.maxArgs ? `${f.minArgs}` : f.maxArgs === Infinity ? `at least ${f.minArgs}` : `${f.minArgs} to ${f.maxArgs}`;
+          return this.error(`${e.name}() takes ${n} argument${f.maxArgs === 1 ? '' : 's'}, got ${e.args.length}`, e.span);
+        }
+        if (f.unsafe) {
+          this.state.unsafe = true;
+          if (!this.opts.unsafe) return this.error(`${e.name}() is an unsafe function: run with --unsafe to allow it`, e.span);
+        }
+        return f.check(this, e);
+      }
+      case 'Binary':
+        return this.binary(e.op, e.left, e.right, e.span);
+      case 'Unary': {
+        if (e.op === '*' || e.op === '&') return this.error(`pointer ${e.op === '*' ? 'dereference' : 'address-of'} is not supported`, e.span);
+        const t = this.int(e.operand, `operand of '${e.op}'`);
+        if (e.op === '!') return UINT64;
+        return t.kind === 'int' ? { kind: 'int', size: 8, signed: e.op === '-' ? true : t.signed } : INT64;
+      }
+      case 'Ternary': {
+        this.cond(e.cond);
+        const a = this.type(e.then), b = this.type(e.otherwise);
+        if (a.kind === 'none' || b.kind === 'none') return a.kind === 'none' ? b : a;
+        const u = unify(a, b);
+        if (!u) return this.error(`ternary branches have different types: ${typeName(a)} and ${typeName(b)}`, e.span);
+        if (a.kind === 'int' && b.kind === 'int') return { kind: 'int', size: 8, signed: a.signed && b.signed };
+        return u;
+      }
+      case 'FieldAccess':
+        return this.field(e.object, e.field, e.span);
+      case 'Index': {
+        const ot = this.type(e.object);
+        if (ot.kind === 'array') {
+          this.int(e.index, 'array index');
+          const c = this.constInt(e.index);
+          if (c !== undefined && (c < 0n || c >= BigInt(ot.length))) this.error(`index ${c} is out of bounds for an array of ${ot.length}`, e.index.span);
+          return ot.elem;
+        }
+        if (ot.kind === 'none') return NONE;
+        return this.error(`cannot index a value of type ${typeName(ot)}`, e.span);
+      }
+      case 'TupleIndex': {
+        const ot = this.type(e.object);
+        if (ot.kind !== 'tuple') return ot.kind === 'none' ? NONE : this.error(`'.${e.index}' needs a tuple, got ${typeName(ot)}`, e.span);
+        if (e.index >= ot.fields.length) return this.error(`tuple index ${e.index} is out of range (the tuple has ${ot.fields.length} elements)`, e.span);
+        return ot.fields[e.index];
+      }
+      case 'Tuple': {
+        const ts = e.elements.map((x) => {
+          const t = this.type(x);
+          if (!isStorable(t)) this.error(`${typeName(t)} cannot be stored in a tuple`, x.span);
+          return storedType(t);
+        });
+        return tupleType(ts);
+      }
+      case 'Cast': {
+        const target = castType(e.type);
+        if (!target) return this.error(`unsupported cast type: ${e.type.base}${'*'.repeat(e.type.pointerDepth)}`, e.type.span);
+        const t = this.type(e.operand);
+        if (t.kind !== 'int' && t.kind !== 'none') return this.error(`cannot cast ${typeName(t)} to ${typeName(target)}`, e.span);
+        return target;
+      }
+      case 'Sizeof': {
+        if ('kind' in e.operand && e.operand.kind === 'TypeName') {
+          if (!castType(e.operand)) this.error(`unknown type: ${e.operand.base}`, e.operand.span);
+        } else this.type(e.operand as Expr);
+        return UINT64;
+      }
+      case 'Offsetof':
+        return this.error('offsetof() is not supported', e.span);
+    }
+  }
+
+  /** Size in bytes of `sizeof(x)`. */
+  sizeofValue(e: Expr | TypeName): number {
+    if (e.kind === 'TypeName') {
+      const t = castType(e);
+      return t && t.kind === 'int' ? t.size : 8;
+    }
+    const t = this.exprs.get(e) ?? NONE;
+    if (t.kind === 'int') return t.size;
+    if (t.kind === 'array') return t.field.size;
+    return memSize(t);
+  }
+
+  cond(e: Expr): void {
+    const t = this.type(e);
+    if (t.kind !== 'int' && t.kind !== 'none') this.error(`condition must be an integer, got ${typeName(t)}`, e.span);
+  }
+
+  private binary(op: string, l: Expr, r: Expr, span: Span): Type {
+    const a = this.type(l), b = this.type(r);
+    if (a.kind === 'none' || b.kind === 'none') return INT64;
+    if (op === '&&' || op === '||') {
+      if (a.kind !== 'int') this.error(`operand of '${op}' must be an integer, got ${typeName(a)}`, l.span);
+      if (b.kind !== 'int') this.error(`operand of '${op}' must be an integer, got ${typeName(b)}`, r.span);
+      return UINT64;
+    }
+    if (a.kind === 'string' || b.kind === 'string') {
+      if (a.kind !== 'string' || b.kind !== 'string') return this.error(`cannot compare ${typeName(a)} with ${typeName(b)} using '${op}'`, span);
+      if (op !== '==' && op !== '!=') return this.error(`strings only support '==' and '!=', not '${op}'`, span);
+      return UINT64;
+    }
+    if (a.kind !== 'int') return this.error(`left operand of '${op}' must be an integer, got ${typeName(a)}`, l.span);
+    if (b.kind !== 'int') return this.error(`right operand of '${op}' must be an integer, got ${typeName(b)}`, r.span);
+    const signed = a.signed && b.signed;
+    if (['==', '!=', '<', '<=', '>', '>='].includes(op)) {
+      if (a.signed !== b.signed && ['<', '<=', '>', '>='].includes(op) && this.constInt(l) === undefined && this.constInt(r) === undefined) {
+        this.warn(`comparison of integers of different signs: '${typeName(a)}' and '${typeName(b)}' can lead to undefined behavior`, span);
+      }
+      return UINT64;
+    }
+    if ((op === '/' || op === '%') && signed && !(nonNeg(this.constInt(l)) && nonNeg(this.constInt(r)))) {
+      this.warn(`signed operands for '${op}' can lead to undefined behavior (cast to unsigned to silence warning)`, span);
+    }
+    return { kind: 'int', size: 8, signed };
+  }
+
+  private field(obj: Expr, name: string, span: Span): Type {
+    const ot = this.type(obj);
+    if (ot.kind === 'ctx') {
+      const tp = this.ctx.tracepoint;
+      if (!tp) return this.error('args is not available in this probe', obj.span);
+      const f = tp.fields.find((x) => x.name === name) ?? tp.commonFields.find((x) => x.name === name);
+      if (!f) {
+        return this.error(`tracepoint ${tp.category}:${tp.event} has no field '${name}'`, span, [
+          `valid fields: ${tp.fields.map((x) => x.name).join(', ')}`,
+        ]);
+      }
+      return fieldType(f, this.opts.strlen);
+    }
+    if (ot.kind === 'none') return NONE;
+    return this.error(`cannot access field '${name}' of ${typeName(ot)}`, span);
+  }
+
+  checkKey(m: MapInfo, kt: Type | null, e: MapRef): void {
+    if ((m.key === null) !== (kt === null)) {
+      this.error(m.key === null ? `${m.name} is used without keys elsewhere` : `${m.name} needs keys (${typeName(m.key as Type)})`, e.span);
+    } else if (m.key && kt && !sameShape(m.key, kt)) {
+      this.error(`${m.name} key type mismatch: ${typeName(kt)} where ${typeName(m.key)} is used elsewhere`, e.span);
+    }
+  }
+
+  // ---- statements -----------------------------------------------------------
+
+  stmt(s: Stmt): void {
+    switch (s.kind) {
+      case 'Block':
+        for (const x of s.stmts) this.stmt(x);
+        return;
+      case 'ExprStmt':
+        this.type(s.expr);
+        return;
+      case 'AssignStmt':
+        this.assign(s);
+        return;
+      case 'VarDeclStmt': {
+        let t: Type | undefined = s.type ? castType(s.type) : undefined;
+        if (s.type && !t) this.error(`unsupported variable type: ${s.type.base}`, s.type.span);
+        if (s.value) {
+          const vt = this.type(s.value);
+          t = t ?? storedType(vt);
+        }
+        this.setVar(s.variable.name, t ?? INT64, s.span);
+        this.exprs.set(s.variable, this.vars.get(s.variable.name) ?? INT64);
+        return;
+      }
+      case 'IfStmt':
+        this.cond(s.cond);
+        this.stmt(s.then);
+        if (s.otherwise) this.stmt(s.otherwise);
+        return;
+      case 'UnrollStmt': {
+        const n = this.requireConst(s.count, 'unroll count');
+        if (n < 1n || n > 100n) this.error('unroll count must be between 1 and 100', s.count.span);
+        this.stmt(s.body);
+        return;
+      }
+      case 'WhileStmt':
+        this.cond(s.cond);
+        this.loopDepth++;
+        this.stmt(s.body);
+        this.loopDepth--;
+        return;
+      case 'ForRangeStmt': {
+        this.int(s.start, 'range start');
+        this.int(s.end, 'range end');
+        this.setVar(s.variable.name, INT64, s.variable.span);
+        this.exprs.set(s.variable, INT64);
+        this.loopDepth++;
+        this.stmt(s.body);
+        this.loopDepth--;
+        return;
+      }
+      case 'ForMapStmt': {
+        const m = this.mapArg(s.map, 'for');
+        if (m) {
+          if (m.agg.kind !== 'scalar' && m.agg.kind !== 'count' && m.agg.kind !== 'sum' && m.agg.kind !== 'min' && m.agg.kind !== 'max') {
+            this.error(`cannot iterate over a ${m.agg.kind}() map`, s.map.span);
+          }
+          const kv = tupleType([m.key ?? UINT64, m.value]);
+          this.setVar(s.variable.name, kv, s.variable.span);
+          this.exprs.set(s.variable, kv);
+        } else if (this.firstPass) {
+          this.setVar(s.variable.name, tupleType([UINT64, UINT64]), s.variable.span);
+        }
+        this.loopDepth++;
+        this.stmt(s.body);
+        this.loopDepth--;
+        return;
+      }
+      case 'ReturnStmt':
+        if (s.value) this.int(s.value, 'return value');
+        return;
+      case 'JumpStmt':
+        if (this.loopDepth === 0) this.error(`'${s.jump}' outside of a loop`, s.span);
+        return;
+    }
+  }
+
+  setVar(name: string, t: Type, span: Span): void {
+    const old = this.vars.get(name);
+    if (!old) {
+      this.vars.set(name, t);
+      return;
+    }
+    const u = unify(old, t);
+    if (!u) {
+      this.error(`type mismatch for ${name}: assigning ${typeName(t)} to a variable of type ${typeName(old)}`, span);
+      return;
+    }
+    this.vars.set(name, u);
+  }
+
+  private assign(s: Extract<Stmt, { kind: 'AssignStmt' }>): void {
+    const target = s.target;
+    if (target.kind === 'Variable') {
+      let t = this.type(s.value);
+      if (s.op) {
+        const cur = this.vars.get(target.name);
+        if (!cur) {
+          this.error(`undefined variable: ${target.name}`, target.span);
+          return;
+        }
+        if (cur.kind !== 'int' || t.kind !== 'int') {
+          if (t.kind !== 'none') this.error(`'${s.op}=' needs integers`, s.span);
+          return;
+        }
+        t = { kind: 'int', size: 8, signed: cur.signed && t.signed };
+        this.exprs.set(target, cur);
+        return;
+      }
+      if (t.kind === 'none') {
+        if (!this.vars.has(target.name) && !this.firstPass && s.value.kind === 'Call' && FUNCTIONS[s.value.name]) {
+          this.error(`${s.value.name}() does not return a value`, s.value.span);
+        }
+        if (!this.vars.has(target.name)) this.vars.set(target.name, INT64);
+        this.exprs.set(target, this.vars.get(target.name) ?? INT64);
+        return;
+      }
+      if (!isStorable(t)) {
+        this.error(`${typeName(t)} cannot be assigned to a variable`, s.value.span);
+        return;
+      }
+      // Variables keep the declared width of their first value for ints (like bpftrace), strings widen.
+      this.setVar(target.name, t.kind === 'int' ? (this.vars.get(target.name) ?? t) : t, s.span);
+      this.exprs.set(target, this.vars.get(target.name) ?? t);
+      return;
+    }
+    // map assignment
+    const kt = this.keyType(target);
+    const name = `@${target.name}`;
+    const v = s.value;
+    let agg: Aggregation = { kind: 'scalar' };
+    let vt: Type;
+    if (v.kind === 'Call' && AGG_FUNCS.has(v.name) && !s.op) {
+      const r = this.aggregation(v);
+      agg = r.agg;
+      vt = r.value;
+    } else if (s.op) {
+      const t = this.type(v);
+      if (t.kind !== 'int' && t.kind !== 'none') this.error(`'${s.op}=' needs an integer`, v.span);
+      vt = { kind: 'int', size: 8, signed: t.kind === 'int' ? t.signed : true };
+      const m = this.maps.get(name);
+      if (m) vt = m.value;
+    } else {
+      const t = this.type(v);
+      if (t.kind === 'none') {
+        if (!this.firstPass && v.kind === 'Call') this.error(`${v.name}() does not return a value`, v.span);
+        return;
+      }
+      if (!isStorable(t)) {
+        this.error(`${typeName(t)} cannot be stored in a map`, v.span);
+        return;
+      }
+      vt = storedType(t);
+    }
+    const m = this.maps.get(name);
+    if (!m) {
+      this.maps.set(name, { name, key: kt, value: vt, agg, span: target.span });
+      this.exprs.set(target, vt);
+      return;
+    }
+    this.checkKey(m, kt, target);
+    if (m.key && kt) m.key = unify(m.key, kt) ?? m.key;
+    if (m.agg.kind !== agg.kind && !(s.op && m.agg.kind === 'scalar')) {
+      this.error(`${name} is used as ${m.agg.kind === 'scalar' ? 'a plain value' : `${m.agg.kind}()`} elsewhere; cannot assign ${agg.kind === 'scalar' ? 'a plain value' : `${agg.kind}()`}`, s.span);
+      return;
+    }
+    if (agg.kind === 'lhist' && m.agg.kind === 'lhist' && (agg.min !== m.agg.min || agg.max !== m.agg.max || agg.step !== m.agg.step)) {
+      this.error(`${name} is an lhist with different bounds elsewhere`, s.span);
+    }
+    if (agg.kind === 'hist' && m.agg.kind === 'hist' && agg.bits !== m.agg.bits) this.error(`${name} is a hist with different bits elsewhere`, s.span);
+    const u = unify(m.value, vt);
+    if (!u) {
+      this.error(`type mismatch for ${name}: assigning ${typeName(vt)} where ${typeName(m.value)} is stored elsewhere`, s.span);
+      return;
+    }
+    m.value = u;
+    this.exprs.set(target, u);
+  }
+
+  private aggregation(c: Call): { agg: Aggregation; value: Type } {
+    const n = c.args.length;
+    const want = (lo: number, hi: number): boolean => {
+      if (n < lo || n > hi) {
+        this.error(`${c.name}() takes ${lo === hi ? lo : `${lo} to ${hi}`} argument${hi === 1 ? '' : 's'}, got ${n}`, c.span);
+        return false;
+      }
+      return true;
+    };
+    const i64: Type = INT64;
+    switch (c.name) {
+      case 'count':
+        want(0, 0);
+        return { agg: { kind: 'count' }, value: UINT64 };
+      case 'sum':
+      case 'min':
+      case 'max': {
+        if (!want(1, 1)) return { agg: { kind: c.name }, value: i64 };
+        const t = this.int(c.args[0], `${c.name}() argument`);
+        return { agg: { kind: c.name }, value: { kind: 'int', size: 8, signed: t.kind === 'int' ? t.signed : true } };
+      }
+      case 'avg':
+      case 'stats':
+        if (want(1, 1)) this.int(c.args[0], `${c.name}() argument`);
+        return { agg: { kind: c.name }, value: tupleType([i64, UINT64]) };
+      case 'hist': {
+        let bits = 0;
+        if (want(1, 2)) {
+          this.int(c.args[0], 'hist() argument');
+          if (n === 2) {
+            const b = this.requireConst(c.args[1], 'hist() bits');
+            if (b < 0n || b > 5n) this.error('hist() bits must be between 0 and 5', c.args[1].span);
+            bits = Number(b);
+          }
+        }
+        return { agg: { kind: 'hist', bits }, value: UINT64 };
+      }
+      default: {
+        // lhist
+        let min = 0n, max = 0n, step = 1n;
+        if (want(4, 4)) {
+          this.int(c.args[0], 'lhist() value');
+          min = this.requireConst(c.args[1], 'lhist() min');
+          max = this.requireConst(c.args[2], 'lhist() max');
+          step = this.requireConst(c.args[3], 'lhist() step');
+          if (min < 0n) this.error('lhist() min must be non-negative', c.args[1].span);
+          if (max <= min) this.error('lhist() max must be greater than min', c.args[2].span);
+          if (step <= 0n) this.error('lhist() step must be positive', c.args[3].span);
+          else if ((max - min) / step > 1000n) this.error('lhist() has too many buckets (more than 1000)', c.span);
+        }
+        return { agg: { kind: 'lhist', min, max, step }, value: UINT64 };
+      }
+    }
+  }
+}
+
+function nonNeg(v: bigint | undefined): boolean {
+  return v !== undefined && v >= 0n;
+}
+
+function hint(name: string, cands: Iterable<string>): string[] {
+  const near = nearestNames(name, cands);
+  return near.length ? [`HINT: did you mean ${near.join(', ')}?`] : [];
+}
+
+export function isStorable(t: Type): boolean {
+  return t.kind !== 'ctx' && t.kind !== 'array' && t.kind !== 'none';
+}
+
+export function castType(t: TypeName): Type | undefined {
+  if (t.pointerDepth > 0) return UINT64;
+  if (t.arrayLength !== null) return t.base === 'char' ? { kind: 'string', size: t.arrayLength } : undefined;
+  return CAST_TYPES[t.base];
+}
+
+/**
+ * Types every probe instance of a program. Two passes: the first learns the
+ * types of all maps (a map may be read in a probe before the probe that
+ * assigns it), the second checks everything against them.
+ */
+export function analyze(program: Program, instances: { probeIndex: number; ctx: ProbeContext }[], opts: SemanticOptions): SemanticResult {
+  const maps = new Map<string, MapInfo>();
+  const warnings: Diagnostic[] = [];
+  const state = { unsafe: false };
+  let result: InstanceTypes[] = [];
+  for (const pass of [1, 2]) {
+    const diags: Diagnostic[] = [];
+    result = [];
+    for (const inst of instances) {
+      const probe = program.probes[inst.probeIndex];
+      const c = new Checker(inst.ctx, opts, maps, diags, warnings, pass === 1, state);
+      if (probe.predicate) c.cond(probe.predicate);
+      c.stmt(probe.body);
+      result.push({ probe, probeIndex: inst.probeIndex, ctx: inst.ctx, exprs: c.exprs, vars: c.vars });
+    }
+    if (diags.length) throw CompileError.many(dedupe(diags), program.source);
+  }
+  return { maps, instances: result, warnings, unsafe: state.unsafe };
+}
+
+function dedupe(d: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return d.filter((x) => {
+    const k = `${x.message}@${x.span?.start ?? -1}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** `-d types`: every expression with its type, probe by probe. */
+export function dumpTypes(program: Program, sem: SemanticResult): string {
+  const out: string[] = [];
+  for (const inst of sem.instances) {
+    out.push(`${inst.ctx.probeName}`);
+    for (const [name, t] of inst.vars) out.push(`  ${name} :: ${typeName(t)}`);
+    const entries = [...inst.exprs.entries()].sort((a, b) => a[0].span.start - b[0].span.start);
+    for (const [e, t] of entries) {
+      const text = program.source.text.slice(e.span.start, e.span.end).replace(/\s+/g, ' ');
+      out.push(`  ${e.span.line}:${e.span.col} ${e.kind} ${text} :: ${typeName(t)}`);
+    }
+  }
+  out.push('maps');
+  for (const m of sem.maps.values()) {
+    out.push(`  ${m.name}[${m.key ? typeName(m.key) : ''}] :: ${typeName(m.value)} (${m.agg.kind})`);
+  }
+  return out.join('\n') + '\n';
+}
