@@ -1,0 +1,128 @@
+/**
+ * Runs a tool's program: compiles the generated tsbpf text, runs it with the
+ * runtime, and drives the interval/count/duration loop the bcc tools share
+ * (print and clear every `interval` seconds, stop after `count` reports, and
+ * print once more on Ctrl-C unless the count just ran out).
+ *
+ * @example
+ *   return runToolProgram({ name: 'bitesize', program: text, interval: 1, count: 5,
+ *     report: (rt) => { rt.print(render(rt.map('@'))); rt.clearMap('@'); } });
+ */
+import type { EventSpec, ScriptArtifact } from '../../lang/artifact';
+import type { RunOptions, ScriptRuntime } from '../../runtime/run';
+import type { Value } from '../../runtime/values';
+import { ToolError } from '../tool';
+
+interface CompileOptions {
+  params?: string[];
+  pid?: number;
+  unsafe?: boolean;
+}
+type CompileFn = (source: { name: string; text: string }, opts: CompileOptions) => ScriptArtifact;
+
+/** Loaded on first use: tools must not pay for the compiler before parsing their flags. */
+function compiler(): CompileFn {
+  let mod: { compile?: CompileFn };
+  try {
+    mod = require('../../lang/compile') as { compile?: CompileFn };
+  } catch (e) {
+    throw new ToolError(`the tsbpf compiler is not available in this build (${(e as Error).message.split('\n')[0]})`);
+  }
+  if (typeof mod.compile !== 'function') throw new ToolError('the tsbpf compiler is not available in this build');
+  return mod.compile;
+}
+
+/** Compiles a tool's generated program; compile errors propagate as CompileError (they are bugs in the tool, shown with the program). */
+export function compileTool(name: string, text: string, opts: CompileOptions = {}): ScriptArtifact {
+  return compiler()(name === 'stdin' ? { name, text } : { name: `${name}.bt`, text }, opts);
+}
+
+export interface ToolProgram {
+  name: string;
+  /** The program in the tsbpf (bpftrace) language. */
+  program: string;
+  /** Printed to stdout once the probes are live (the "Tracing ... Hit Ctrl-C to end." line). */
+  banner?: string;
+  /** Seconds between reports; 0/undefined: report only at exit. */
+  interval?: number;
+  /** Number of reports before exiting (with interval). */
+  count?: number;
+  /** Stop after this many seconds (the -d flag of some tools). */
+  duration?: number;
+  /** Prints (and usually clears) the aggregated maps. */
+  report?: (rt: ScriptRuntime) => void;
+  /** Per-event formatting: return true when the event was printed. */
+  onEvent?: (ev: EventSpec, values: Value[], rt: ScriptRuntime) => boolean;
+  onStart?: (rt: ScriptRuntime) => void;
+  /** Where output goes (default stdout). */
+  write?: (s: string) => void;
+  /** Runs the runtime with these extra options (tests). */
+  runOptions?: Partial<RunOptions>;
+  /** Compile options (e.g. pid for USDT/uprobe resolution). */
+  compile?: CompileOptions;
+}
+
+/** Compiles and runs; resolves with the exit code. */
+export async function runToolProgram(t: ToolProgram): Promise<number> {
+  const artifact = compileTool(t.name, t.program, t.compile);
+  for (const w of artifact.warnings) process.stderr.write(w.endsWith('\n') ? w : `${w}\n`);
+  // Imported here so `tsbpf TOOL -h` loads nothing heavy.
+  const { ScriptRuntime } = require('../../runtime/run') as typeof import('../../runtime/run');
+  const write = t.write ?? ((s: string) => process.stdout.write(s));
+  const timers: NodeJS.Timeout[] = [];
+  let reportsLeft = t.count ?? Infinity;
+  let exhausted = false;
+  const rt = new ScriptRuntime(artifact, {
+    quiet: true,
+    write,
+    ...t.runOptions,
+    onEvent: t.onEvent,
+    onStart: (r) => {
+      if (t.banner) r.print(t.banner);
+      t.onStart?.(r);
+      // A ref'd timer keeps the process alive even for programs that send no events.
+      timers.push(setInterval(() => undefined, 1 << 30));
+      if (t.interval && t.interval > 0) {
+        timers.push(
+          setInterval(() => {
+            t.report?.(r);
+            if (--reportsLeft <= 0) {
+              exhausted = true;
+              r.stop();
+            }
+          }, t.interval * 1000),
+        );
+      }
+      if (t.duration && t.duration > 0) timers.push(setTimeout(() => r.stop(), t.duration * 1000));
+    },
+    onExit: (r) => {
+      for (const x of timers) clearInterval(x);
+      if (!exhausted) t.report?.(r);
+    },
+  });
+  try {
+    return await rt.run();
+  } finally {
+    for (const x of timers) clearInterval(x);
+  }
+}
+
+/** Integer value of a decoded field (0 for non-integers). */
+export function intOf(v: Value | undefined): bigint {
+  if (!v) return 0n;
+  if (v.kind === 'int') return v.value;
+  return 0n;
+}
+
+/** String value of a decoded field ('' for non-strings). */
+export function strOf(v: Value | undefined): string {
+  if (!v) return '';
+  if (v.kind === 'str') return v.value;
+  if (v.kind === 'sym') return v.text;
+  return '';
+}
+
+/** Quotes a string as a tsbpf string literal. */
+export function quote(s: string): string {
+  return '"' + s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') + '"';
+}

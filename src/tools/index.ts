@@ -1,0 +1,7 @@
+/** Registers every tool. Each entry loads its module on first use. */
+import { register } from './registry';
+import type { ToolDef } from './tool';
+
+const tool = (file: string) => () => (require(file) as { tool: ToolDef }).tool;
+
+register('bitesize', tool('./bitesize'));
