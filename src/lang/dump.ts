@@ -27,7 +27,7 @@ export function dumpAst(program: Program): string {
     line(1, 'config');
     for (const c of program.config) line(2, `${c.key} = ${typeof c.value === 'string' ? c.value : c.value.toString()}`);
   }
-  for (const t of program.typeDefs) line(1, `${t.tag} ${t.name.replace(/^(struct|union|enum)\s+/, '')}`);
+  for (const t of program.typeDefs) line(1, t.name ? `${t.tag} ${t.name}` : `${t.tag} (anonymous)`);
   for (const f of program.functions) {
     const params = f.params.map((p) => `$${p.name} : ${typeText(p.type)}`).join(', ');
     line(1, `fn ${f.name}(${params}) : ${typeText(f.returnType)}`);

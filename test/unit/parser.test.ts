@@ -246,6 +246,15 @@ test('#include and #define are handled, spans stay on the user\'s lines', () => 
   assert.equal(prog.probes[0].attachPoints[0].span.line, 3);
 });
 
+test('defines from options reach the parser, and #if picks the BTF branch', () => {
+  const prog = parse(src('#ifndef BPFTRACE_HAVE_BTF\n#include <net/sock.h>\n#else\n#define AF_INET 2\n#endif\nBEGIN { @x = LIMIT + AF_INET; }'), { defines: { LIMIT: '5' } });
+  assert.deepEqual(prog.includes, []);
+  const st = prog.probes[0].body.stmts[0];
+  assert.ok(st.kind === 'AssignStmt');
+  assert.equal(sx(st.value), '(5 + 2)');
+  assert.equal(st.span.line, 6);
+});
+
 test('node spans cover their source text', () => {
   const text = 'BEGIN {\n  @x[pid, comm] = count();\n  $y = (1 + 2) * 3;\n}';
   const stmts = p(text).probes[0].body.stmts;
