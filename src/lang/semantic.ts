@@ -150,7 +150,7 @@ export function sameShape(a: Type, b: Type): boolean {
 
 /** Widens two types of the same shape to one that holds both (longest string, fieldwise tuples); undefined when incompatible. */
 export function unify(a: Type, b: Type): Type | undefined {
-  if (a.kind === 'int' && b.kind === 'int') return { kind: 'int', size: 8, signed: a.signed };
+  if (a.kind === 'int' && b.kind === 'int') return a.size === b.size ? a : { kind: 'int', size: 8, signed: a.signed };
   if (a.kind === 'string' && b.kind === 'string') return { kind: 'string', size: Math.max(a.size, b.size) };
   if (a.kind === 'buffer' && b.kind === 'buffer') return { kind: 'buffer', size: Math.max(a.size, b.size) };
   if (a.kind === 'tuple' && b.kind === 'tuple') {
@@ -667,7 +667,10 @@ export class Checker {
         return;
       }
       // Variables keep the declared width of their first value for ints (like bpftrace), strings widen.
-      this.setVar(target.name, t.kind === 'int' ? (this.vars.get(target.name) ?? t) : t, s.span);
+      const old = this.vars.get(target.name);
+      if (t.kind === 'int' && old) {
+        if (old.kind !== 'int') this.error(`type mismatch for ${target.name}: assigning ${typeName(t)} to a variable of type ${typeName(old)}`, s.span);
+      } else this.setVar(target.name, t, s.span);
       this.exprs.set(target, this.vars.get(target.name) ?? t);
       return;
     }
