@@ -75,8 +75,8 @@ const mod: ToolModule<BitesizeOptions> = {
       disk,
       dev: disk !== undefined ? diskByName(disk).dev : undefined,
       timestamp: a.flag('timestamp'),
-      interval: a.int('interval') ?? 99999999,
-      count: a.int('count') ?? 99999999,
+      interval: a.int('interval') ?? 0,
+      count: a.int('count') ?? 0,
     };
   },
   main(o) {
@@ -86,7 +86,7 @@ const mod: ToolModule<BitesizeOptions> = {
       program: bitesizeProgram(o),
       banner: 'Tracing block device I/O... Hit Ctrl-C to end.\n',
       interval: o.interval,
-      count: o.count,
+      count: o.count || undefined,
       report: (rt) => {
         rt.print(bitesizeReport(rt.map('@kbytes'), o.timestamp));
         rt.clearMap('@kbytes');

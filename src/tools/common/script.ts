@@ -82,7 +82,8 @@ export async function runToolProgram(t: ToolProgram): Promise<number> {
       t.onStart?.(r);
       // A ref'd timer keeps the process alive even for programs that send no events.
       timers.push(setInterval(() => undefined, 1 << 30));
-      if (t.interval && t.interval > 0) {
+      // setInterval treats delays past 2^31 ms as 1 ms: "forever" means no timer.
+      if (t.interval && t.interval > 0 && t.interval * 1000 < 2 ** 31) {
         timers.push(
           setInterval(() => {
             t.report?.(r);
