@@ -383,7 +383,7 @@ export class Checker {
         return this.error(`unknown identifier: ${e.name}`, e.span, hint(e.name, Object.keys(BUILTIN_VARS)));
       case 'Variable': {
         const t = this.vars.get(e.name);
-        if (!t) return this.error(`undefined variable: ${e.name}`, e.span, hint(e.name, this.vars.keys()));
+        if (!t) return this.error(`undefined variable: $${e.name}`, e.span, hint(e.name, this.vars.keys()));
         return t;
       }
       case 'MapRef': {
@@ -630,7 +630,7 @@ export class Checker {
     }
     const u = unify(old, t);
     if (!u) {
-      this.error(`type mismatch for ${name}: assigning ${typeName(t)} to a variable of type ${typeName(old)}`, span);
+      this.error(`type mismatch for $${name}: assigning ${typeName(t)} to a variable of type ${typeName(old)}`, span);
       return;
     }
     this.vars.set(name, u);
@@ -643,7 +643,7 @@ export class Checker {
       if (s.op) {
         const cur = this.vars.get(target.name);
         if (!cur) {
-          this.error(`undefined variable: ${target.name}`, target.span);
+          this.error(`undefined variable: $${target.name}`, target.span);
           return;
         }
         if (cur.kind !== 'int' || t.kind !== 'int') {
@@ -669,7 +669,7 @@ export class Checker {
       // Variables keep the declared width of their first value for ints (like bpftrace), strings widen.
       const old = this.vars.get(target.name);
       if (t.kind === 'int' && old) {
-        if (old.kind !== 'int') this.error(`type mismatch for ${target.name}: assigning ${typeName(t)} to a variable of type ${typeName(old)}`, s.span);
+        if (old.kind !== 'int') this.error(`type mismatch for $${target.name}: assigning ${typeName(t)} to a variable of type ${typeName(old)}`, s.span);
       } else this.setVar(target.name, t, s.span);
       this.exprs.set(target, this.vars.get(target.name) ?? t);
       return;
