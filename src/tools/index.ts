@@ -5,3 +5,5 @@ import type { ToolDef } from './tool';
 const tool = (file: string) => () => (require(file) as { tool: ToolDef }).tool;
 
 register('bitesize', tool('./bitesize'));
+register('execsnoop', tool('./execsnoop'));
+register('opensnoop', tool('./opensnoop'));
