@@ -7,3 +7,4 @@ const tool = (file: string) => () => (require(file) as { tool: ToolDef }).tool;
 register('bitesize', tool('./bitesize'));
 register('execsnoop', tool('./execsnoop'));
 register('opensnoop', tool('./opensnoop'));
+register('biolatency', tool('./biolatency'));

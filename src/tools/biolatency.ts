@@ -1,0 +1,149 @@
+/**
+ * biolatency: block I/O latency histogram from block_rq_issue (or _insert
+ * with -Q) to block_rq_complete, requests matched by (dev, sector);
+ * output and flags as libbpf-tools biolatency.
+ */
+import type { HistMap, MapDump } from '../runtime/format/maps';
+import type { ParsedArgs } from './common/args';
+import { defineTool, type ToolModule } from './common/define';
+import { diskByName, diskNameOf, listDisks } from './common/disks';
+import { clockTime, log2HistText, slotsFromHist } from './common/hist';
+import { intOf, runToolProgram, strOf } from './common/script';
+import { requireTracepoint } from './common/tp';
+
+export interface BiolatencyOptions {
+  timestamp: boolean;
+  milliseconds: boolean;
+  queued: boolean;
+  perDisk: boolean;
+  perFlag: boolean;
+  disk?: string;
+  dev?: number;
+  interval: number;
+  count: number;
+}
+
+export function biolatencyProgram(o: BiolatencyOptions): string {
+  const devPred = o.dev !== undefined ? `args->dev == ${o.dev}` : '';
+  const req = 'args->dev, args->sector';
+  const keys: string[] = [];
+  if (o.perDisk) keys.push('args->dev');
+  if (o.perFlag) keys.push('args->rwbs');
+  const key = keys.length ? `[${keys.join(', ')}]` : '';
+  const div = o.milliseconds ? 1000000 : 1000;
+  const out: string[] = [];
+  if (o.queued) {
+    out.push(`tracepoint:block:block_rq_insert${devPred ? ` /${devPred}/` : ''}\n{\n  @start[${req}] = nsecs;\n}\n`);
+    // Requests that bypass the scheduler are never inserted: start them at issue.
+    const p = [devPred, `@start[${req}] == 0`].filter(Boolean).join(' && ');
+    out.push(`tracepoint:block:block_rq_issue /${p}/\n{\n  @start[${req}] = nsecs;\n}\n`);
+  } else {
+    out.push(`tracepoint:block:block_rq_issue${devPred ? ` /${devPred}/` : ''}\n{\n  @start[${req}] = nsecs;\n}\n`);
+  }
+  out.push(
+    `tracepoint:block:block_rq_complete /@start[${req}] != 0/\n{\n` +
+      `  @lat${key} = hist((nsecs - @start[${req}]) / ${div});\n` +
+      `  delete(@start[${req}]);\n}\n`,
+  );
+  return out.join('\n');
+}
+
+/** libbpf-tools' flag names from the tracepoint's rwbs string (op letter plus F/A/S/M modifiers). */
+export function flagsFromRwbs(rwbs: string): string {
+  let s = rwbs;
+  let pre = '';
+  // A leading F before the op letter is a preflush; F after it is FUA.
+  if (s.length > 1 && s[0] === 'F') {
+    pre = 'PreFlush-';
+    s = s.slice(1);
+  }
+  const ops: Record<string, string> = { R: 'Read', W: 'Write', D: 'Discard', E: 'SecureErase', F: 'Flush', N: 'Unknown' };
+  const op = ops[s[0]] ?? 'Unknown';
+  const mods = s.slice(1);
+  let f = '';
+  if (mods.includes('A')) f += 'ReadAhead-';
+  f += pre;
+  if (mods.includes('F')) f += 'FUA-';
+  if (mods.includes('M')) f += 'Metadata-';
+  if (mods.includes('S')) f += 'Sync-';
+  return f + op;
+}
+
+export function biolatencyReport(o: BiolatencyOptions, m: MapDump | undefined, now: Date = new Date()): string {
+  let s = '\n';
+  if (o.timestamp) s += `${clockTime(now).padEnd(8)}\n`;
+  if (!m || m.kind !== 'hist') return s;
+  const units = o.milliseconds ? 'msecs' : 'usecs';
+  const disks = o.perDisk ? listDisks() : [];
+  for (const e of (m as HistMap).entries) {
+    let k = 0;
+    if (o.perDisk) s += `\ndisk = ${diskNameOf(intOf(e.key[k++]), disks) ?? 'Unknown'}\t`;
+    if (o.perFlag) s += `${o.perDisk ? '' : '\n'}flags = ${flagsFromRwbs(strOf(e.key[k++]))}`;
+    s += '\n';
+    s += log2HistText(slotsFromHist(e.value), units);
+  }
+  return s;
+}
+
+const mod: ToolModule<BiolatencyOptions> = {
+  description: 'Summarize block device I/O latency as a histogram.',
+  spec: {
+    name: 'biolatency',
+    summary: 'Summarize block device I/O latency as a histogram.',
+    options: [
+      { short: 'T', long: 'timestamp', dest: 'timestamp', kind: 'flag', help: 'Include timestamp on output' },
+      { short: 'm', long: 'milliseconds', dest: 'ms', kind: 'flag', help: 'Millisecond histogram' },
+      { short: 'Q', long: 'queued', dest: 'queued', kind: 'flag', help: 'Include OS queued time in I/O time' },
+      { short: 'D', long: 'disks', dest: 'perDisk', kind: 'flag', help: 'Print a histogram per disk device' },
+      { short: 'F', long: 'flag', dest: 'perFlag', kind: 'flag', help: 'Print a histogram per set of I/O flags' },
+      { short: 'd', long: 'disk', dest: 'disk', kind: 'string', metavar: 'DISK', help: 'Trace this disk only' },
+    ],
+    positionals: [
+      { name: 'interval', kind: 'int', min: 1, help: 'output interval, in seconds' },
+      { name: 'count', kind: 'int', min: 1, help: 'number of outputs' },
+    ],
+    examples: [
+      'biolatency              # summarize block I/O latency as a histogram',
+      'biolatency 1 10         # print 1 second summaries, 10 times',
+      'biolatency -mT 1        # 1s summaries, milliseconds, and timestamps',
+      'biolatency -Q           # include OS queued time in I/O time',
+      'biolatency -D           # show each disk device separately',
+      'biolatency -F           # show I/O flags separately',
+      'biolatency -d sdc       # Trace sdc only',
+    ],
+    notes: 'Follows libbpf-tools. Requests are matched by (device, sector) from the block tracepoints; -F names flags from the\n' +
+      'tracepoint rwbs string, so flags absent from rwbs (Idle, Priority, NoMerge...) are not shown. No -c (cgroup) yet.',
+  },
+  options(a: ParsedArgs): BiolatencyOptions {
+    const disk = a.str('disk');
+    return {
+      timestamp: a.flag('timestamp'),
+      milliseconds: a.flag('ms'),
+      queued: a.flag('queued'),
+      perDisk: a.flag('perDisk'),
+      perFlag: a.flag('perFlag'),
+      disk,
+      dev: disk !== undefined ? diskByName(disk).dev : undefined,
+      interval: a.int('interval') ?? 0,
+      count: a.int('count') ?? 0,
+    };
+  },
+  main(o) {
+    requireTracepoint('block', 'block_rq_complete');
+    if (o.queued) requireTracepoint('block', 'block_rq_insert');
+    return runToolProgram({
+      name: 'biolatency',
+      program: biolatencyProgram(o),
+      banner: 'Tracing block device I/O... Hit Ctrl-C to end.\n',
+      interval: o.interval,
+      count: o.count || undefined,
+      report: (rt) => {
+        rt.print(biolatencyReport(o, rt.map('@lat')));
+        rt.clearMap('@lat');
+      },
+    });
+  },
+};
+
+export const biolatency = mod;
+export const tool = defineTool(mod);
