@@ -8,3 +8,4 @@ register('bitesize', tool('./bitesize'));
 register('execsnoop', tool('./execsnoop'));
 register('opensnoop', tool('./opensnoop'));
 register('biolatency', tool('./biolatency'));
+register('runqlat', tool('./runqlat'));

@@ -1,0 +1,154 @@
+/**
+ * runqlat: run queue (scheduler) latency histogram: time from a thread
+ * being woken (sched_wakeup, sched_wakeup_new) or preempted (sched_switch
+ * with prev_state running) until it runs (sched_switch next_pid). Output and
+ * flags as libbpf-tools runqlat.
+ */
+import * as fs from 'node:fs';
+import type { HistMap, MapDump } from '../runtime/format/maps';
+import type { BucketCounts } from '../runtime/format/hist';
+import type { ParsedArgs } from './common/args';
+import { defineTool, type ToolModule } from './common/define';
+import { clockTime, log2HistText, slotsFromHist } from './common/hist';
+import { intOf, runToolProgram, strOf } from './common/script';
+import { ToolError } from './tool';
+
+export interface RunqlatOptions {
+  timestamp: boolean;
+  milliseconds: boolean;
+  perProcess: boolean;
+  perThread: boolean;
+  pid?: number;
+  /** Threads of `pid` when tracing started (the tracepoints carry thread ids only). */
+  tids?: number[];
+  interval: number;
+  count: number;
+}
+
+export function runqlatProgram(o: RunqlatOptions): string {
+  const tidIn = (expr: string) => (o.tids && o.tids.length ? `(${o.tids.map((t) => `${expr} == ${t}`).join(' || ')})` : '');
+  // The idle task (pid 0) is never queued: libbpf-tools skips it too.
+  const wakePred = ['args->pid != 0', tidIn('args->pid')].filter(Boolean).join(' && ');
+  const div = o.milliseconds ? 1000000 : 1000;
+  const key = o.perProcess || o.perThread ? '[args->next_pid, args->next_comm]' : '';
+  // A preempted task is still runnable: its prev_state holds only the preempt marker (TASK_REPORT_MAX), no state bits.
+  const prevPred = ['(args->prev_state & 0xff) == 0', 'args->prev_pid != 0', tidIn('args->prev_pid')].filter(Boolean).join(' && ');
+  const nextPred = ['@qtime[args->next_pid] != 0'].join(' && ');
+  return [
+    `tracepoint:sched:sched_wakeup${wakePred ? ` /${wakePred}/` : ''}\n{\n  @qtime[args->pid] = nsecs;\n}\n`,
+    `tracepoint:sched:sched_wakeup_new${wakePred ? ` /${wakePred}/` : ''}\n{\n  @qtime[args->pid] = nsecs;\n}\n`,
+    `tracepoint:sched:sched_switch /${prevPred}/\n{\n  @qtime[args->prev_pid] = nsecs;\n}\n`,
+    `tracepoint:sched:sched_switch /${nextPred}/\n{\n` +
+      `  @lat${key} = hist((nsecs - @qtime[args->next_pid]) / ${div});\n` +
+      '  delete(@qtime[args->next_pid]);\n}\n',
+  ].join('\n');
+}
+
+/** Thread group id of a thread (for -P); the thread id itself when it is gone. */
+function tgidOf(tid: number): number {
+  try {
+    const m = /^Tgid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${tid}/status`, 'utf8'));
+    return m ? Number(m[1]) : tid;
+  } catch {
+    return tid;
+  }
+}
+
+export function runqlatReport(o: RunqlatOptions, m: MapDump | undefined, now: Date = new Date(), tgid: (tid: number) => number = tgidOf): string {
+  let s = '\n';
+  if (o.timestamp) s += `${clockTime(now).padEnd(8)}\n`;
+  if (!m || m.kind !== 'hist') return s;
+  const units = o.milliseconds ? 'msecs' : 'usecs';
+  const entries = (m as HistMap).entries;
+  if (!o.perProcess && !o.perThread) {
+    for (const e of entries) s += log2HistText(slotsFromHist(e.value), units);
+    return s;
+  }
+  // Per process: merge the threads' histograms under their thread group id.
+  const groups = new Map<number, { comm: string; slots: bigint[] }>();
+  for (const e of entries) {
+    const tid = Number(intOf(e.key[0]));
+    const id = o.perProcess ? tgid(tid) : tid;
+    let g = groups.get(id);
+    if (!g) groups.set(id, (g = { comm: strOf(e.key[1]), slots: [] }));
+    addSlots(g.slots, e.value);
+  }
+  for (const [id, g] of groups) {
+    s += `\n${o.perProcess ? 'pid' : 'tid'} = ${id} ${g.comm}\n`;
+    s += log2HistText(g.slots, units);
+  }
+  return s;
+}
+
+function addSlots(into: bigint[], counts: BucketCounts): void {
+  slotsFromHist(counts).forEach((c, i) => {
+    while (into.length <= i) into.push(0n);
+    into[i] += c;
+  });
+}
+
+function threadsOf(pid: number): number[] {
+  try {
+    return fs.readdirSync(`/proc/${pid}/task`).map(Number);
+  } catch {
+    throw new ToolError(`no process with PID ${pid}`);
+  }
+}
+
+const mod: ToolModule<RunqlatOptions> = {
+  description: 'Summarize run queue (scheduler) latency as a histogram.',
+  spec: {
+    name: 'runqlat',
+    summary: 'Summarize run queue (scheduler) latency as a histogram.',
+    options: [
+      { short: 'T', long: 'timestamp', dest: 'timestamp', kind: 'flag', help: 'Include timestamp on output' },
+      { short: 'm', long: 'milliseconds', dest: 'ms', kind: 'flag', help: 'Millisecond histogram' },
+      { short: 'P', long: 'pids', dest: 'pids', kind: 'flag', help: 'Print a histogram per process ID' },
+      { short: 'L', long: 'tids', dest: 'tids', kind: 'flag', help: 'Print a histogram per thread ID' },
+      { short: 'p', long: 'pid', dest: 'pid', kind: 'int', metavar: 'PID', min: 1, help: 'Trace this PID only' },
+    ],
+    positionals: [
+      { name: 'interval', kind: 'int', min: 1, help: 'output interval, in seconds' },
+      { name: 'count', kind: 'int', min: 1, help: 'number of outputs' },
+    ],
+    examples: [
+      'runqlat         # summarize run queue latency as a histogram',
+      'runqlat 1 10    # print 1 second summaries, 10 times',
+      'runqlat -mT 1   # 1s summaries, milliseconds, and timestamps',
+      'runqlat -P      # show each PID separately',
+      'runqlat -p 185  # trace PID 185 only',
+    ],
+    notes: 'Follows libbpf-tools, on the sched tracepoints (no BTF tracepoints): -p covers the threads the process had at\n' +
+      'start, and -P groups threads by the process they belong to when printed. No --pidnss or -c (cgroup) yet.',
+  },
+  options(a: ParsedArgs): RunqlatOptions {
+    if (a.flag('pids') && a.flag('tids')) throw new ToolError('-P and -L cannot be used together');
+    const pid = a.int('pid');
+    return {
+      timestamp: a.flag('timestamp'),
+      milliseconds: a.flag('ms'),
+      perProcess: a.flag('pids'),
+      perThread: a.flag('tids'),
+      pid,
+      tids: pid !== undefined ? threadsOf(pid) : undefined,
+      interval: a.int('interval') ?? 0,
+      count: a.int('count') ?? 0,
+    };
+  },
+  main(o) {
+    return runToolProgram({
+      name: 'runqlat',
+      program: runqlatProgram(o),
+      banner: 'Tracing run queue latency... Hit Ctrl-C to end.\n',
+      interval: o.interval,
+      count: o.count || undefined,
+      report: (rt) => {
+        rt.print(runqlatReport(o, rt.map('@lat')));
+        rt.clearMap('@lat');
+      },
+    });
+  },
+};
+
+export const runqlat = mod;
+export const tool = defineTool(mod);
