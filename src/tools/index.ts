@@ -9,3 +9,4 @@ register('execsnoop', tool('./execsnoop'));
 register('opensnoop', tool('./opensnoop'));
 register('biolatency', tool('./biolatency'));
 register('runqlat', tool('./runqlat'));
+register('syscount', tool('./syscount'));

@@ -1,0 +1,44 @@
+/**
+ * x86-64 syscall names by number, read at run time from the kernel UAPI
+ * header (linux-libc-dev), and errno names from Node's os.constants.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+
+const HEADERS = ['/usr/include/x86_64-linux-gnu/asm/unistd_64.h', '/usr/include/asm/unistd_64.h'];
+
+let table: Map<number, string> | undefined;
+
+/** Parses `#define __NR_name N` lines. */
+export function parseUnistd(text: string): Map<number, string> {
+  const m = new Map<number, string>();
+  for (const r of text.matchAll(/^#define\s+__NR_(\w+)\s+(\d+)\s*$/gm)) m.set(Number(r[2]), r[1]);
+  return m;
+}
+
+/** Number → name; empty when no header is installed. */
+export function syscallTable(): Map<number, string> {
+  if (table) return table;
+  for (const h of HEADERS) {
+    try {
+      table = parseUnistd(fs.readFileSync(h, 'utf8'));
+      if (table.size) return table;
+    } catch {
+      // try the next location
+    }
+  }
+  table = new Map();
+  return table;
+}
+
+/** The name libbpf-tools prints: the syscall's name, or "[unknown: N]". */
+export function syscallName(nr: number): string {
+  return syscallTable().get(nr) ?? `[unknown: ${nr}]`;
+}
+
+/** ENOENT or 2 → 2; undefined when unknown. */
+export function errnoValue(s: string): number | undefined {
+  if (/^\d+$/.test(s)) return Number(s);
+  const v = (os.constants.errno as Record<string, number>)[s.toUpperCase()];
+  return typeof v === 'number' ? v : undefined;
+}
