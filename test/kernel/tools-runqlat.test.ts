@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { kernelTest } from '../helpers/kernel';
+import { parseHistRows, runToolToEnd, sections, sleep, startTool, startTwin, twinPath } from './tools-harness';
+import { startWorkload } from './tools-workload';
+
+function total(rows: Map<string, number>): number {
+  let s = 0;
+  for (const v of rows.values()) s += v;
+  return s;
+}
+
+kernelTest('runqlat -p: a process sleeping 1 ms 60 times is queued at least 61 times, as many as libbpf-tools runqlat counts', async () => {
+  const w = startWorkload('sleep', 60);
+  const ours = startTool('runqlat', ['-p', String(w.pid)]);
+  const twin = twinPath('runqlat') ? startTwin('runqlat', ['-p', String(w.pid)]) : undefined;
+  try {
+    await ours.waitFor('Tracing run queue latency... Hit Ctrl-C to end.\n');
+    if (twin) await twin.waitFor('Tracing run queue latency');
+    await sleep(200);
+    assert.equal(await w.go(), 0);
+    await sleep(200);
+    const r = await ours.stop();
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^ {5}usecs {15}: count {4}distribution$/m);
+    const n = total(parseHistRows(r.stdout));
+    // One wake-up for the stdin line plus one per sleep; preemptions may add a few.
+    assert.ok(n >= 61 && n <= 80, `count ${n}:\n${r.stdout}`);
+    if (twin) {
+      const t = await twin.stop();
+      assert.equal(n, total(parseHistRows(t.stdout)), `ours:\n${r.stdout}\nlibbpf-tools:\n${t.stdout}`);
+    }
+  } finally {
+    w.child.kill('SIGKILL');
+    ours.child.kill('SIGKILL');
+    twin?.child.kill('SIGKILL');
+  }
+});
+
+kernelTest('runqlat -P -p: one "pid = PID COMM" section for the traced process', async () => {
+  const w = startWorkload('sleep', 20);
+  const ours = startTool('runqlat', ['-P', '-p', String(w.pid)]);
+  try {
+    await ours.waitFor('Hit Ctrl-C to end.\n');
+    await sleep(200);
+    assert.equal(await w.go(), 0);
+    await sleep(200);
+    const r = await ours.stop();
+    const secs = sections(r.stdout, /^pid = (\d+ \S+)$/);
+    assert.deepEqual([...secs.keys()], [`${w.pid} tools_workload`], r.stdout);
+    assert.ok(total(parseHistRows(secs.get(`${w.pid} tools_workload`) as string)) >= 21, r.stdout);
+  } finally {
+    w.child.kill('SIGKILL');
+    ours.child.kill('SIGKILL');
+  }
+});
+
+kernelTest('runqlat: -P with -L is refused in one sentence', async () => {
+  const r = await runToolToEnd('runqlat', ['-P', '-L']);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, 'tsbpf: -P and -L cannot be used together\n');
+});
