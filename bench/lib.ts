@@ -63,6 +63,12 @@ export interface TracedRun {
   usage: Usage | undefined;
   /** Milliseconds from spawn until the attach message appeared. */
   attachMs: number | undefined;
+  /**
+   * With expectPerfFds: milliseconds from spawn until the process held at
+   * least that many perf-event fds and the count stopped changing (bpftrace
+   * prints "Attaching N probes..." before it attaches; this is when it is done).
+   */
+  attachedMs: number | undefined;
   /** Milliseconds from SIGINT until the process exited. */
   detachMs: number | undefined;
   /** Lines written to stdout (counted, not kept). */
@@ -89,6 +95,8 @@ export interface TraceOptions {
   env?: NodeJS.ProcessEnv;
   /** Do not interrupt: wait for the process to exit by itself. */
   selfExit?: boolean;
+  /** After the ready message, wait until the tracer holds this many perf-event fds (one per attached tracepoint). */
+  expectPerfFds?: number;
 }
 
 const ATTACH_RE = /Attach(?:ing|ed) \d+ probes?/;
@@ -134,7 +142,7 @@ export function traceRun(loadgen: string, argv: string[], o: TraceOptions = {}):
   });
   const ready = o.ready ?? ATTACH_RE;
   const r: TracedRun = {
-    usage: undefined, attachMs: undefined, detachMs: undefined, stdoutLines: 0, matchedLines: 0, lost: 0,
+    usage: undefined, attachMs: undefined, attachedMs: undefined, detachMs: undefined, stdoutLines: 0, matchedLines: 0, lost: 0,
     stderrTail: '', stdoutTail: '', timedOut: false,
   };
   let sigintAt: number | undefined;
@@ -184,8 +192,28 @@ export function traceRun(loadgen: string, argv: string[], o: TraceOptions = {}):
   return (async () => {
     if (!o.selfExit) {
       await Promise.race([readyP, exitP]);
+      const pid = (child.pid !== undefined ? childOf(child.pid) : undefined) ?? -1;
+      if (!exited && o.expectPerfFds !== undefined) {
+        // Attached = the fd count reached its peak (at least the expected
+        // number) and stayed there 100 ms; a falling count means detaching.
+        let peak = -1;
+        let stable = 0;
+        while (!exited && stable < 4) {
+          const c = perfFdCount(pid);
+          if (c > peak) {
+            peak = c;
+            stable = 0;
+            r.attachedMs = nowMs() - t0;
+          } else if (c < peak) {
+            break;
+          } else if (c >= o.expectPerfFds) {
+            stable++;
+          }
+          await sleep(25);
+        }
+        if (peak < o.expectPerfFds) r.attachedMs = undefined;
+      }
       if (!exited && o.whileAttached) {
-        const pid = (child.pid !== undefined ? childOf(child.pid) : undefined) ?? -1;
         await Promise.race([o.whileAttached(pid, r), exitP]);
       }
       if (!exited) {
@@ -200,6 +228,23 @@ export function traceRun(loadgen: string, argv: string[], o: TraceOptions = {}):
     try { fs.unlinkSync(usageFile); } catch { /* absent */ }
     return r;
   })();
+}
+
+/** Perf-event file descriptors a process holds (tracepoint attachments, perf buffers). */
+export function perfFdCount(pid: number): number {
+  let n = 0;
+  let fds: string[];
+  try {
+    fds = fs.readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return 0;
+  }
+  for (const fd of fds) {
+    try {
+      if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === 'anon_inode:[perf_event]') n++;
+    } catch { /* closed meanwhile */ }
+  }
+  return n;
 }
 
 /** Statistics of one loaded BPF program as the kernel reports them in fdinfo. */

@@ -1,0 +1,645 @@
+/**
+ * `npm run bench`: tsbpf side by side with bpftrace 0.17 and libbpf-tools on
+ * this kernel, in one run, alternating the two sides run by run. Writes
+ * bench/results/latest.md and latest.json.
+ *
+ * Options: --quick (fewer runs, smaller loads), --only=1,2,... (sections),
+ * --runs=N (override), --no-install (do not apt-get the peers).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  ROOT, WORK, buildLoadgen, childOf, machineInfo, progSizes, progStats, setSysctl, sleep, startLoad, summarize, traceRun,
+  type ProgStat, type Summary, type TracedRun,
+} from './lib';
+
+type SideName = 'tsbpf' | 'peer';
+
+/** One measured quantity of one case, both sides. */
+interface Row {
+  case: string;
+  metric: string;
+  unit: string;
+  /** Which direction is better, for reading the ratio. */
+  better: 'lower' | 'higher';
+  tsbpf?: Summary;
+  peer?: Summary;
+  tsbpfError?: string;
+  peerError?: string;
+  /** tsbpf median / peer median. */
+  ratio?: number;
+}
+
+interface Section {
+  id: number;
+  title: string;
+  peer: string;
+  note: string;
+  rows: Row[];
+}
+
+interface Config {
+  quick: boolean;
+  only: Set<number> | undefined;
+  runs: number | undefined;
+  install: boolean;
+}
+
+function parseArgs(argv: string[]): Config {
+  const c: Config = { quick: false, only: undefined, runs: undefined, install: true };
+  for (const a of argv) {
+    if (a === '--quick') c.quick = true;
+    else if (a === '--no-install') c.install = false;
+    else if (a.startsWith('--only=')) c.only = new Set(a.slice(7).split(',').map(Number));
+    else if (a.startsWith('--runs=')) c.runs = Number(a.slice(7));
+    else if (a === '-h' || a === '--help') {
+      process.stdout.write('usage: npm run bench -- [--quick] [--only=1,2,...] [--runs=N] [--no-install]\n');
+      process.exit(0);
+    } else {
+      process.stderr.write(`bench: unknown option ${a}\n`);
+      process.exit(2);
+    }
+  }
+  return c;
+}
+
+const BPFTRACE = '/usr/bin/bpftrace';
+const TSBPF = [process.execPath, path.join(ROOT, 'bin', 'tsbpf')];
+// bpftrace refuses more than 512 probes/programs by default; the scaling cases need more.
+const BT_ENV = { ...process.env, BPFTRACE_MAX_PROBES: '5000', BPFTRACE_MAX_BPF_PROGS: '5000' };
+
+function log(s: string): void {
+  process.stderr.write(s + '\n');
+}
+
+function firstLine(s: string): string {
+  const lines = s.split('\n').map((l) => l.trim()).filter((l) => l && !/RLIMIT_MEMLOCK/.test(l));
+  return (lines.find((l) => /error|ERROR|cannot|not /.test(l)) ?? lines[0] ?? 'failed').slice(0, 160);
+}
+
+/** Installs the peers from Debian's packages when absent. */
+function ensurePeers(install: boolean): void {
+  const missing: string[] = [];
+  if (!fs.existsSync(BPFTRACE)) missing.push('bpftrace');
+  if (!fs.existsSync('/usr/sbin/execsnoop') && !fs.existsSync('/usr/sbin/bitesize')) missing.push('libbpf-tools');
+  if (!missing.length) return;
+  if (!install) {
+    log(`bench: peers missing (${missing.join(', ')}); their columns will say so`);
+    return;
+  }
+  log(`bench: installing ${missing.join(' ')} from Debian's packages`);
+  spawnSync('apt-get', ['install', '-y', ...missing], { stdio: 'inherit' });
+}
+
+/** Whether tsbpf can run a script at all right now, and why not. */
+function tsbpfStatus(): { ok: boolean; why: string } {
+  const r = spawnSync(TSBPF[0], [TSBPF[1], '-e', 'BEGIN { exit(); }'], { encoding: 'utf8', timeout: 30_000, cwd: ROOT });
+  if (r.status === 0) return { ok: true, why: '' };
+  return { ok: false, why: `tsbpf not available: ${firstLine((r.stderr ?? '') + (r.stdout ?? ''))}` };
+}
+
+type Metrics = Record<string, number | undefined>;
+interface MetricDef { key: string; label: string; unit: string; better: 'lower' | 'higher' }
+
+/**
+ * Runs `fn` for both sides `runs` times, alternating which side goes first,
+ * and appends one row per metric. A side that throws (or is unavailable)
+ * gets its error in the table instead of numbers.
+ */
+async function compare(
+  section: Section, caseName: string, runs: number, metrics: MetricDef[],
+  fn: (side: SideName) => Promise<Metrics>, skip: Partial<Record<SideName, string>> = {},
+): Promise<void> {
+  const samples: Record<SideName, Metrics[]> = { tsbpf: [], peer: [] };
+  const errors: Partial<Record<SideName, string>> = { ...skip };
+  for (let i = 0; i < runs; i++) {
+    const order: SideName[] = i % 2 ? ['peer', 'tsbpf'] : ['tsbpf', 'peer'];
+    for (const side of order) {
+      if (errors[side]) continue;
+      try {
+        samples[side].push(await fn(side));
+      } catch (e) {
+        errors[side] = (e as Error).message.split('\n')[0].slice(0, 200);
+        log(`  ${section.id}. ${caseName} [${side === 'peer' ? section.peer : 'tsbpf'}]: ${errors[side]}`);
+      }
+    }
+  }
+  for (const m of metrics) {
+    const row: Row = { case: caseName, metric: m.label, unit: m.unit, better: m.better };
+    const ts = summarize(samples.tsbpf.map((s) => s[m.key]));
+    const pe = summarize(samples.peer.map((s) => s[m.key]));
+    if (ts) row.tsbpf = ts; else row.tsbpfError = errors.tsbpf ?? 'no data';
+    if (pe) row.peer = pe; else row.peerError = errors.peer ?? 'no data';
+    if (ts && pe && pe.median !== 0) row.ratio = ts.median / pe.median;
+    section.rows.push(row);
+  }
+  const brief = metrics.slice(0, 2).map((m) => {
+    const r = section.rows.find((x) => x.case === caseName && x.metric === m.label);
+    return `${m.label} ${fmt(r?.tsbpf?.median)} vs ${fmt(r?.peer?.median)}`;
+  }).join('; ');
+  log(`  ${section.id}. ${caseName}: ${brief}`);
+}
+
+function fmt(x: number | undefined): string {
+  if (x === undefined || !Number.isFinite(x)) return '–';
+  const a = Math.abs(x);
+  if (a >= 100000) return Math.round(x).toLocaleString('en-US');
+  if (a >= 100) return x.toFixed(0);
+  if (a >= 10) return x.toFixed(1);
+  return x.toFixed(2);
+}
+
+function failIfBad(r: TracedRun, what: string): void {
+  if (r.timedOut) throw new Error(`${what}: timed out`);
+  if (r.attachMs === undefined) throw new Error(`${what}: ${firstLine(r.stderrTail + '\n' + r.stdoutTail)}`);
+}
+
+function scriptArgv(side: SideName, script: string, extra: string[] = []): { argv: string[]; env: NodeJS.ProcessEnv } {
+  return side === 'tsbpf'
+    ? { argv: [...TSBPF, ...extra, '-e', script], env: process.env }
+    : { argv: [BPFTRACE, ...extra, '-e', script], env: BT_ENV };
+}
+
+// ---------------------------------------------------------------------------
+
+async function sectionStartup(s: Section, loadgen: string, runs: number, skip: Partial<Record<SideName, string>>): Promise<void> {
+  const cases: Array<[string, string]> = [
+    ['BEGIN { exit(); }', 'BEGIN { exit(); }'],
+    ['tracepoint + interval:ms:100 exit', 'tracepoint:syscalls:sys_enter_getppid { @ = count(); } interval:ms:100 { exit(); }'],
+  ];
+  const metrics: MetricDef[] = [
+    { key: 'wall', label: 'wall', unit: 'ms', better: 'lower' },
+    { key: 'cpu', label: 'CPU user+sys', unit: 'ms', better: 'lower' },
+    { key: 'rss', label: 'peak RSS', unit: 'MB', better: 'lower' },
+  ];
+  for (const [name, script] of cases) {
+    await compare(s, name, runs, metrics, async (side) => {
+      const { argv, env } = scriptArgv(side, script);
+      const r = await traceRun(loadgen, argv, { selfExit: true, env, timeoutMs: 60_000 });
+      if (r.timedOut || !r.usage || r.usage.status !== 0) throw new Error(firstLine(r.stderrTail + '\n' + r.stdoutTail));
+      return { wall: r.usage.wallMs, cpu: r.usage.cpuMs, rss: r.usage.maxRssMb };
+    }, skip);
+  }
+}
+
+/** Programs of `pid` that ran, with run-count and run-time deltas since `before`. */
+function ranSince(before: ProgStat[], after: ProgStat[]): Array<ProgStat & { dCnt: number; dNs: number }> {
+  return after.map((a) => {
+    const b = before.find((x) => x.id === a.id);
+    return { ...a, dCnt: a.runCnt - (b?.runCnt ?? 0), dNs: a.runTimeNs - (b?.runTimeNs ?? 0) };
+  }).filter((p) => p.dCnt > 0);
+}
+
+async function sectionPerEvent(s: Section, loadgen: string, runs: number, n: number, skip: Partial<Record<SideName, string>>): Promise<void> {
+  const cases: Array<[string, string, string]> = [
+    ['empty probe', 'umask', 'tracepoint:syscalls:sys_enter_umask { }'],
+    ['@ = count()', 'umask', 'tracepoint:syscalls:sys_enter_umask { @ = count(); }'],
+    ['@[pid] = count()', 'umask', 'tracepoint:syscalls:sys_enter_umask { @[pid] = count(); }'],
+    ['@[comm] = hist(arg)', 'umask', 'tracepoint:syscalls:sys_enter_umask { @[comm] = hist(args->mask); }'],
+    ['@[comm, pid] = sum(arg)', 'umask', 'tracepoint:syscalls:sys_enter_umask { @[comm, pid] = sum(args->mask); }'],
+    ['printf pid, comm', 'umask', 'tracepoint:syscalls:sys_enter_umask { printf("%d %s\\n", pid, comm); }'],
+    ['@[str(filename)] = count()', 'chdir', 'tracepoint:syscalls:sys_enter_chdir { @[str(args->filename)] = count(); }'],
+    ['filter /pid == X/ count()', 'umask', 'tracepoint:syscalls:sys_enter_umask /pid == PID/ { @ = count(); }'],
+  ];
+  const metrics: MetricDef[] = [
+    { key: 'ns', label: 'run time per event', unit: 'ns', better: 'lower' },
+    { key: 'insns', label: 'xlated instructions', unit: 'insns', better: 'lower' },
+    { key: 'jited', label: 'JITed size', unit: 'bytes', better: 'lower' },
+    { key: 'counted', label: 'events run / calls made', unit: 'ratio', better: 'higher' },
+  ];
+  const restore = setSysctl('kernel.bpf_stats_enabled', '1');
+  try {
+    for (const [name, syscall, template] of cases) {
+      await compare(s, name, runs, metrics, async (side) => {
+        const load = await startLoad(loadgen, syscall, n);
+        try {
+          const { argv, env } = scriptArgv(side, template.replace('PID', String(load.pid)));
+          let m: Metrics = {};
+          const r = await traceRun(loadgen, argv, {
+            env, timeoutMs: 120_000, expectPerfFds: 1,
+            whileAttached: async (pid) => {
+              const before = progStats(pid);
+              const done = await load.go();
+              const ran = ranSince(before, progStats(pid));
+              if (!ran.length) throw new Error('no program of the tracer ran');
+              const cnt = ran.reduce((a, p) => a + p.dCnt, 0);
+              const ns = ran.reduce((a, p) => a + p.dNs, 0);
+              const main = ran.reduce((a, p) => (p.dCnt > a.dCnt ? p : a));
+              const size = progSizes(main.id);
+              m = { ns: ns / cnt, insns: size?.xlatedInsns, jited: size?.jitedBytes, counted: cnt / done.calls };
+            },
+          });
+          failIfBad(r, 'tracer');
+          if (m.ns === undefined) throw new Error('no run statistics (did the probe attach?)');
+          return m;
+        } finally {
+          load.kill();
+        }
+      }, skip);
+    }
+  } finally {
+    restore();
+  }
+}
+
+async function sectionDelivery(s: Section, loadgen: string, runs: number, n: number, skip: Partial<Record<SideName, string>>): Promise<void> {
+  const metrics: MetricDef[] = [
+    { key: 'pct', label: 'delivered', unit: '%', better: 'higher' },
+    { key: 'delivered', label: 'events delivered', unit: 'events', better: 'higher' },
+    { key: 'lost', label: 'losses reported', unit: 'events', better: 'lower' },
+    { key: 'unaccounted', label: 'neither delivered nor reported lost', unit: 'events', better: 'lower' },
+    { key: 'rate', label: 'generated rate', unit: 'events/s', better: 'higher' },
+    { key: 'cpu', label: 'consumer CPU', unit: 'ms', better: 'lower' },
+  ];
+  await compare(s, `printf per event, ${n.toLocaleString('en-US')} getppid calls`, runs, metrics, async (side) => {
+    const load = await startLoad(loadgen, 'getppid', n);
+    try {
+      const script = `tracepoint:syscalls:sys_enter_getppid /pid == ${load.pid}/ { printf("%d %s\\n", pid, comm); }`;
+      const { argv, env } = scriptArgv(side, script);
+      let calls = n;
+      let genNs = NaN;
+      const r = await traceRun(loadgen, argv, {
+        env, timeoutMs: 180_000, countMatch: ' loadgen\n', expectPerfFds: 1,
+        whileAttached: async (_pid, progress) => {
+          const done = await load.go();
+          calls = done.calls;
+          genNs = done.ns;
+          // Let the consumer catch up: stop when output has been still for 1 s.
+          let last = -1;
+          for (let waited = 0; waited < 60_000 && progress.matchedLines !== last; waited += 1000) {
+            last = progress.matchedLines;
+            await sleep(1000);
+          }
+        },
+      });
+      failIfBad(r, 'tracer');
+      return {
+        delivered: r.matchedLines, pct: (100 * r.matchedLines) / calls, lost: r.lost,
+        unaccounted: Math.max(0, calls - r.matchedLines - r.lost), rate: calls / (genNs / 1e9), cpu: r.usage?.cpuMs,
+      };
+    } finally {
+      load.kill();
+    }
+  }, skip);
+}
+
+async function sectionAttachScale(s: Section, loadgen: string, runs: number, skip: Partial<Record<SideName, string>>): Promise<void> {
+  const probes = fs.readdirSync('/sys/kernel/tracing/events/syscalls').filter((e) => e.startsWith('sys_enter_')).length;
+  const metrics: MetricDef[] = [
+    { key: 'attached', label: 'start → all attached', unit: 'ms', better: 'lower' },
+    { key: 'attach', label: 'start → attach message', unit: 'ms', better: 'lower' },
+    { key: 'detach', label: 'SIGINT → exit', unit: 'ms', better: 'lower' },
+    { key: 'cpu', label: 'CPU user+sys', unit: 'ms', better: 'lower' },
+    { key: 'rss', label: 'peak RSS', unit: 'MB', better: 'lower' },
+  ];
+  await compare(s, `tracepoint:syscalls:sys_enter_* (${probes} probes) { @ = count(); }`, runs, metrics, async (side) => {
+    const { argv, env } = scriptArgv(side, 'tracepoint:syscalls:sys_enter_* { @ = count(); }');
+    const r = await traceRun(loadgen, argv, { env, timeoutMs: 180_000, expectPerfFds: probes });
+    failIfBad(r, 'tracer');
+    return { attached: r.attachedMs, attach: r.attachMs, detach: r.detachMs, cpu: r.usage?.cpuMs, rss: r.usage?.maxRssMb };
+  }, skip);
+}
+
+/** N distinct tracepoints: syscalls first, then the other categories. */
+function tracepointNames(n: number): string[] {
+  const names: string[] = [];
+  for (const e of fs.readdirSync('/sys/kernel/tracing/events/syscalls').sort()) {
+    if (e.startsWith('sys_')) names.push(`syscalls:${e}`);
+  }
+  for (const line of fs.readFileSync('/sys/kernel/tracing/available_events', 'utf8').split('\n').sort()) {
+    if (line && !line.startsWith('syscalls:') && !names.includes(line)) names.push(line);
+  }
+  return names.slice(0, n);
+}
+
+function generatedScript(n: number): string {
+  return tracepointNames(n).map((t, i) => `tracepoint:${t} { @[${i}] = count(); }\n`).join('');
+}
+
+async function sectionCompile(s: Section, loadgen: string, runs: number, sizes: number[], attachSizes: number[], skip: Partial<Record<SideName, string>>): Promise<void> {
+  const compileOnly = path.join(ROOT, 'dist', 'bench', 'compile-only.js');
+  for (const n of sizes) {
+    const file = path.join(WORK, `probes-${n}.bt`);
+    fs.writeFileSync(file, generatedScript(n));
+    const metrics: MetricDef[] = [
+      { key: 'wall', label: 'compile-only process wall', unit: 'ms', better: 'lower' },
+      { key: 'cpu', label: 'CPU user+sys', unit: 'ms', better: 'lower' },
+      { key: 'inproc', label: 'in-process compile() (tsbpf only)', unit: 'ms', better: 'lower' },
+    ];
+    await compare(s, `${n} probe${n === 1 ? '' : 's'}, compile only`, runs, metrics, async (side) => {
+      const elf = path.join(WORK, `probes-${n}.o`);
+      const argv = side === 'tsbpf' ? [process.execPath, compileOnly, file] : [BPFTRACE, '--emit-elf', elf, file];
+      const r = await traceRun(loadgen, argv, { selfExit: true, env: BT_ENV, timeoutMs: 300_000 });
+      if (!r.usage || r.usage.status !== 0) throw new Error(firstLine(r.stderrTail + '\n' + r.stdoutTail));
+      const inproc = side === 'tsbpf' ? (JSON.parse(r.stdoutTail.trim().split('\n').pop() ?? '{}') as { compileMs?: number }).compileMs : undefined;
+      return { wall: r.usage.wallMs, cpu: r.usage.cpuMs, inproc };
+    }, skip);
+  }
+  for (const n of attachSizes) {
+    const file = path.join(WORK, `probes-${n}.bt`);
+    fs.writeFileSync(file, generatedScript(n));
+    const metrics: MetricDef[] = [
+      { key: 'attach', label: 'start → attached (compile+load+attach)', unit: 'ms', better: 'lower' },
+      { key: 'cpu', label: 'CPU user+sys', unit: 'ms', better: 'lower' },
+    ];
+    await compare(s, `${n} probe${n === 1 ? '' : 's'}, run to attached`, runs, metrics, async (side) => {
+      const argv = side === 'tsbpf' ? [...TSBPF, file] : [BPFTRACE, file];
+      const r = await traceRun(loadgen, argv, { env: BT_ENV, timeoutMs: 300_000, expectPerfFds: n });
+      failIfBad(r, 'tracer');
+      return { attach: r.attachedMs, cpu: r.usage?.cpuMs };
+    }, skip);
+  }
+}
+
+interface ToolCase {
+  name: string;
+  libbpfArgs: string[];
+  tsbpfArgs: string[];
+  /** Drives the events the tool traces. */
+  work: () => Promise<void>;
+}
+
+function runQuiet(cmd: string, args: string[]): Promise<void> {
+  return new Promise((res) => {
+    const c = require('node:child_process').spawn(cmd, args, { stdio: 'ignore' }) as import('node:child_process').ChildProcess;
+    c.on('close', () => res());
+  });
+}
+
+async function sectionTools(s: Section, loadgen: string, runs: number, skip: Partial<Record<SideName, string>>): Promise<void> {
+  const ioFile = path.join(WORK, 'io.tmp');
+  const io = async (): Promise<void> => {
+    await runQuiet('dd', ['if=/dev/zero', `of=${ioFile}`, 'bs=4k', 'count=2000', 'oflag=direct', 'status=none']);
+    await runQuiet('dd', [`if=${ioFile}`, 'of=/dev/null', 'bs=4k', 'iflag=direct', 'status=none']);
+  };
+  const execs = async (): Promise<void> => {
+    for (let i = 0; i < 200; i++) await runQuiet('/bin/true', []);
+  };
+  const cases: ToolCase[] = [
+    { name: 'bitesize', libbpfArgs: [], tsbpfArgs: [], work: io },
+    { name: 'biolatency', libbpfArgs: [], tsbpfArgs: [], work: io },
+    { name: 'execsnoop', libbpfArgs: [], tsbpfArgs: [], work: execs },
+    { name: 'opensnoop', libbpfArgs: [], tsbpfArgs: [], work: () => runQuiet(loadgen, ['openat', '20000']) },
+    { name: 'runqlat', libbpfArgs: [], tsbpfArgs: [], work: execs },
+    { name: 'syscount', libbpfArgs: [], tsbpfArgs: [], work: () => runQuiet(loadgen, ['getppid', '200000']) },
+  ];
+  const toolList = spawnSync(TSBPF[0], [TSBPF[1], 'tools'], { encoding: 'utf8', cwd: ROOT });
+  const metrics: MetricDef[] = [
+    { key: 'ready', label: 'start → first output', unit: 'ms', better: 'lower' },
+    { key: 'cpu', label: 'CPU user+sys (start, workload, exit)', unit: 'ms', better: 'lower' },
+    { key: 'rss', label: 'peak RSS', unit: 'MB', better: 'lower' },
+    { key: 'ns', label: 'BPF run time per event', unit: 'ns', better: 'lower' },
+    { key: 'insns', label: 'xlated instructions (all programs)', unit: 'insns', better: 'lower' },
+  ];
+  const restore = setSysctl('kernel.bpf_stats_enabled', '1');
+  try {
+    for (const t of cases) {
+      const tsSkip = skip.tsbpf ?? (toolList.status === 0 && new RegExp(`^\\s*${t.name}\\b`, 'm').test(toolList.stdout) ? undefined : `tsbpf has no '${t.name}' tool yet`);
+      await compare(s, t.name, runs, metrics, async (side) => {
+        // libbpf-tools print with stdio buffering; line-buffer them so the header marks readiness.
+        const argv = side === 'tsbpf' ? [...TSBPF, t.name, ...t.tsbpfArgs] : ['stdbuf', '-oL', `/usr/sbin/${t.name}`, ...t.libbpfArgs];
+        let m: Metrics = {};
+        const r = await traceRun(loadgen, argv, {
+          ready: /\S/, timeoutMs: 120_000,
+          whileAttached: async (pid) => {
+            await sleep(300);
+            const before = progStats(pid);
+            await t.work();
+            const ran = ranSince(before, progStats(pid));
+            const cnt = ran.reduce((a, p) => a + p.dCnt, 0);
+            const ns = ran.reduce((a, p) => a + p.dNs, 0);
+            const insns = progStats(pid).reduce((a, p) => a + (progSizes(p.id)?.xlatedInsns ?? 0), 0);
+            m = { ns: cnt ? ns / cnt : undefined, insns };
+          },
+        });
+        if (r.attachMs === undefined || r.timedOut) throw new Error(firstLine(r.stderrTail + '\n' + r.stdoutTail));
+        return { ...m, ready: r.attachMs, cpu: r.usage?.cpuMs, rss: r.usage?.maxRssMb };
+      }, { ...skip, tsbpf: tsSkip });
+    }
+  } finally {
+    restore();
+    try { fs.unlinkSync(ioFile); } catch { /* absent */ }
+  }
+}
+
+async function sectionLibrary(s: Section, loadgen: string, runs: number, n: number): Promise<void> {
+  // BTF: tsbpf only (bpftool reads the same file; its time is shown as the reference).
+  const btfJs = path.join(ROOT, 'dist', 'bench', 'btf.js');
+  const btfSamples: Metrics[] = [];
+  let btfError: string | undefined;
+  if (fs.existsSync(btfJs)) {
+    for (let i = 0; i < runs; i++) {
+      const usageLoad = await traceRun(loadgen, [process.execPath, '--expose-gc', btfJs, '1'], { selfExit: true, timeoutMs: 120_000 });
+      const out = usageLoad.stdoutTail;
+      const cold = /cold\s+read\+scan\s+([\d.]+) ms\s+name index\s+([\d.]+) ms.*?rss \+([\d.]+) MB\s+heap \+([\d.]+) MB/.exec(out);
+      if (!cold || !usageLoad.usage) {
+        btfError = firstLine(usageLoad.stderrTail + '\n' + out);
+        break;
+      }
+      btfSamples.push({ total: Number(cold[1]) + Number(cold[2]), rss: Number(cold[3]), heap: Number(cold[4]), peak: usageLoad.usage.maxRssMb });
+    }
+  } else {
+    btfError = 'dist/bench/btf.js absent';
+  }
+  const bpftoolSamples: Metrics[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = await traceRun(loadgen, ['bpftool', 'btf', 'dump', 'file', '/sys/kernel/btf/vmlinux', 'format', 'raw'], { selfExit: true, timeoutMs: 120_000 });
+    if (r.usage) bpftoolSamples.push({ total: r.usage.wallMs, peak: r.usage.maxRssMb });
+  }
+  const push = (metric: string, unit: string, key: string, peerKey: string | undefined): void => {
+    const ts = summarize(btfSamples.map((x) => x[key]));
+    const pe = peerKey ? summarize(bpftoolSamples.map((x) => x[peerKey])) : undefined;
+    s.rows.push({
+      case: 'vmlinux BTF (cold, first load in a process)', metric, unit, better: 'lower', tsbpf: ts, peer: pe,
+      tsbpfError: ts ? undefined : btfError ?? 'no data', peerError: pe ? undefined : peerKey ? 'no data' : 'n/a',
+      ratio: ts && pe ? ts.median / pe.median : undefined,
+    });
+  };
+  push('read + index (tsbpf) vs bpftool full raw dump wall', 'ms', 'total', 'total');
+  push('RSS growth', 'MB', 'rss', undefined);
+  push('JS heap growth', 'MB', 'heap', undefined);
+  push('process peak RSS', 'MB', 'peak', 'peak');
+  log(`  7. BTF: ${fmt(summarize(btfSamples.map((x) => x.total))?.median)} ms`);
+
+  const rbJs = path.join(ROOT, 'dist', 'bench', 'ringbuf.js');
+  for (const mode of ['watch', 'poll']) {
+    const samples: Metrics[] = [];
+    let err: string | undefined;
+    for (let i = 0; i < runs; i++) {
+      const r = spawnSync(process.execPath, [rbJs, loadgen, String(n), mode], { encoding: 'utf8', timeout: 120_000, cwd: ROOT });
+      try {
+        const j = JSON.parse(r.stdout.trim()) as { received: number; lost: number; eventsPerSec: number; cpuMs: number; genRate: number };
+        samples.push({ rate: j.eventsPerSec, received: (100 * j.received) / n, lost: j.lost, cpu: j.cpuMs, gen: j.genRate });
+      } catch {
+        err = firstLine(r.stderr + '\n' + r.stdout);
+        break;
+      }
+    }
+    const caseName = `RingBufReader, ${mode === 'watch' ? 'event-loop wake-ups' : 'setImmediate polling'}, ${n.toLocaleString('en-US')} records`;
+    for (const [key, metric, unit, better] of [
+      ['rate', 'records received per second', 'records/s', 'higher'], ['received', 'received', '%', 'higher'],
+      ['lost', 'failed outputs (counted in-kernel)', 'records', 'lower'], ['cpu', 'consumer CPU', 'ms', 'lower'],
+      ['gen', 'producer syscall rate', 'calls/s', 'higher'],
+    ] as const) {
+      const ts = summarize(samples.map((x) => x[key]));
+      s.rows.push({ case: caseName, metric, unit, better, tsbpf: ts, tsbpfError: ts ? undefined : err ?? 'no data', peerError: 'n/a' });
+    }
+    log(`  7. ring buffer ${mode}: ${err ?? fmt(summarize(samples.map((x) => x.rate))?.median) + ' records/s'}`);
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+function cell(x: Summary | undefined, err: string | undefined): string {
+  if (!x) return `n/a: ${(err ?? '').replace(/\|/g, '\\|')}`;
+  return x.n > 1 && x.min !== x.max ? `${fmt(x.median)} (${fmt(x.min)}–${fmt(x.max)})` : fmt(x.median);
+}
+
+function ratioCell(r: Row): string {
+  if (r.ratio === undefined || !Number.isFinite(r.ratio)) return '–';
+  const good = r.better === 'lower' ? r.ratio <= 1 : r.ratio >= 1;
+  return `${r.ratio.toFixed(2)}× ${good ? '✓' : '✗'}`;
+}
+
+function renderMarkdown(sections: Section[], info: Record<string, string | number>, cfg: Config, elapsedS: number, targets: string[]): string {
+  const out: string[] = [];
+  out.push('# tsbpf benchmark results', '');
+  out.push(`Run ${new Date().toISOString()} (${cfg.quick ? 'quick' : 'full'}, ${elapsedS.toFixed(0)} s). ` +
+    `Kernel ${info.kernel}, ${info.cpus} × ${info.cpuModel}, ${info.memGb} GB, Node ${info.node}; ` +
+    `${info.bpftrace}; libbpf-tools ${info.libbpfTools}; ${info.bpftool}.`, '');
+  out.push('Cells are median (min–max) over the runs; the two sides alternate run by run. ' +
+    'Ratio = tsbpf / peer (✓ = tsbpf is as good or better in the direction that matters).', '');
+  if (targets.length) {
+    out.push('## Targets', '');
+    for (const t of targets) out.push(`- ${t}`);
+    out.push('');
+  }
+  for (const s of sections) {
+    out.push(`## ${s.id}. ${s.title}`, '');
+    if (s.note) out.push(s.note, '');
+    out.push(`| case | metric | tsbpf | ${s.peer} | tsbpf/${s.peer} |`, '|---|---|---:|---:|---:|');
+    for (const r of s.rows) {
+      out.push(`| ${r.case.replace(/\|/g, '\\|')} | ${r.metric} (${r.unit}) | ${cell(r.tsbpf, r.tsbpfError)} | ${cell(r.peer, r.peerError)} | ${ratioCell(r)} |`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+function findRow(sections: Section[], id: number, casePrefix: string, metric: string): Row | undefined {
+  return sections.find((s) => s.id === id)?.rows.find((r) => r.case.startsWith(casePrefix) && r.metric === metric);
+}
+
+function targetLines(sections: Section[]): string[] {
+  const t: string[] = [];
+  const v = (x: Summary | undefined): string => fmt(x?.median);
+  const s2 = sections.find((s) => s.id === 2);
+  if (s2) {
+    const rows = s2.rows.filter((r) => r.metric === 'run time per event');
+    const ok = rows.filter((r) => r.ratio !== undefined && r.ratio <= 1).length;
+    const measured = rows.filter((r) => r.ratio !== undefined).length;
+    t.push(`Per-event cost ≤ bpftrace's: ${measured ? `${ok} of ${measured} programs` : 'not measured (tsbpf unavailable)'}.`);
+  }
+  const d = sections.find((s) => s.id === 3)?.rows.find((r) => r.metric === 'delivered');
+  if (d) t.push(`≥ 99% of printf events delivered with losses counted: tsbpf ${d.tsbpf ? v(d.tsbpf) + '%' : 'n/a'}, bpftrace ${d.peer ? v(d.peer) + '%' : 'n/a'}.`);
+  const a = findRow(sections, 4, 'tracepoint:syscalls', 'start → all attached');
+  if (a) t.push(`sys_enter_* attach < 1 s: tsbpf ${a.tsbpf ? v(a.tsbpf) + ' ms' : 'n/a'}, bpftrace ${a.peer ? v(a.peer) + ' ms' : 'n/a'}.`);
+  const c = findRow(sections, 1, 'BEGIN', 'CPU user+sys');
+  const m = findRow(sections, 1, 'BEGIN', 'peak RSS');
+  if (c && m) t.push(`Startup with less CPU and memory than bpftrace: CPU ratio ${c.ratio?.toFixed(2) ?? 'n/a'}, RSS ratio ${m.ratio?.toFixed(2) ?? 'n/a'}.`);
+  return t;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const cfg = parseArgs(argv);
+  if (process.getuid?.() !== 0) {
+    log('bench: needs root (BPF, sysctl, tracefs)');
+    return 1;
+  }
+  const t0 = Date.now();
+  ensurePeers(cfg.install);
+  if (!fs.existsSync('/sys/kernel/tracing/events')) spawnSync('mount', ['-t', 'tracefs', 'nodev', '/sys/kernel/tracing']);
+  const loadgen = buildLoadgen();
+  const st = tsbpfStatus();
+  if (!st.ok) log(`bench: ${st.why} — tsbpf columns will say so`);
+  const skipTs: Partial<Record<SideName, string>> = st.ok ? {} : { tsbpf: st.why };
+  const skipBt: Partial<Record<SideName, string>> = fs.existsSync(BPFTRACE) ? {} : { peer: 'bpftrace not installed' };
+  const skip = { ...skipTs, ...skipBt };
+  const R = (full: number, quick: number): number => cfg.runs ?? (cfg.quick ? quick : full);
+  const want = (id: number): boolean => !cfg.only || cfg.only.has(id);
+  const info = machineInfo();
+  const sections: Section[] = [];
+  const section = (id: number, title: string, peer: string, note: string): Section => {
+    const s: Section = { id, title, peer, note, rows: [] };
+    sections.push(s);
+    log(`${id}. ${title}`);
+    return s;
+  };
+
+  if (want(1)) {
+    await sectionStartup(section(1, 'Startup', 'bpftrace',
+      'Whole process from exec to exit, measured by wait4(2) (bench/loadgen.c rusage). Peak RSS is ru_maxrss.'), loadgen, R(5, 3), skip);
+  }
+  if (want(2)) {
+    const n = cfg.quick ? 50_000 : 200_000;
+    await sectionPerEvent(section(2, 'Per-event cost in the kernel', 'bpftrace',
+      `kernel.bpf_stats_enabled=1 (restored after). Same script text on both sides, attached to a syscall tracepoint; ` +
+      `bench/loadgen makes ${n.toLocaleString('en-US')} umask (chdir for str) calls after attach. Run time per event = Δrun_time_ns / Δrun_cnt ` +
+      `of the tracer's own programs (found through /proc/PID/fdinfo); sizes from \`bpftool prog show id N -j\`. ` +
+      `"events run / calls made" checks that every call was seen (others' calls of the same syscall may add a little).`),
+    loadgen, R(3, 2), n, skip);
+  }
+  if (want(3)) {
+    const n = cfg.quick ? 200_000 : 1_000_000;
+    await sectionDelivery(section(3, 'Event delivery (printf per event)', 'bpftrace',
+      `\`tracepoint:syscalls:sys_enter_getppid /pid == LOADGEN/ { printf("%d %s\\n", pid, comm); }\`, loadgen calling getppid as fast as it can; ` +
+      `stdout is a pipe read by the harness; delivered = lines naming loadgen; losses as each tool reports them ("Lost N events"). ` +
+      `Consumer CPU covers the whole tracer process.`), loadgen, R(3, 1), n, skip);
+  }
+  if (want(4)) {
+    await sectionAttachScale(section(4, 'Attach at scale', 'bpftrace',
+      'From exec until every probe is attached (the tracer holds one perf-event fd per tracepoint and the count is stable; ' +
+      'bpftrace 0.17 prints "Attaching N probes..." *before* attaching, so the message time is shown separately), then from SIGINT until exit.'),
+    loadgen, R(3, 1), skip);
+  }
+  if (want(5)) {
+    await sectionCompile(section(5, 'Compile time vs program size', 'bpftrace',
+      'Generated scripts of N distinct tracepoint probes (`tracepoint:CAT:EV { @[i] = count(); }`). "Compile only": bpftrace 0.17 ' +
+      '`--emit-elf FILE` (parse, semantic analysis, LLVM codegen to ELF, no load) vs a fresh Node process running tsbpf\'s `compile()` ' +
+      'on the same file (dist/bench/compile-only.js; no load). Both columns include process start. "Run to attached" adds loading ' +
+      'through the verifier and attaching, for both.'),
+    loadgen, R(3, 1), cfg.quick ? [1, 10, 100] : [1, 10, 100, 1000], cfg.quick ? [1, 10] : [1, 10, 100], skip);
+  }
+  if (want(6)) {
+    await sectionTools(section(6, 'Tools', 'libbpf-tools',
+      'Each tool started without arguments, made to trace a workload (direct I/O with dd for bitesize/biolatency, 200 execs of /bin/true ' +
+      'for execsnoop/runqlat, 20,000 failing openat for opensnoop, 200,000 getppid for syscount), then stopped with SIGINT. ' +
+      'libbpf-tools run under `stdbuf -oL` so their header shows when they are ready. Per-event cost as in section 2 (bpf_stats).'),
+    loadgen, R(3, 1), skipBt.peer ? { tsbpf: skipTs.tsbpf } : skipTs);
+  }
+  if (want(7)) {
+    await sectionLibrary(section(7, 'Library internals', 'reference',
+      'BTF: dist/bench/btf.js (bench/btf.ts) cold read+index of /sys/kernel/btf/vmlinux in a fresh process; the reference column is ' +
+      '`bpftool btf dump file /sys/kernel/btf/vmlinux format raw` (which does more: it prints every type). Ring buffer: ' +
+      'bench/ringbuf.ts, a tracepoint program assembled with src/ebpf sending 16-byte records via bpf_ringbuf_output on each loadgen ' +
+      'getppid, received by RingBufReader.'),
+    loadgen, R(3, 1), cfg.quick ? 200_000 : 1_000_000);
+  }
+
+  const elapsedS = (Date.now() - t0) / 1000;
+  const targets = targetLines(sections);
+  const resultsDir = path.join(ROOT, 'bench', 'results');
+  fs.mkdirSync(resultsDir, { recursive: true });
+  const md = renderMarkdown(sections, info, cfg, elapsedS, targets);
+  fs.writeFileSync(path.join(resultsDir, 'latest.md'), md);
+  fs.writeFileSync(path.join(resultsDir, 'latest.json'), JSON.stringify({
+    date: new Date().toISOString(), quick: cfg.quick, elapsedS, machine: info, tsbpf: st, targets, sections,
+  }, null, 2) + '\n');
+  log(`bench: wrote bench/results/latest.md and latest.json (${elapsedS.toFixed(0)} s)`);
+  for (const t of targets) log(`  ${t}`);
+  // Leave nothing running: children of ours that outlived a timeout.
+  void childOf;
+  void execFileSync;
+  return 0;
+}
