@@ -294,3 +294,22 @@ export function enableRunTimeStats(): number {
 export function closeFd(fd: number): void {
   native().close(fd);
 }
+
+/**
+ * The BTF type id of the program's first function (func_info[0]), or 0 when
+ * the program has no BTF function info. Its name is the untruncated program
+ * name (the info struct's name is cut at 15 characters).
+ */
+export function progMainFuncTypeId(fd: number): number {
+  const first = Buffer.alloc(PROG_INFO_SIZE);
+  objInfo(fd, first);
+  const nr = first.readUInt32LE(144);
+  const rec = first.readUInt32LE(132);
+  if (!nr || !first.readUInt32LE(128) || rec < 8) return 0;
+  const recs = Buffer.alloc(8);
+  const info = Buffer.alloc(PROG_INFO_SIZE);
+  info.writeUInt32LE(8, 132); // only insn_off and type_id of one record
+  info.writeUInt32LE(1, 144);
+  objInfo(fd, info, [[info, 136, recs]]);
+  return recs.readUInt32LE(4);
+}

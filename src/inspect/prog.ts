@@ -3,7 +3,9 @@
  * text layout of `bpftool prog show` (plain and JSON).
  */
 import { native } from '../sys/native';
-import { PROG_TYPE_NAMES, closeFd, progFdById, progIds, progInfo, type ProgInfo } from './bpfinfo';
+import { PROG_TYPE_NAMES, closeFd, progFdById, progIds, progInfo, progMainFuncTypeId, type ProgInfo } from './bpfinfo';
+import { btfGetFdById, btfInfo } from '../sys/bpf';
+import { Btf } from '../ebpf/btf';
 import { bpfObjectRefs, fdinfo, type ObjRef } from './procfs';
 import type { JsonValue } from './json';
 
@@ -40,6 +42,7 @@ export function listPrograms(ids?: number[]): ProgEntry[] {
     }
     try {
       const info = progInfo(fd);
+      info.name = fullName(fd, info);
       const ml = fdinfo('self', fd).get('memlock');
       out.push({ ...info, memlock: ml === undefined ? undefined : Number(ml), pids: refs.get(id) ?? [] });
     } finally {
@@ -47,6 +50,29 @@ export function listPrograms(ids?: number[]): ProgEntry[] {
     }
   }
   return out;
+}
+
+/**
+ * The kernel keeps 15 characters of a program's name; like bpftool, recover
+ * the whole name from the program's BTF when it was cut. Any failure keeps
+ * the short name: this is cosmetics, never a reason to fail a listing.
+ */
+function fullName(fd: number, info: ProgInfo): string {
+  if (info.name.length < 15 || !info.btfId) return info.name;
+  let btfFd = -1;
+  try {
+    const typeId = progMainFuncTypeId(fd);
+    if (!typeId) return info.name;
+    btfFd = btfGetFdById(info.btfId);
+    const data = btfInfo(btfFd, true).data;
+    if (!data) return info.name;
+    const t = Btf.parse(data).type(typeId);
+    return t.kind === 'func' && t.name ? t.name : info.name;
+  } catch {
+    return info.name;
+  } finally {
+    if (btfFd >= 0) closeFd(btfFd);
+  }
 }
 
 export function progTypeName(type: number): string | undefined {

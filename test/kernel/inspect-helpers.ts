@@ -1,7 +1,8 @@
 /**
  * A tiny BPF object of our own for the introspection tests, loaded with raw
  * bpf(2) so the tests depend on nothing but the native addon: an array map
- * and a tracepoint program that adds 1 to element 0 each time it runs,
+ * and a tracepoint program that adds 1 to element 0 each time it runs in
+ * one process,
  * attached with perf_event_open to one tracepoint for one thread.
  */
 import * as fs from 'node:fs';
@@ -29,8 +30,8 @@ export function tracefsRoot(): string {
   throw new Error('tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)');
 }
 
-/** Loads the counting program (name `progName`, map `mapName`) without attaching it. */
-export function loadCounter(progName: string, mapName: string): Counter {
+/** Loads the counting program (name `progName`, map `mapName`), counting only process `tgid`, without attaching it. */
+export function loadCounter(progName: string, mapName: string, tgid = process.pid): Counter {
   const n = native();
   const attr = Buffer.alloc(128);
   attr.writeUInt32LE(2, 0); // BPF_MAP_TYPE_ARRAY
@@ -40,6 +41,10 @@ export function loadCounter(progName: string, mapName: string): Counter {
   attr.write(mapName, 28, 15, 'latin1');
   const mapFd = check('bpf(MAP_CREATE)', n.bpf(0, attr));
   const insns = Buffer.concat([
+    // A program on a tracepoint runs for every task, whatever pid its perf event names: filter ourselves.
+    insn(0x85, 0, 0, 0, 14), // call get_current_pid_tgid
+    insn(0x77, 0, 0, 0, 32), // r0 >>= 32 (tgid)
+    insn(0x55, 0, 0, 9, tgid), // if r0 != tgid goto exit
     insn(0x62, 10, 0, -4, 0), // *(u32 *)(r10 - 4) = 0
     insn(0x18, 1, 1, 0, mapFd), insn(0, 0, 0, 0, 0), // r1 = map
     insn(0xbf, 2, 10, 0, 0), // r2 = r10

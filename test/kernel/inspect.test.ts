@@ -77,7 +77,7 @@ kernelTest('prog list --json agrees with bpftool prog show -j (ids, types, names
     assert.ok(compared >= 1);
     const me = a.get(id)!;
     assert.equal(me.type, 'tracepoint');
-    assert.equal(me.bytes_xlated, 17 * 8, 'the verifier inlines the array lookup: 11 insns become 17');
+    assert.equal(me.bytes_xlated, 20 * 8, 'the verifier inlines the array lookup: 14 insns become 20');
     assert.deepEqual(me.map_ids, [JSON.parse(await ours(mapCli, ['list', '--json'])).find((m: Obj) => m.name === 'tsbpf_insp_am').id]);
     assert.deepEqual(me.pids, [{ pid: process.pid, comm: fs.readFileSync('/proc/self/comm', 'utf8').trim() }]);
   } finally {
@@ -215,11 +215,13 @@ kernelTest('map list --json agrees with bpftool map show -j', async (t) => {
     const theirs = new Map((JSON.parse(bpftool('-j', 'map', 'show')) as Obj[]).map((m) => [m.id, m]));
     const me = mine.find((m) => m.name === 'tsbpf_insp_em');
     assert.ok(me && theirs.has(me.id));
-    assert.deepEqual({ ...me, pids: undefined }, { ...theirs.get(me.id), pids: undefined });
+    assert.deepEqual({ ...me, pids: undefined }, { ...(JSON.parse(bpftool('-j', 'map', 'show', 'id', String(me.id))) as Obj), pids: undefined });
     assert.deepEqual(me.pids, [{ pid: process.pid, comm: fs.readFileSync('/proc/self/comm', 'utf8').trim() }]);
+    // btf_id is left out here: bpftool 7.1's full listing reuses one info struct across maps, so a map
+    // without BTF can show the previous map's btf_id (compare 'bpftool map show id N' for such a map).
     for (const m of mine) {
       const q = theirs.get(m.id);
-      if (q) for (const k of ['type', 'name', 'flags', 'bytes_key', 'bytes_value', 'max_entries', 'bytes_memlock', 'frozen', 'btf_id']) assert.deepEqual(m[k], q[k], `map ${m.id} ${k}`);
+      if (q) for (const k of ['type', 'name', 'flags', 'bytes_key', 'bytes_value', 'max_entries', 'bytes_memlock', 'frozen']) assert.deepEqual(m[k], q[k], `map ${m.id} ${k}`);
     }
     const id = String(me.id);
     const norm = (s: string): string => s.replace(/\n\tpids [^\n]*/, '');

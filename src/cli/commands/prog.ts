@@ -7,6 +7,7 @@ import { formatProgPlain, listPrograms, progJson, NoSuchProgramError } from '../
 import { closeFd, progFdById, progXlatedInsns } from '../../inspect/bpfinfo';
 import { UsageError, commonFlags, guarded, out, takeId } from '../../inspect/cliutil';
 import { disassemble } from '../../ebpf/asm';
+import { resolveCallTargets } from '../../inspect/kcalls';
 
 const HELP = `Usage: tsbpf prog { list | show } [ID | id ID] [-j|--json] [-p|--pretty]
        tsbpf prog dump [xlated] { ID | id ID } [-j|--json]
@@ -51,7 +52,13 @@ export async function run(argv: string[]): Promise<number> {
       }
       if (!insns.length) throw new Error(`the kernel did not return instructions for program ${id} (kernel.kptr_restrict or missing privileges?)`);
       // In translated dumps the kernel has replaced map fds with map ids.
-      const lines = disassemble(insns, { mapRef: (v, pseudo) => (pseudo === 1 ? `map[id:${v}]` : `map[id:${v}][0]`) });
+      const raw = disassemble(insns, { mapRef: (v, pseudo) => (pseudo === 1 ? `map[id:${v}]` : `map[id:${v}][0]`) });
+      const callRe = /\) call (?:unknown|bpf_\w+)#(-?\d+)$/;
+      const syms = resolveCallTargets(raw.map((l) => callRe.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => Number(m[1])));
+      const lines = raw.map((l) => l.replace(callRe, (all, imm: string) => {
+        const sym = syms.get(Number(imm));
+        return sym ? `) call ${sym}#${imm}` : all;
+      }));
       // bpftool -j keeps the opcode inside the text and drops the index.
       if (f.json) out(bpftoolJson(lines.map((l) => ({ disasm: l.replace(/^\s*\d+: /, '') })), f.pretty) + '\n');
       else out(lines.join('\n') + '\n');
