@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { bitesize, bitesizeProgram, bitesizeReport } from '../../src/tools/bitesize';
+import { execsnoop, execsnoopHeader, execsnoopLine, execsnoopWanted, type ExecRecord } from '../../src/tools/execsnoop';
+import { opensnoop, opensnoopHeader, opensnoopLine } from '../../src/tools/opensnoop';
+import { biolatency, biolatencyProgram, flagsFromRwbs } from '../../src/tools/biolatency';
+import { runqlat, runqlatReport } from '../../src/tools/runqlat';
+import { syscount, syscountProgram, syscountReport } from '../../src/tools/syscount';
+import { toolOptions } from '../../src/tools/common/define';
+import { ToolError } from '../../src/tools/tool';
+import { str, uint } from '../../src/runtime/values';
+import { log2Bucket } from '../../src/runtime/format/hist';
+
+const at = new Date(2024, 0, 2, 3, 4, 5);
+
+function hist(values: number[]): bigint[] {
+  const c: bigint[] = [];
+  for (const v of values) {
+    const i = log2Bucket(v);
+    c[i] = (c[i] ?? 0n) + 1n;
+  }
+  return c;
+}
+
+test('bitesize: program filters and report layout', () => {
+  const o = toolOptions(bitesize, ['-c', 'dd', '-T', '1', '3']);
+  assert.equal(o.interval, 1);
+  assert.equal(o.count, 3);
+  o.bytesField = 'bytes';
+  assert.equal(bitesizeProgram(o), 'tracepoint:block:block_rq_issue /strncmp(comm, "dd", 2) == 0/\n{\n  @kbytes[comm] = hist(args->bytes / 1024);\n}\n');
+  const rep = bitesizeReport({ name: '@kbytes', keyed: true, kind: 'hist', entries: [{ key: [str('dd')], value: hist([1024, 1024]) }] }, true, at);
+  assert.ok(rep.startsWith('\n03:04:05\n\nProcess Name = dd\n     Kbytes              : count    distribution\n'), rep);
+  assert.ok(rep.endsWith('      1024 -> 2047       : 2        |****************************************|\n'), rep);
+  assert.throws(() => toolOptions(bitesize, ['-d', 'no-such-disk-xyz']), ToolError);
+});
+
+test('execsnoop: header and lines in libbpf-tools columns', () => {
+  const o = toolOptions(execsnoop, ['-T', '-t', '-U', '-q']);
+  assert.equal(execsnoopHeader(o), 'TIME     TIME(s)  UID    PCOMM            PID    PPID   RET ARGS\n');
+  const e: ExecRecord = { comm: 'true', pid: 42, ppid: 7, uid: 0, ret: 0, args: ['/bin/true', 'a b'], truncated: false };
+  assert.equal(execsnoopLine(o, e, at, 0.5), '03:04:05 0.500   0     true             42     7        0 "/bin/true" "a b" \n');
+  const plain = toolOptions(execsnoop, []);
+  assert.equal(execsnoopHeader(plain), 'PCOMM            PID    PPID   RET ARGS\n');
+  assert.equal(execsnoopLine(plain, { ...e, truncated: true }, at, 0), 'true             42     7        0 /bin/true a b ... \n');
+  assert.equal(execsnoopWanted(plain, { ...e, ret: -2 }), false);
+  assert.equal(execsnoopWanted(toolOptions(execsnoop, ['-x']), { ...e, ret: -2 }), true);
+  assert.equal(execsnoopWanted(toolOptions(execsnoop, ['-n', 'tru']), e), true);
+  assert.equal(execsnoopWanted(toolOptions(execsnoop, ['-l', 'zzz']), e), false);
+  assert.throws(() => toolOptions(execsnoop, ['--max-args', '0']), /at least 1/);
+});
+
+test('opensnoop: header, failed and successful lines, -f flag names', () => {
+  const o = toolOptions(opensnoop, ['-T', '-U', '-e']);
+  assert.equal(opensnoopHeader(o), 'TIME     UID     PID    COMM              FD ERR FLAGS    PATH\n');
+  assert.equal(opensnoopLine(o, { pid: 706, uid: 0, ret: -2, flags: 0o2000000, comm: 'cat', path: '/x' }, at),
+    '03:04:05 0       706    cat               -1   2 02000000 /x\n');
+  const p = toolOptions(opensnoop, []);
+  assert.equal(opensnoopLine(p, { pid: 1, uid: 0, ret: 3, flags: 0, comm: 'cat', path: '/etc/hostname' }, at), '1      cat                3   0 /etc/hostname\n');
+  assert.equal(toolOptions(opensnoop, ['-f', 'O_WRONLY,O_CREAT']).flagMask, 0o101);
+  assert.throws(() => toolOptions(opensnoop, ['-f', 'O_BOGUS']), /unknown open flag 'O_BOGUS'/);
+});
+
+test('biolatency: flag names from rwbs and per-disk/flag keys', () => {
+  assert.equal(flagsFromRwbs('WS'), 'Sync-Write');
+  assert.equal(flagsFromRwbs('RA'), 'ReadAhead-Read');
+  assert.equal(flagsFromRwbs('RM'), 'Metadata-Read');
+  assert.equal(flagsFromRwbs('FWFS'), 'PreFlush-FUA-Sync-Write');
+  assert.equal(flagsFromRwbs('FN'), 'PreFlush-Unknown');
+  const o = toolOptions(biolatency, ['-D', '-F', '-Q', '-m']);
+  const prog = biolatencyProgram(o);
+  assert.match(prog, /tracepoint:block:block_rq_insert\n/);
+  assert.match(prog, /@lat\[args->dev, args->rwbs\] = hist\(\(nsecs - @start\[args->dev, args->sector\]\) \/ 1000000\);/);
+});
+
+test('runqlat: per-process report merges threads by thread group', () => {
+  const o = toolOptions(runqlat, ['-P']);
+  const m = { name: '@lat', keyed: true, kind: 'hist' as const, entries: [
+    { key: [uint(11, 32), str('w1')], value: hist([3]) },
+    { key: [uint(12, 32), str('w2')], value: hist([3, 5]) },
+  ] };
+  const r = runqlatReport(o, m, at, () => 10);
+  assert.equal(r, '\n\npid = 10 w1\n     usecs               : count    distribution\n' +
+    '         0 -> 1          : 0        |                                        |\n' +
+    '         2 -> 3          : 2        |****************************************|\n' +
+    '         4 -> 7          : 1        |********************                    |\n');
+  assert.throws(() => toolOptions(runqlat, ['-P', '-L']), /cannot be used together/);
+});
+
+test('syscount: program and report (sorted by count, top N)', () => {
+  const o = toolOptions(syscount, ['-x', '-T', '2']);
+  assert.equal(syscountProgram(o), 'tracepoint:raw_syscalls:sys_exit\n{\n  if (args->ret < 0) {\n    @cnt[args->id] = count();\n  }\n}\n');
+  const rep = syscountReport(o, [{ key: 0, count: 5n, ns: 0n }, { key: 1, count: 9n, ns: 0n }, { key: 2, count: 1n, ns: 0n }], at);
+  assert.equal(rep, '[03:04:05]\nSYSCALL                   COUNT\nwrite                         9\nread                          5\n\n');
+  const l = toolOptions(syscount, ['-L', '-P', '-m']);
+  assert.equal(syscountReport(l, [{ key: 7, count: 2n, ns: 1500000n, comm: 'x' }], at),
+    '[03:04:05]\nPID    COMM               COUNT        TIME (ms)\n7      x                      2            1.500\n\n');
+  assert.equal(toolOptions(syscount, ['-e', 'EPERM']).errno, 1);
+});
