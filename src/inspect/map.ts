@@ -221,7 +221,7 @@ const hexJson = (b: Uint8Array): JsonValue => Array.from(b, (x) => `0x${x.toStri
 /** `bpftool -j map dump` array for the elements of one map. */
 export function dumpJson(elements: MapElement[]): JsonValue {
   return elements.map((e): JsonValue => {
-    if (e.errno !== undefined) return { key: hexJson(e.key), value: { error: errnoText[e.errno] ?? `errno ${e.errno}` } };
+    if (e.errno !== undefined) return { key: hexJson(e.key), value: { error: e.errno === 2 ? 'No such file or directory' : (errnoText[e.errno] ?? `errno ${e.errno}`) } };
     if (e.perCpu) return { key: hexJson(e.key), values: e.perCpu.map((v, cpu) => ({ cpu, value: hexJson(v) })) };
     return { key: hexJson(e.key), value: hexJson(e.value ?? Buffer.alloc(0)) };
   });
