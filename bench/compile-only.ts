@@ -6,9 +6,7 @@
  */
 import * as fs from 'node:fs';
 
-interface CompileModule {
-  compile(source: string, options?: Record<string, unknown>): { programs?: unknown[] };
-}
+type CompileModule = typeof import('../src/lang/compile');
 
 const file = process.argv[2];
 if (!file) {
@@ -25,6 +23,6 @@ try {
   process.exit(3);
 }
 const t0 = process.hrtime.bigint();
-const artifact = mod.compile(source, { filename: file });
+const artifact = mod.compile({ name: file, text: source });
 const compileMs = Number(process.hrtime.bigint() - t0) / 1e6;
-process.stdout.write(JSON.stringify({ compileMs, programs: artifact.programs?.length ?? 0 }) + '\n');
+process.stdout.write(JSON.stringify({ compileMs, programs: artifact.programs.length }) + '\n');

@@ -275,8 +275,19 @@ export function progStats(pid: number): ProgStat[] {
     const id = /^prog_id:\s+(\d+)/m.exec(t);
     if (!id) continue;
     const num = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(t)?.[1] ?? NaN);
-    if (out.some((p) => p.id === Number(id[1]))) continue;
-    out.push({ id: Number(id[1]), type: num('prog_type'), runTimeNs: num('run_time_ns'), runCnt: num('run_cnt'), verifiedInsns: num('verified_insns') });
+    // A bpf_link fd names its program but carries no run statistics; a program fd does.
+    const stat = { id: Number(id[1]), type: num('prog_type'), runTimeNs: num('run_time_ns'), runCnt: num('run_cnt'), verifiedInsns: num('verified_insns') };
+    const i = out.findIndex((p) => p.id === stat.id);
+    if (i < 0) out.push(stat);
+    else if (Number.isNaN(out[i].runCnt)) out[i] = stat;
+  }
+  for (const [i, p] of out.entries()) {
+    if (!Number.isNaN(p.runCnt)) continue;
+    // Only a link holds it (the loader closed the program fd): ask bpftool.
+    try {
+      const j = JSON.parse(execFileSync('bpftool', ['prog', 'show', 'id', String(p.id), '-j'], { encoding: 'utf8' })) as { run_time_ns?: number; run_cnt?: number };
+      out[i] = { ...p, runTimeNs: j.run_time_ns ?? 0, runCnt: j.run_cnt ?? 0 };
+    } catch { /* unloaded meanwhile */ }
   }
   return out;
 }
