@@ -10,3 +10,4 @@ register('opensnoop', tool('./opensnoop'));
 register('biolatency', tool('./biolatency'));
 register('runqlat', tool('./runqlat'));
 register('syscount', tool('./syscount'));
+register('tplist', tool('./tplist'));
