@@ -486,10 +486,16 @@ static void watch_fire(uv_poll_t *p, int status, int events) {
   napi_open_handle_scope(env, &scope);
   napi_value cb, recv, result;
   napi_get_reference_value(env, w->callback, &cb);
-  napi_get_undefined(env, &recv);
+  /* napi_make_callback converts the receiver to an object: `undefined`
+   * would throw and leave a pending exception behind, so use the global. */
+  napi_get_global(env, &recv);
   napi_value arg = make_int(env, status);
-  /* make_callback runs microtasks and reports exceptions like any Node callback */
-  napi_make_callback(env, w->async, recv, cb, 1, &arg, &result);
+  /* make_callback runs microtasks like any Node callback; an exception thrown
+   * by the callback is re-raised as an uncaught exception, never left pending. */
+  if (napi_make_callback(env, w->async, recv, cb, 1, &arg, &result) == napi_pending_exception) {
+    napi_value err;
+    if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+  }
   napi_close_handle_scope(env, scope);
 }
 
