@@ -35,7 +35,7 @@ export class Target {
   }
 
   /** Performs `op` exactly n times and resolves when the child has finished. */
-  run(op: 'getppid' | 'add', n: number): Promise<void> {
+  run(op: 'getppid' | 'add' | 'cpu', n: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`target did not finish '${op} ${n}'`)), 30_000);
       this.waiters.push(() => { clearTimeout(timer); resolve(); });
