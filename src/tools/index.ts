@@ -11,3 +11,4 @@ register('biolatency', tool('./biolatency'));
 register('runqlat', tool('./runqlat'));
 register('syscount', tool('./syscount'));
 register('tplist', tool('./tplist'));
+register('vfsstat', tool('./vfsstat'));
