@@ -146,6 +146,7 @@ export function traceRun(loadgen: string, argv: string[], o: TraceOptions = {}):
     stderrTail: '', stdoutTail: '', timedOut: false,
   };
   let sigintAt: number | undefined;
+  let failure: unknown;
   let exited = false;
   let onReady: (() => void) | undefined;
   const readyP = new Promise<void>((res) => (onReady = res));
@@ -214,7 +215,12 @@ export function traceRun(loadgen: string, argv: string[], o: TraceOptions = {}):
         if (peak < o.expectPerfFds) r.attachedMs = undefined;
       }
       if (!exited && o.whileAttached) {
-        await Promise.race([o.whileAttached(pid, r), exitP]);
+        // The tracer is interrupted and reaped whatever the callback does.
+        try {
+          await Promise.race([o.whileAttached(pid, r), exitP]);
+        } catch (e) {
+          failure = e;
+        }
       }
       if (!exited) {
         sigintAt = nowMs();
@@ -226,6 +232,7 @@ export function traceRun(loadgen: string, argv: string[], o: TraceOptions = {}):
     if (sigintAt !== undefined) r.detachMs = nowMs() - sigintAt;
     r.usage = readUsage(usageFile);
     try { fs.unlinkSync(usageFile); } catch { /* absent */ }
+    if (failure) throw failure;
     return r;
   })();
 }

@@ -6,11 +6,11 @@
  * Options: --quick (fewer runs, smaller loads), --only=1,2,... (sections),
  * --runs=N (override), --no-install (do not apt-get the peers).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  ROOT, WORK, buildLoadgen, childOf, machineInfo, progSizes, progStats, setSysctl, sleep, startLoad, summarize, traceRun,
+  ROOT, WORK, buildLoadgen, machineInfo, progSizes, progStats, setSysctl, sleep, startLoad, summarize, traceRun,
   type ProgStat, type Summary, type TracedRun,
 } from './lib';
 
@@ -65,6 +65,8 @@ function parseArgs(argv: string[]): Config {
 }
 
 const BPFTRACE = '/usr/bin/bpftrace';
+const README_START = '<!-- results:start -->';
+const README_END = '<!-- results:end -->';
 const TSBPF = [process.execPath, path.join(ROOT, 'bin', 'tsbpf')];
 // bpftrace refuses more than 512 probes/programs by default; the scaling cases need more.
 const BT_ENV = { ...process.env, BPFTRACE_MAX_PROBES: '5000', BPFTRACE_MAX_BPF_PROGS: '5000' };
@@ -153,6 +155,10 @@ function fmt(x: number | undefined): string {
 function failIfBad(r: TracedRun, what: string): void {
   if (r.timedOut) throw new Error(`${what}: timed out`);
   if (r.attachMs === undefined) throw new Error(`${what}: ${firstLine(r.stderrTail + '\n' + r.stdoutTail)}`);
+  if (r.detachMs === undefined) {
+    const said = r.stderrTail.split('\n').filter((l) => l.trim() && !/Attach|RLIMIT_MEMLOCK/.test(l)).join(' ').slice(0, 160);
+    throw new Error(`${what} exited by itself while it should have been tracing (status ${r.usage?.status ?? '?'})${said ? ': ' + said : ''}`);
+  }
 }
 
 function scriptArgv(side: SideName, script: string, extra: string[] = []): { argv: string[]; env: NodeJS.ProcessEnv } {
@@ -362,7 +368,7 @@ interface ToolCase {
 
 function runQuiet(cmd: string, args: string[]): Promise<void> {
   return new Promise((res) => {
-    const c = require('node:child_process').spawn(cmd, args, { stdio: 'ignore' }) as import('node:child_process').ChildProcess;
+    const c: ChildProcess = spawn(cmd, args, { stdio: 'ignore' });
     c.on('close', () => res());
   });
 }
@@ -413,7 +419,8 @@ async function sectionTools(s: Section, loadgen: string, runs: number, skip: Par
             m = { ns: cnt ? ns / cnt : undefined, insns };
           },
         });
-        if (r.attachMs === undefined || r.timedOut) throw new Error(firstLine(r.stderrTail + '\n' + r.stdoutTail));
+        const failed = r.detachMs === undefined && r.usage?.status !== 0;
+        if (r.attachMs === undefined || r.timedOut || failed) throw new Error(firstLine(r.stderrTail + '\n' + r.stdoutTail));
         return { ...m, ready: r.attachMs, cpu: r.usage?.cpuMs, rss: r.usage?.maxRssMb };
       }, { ...skip, tsbpf: tsSkip });
     }
@@ -637,9 +644,18 @@ export async function main(argv: string[]): Promise<number> {
     date: new Date().toISOString(), quick: cfg.quick, elapsedS, machine: info, tsbpf: st, targets, sections,
   }, null, 2) + '\n');
   log(`bench: wrote bench/results/latest.md and latest.json (${elapsedS.toFixed(0)} s)`);
+  // A complete run also refreshes the table shown in bench/README.md.
+  const readme = path.join(ROOT, 'bench', 'README.md');
+  if (!cfg.only && !cfg.quick && fs.existsSync(readme)) {
+    const text = fs.readFileSync(readme, 'utf8');
+    const a = text.indexOf(README_START);
+    const b = text.indexOf(README_END);
+    if (a >= 0 && b > a) {
+      const body = md.replace(/^# .*\n\n/, '').replace(/^## /gm, '### ');
+      fs.writeFileSync(readme, text.slice(0, a + README_START.length) + '\n' + body + '\n' + text.slice(b));
+      log('bench: updated the table in bench/README.md');
+    }
+  }
   for (const t of targets) log(`  ${t}`);
-  // Leave nothing running: children of ours that outlived a timeout.
-  void childOf;
-  void execFileSync;
   return 0;
 }
