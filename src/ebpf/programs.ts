@@ -48,7 +48,12 @@ export interface ProgramSpec {
   logLevel?: number;
   /** Keep the verifier log even when the load succeeds (program.log). */
   keepLog?: boolean;
+  /** BPF_F_* load flags (syscall programs get BPF_F_SLEEPABLE automatically). */
+  progFlags?: number;
 }
+
+/** BPF_F_SLEEPABLE: required for BPF_PROG_TYPE_SYSCALL. */
+export const BPF_F_SLEEPABLE = 1 << 4;
 
 /** The verifier (or the loader) refused a program. */
 export class VerifierError extends Error {
@@ -177,6 +182,7 @@ export function loadProgram(spec: ProgramSpec): Program {
     const r = sys.progLoad({
       type: desc.type, insns, license: spec.license ?? 'GPL', name: spec.name, expectedAttachType, attachBtfId,
       logLevel: spec.logLevel, alwaysLog: spec.keepLog,
+      progFlags: (spec.progFlags ?? 0) | (desc.type === ProgType.SYSCALL ? BPF_F_SLEEPABLE : 0),
     });
     return new Program(r.fd, desc.type, expectedAttachType, name ? sys.sanitizeObjName(name) : '', insns.byteLength / 8, r.log);
   } catch (e) {
