@@ -90,6 +90,8 @@ export class BpfMap {
   readonly name: string;
   private closed = false;
   private batchWorks: boolean | undefined;
+  /** How the last entries() call read the map (diagnostics and tests). */
+  lastIteration: 'batch' | 'keys' | undefined;
 
   private constructor(fd: number, info: { type: number; keySize: number; valueSize: number; maxEntries: number; flags: number; name: string }) {
     this.fd = fd;
@@ -198,12 +200,14 @@ export class BpfMap {
       try {
         const out = this.entriesBatch();
         this.batchWorks = true;
+        this.lastIteration = 'batch';
         return out;
       } catch (e) {
         if (!(e instanceof SyscallError) || ![EINVAL, ENOTSUPP, EOPNOTSUPP].includes(e.errno) || this.batchWorks) throw e;
         this.batchWorks = false;
       }
     }
+    this.lastIteration = 'keys';
     const out: Array<[Buffer, Buffer]> = [];
     for (const k of this.keys()) {
       const v = this.lookup(k);
