@@ -31,6 +31,8 @@ export interface MapSpec {
   valueSize: number;
   maxEntries: number;
   flags?: number;
+  /** Entries the runtime writes before loading programs (hex-encoded key and value), e.g. lookup tables. */
+  initial?: { key: string; value: string }[];
 }
 
 /**
@@ -128,6 +130,12 @@ export interface UserMapSpec {
   map: number;
   /** Key layout; null for a map written without keys (stored under a zero u64 key). */
   key: ValueType | null;
+  /**
+   * True when written with several keys, `@m[k1, k2]`: the key is then a
+   * tuple whose elements print as separate keys (`@m[a, b]`). A single key
+   * that is itself a tuple, `@m[(a, b)]`, prints as one (`@m[(a, b)]`).
+   */
+  multiKey?: boolean;
   /** Value layout (count/sum: { int, 8, signed }; min/max/avg/stats: 16 bytes as documented on Aggregation; hist/lhist: u64 count). */
   value: ValueType;
   aggregation: Aggregation;

@@ -70,7 +70,7 @@ export class Shared {
       });
       // hist/lhist keys carry the bucket index in 8 more bytes, which the runtime strips
       const key = info.key ? valueTypeOf(info.key, this.stackIndex) : null;
-      this.userMaps.push({ name, map: index, key, value: valueTypeOf(info.value, this.stackIndex), aggregation: agg, percpu });
+      this.userMaps.push({ name, map: index, key, multiKey: info.multiKey, value: valueTypeOf(info.value, this.stackIndex), aggregation: agg, percpu });
       um = this.userMaps.length - 1;
       this.userMapIndex.set(name, um);
     }

@@ -180,6 +180,8 @@ export interface MapInfo {
   name: string;
   /** null: used without keys. */
   key: Type | null;
+  /** Written with several keys (`@m[a, b]`): the tuple key prints spread. */
+  multiKey: boolean;
   value: Type;
   agg: Aggregation;
   span: Span;
@@ -704,7 +706,7 @@ export class Checker {
     }
     const m = this.maps.get(name);
     if (!m) {
-      this.maps.set(name, { name, key: kt, value: vt, agg, span: target.span });
+      this.maps.set(name, { name, key: kt, multiKey: (target.keys?.length ?? 0) > 1, value: vt, agg, span: target.span });
       this.exprs.set(target, vt);
       return;
     }

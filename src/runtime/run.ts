@@ -134,16 +134,16 @@ export class ScriptRuntime {
 
   private createMaps(): void {
     for (const spec of this.a.maps) {
-      this.maps.push(
-        BpfMap.create({
-          type: spec.kind,
-          keySize: spec.keySize,
-          valueSize: spec.valueSize,
-          maxEntries: spec.maxEntries,
-          flags: spec.flags,
-          name: spec.name.slice(0, MAP_NAME_MAX),
-        }),
-      );
+      const m = BpfMap.create({
+        type: spec.kind,
+        keySize: spec.keySize,
+        valueSize: spec.valueSize,
+        maxEntries: spec.maxEntries,
+        flags: spec.flags,
+        name: spec.name.slice(0, MAP_NAME_MAX),
+      });
+      this.maps.push(m);
+      for (const e of spec.initial ?? []) m.update(Buffer.from(e.key, 'hex'), Buffer.from(e.value, 'hex'));
     }
   }
 
@@ -426,7 +426,7 @@ export class ScriptRuntime {
     const keyOf = (k: Buffer): V.Value[] => {
       if (spec.key === null) return [];
       const v = decodeValue(k, 0, spec.key, this.resolver);
-      return v.kind === 'tuple' && spec.key.kind === 'tuple' && (spec.key as { multiKey?: boolean }).multiKey !== false ? [...v.items] : [v];
+      return spec.multiKey && v.kind === 'tuple' ? [...v.items] : [v];
     };
     const name = spec.name;
     switch (agg.kind) {
