@@ -12,3 +12,4 @@ register('runqlat', tool('./runqlat'));
 register('syscount', tool('./syscount'));
 register('tplist', tool('./tplist'));
 register('vfsstat', tool('./vfsstat'));
+register('funccount', tool('./funccount'));
