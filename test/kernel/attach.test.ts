@@ -11,6 +11,7 @@ import { hasFeature, MissingFeatureError } from '../../src/sys/features';
 import { tracefsRoot, listOwnProbeEvents } from '../../src/sys/tracefs';
 import { PerfType, SwEvent } from '../../src/sys/perf';
 import { symbolFileOffset } from '../../src/ebpf/elf';
+import { taskFdQuery, linkInfo, listIds, btfGetFdById, btfInfo, closeFd, FdType, LinkType } from '../../src/sys/bpf';
 import { Target } from './lib-target';
 
 const NR_GETPPID_X64 = 110;
@@ -74,6 +75,17 @@ kernelTest('tracepoint syscalls:sys_enter_getppid counts exactly the child\'s ca
     const prog = loadProgram({ type: 'tracepoint', insns: counter(map, target.pid), name: 'count_getppid' });
     const link = attachTracepoint(prog, 'syscalls', 'sys_enter_getppid');
     assert.equal(link.kind, 'tracepoint');
+    // Introspection sees what we attached: the perf event fd names the tracepoint and the program.
+    const perfFd = link.fds[link.fds.length - 1];
+    const q = taskFdQuery(process.pid, perfFd);
+    assert.equal(q.fdType, FdType.TRACEPOINT);
+    assert.equal(q.name, 'sys_enter_getppid');
+    assert.equal(q.progId, prog.info().id);
+    if (link.method === 'link') {
+      const li = linkInfo(link.fds[0]);
+      assert.equal(li.type, LinkType.PERF_EVENT);
+      assert.equal(li.progId, prog.info().id);
+    }
     await target.run('getppid', 1000);
     await target.run('getppid', 37);
     assert.equal(read(map).count, 1037n);
@@ -139,6 +151,10 @@ kernelTest('raw tracepoint sys_enter counts exactly the child\'s getppid calls',
     });
     const prog = loadProgram({ type: 'raw_tracepoint', insns, name: 'raw_getppid' });
     const link = attachRawTracepoint(prog, 'sys_enter');
+    const li = linkInfo(link.fds[0]);
+    assert.equal(li.type, LinkType.RAW_TRACEPOINT);
+    assert.equal(li.tpName, 'sys_enter');
+    assert.ok(listIds('link').includes(li.id));
     await target.run('getppid', 500);
     assert.equal(read(map).count, 500n);
     link.close();
@@ -323,6 +339,22 @@ featureTest('fentry on __x64_sys_getppid counts exactly', 'fentry', () => hasFea
   } finally {
     await target.stop();
     map.close();
+  }
+});
+
+kernelTest('BTF object info: the kernel\'s vmlinux BTF is listed with its name and size', () => {
+  const ids = listIds('btf');
+  assert.ok(ids.length > 0);
+  const fd = btfGetFdById(ids[0]);
+  try {
+    const info = btfInfo(fd, true);
+    assert.equal(info.id, ids[0]);
+    assert.equal(info.name, 'vmlinux');
+    assert.equal(info.kernelBtf, true);
+    assert.equal(info.btfSize, fs.statSync('/sys/kernel/btf/vmlinux').size);
+    assert.equal(info.data!.readUInt16LE(0), 0xeb9f);
+  } finally {
+    closeFd(fd);
   }
 });
 
