@@ -16,7 +16,7 @@ export type { ScriptArtifact } from './lang/artifact';
 export { runScript, ScriptRuntime, type RunOptions } from './runtime/run';
 export * as format from './runtime/format';
 export * as values from './runtime/values';
-export { renderFlameGraph, foldedFromCounts } from './runtime/flamegraph';
+export { renderFlameGraph, foldedFromCounts, parseFolded, type FlameGraphOptions } from './runtime/flamegraph';
 
 export * from './ebpf/asm';
 export { BpfMap } from './ebpf/maps';
@@ -28,5 +28,6 @@ export * as elf from './ebpf/elf';
 export * as usdt from './ebpf/usdt';
 export * as btf from './ebpf/btf';
 export * as symbolize from './ebpf/symbolize';
+export * as ldcache from './ebpf/ldcache';
 export { MissingFeatureError, hasFeature, requireFeature, featureReport } from './sys/features';
 export { SyscallError } from './sys/errno';
