@@ -13,3 +13,4 @@ register('syscount', tool('./syscount'));
 register('tplist', tool('./tplist'));
 register('vfsstat', tool('./vfsstat'));
 register('funccount', tool('./funccount'));
+register('gethostlatency', tool('./gethostlatency'));
