@@ -19,11 +19,13 @@ export * as values from './runtime/values';
 export { renderFlameGraph, foldedFromCounts, parseFolded, type FlameGraphOptions } from './runtime/flamegraph';
 
 export * from './ebpf/asm';
-export { BpfMap } from './ebpf/maps';
+export { BpfMap, u32, u64, sumU64, numPossibleCpus } from './ebpf/maps';
 export { loadProgram, testRun, Program, VerifierError } from './ebpf/programs';
 export * from './ebpf/attach';
 export { RingBufReader, PerfBufReader } from './ebpf/events';
-export { closeAll } from './ebpf/cleanup';
+export { closeAll, track } from './ebpf/cleanup';
+export { MapType, ProgType } from './sys/bpf';
+export { PerfType, SwEvent, HwEvent } from './sys/perf';
 export * as elf from './ebpf/elf';
 export * as usdt from './ebpf/usdt';
 export * as btf from './ebpf/btf';
