@@ -14,3 +14,4 @@ register('tplist', tool('./tplist'));
 register('vfsstat', tool('./vfsstat'));
 register('funccount', tool('./funccount'));
 register('gethostlatency', tool('./gethostlatency'));
+register('trace', tool('./trace'));
