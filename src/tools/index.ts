@@ -15,3 +15,4 @@ register('vfsstat', tool('./vfsstat'));
 register('funccount', tool('./funccount'));
 register('gethostlatency', tool('./gethostlatency'));
 register('trace', tool('./trace'));
+register('profile', tool('./profile'));

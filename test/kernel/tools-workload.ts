@@ -9,7 +9,7 @@ export interface Workload {
   go(): Promise<number | null>;
 }
 
-export function startWorkload(mode: 'getppid' | 'enoent' | 'sleep', n: number): Workload {
+export function startWorkload(mode: 'getppid' | 'enoent' | 'sleep' | 'spin', n: number): Workload {
   const bin = buildFixture('tools_workload');
   const child = spawn(bin, [mode, String(n)], { stdio: ['pipe', 'ignore', 'inherit'] });
   const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));

@@ -1,0 +1,124 @@
+/**
+ * profile: samples stacks at a fixed frequency (perf cpu-clock, 49 Hz by
+ * default) and prints them counted, as bcc's profile: multi-line stacks, or
+ * folded lines with -f, or an SVG flame graph with --flamegraph FILE.
+ */
+import * as fs from 'node:fs';
+import { foldedFromCounts, renderFlameGraph } from '../runtime/flamegraph';
+import type { MapDump } from '../runtime/format/maps';
+import type { ParsedArgs } from './common/args';
+import { defineTool, type ToolModule } from './common/define';
+import { intOf, runToolProgram, strOf } from './common/script';
+import { flameFrames, foldedStack, framesOf, mergeSamples, multiLineStack, type StackPrintOptions, type StackSample } from './common/stacks';
+import { ToolError } from './tool';
+
+export interface ProfileOptions extends StackPrintOptions {
+  frequency: number;
+  pid?: number;
+  tid?: number;
+  cpu?: number;
+  folded: boolean;
+  includeIdle: boolean;
+  duration?: number;
+  flamegraph?: string;
+  stackStorageSize?: number;
+}
+
+export function profileProgram(o: ProfileOptions): string {
+  const conds: string[] = [];
+  if (o.pid !== undefined) conds.push(`pid == ${o.pid}`);
+  if (o.tid !== undefined) conds.push(`tid == ${o.tid}`);
+  if (o.cpu !== undefined) conds.push(`cpu == ${o.cpu}`);
+  if (!o.includeIdle) conds.push('pid != 0');
+  const key = [o.userOnly ? '' : 'kstack', o.kernelOnly ? '' : 'ustack', 'comm', 'pid'].filter(Boolean).join(', ');
+  return `profile:hz:${o.frequency}${conds.length ? ` /${conds.join(' && ')}/` : ''}\n{\n  @samples[${key}] = count();\n}\n`;
+}
+
+/** Samples from the map, in bcc's order (ascending count). */
+export function samplesOf(m: MapDump | undefined, o: ProfileOptions): StackSample[] {
+  if (!m || m.kind !== 'count') return [];
+  const out = m.entries.map((e) => {
+    let i = 0;
+    const kernel = o.userOnly ? [] : framesOf(e.key[i++]);
+    const user = o.kernelOnly ? [] : framesOf(e.key[i++]);
+    return { kernel, user, comm: strOf(e.key[i++]), pid: Number(intOf(e.key[i++])), count: e.value };
+  });
+  return mergeSamples(out).sort((a, b) => (a.count < b.count ? -1 : a.count > b.count ? 1 : 0));
+}
+
+export function profileBanner(o: ProfileOptions): string {
+  const who = o.pid !== undefined ? `PID ${o.pid}` : o.tid !== undefined ? `TID ${o.tid}` : 'all threads';
+  const how = o.userOnly ? 'user' : o.kernelOnly ? 'kernel' : 'user + kernel';
+  const until = o.duration ? ` for ${o.duration} secs.` : '... Hit Ctrl-C to end.';
+  return `Sampling at ${o.frequency} Hertz of ${who} by ${how} stack${until}\n`;
+}
+
+const mod: ToolModule<ProfileOptions> = {
+  description: 'Profile CPU usage by sampling stack traces at a timed interval (perf cpu-clock).',
+  spec: {
+    name: 'profile',
+    summary: 'Profile CPU stack traces at a timed interval',
+    options: [
+      { short: 'p', long: 'pid', dest: 'pid', kind: 'int', metavar: 'PID', min: 1, help: 'profile process with this PID only' },
+      { short: 'L', long: 'tid', dest: 'tid', kind: 'int', metavar: 'TID', min: 1, help: 'profile thread with this TID only' },
+      { short: 'U', long: 'user-stacks-only', dest: 'user', kind: 'flag', help: 'show stacks from user space only (no kernel space stacks)' },
+      { short: 'K', long: 'kernel-stacks-only', dest: 'kernel', kind: 'flag', help: 'show stacks from kernel space only (no user space stacks)' },
+      { short: 'F', long: 'frequency', dest: 'freq', kind: 'int', metavar: 'FREQUENCY', min: 1, help: 'sample frequency, Hertz (default 49)' },
+      { short: 'd', long: 'delimited', dest: 'delimited', kind: 'flag', help: 'insert delimiter between kernel/user stacks' },
+      { short: 'a', long: 'annotations', dest: 'annotate', kind: 'flag', help: 'add _[k] annotations to kernel frames' },
+      { short: 'I', long: 'include-idle', dest: 'idle', kind: 'flag', help: 'include CPU idle stacks' },
+      { short: 'f', long: 'folded', dest: 'folded', kind: 'flag', help: 'output folded format, one line per stack (for flame graphs)' },
+      { short: 'C', long: 'cpu', dest: 'cpu', kind: 'int', metavar: 'CPU', min: 0, help: 'cpu number to run profile on' },
+      { long: 'flamegraph', dest: 'flamegraph', kind: 'string', metavar: 'FILE', help: 'also write an interactive SVG flame graph to FILE' },
+    ],
+    positionals: [{ name: 'duration', kind: 'int', min: 1, help: 'duration of trace, in seconds' }],
+    examples: [
+      'profile             # profile stack traces at 49 Hertz until Ctrl-C',
+      'profile -F 99       # profile stack traces at 99 Hertz',
+      'profile 5           # profile at 49 Hertz for 5 seconds only',
+      'profile -f 5        # output in folded format for flame graphs',
+      'profile -p 185      # only profile process with PID 185',
+      'profile -U          # only show user space stacks (no kernel)',
+      'profile -K          # only show kernel space stacks (no user)',
+      'profile --flamegraph cpu.svg 10   # 10 seconds, then write a flame graph',
+    ],
+    notes: "Follows bcc's profile (libbpf-tools 0.26 in Debian has no profile). Stacks are symbolized when printed.",
+  },
+  options(a: ParsedArgs): ProfileOptions {
+    if (a.flag('user') && a.flag('kernel')) throw new ToolError('-U and -K are mutually exclusive');
+    if (a.has('pid') && a.has('tid')) throw new ToolError('-p and -L are mutually exclusive');
+    return {
+      frequency: a.int('freq') ?? 49,
+      pid: a.int('pid'),
+      tid: a.int('tid'),
+      cpu: a.int('cpu'),
+      userOnly: a.flag('user'),
+      kernelOnly: a.flag('kernel'),
+      delimited: a.flag('delimited'),
+      annotate: a.flag('annotate'),
+      includeIdle: a.flag('idle'),
+      folded: a.flag('folded'),
+      duration: a.int('duration'),
+      flamegraph: a.str('flamegraph'),
+    };
+  },
+  main(o) {
+    return runToolProgram({
+      name: 'profile',
+      program: profileProgram(o),
+      banner: o.folded ? undefined : profileBanner(o),
+      duration: o.duration,
+      report: (rt) => {
+        const samples = samplesOf(rt.map('@samples'), o);
+        rt.print(samples.map((s) => (o.folded ? foldedStack(s, o) : multiLineStack(s, o))).join(''));
+        if (o.flamegraph) {
+          const folded = foldedFromCounts(samples.map((s) => ({ frames: flameFrames(s, o), count: Number(s.count) })));
+          fs.writeFileSync(o.flamegraph, renderFlameGraph(folded, { title: 'CPU Flame Graph', subtitle: `tsbpf profile -F ${o.frequency}` }));
+        }
+      },
+    });
+  },
+};
+
+export const profile = mod;
+export const tool = defineTool(mod);
