@@ -941,7 +941,16 @@ export class Gen {
     else if (agg.kind === 'lhist') this.linearBucket(val, agg.min, agg.max, agg.step);
     const keySize = info.key ? memSize(info.key) : 8;
     const key = this.mapKey(m, info, 8);
-    this.a.stx('dw', FP, key.off + keySize, val);
+    if ((key.off + keySize) % 8 === 0) {
+      this.a.stx('dw', FP, key.off + keySize, val);
+    } else {
+      // Keys such as string[2] leave the bucket unaligned, and the verifier rejects
+      // misaligned 8-byte stack stores: store it byte by byte (little endian).
+      for (let b = 0; b < 8; b++) {
+        this.a.stx('b', FP, key.off + keySize + b, val);
+        if (b < 7) this.a.rsh64(val, 8);
+      }
+    }
     this.release1(val);
     this.ldMap(R1, index);
     this.lea(R2, key);
