@@ -64,11 +64,13 @@ export interface TracedRun {
   /** Milliseconds from spawn until the attach message appeared. */
   attachMs: number | undefined;
   /**
-   * With expectPerfFds: milliseconds from spawn until the process held at
-   * least that many perf-event fds and the count stopped changing (bpftrace
-   * prints "Attaching N probes..." before it attaches; this is when it is done).
+   * With expectPerfFds: milliseconds from spawn until the process's
+   * perf-event fd count peaked (bpftrace prints "Attaching N probes..."
+   * before it attaches; this is when it is done), and not before the message.
    */
   attachedMs: number | undefined;
+  /** With expectPerfFds: the most perf-event fds the process held at once. */
+  peakPerfFds: number | undefined;
   /** Milliseconds from SIGINT until the process exited. */
   detachMs: number | undefined;
   /** Lines written to stdout (counted, not kept). */
@@ -142,7 +144,7 @@ export function traceRun(loadgen: string, argv: string[], o: TraceOptions = {}):
   });
   const ready = o.ready ?? ATTACH_RE;
   const r: TracedRun = {
-    usage: undefined, attachMs: undefined, attachedMs: undefined, detachMs: undefined, stdoutLines: 0, matchedLines: 0, lost: 0,
+    usage: undefined, attachMs: undefined, attachedMs: undefined, peakPerfFds: undefined, detachMs: undefined, stdoutLines: 0, matchedLines: 0, lost: 0,
     stderrTail: '', stdoutTail: '', timedOut: false,
   };
   let sigintAt: number | undefined;
@@ -195,24 +197,29 @@ export function traceRun(loadgen: string, argv: string[], o: TraceOptions = {}):
       await Promise.race([readyP, exitP]);
       const pid = (child.pid !== undefined ? childOf(child.pid) : undefined) ?? -1;
       if (!exited && o.expectPerfFds !== undefined) {
-        // Attached = the fd count reached its peak (at least the expected
-        // number) and stayed there 100 ms; a falling count means detaching.
+        // Attached = the fd count reached its peak and held it (100 ms once it
+        // reaches the expected number, 1 s otherwise: a tool may attach many
+        // tracepoints through fewer events, e.g. one raw_syscalls program);
+        // a falling count means detaching. A tool that prints its message
+        // after attaching is done no earlier than the message.
         let peak = -1;
+        let peakAt = 0;
         let stable = 0;
-        while (!exited && stable < 4) {
+        while (!exited) {
           const c = perfFdCount(pid);
           if (c > peak) {
             peak = c;
+            peakAt = nowMs() - t0;
             stable = 0;
-            r.attachedMs = nowMs() - t0;
           } else if (c < peak) {
             break;
-          } else if (c >= o.expectPerfFds) {
-            stable++;
+          } else if (++stable >= (c >= o.expectPerfFds ? 4 : 40)) {
+            break;
           }
           await sleep(25);
         }
-        if (peak < o.expectPerfFds) r.attachedMs = undefined;
+        if (peak > 0) r.attachedMs = Math.max(peakAt, r.attachMs ?? 0);
+        r.peakPerfFds = peak;
       }
       if (!exited && o.whileAttached) {
         // The tracer is interrupted and reaped whatever the callback does.
