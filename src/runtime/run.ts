@@ -107,6 +107,9 @@ export class ScriptRuntime {
       if (this.o.format === 'json' && !this.o.quiet) this.write(this.out.attachedProbes(probes));
       if (this.o.dryRun) return 0;
       this.finished = new Promise<number>((res) => (this.resolveFinished = res));
+      // Tracing runs until exit(), a signal or the -c command ends; a script
+      // with no events has no open handle, so hold the event loop explicitly.
+      this.timers.push(setInterval(() => undefined, 1 << 30));
       if (this.o.handleSignals ?? true) this.installSignals();
       if (this.a.eventRing >= 0) {
         const m = this.maps[this.a.eventRing];
@@ -275,6 +278,30 @@ export class ScriptRuntime {
 
   // ---- events ----------------------------------------------------------------
 
+  private pendingOut: string[] = [];
+  private flushQueued = false;
+
+  /**
+   * Event output is batched per wake-up: records drained together are written
+   * with one write(2) (a microtask runs right after the drain), instead of one
+   * system call per event, which capped delivery far below the kernel's rate.
+   */
+  private emit(s: string): void {
+    this.pendingOut.push(s);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    if (this.pendingOut.length === 0) return;
+    const s = this.pendingOut.length === 1 ? this.pendingOut[0] : this.pendingOut.join('');
+    this.pendingOut = [];
+    this.write(s);
+  }
+
   private onRecord(rec: Buffer): void {
     if (rec.length < 8) return;
     const id = Number(rec.readBigUInt64LE(0));
@@ -300,16 +327,16 @@ export class ScriptRuntime {
     if (this.o.onEvent && ev.kind === 'printf' && this.o.onEvent(ev, this.fields(rec, ev.fields), this)) return;
     switch (ev.kind) {
       case 'printf':
-        this.write(this.out.printf(formatPrintf(this.parsed(id, ev.format), this.fields(rec, ev.fields))));
+        this.emit(this.out.printf(formatPrintf(this.parsed(id, ev.format), this.fields(rec, ev.fields))));
         return;
       case 'time': {
-        this.write(this.out.time(strftime(ev.format ?? TIME_DEFAULT_FORMAT, realtimeNow())));
+        this.emit(this.out.time(strftime(ev.format ?? TIME_DEFAULT_FORMAT, realtimeNow())));
         return;
       }
       case 'strftime': {
         const v = decodeValue(rec, ev.field.offset, ev.field.type, this.resolver);
         const ns = v.kind === 'int' ? v.value : 0n;
-        this.write(this.out.printf(strftime(ev.format, this.resolver.bootToRealtime(ns))));
+        this.emit(this.out.printf(strftime(ev.format, this.resolver.bootToRealtime(ns))));
         return;
       }
       case 'exit': {
@@ -322,11 +349,11 @@ export class ScriptRuntime {
       }
       case 'printMap': {
         const spec = this.a.userMaps[ev.userMap];
-        this.write(this.out.map(this.dumpMap(spec, ev.div), { top: ev.top }));
+        this.emit(this.out.map(this.dumpMap(spec, ev.div), { top: ev.top }));
         return;
       }
       case 'printValue':
-        this.write(this.out.value(decodeValue(rec, ev.field.offset, ev.field.type, this.resolver)));
+        this.emit(this.out.value(decodeValue(rec, ev.field.offset, ev.field.type, this.resolver)));
         return;
       case 'clear':
         this.maps[this.a.userMaps[ev.userMap].map].clear();
@@ -338,17 +365,17 @@ export class ScriptRuntime {
         const cmd = formatPrintf(this.parsed(id, ev.format), this.fields(rec, ev.fields));
         const { execSync } = require('node:child_process') as typeof import('node:child_process');
         try {
-          this.write(this.out.syscall(execSync(cmd, { encoding: 'latin1', stdio: ['ignore', 'pipe', 'inherit'], shell: '/bin/sh' })));
+          this.emit(this.out.syscall(execSync(cmd, { encoding: 'latin1', stdio: ['ignore', 'pipe', 'inherit'], shell: '/bin/sh' })));
         } catch (e) {
           const err = e as { stdout?: string };
-          if (err.stdout) this.write(this.out.syscall(err.stdout));
+          if (err.stdout) this.emit(this.out.syscall(err.stdout));
         }
         return;
       }
       case 'cat': {
         const file = formatPrintf(this.parsed(id, ev.format), this.fields(rec, ev.fields));
         try {
-          this.write(this.out.cat(fs.readFileSync(file, 'latin1')));
+          this.emit(this.out.cat(fs.readFileSync(file, 'latin1')));
         } catch (e) {
           this.message(`tsbpf: cat: cannot read ${file}: ${(e as Error).message}\n`);
         }
@@ -364,7 +391,7 @@ export class ScriptRuntime {
           if (s === '' ) break;
           parts.push(s);
         }
-        this.write(this.out.join(parts.join(ev.separator)));
+        this.emit(this.out.join(parts.join(ev.separator)));
         return;
       }
     }
@@ -388,7 +415,7 @@ export class ScriptRuntime {
     if (total > this.lostReported) {
       const n = total - this.lostReported;
       this.lostReported = total;
-      this.write(this.out.lostEvents(n));
+      this.emit(this.out.lostEvents(n));
     }
   }
 
@@ -411,8 +438,9 @@ export class ScriptRuntime {
     void this.finish(code);
   }
 
-  /** Writes program output (respects -o). */
+  /** Writes program output (respects -o), in order with event output. */
   print(s: string): void {
+    this.flush();
     this.write(s);
   }
 
@@ -508,6 +536,7 @@ export class ScriptRuntime {
     this.reader?.drainNow();
     this.reportLoss();
     if (this.child) this.child.kill('SIGTERM');
+    this.flush();
     if (this.o.onExit) this.o.onExit(this);
     else this.printMapsAtExit();
     this.resolveFinished?.(code);
