@@ -146,7 +146,8 @@ export interface UserMapSpec {
 export type AttachSpec =
   | { kind: 'begin' } // run once through BPF_PROG_TEST_RUN before anything else
   | { kind: 'end' } // run once at exit (Ctrl-C, exit(), -c command ended)
-  | { kind: 'tracepoint'; category: string; event: string }
+  /** `serves`: how many probes as written this one attachment stands for (merged syscall tracepoints; default 1). */
+  | { kind: 'tracepoint'; category: string; event: string; serves?: number }
   | { kind: 'raw_tracepoint'; event: string }
   | { kind: 'kprobe'; func: string; offset: number; retprobe: boolean; module?: string }
   | { kind: 'uprobe'; path: string; offset: number; retprobe: boolean; pid?: number; refCtrOffset?: number; symbol?: string }

@@ -122,7 +122,7 @@ export const BUILTIN_VARS: Record<string, BuiltinVar> = {
     },
     scalar(g, e) {
       const r = g.temp(e.span);
-      g.a.mov64(r, g.probeNameIndex);
+      g.probeIndexValue(r);
       return r;
     },
   },

@@ -68,6 +68,8 @@ export class Shared {
         valueSize: agg.kind === 'min' || agg.kind === 'max' ? 16 : Math.max(8, memSize(info.value)),
         maxEntries: this.opts.maxMapKeys,
       });
+      // The key/value layouts name the stack map: create it before describing them.
+      if (hasStack(info.key) || hasStack(info.value)) this.stacks();
       // hist/lhist keys carry the bucket index in 8 more bytes, which the runtime strips
       const key = info.key ? valueTypeOf(info.key, this.stackIndex) : null;
       this.userMaps.push({ name, map: index, key, multiKey: info.multiKey, value: valueTypeOf(info.value, this.stackIndex), aggregation: agg, percpu });
@@ -109,6 +111,12 @@ export class Shared {
     this.events.push(e);
     return this.events.length - 1;
   }
+}
+
+function hasStack(t: Type | null): boolean {
+  if (!t) return false;
+  if (t.kind === 'kstack' || t.kind === 'ustack') return true;
+  return t.kind === 'tuple' && t.fields.some(hasStack);
 }
 
 /** A location in memory: base register (FP or a temp holding a pointer) plus offset. */
@@ -1307,10 +1315,51 @@ export class Gen {
     this.fail('expected an integer constant', e.span);
   }
 
+  /** FP slot holding this event's index into probeNames, for programs serving several syscalls (see syscall-merge.ts). */
+  private probeSlot: number | undefined;
+
+  /**
+   * Prologue of a merged raw_syscalls program: look the syscall id up in a
+   * table of the selected syscalls (value: probe name index + 1) and return
+   * early for the others.
+   */
+  private syscallFilter(nrs: number[]): void {
+    const size = Math.max(...nrs) + 1;
+    const initial = nrs.map((nr, i) => {
+      const key = Buffer.alloc(4);
+      key.writeUInt32LE(nr);
+      const value = Buffer.alloc(4);
+      value.writeUInt32LE(this.probeNameIndex + i + 1);
+      return { key: key.toString('hex'), value: value.toString('hex') };
+    });
+    const map = this.shared.addMap({ name: `sysnr_${this.shared.maps.length}`.slice(0, 15), kind: 'array', keySize: 4, valueSize: 4, maxEntries: size, initial });
+    this.probeSlot = this.alloc(8);
+    this.a.ldx('dw', R1, this.ctx, 8);
+    // unsigned compare: also rejects negative ids
+    this.a.jge(R1, size, this.exitLabel);
+    this.a.stx('dw', FP, this.probeSlot, R1);
+    this.ldMap(R1, map);
+    this.a.mov64(R2, FP);
+    this.a.add64(R2, this.probeSlot);
+    this.a.call(Helper.map_lookup_elem);
+    this.a.jeq(R0, 0, this.exitLabel);
+    this.a.ldx('w', R1, R0, 0);
+    this.a.jeq(R1, 0, this.exitLabel);
+    this.a.sub64(R1, 1);
+    this.a.stx('dw', FP, this.probeSlot, R1);
+  }
+
+  /** r = index of this event's probe name (a constant unless the program serves several points). */
+  probeIndexValue(r: Reg): void {
+    if (this.probeSlot !== undefined) this.a.ldx('dw', r, FP, this.probeSlot);
+    else this.a.mov64(r, this.probeNameIndex);
+  }
+
   /** Generates the whole program. */
   program(): { insns: Insn[]; sourceMap: (Span | null)[] } {
     this.a.mov64(R6, R1);
     const p = this.inst.probe;
+    if (this.inst.ctx.syscalls) this.syscallFilter(this.inst.ctx.syscalls.nrs);
     // Scratch variables are allocated lazily; allocating them first keeps them below temporaries.
     for (const name of this.inst.vars.keys()) this.varSlot(name, null);
     if (p.predicate) {

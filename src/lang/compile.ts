@@ -14,8 +14,11 @@ import { expandAttachPoint, type ExpandedPoint, type ProbeContext } from './prob
 import { analyze, dumpTypes, type SemanticResult } from './semantic';
 import { Gen, Shared, startTimeProgram } from './codegen';
 import { disassemble } from '../ebpf/asm';
+import { mergeSyscallPoints } from './syscall-merge';
 
 export interface CompileOptions {
+  /** Never merge syscall tracepoints into one raw_syscalls program (for comparisons and tests). */
+  perTracepoint?: boolean;
   /** Positional parameters $1..$N. */
   params?: string[];
   /** -p PID: uprobes/usdt attach to this process only. */
@@ -116,9 +119,14 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
   program.probes.forEach((probe, probeIndex) => {
     const split = usesName(probe, new Set(['probe', 'args', 'func']));
     const groups = new Map<string, Instance>();
-    for (const ap of probe.attachPoints) {
-      const points: ExpandedPoint[] = expandAttachPoint(ap, { pid: opts.pid });
-      for (const p of points) {
+    let all: ExpandedPoint[] = [];
+    for (const ap of probe.attachPoints) all.push(...expandAttachPoint(ap, { pid: opts.pid }));
+    // Many syscall tracepoints cost ~75 ms each to enable: serve them from one raw_syscalls program.
+    const merged = mergeSyscallPoints(all, probe, { disabled: opts.perTracepoint });
+    for (const m of merged.instances) instances.push({ probeIndex, ctx: m.ctx, attach: [m.spec], names: m.names });
+    all = merged.rest;
+    {
+      for (const p of all) {
         const key = split || p.ctx.perPoint ? `${p.name}#${instances.length}#${groups.size}` : `${p.ctx.provider}:${p.ctx.progType}:${p.ctx.retprobe}`;
         const g = groups.get(key);
         if (g) {

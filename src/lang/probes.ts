@@ -41,6 +41,13 @@ export interface ProbeContext {
   probeName: string;
   /** When true, `probe`/`args` differ per attach point so every point gets its own program. */
   perPoint: boolean;
+  /**
+   * Set when this instance serves many `syscalls:sys_{enter,exit}_*` points
+   * from one `raw_syscalls` program: `nrs[i]` is the syscall number of the
+   * instance's i-th probe name. The program looks the id up and exits early
+   * for syscalls not selected; `probe` comes from the lookup.
+   */
+  syscalls?: { nrs: number[] };
 }
 
 /** One expanded attach point. */

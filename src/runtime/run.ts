@@ -219,7 +219,8 @@ export class ScriptRuntime {
     this.a.programs.forEach((p, idx) => {
       const prog = this.programs[idx];
       for (const s of p.attach) {
-        count++;
+        // a merged raw_syscalls attachment counts as the syscall tracepoints it serves (compiler's syscall-merge.ts)
+        count += s.kind === 'tracepoint' && s.serves ? s.serves : 1;
         if (s.kind === 'begin' || s.kind === 'end') continue;
         this.links.push(...this.attachOne(prog, s));
       }

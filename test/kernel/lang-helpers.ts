@@ -33,7 +33,11 @@ export function loadScript(text: string, opts: CompileOptions = {}): Loaded {
     for (const m of maps) m.close();
   };
   try {
-    for (const s of artifact.maps) maps.push(BpfMap.create({ type: s.kind, keySize: s.keySize, valueSize: s.valueSize, maxEntries: s.maxEntries, name: s.name }));
+    for (const s of artifact.maps) {
+      const m = BpfMap.create({ type: s.kind, keySize: s.keySize, valueSize: s.valueSize, maxEntries: s.maxEntries, name: s.name });
+      maps.push(m);
+      for (const e of s.initial ?? []) m.update(Buffer.from(e.key, 'hex'), Buffer.from(e.value, 'hex'));
+    }
     for (const p of artifact.programs) {
       const insns = p.insns.map((i) => ({ ...i }));
       for (let n = 0; n < insns.length; n++) {
