@@ -16,3 +16,4 @@ register('funccount', tool('./funccount'));
 register('gethostlatency', tool('./gethostlatency'));
 register('trace', tool('./trace'));
 register('profile', tool('./profile'));
+register('argdist', tool('./argdist'));

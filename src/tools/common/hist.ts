@@ -36,7 +36,7 @@ export function stars(val: bigint, max: bigint, width: number): string {
  * libbpf-tools print_log2_hist. Empty string when every slot is zero (the
  * C version prints nothing then either). Wide layout once slots pass 32.
  */
-export function log2HistText(slots: readonly bigint[], valType: string): string {
+export function log2HistText(slots: readonly bigint[], valType: string, style: 'libbpf-tools' | 'bcc' = 'libbpf-tools'): string {
   let idxMax = -1;
   let valMax = 0n;
   slots.forEach((v, i) => {
@@ -46,7 +46,8 @@ export function log2HistText(slots: readonly bigint[], valType: string): string 
   if (idxMax < 0) return '';
   const narrow = idxMax <= 32;
   const out: string[] = [];
-  out.push(`${' '.repeat(narrow ? 5 : 15)}${valType.padEnd(narrow ? 19 : 29)} : count    distribution`);
+  // bcc's Python printer puts five spaces after "count", libbpf-tools' C printer four.
+  out.push(`${' '.repeat(narrow ? 5 : 15)}${valType.padEnd(narrow ? 19 : 29)} : count${style === 'bcc' ? '     ' : '    '}distribution`);
   const width = narrow ? 10 : 20;
   const starsMax = narrow ? 40 : 20;
   for (let i = 0; i <= idxMax; i++) {
