@@ -17,3 +17,4 @@ register('gethostlatency', tool('./gethostlatency'));
 register('trace', tool('./trace'));
 register('profile', tool('./profile'));
 register('argdist', tool('./argdist'));
+register('stackcount', tool('./stackcount'));
