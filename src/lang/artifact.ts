@@ -52,7 +52,8 @@ export type ValueType =
   | { kind: 'inet'; size: number } // u32 family (AF_INET/AF_INET6) + 16 bytes address (ntop)
   | { kind: 'username' } // u64 uid, printed as a user name
   | { kind: 'probe' } // u64 index into ScriptArtifact.probeNames
-  | { kind: 'timestamp'; mode: 'boot' | 'monotonic' | 'realtime' } // u64 ns (strftime)
+  /** u64 ns; with `format` (a strftime() value) it prints as that formatted wall-clock time. */
+  | { kind: 'timestamp'; mode: 'boot' | 'monotonic' | 'realtime'; format?: string }
   | { kind: 'none' };
 
 /** Byte size of a ValueType as laid out by the code generator. */

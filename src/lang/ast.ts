@@ -223,7 +223,22 @@ export type Expr =
   | Tuple
   | Cast
   | Sizeof
-  | Offsetof;
+  | Offsetof
+  | IncDec;
+
+/**
+ * `++x`, `x++`, `--x`, `x--` used as a value (`printf("%d", @x++)`). As a
+ * statement they parse as AssignStmt; `assign` is that equivalent statement,
+ * which the passes reuse for the update.
+ */
+export interface IncDec {
+  kind: 'IncDec';
+  target: Variable | MapRef;
+  /** true: the value is the updated one (`++x`); false: the old one (`x++`). */
+  prefix: boolean;
+  assign: AssignStmt;
+  span: Span;
+}
 
 export interface IntegerLit {
   kind: 'IntegerLit';

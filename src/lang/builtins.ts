@@ -811,6 +811,17 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
     check: stackCheck('ustack'),
     store: (g, e, dst) => ustackStore(g, dst, e.span),
   },
+  strftime: {
+    minArgs: 2,
+    maxArgs: 2,
+    check(c, e) {
+      const f = e.args[0];
+      c.int(e.args[1], 'strftime() time');
+      if (f.kind !== 'StringLit') return c.error('strftime(): the format must be a string literal', f.span);
+      return { kind: 'timestamp', format: f.value };
+    },
+    scalar: (g, e) => g.scalar(e.args[1]),
+  },
   nsecs: {
     minArgs: 0,
     maxArgs: 1,

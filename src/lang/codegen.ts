@@ -332,6 +332,8 @@ export class Gen {
       }
       case 'FieldAccess':
         return this.fieldScalar(e.object, e.field, e.span);
+      case 'IncDec':
+        return this.incDec(e);
       case 'Index':
         return this.indexScalar(e);
       case 'TupleIndex': {
@@ -368,6 +370,47 @@ export class Gen {
       default:
         this.fail(`${e.kind} cannot be used as a number`, e.span);
     }
+  }
+
+  /** `x++` / `++x` as a value: the update as its statement form, then the old or new value. */
+  private incDec(e: Extract<Expr, { kind: 'IncDec' }>): Reg {
+    const delta = e.assign.op === '+' ? 1 : -1;
+    const tg = e.target;
+    if (tg.kind === 'Variable') {
+      const slot = this.varSlot(tg.name, tg.span);
+      const r = this.temp(e.span);
+      this.a.ldx('dw', r, FP, slot);
+      this.a.mov64(R0, r);
+      this.a.add64(R0, delta);
+      this.normalize(R0, this.inst.vars.get(tg.name) ?? NONE);
+      this.a.stx('dw', FP, slot, R0);
+      if (e.prefix) this.a.mov64(r, R0);
+      return r;
+    }
+    // lookup; present → old value, update in place; absent → old value 0, insert delta
+    const { index, info } = this.shared.userMap(`@${tg.name}`);
+    const mark = this.frameMark;
+    const r = this.temp(e.span);
+    const key = this.mapKey(tg, info, 0);
+    this.ldMap(R1, index);
+    this.lea(R2, key);
+    this.a.call(Helper.map_lookup_elem);
+    const absent = this.a.newLabel('idabs'), done = this.a.newLabel('iddone');
+    this.a.jeq(R0, 0, absent);
+    this.a.ldx('dw', r, R0, 0);
+    this.a.mov64(R1, r);
+    this.a.add64(R1, delta);
+    this.a.stx('dw', R0, 0, R1);
+    this.a.ja(done);
+    this.a.label(absent);
+    this.a.mov64(r, 0);
+    const slot = this.alloc(8);
+    this.a.st('dw', FP, slot, delta);
+    this.update(index, key, { base: FP, off: slot });
+    this.a.label(done);
+    this.release(mark);
+    if (e.prefix) this.a.add64(r, delta);
+    return r;
   }
 
   private paramsCount(): number {

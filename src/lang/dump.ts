@@ -197,6 +197,10 @@ export function dumpAst(program: Program): string {
         if (e.operand.kind === 'TypeName') line(d + 1, `type: ${typeText(e.operand)}`);
         else expr(e.operand, d + 1);
         return;
+      case 'IncDec':
+        line(d, e.prefix ? `${e.assign.op}${e.assign.op} (prefix)` : `${e.assign.op}${e.assign.op} (postfix)`);
+        expr(e.target, d + 1);
+        return;
       case 'Offsetof':
         line(d, 'offsetof');
         if (e.type.kind === 'TypeName') line(d + 1, `type: ${typeText(e.type)}`);

@@ -9,6 +9,7 @@
  * token, phrased like bpftrace's ("syntax error, unexpected X, expecting Y").
  */
 import type {
+  AssignStmt,
   AttachPoint,
   BinaryOp,
   Block,
@@ -185,9 +186,9 @@ class Parser {
     return new CompileError(msg, t.span, this.source, [...extra, ...notes]);
   }
 
-  /** The AST has increments only as statements (`@x++;`), not as values (`printf("%d", @x++)`). */
+  /** A stray ++/-- (after something that cannot be incremented). */
   private incDecMisuse(t: Token): CompileError {
-    return this.fail(`${t.text} can only be used as a statement on a $variable or @map (e.g. ${t.text}@x; or @x${t.text};), not inside an expression`, t.span);
+    return this.fail(`${t.text} needs a $variable or @map (e.g. @x${t.text} or ${t.text}$i)`, t.span);
   }
 
   private unclosed(opener: Token, closer: string): CompileError {
@@ -448,6 +449,7 @@ class Parser {
     }
     const e = this.expression();
     const n = this.peek();
+    if (e.kind === 'IncDec') return e.assign;
     if (this.isPunct(n, '=')) {
       const target = this.assignable(e, '=');
       this.advance();
@@ -583,7 +585,13 @@ class Parser {
         const operand = this.unary();
         return { kind: 'Unary', op: t.text as UnaryOp, operand, span: joinSpans(t.span, operand.span) };
       }
-      if (t.text === '++' || t.text === '--') throw this.incDecMisuse(t);
+      if (t.text === '++' || t.text === '--') {
+        this.advance();
+        const target = this.assignable(this.postfix(this.primary()), t.text);
+        const span = this.from(t.span);
+        const assign: AssignStmt = { kind: 'AssignStmt', target, op: t.text === '++' ? '+' : '-', value: one(t.span), span };
+        return { kind: 'IncDec', target, prefix: true, assign, span };
+      }
       if (t.text === '(' && this.looksLikeCast()) {
         this.advance();
         const type = this.typeName();
@@ -673,6 +681,12 @@ class Parser {
         const close = this.expect(']', t, ']');
         e = { kind: 'Index', object: e, index, span: joinSpans(e.span, close.span) };
         continue;
+      }
+      if ((this.isPunct(t, '++') || this.isPunct(t, '--')) && (e.kind === 'Variable' || e.kind === 'MapRef')) {
+        this.advance();
+        const span = joinSpans(e.span, t.span);
+        const assign: AssignStmt = { kind: 'AssignStmt', target: e, op: t.text === '++' ? '+' : '-', value: one(t.span), span };
+        return { kind: 'IncDec', target: e, prefix: false, assign, span };
       }
       return e;
     }

@@ -35,7 +35,9 @@ export type Type =
   /** A fixed array field of `args` (only indexable). */
   | { kind: 'array'; elem: Type; elemSize: number; length: number; field: TracepointField }
   | { kind: 'kstack' | 'ustack'; mode: StackMode; limit: number }
-  | { kind: 'ksym' | 'usym' | 'username' | 'probe' | 'timestamp' }
+  | { kind: 'ksym' | 'usym' | 'username' | 'probe' }
+  /** `format`: set for strftime() values, which print as formatted time. */
+  | { kind: 'timestamp'; format?: string }
   | { kind: 'inet' }
   | { kind: 'none' };
 
@@ -112,7 +114,7 @@ export function valueTypeOf(t: Type, stackMap = -1): ValueType {
     case 'probe':
       return { kind: 'probe' };
     case 'timestamp':
-      return { kind: 'timestamp', mode: 'boot' };
+      return t.format === undefined ? { kind: 'timestamp', mode: 'boot' } : { kind: 'timestamp', mode: 'boot', format: t.format };
     case 'inet':
       return { kind: 'inet', size: 24 };
     default:
@@ -474,6 +476,13 @@ export class Checker {
       }
       case 'Offsetof':
         return this.error('offsetof() is not supported', e.span);
+      case 'IncDec': {
+        this.assign(e.assign);
+        if (e.target.kind === 'Variable') return this.vars.get(e.target.name) ?? INT64;
+        const m = this.maps.get(`@${e.target.name}`);
+        if (m && m.agg.kind !== 'scalar') return this.error(`${e.assign.op}${e.assign.op} cannot be used on a ${m.agg.kind}() map`, e.span);
+        return m?.value.kind === 'int' ? m.value : INT64;
+      }
     }
   }
 

@@ -6,6 +6,7 @@
  */
 import type { ValueType } from '../lang/artifact';
 import * as V from './values';
+import { strftime } from './format/strftime';
 
 /** What decoding needs from the outside world. */
 export interface Resolver {
@@ -15,6 +16,8 @@ export interface Resolver {
   usym(pid: number, addr: bigint): string;
   username(uid: number): string;
   probeName(index: number): string;
+  /** Boot-time ns → ns since the epoch (for strftime() values); optional for resolvers that never see them. */
+  bootToRealtime?(bootNs: bigint): bigint;
 }
 
 /** Reads an unsigned/signed little-endian integer of `size` bytes at `off`. */
@@ -75,8 +78,12 @@ export function decodeValue(b: Buffer, off: number, t: ValueType, r: Resolver): 
       return V.sym(r.username(Number(b.readBigUInt64LE(off))), 'username');
     case 'probe':
       return V.sym(r.probeName(Number(b.readBigUInt64LE(off))), 'probe');
-    case 'timestamp':
-      return V.int(b.readBigUInt64LE(off), 64, false);
+    case 'timestamp': {
+      // strftime(fmt, ns) values carry their format and print as text (compiler: builtins.ts strftime)
+      const ns = b.readBigUInt64LE(off);
+      if (t.format === undefined) return V.int(ns, 64, false);
+      return V.sym(strftime(t.format, r.bootToRealtime ? r.bootToRealtime(ns) : ns), 'timestamp');
+    }
     case 'none':
       return V.none;
   }
