@@ -18,3 +18,4 @@ register('trace', tool('./trace'));
 register('profile', tool('./profile'));
 register('argdist', tool('./argdist'));
 register('stackcount', tool('./stackcount'));
+register('offcputime', tool('./offcputime'));
