@@ -150,9 +150,10 @@ export type AttachSpec =
   /** `serves`: how many probes as written this one attachment stands for (merged syscall tracepoints; default 1). */
   | { kind: 'tracepoint'; category: string; event: string; serves?: number }
   | { kind: 'raw_tracepoint'; event: string }
-  | { kind: 'kprobe'; func: string; offset: number; retprobe: boolean; module?: string }
+  /** `alternative`: a sentence naming a tracepoint that observes the same event, for the error when kprobes are missing. */
+  | { kind: 'kprobe'; func: string; offset: number; retprobe: boolean; module?: string; alternative?: string }
   | { kind: 'uprobe'; path: string; offset: number; retprobe: boolean; pid?: number; refCtrOffset?: number; symbol?: string }
-  | { kind: 'fentry' | 'fexit'; func: string }
+  | { kind: 'fentry' | 'fexit'; func: string; alternative?: string }
   /** perf event on every CPU (profile:hz:99 → software cpu-clock, frequency 99) */
   | { kind: 'perf'; type: number; config: number; frequency?: number; period?: number; allCpus: boolean }
   /** interval:ms:N → one timer (software cpu-clock, period in ns) on one CPU */

@@ -132,7 +132,8 @@ export const BUILTIN_VARS: Record<string, BuiltinVar> = {
       return c.ctx.user ? { kind: 'usym' } : { kind: 'ksym' };
     },
     scalar(g, e) {
-      // kernel probes: bpf_get_func_ip gives the traced function even in kretprobes
+      // kernel probes: bpf_get_func_ip gives the traced function even in kretprobes (it reads ctx)
+      g.a.mov64(R1, g.ctx);
       return helperValue(g, Helper.get_func_ip, e.span);
     },
     store(g, e, dst) {

@@ -17,6 +17,7 @@ import {
 } from '../sys/tracefs';
 import { PerfType, SwEvent, HwEvent } from '../sys/perf';
 import { ElfFile, isGlob } from '../ebpf/elf';
+import { tracepointAlternative } from './kernel-alternatives';
 import { findUsdtProbes, readUsdtProbes, type UsdtArg } from '../ebpf/usdt';
 
 /** What a probe body can read from its context register. */
@@ -273,6 +274,7 @@ function kprobeProvider(name: string, aliases: string[], retprobe: boolean): Pro
         const full = `${name}:${module ? `${module}:` : ''}${func}${offset ? `+${offset}` : ''}`;
         const spec: AttachSpec = { kind: 'kprobe', func, offset, retprobe };
         if (module) spec.module = module;
+        if (funcs.length === 1) spec.alternative = tracepointAlternative(func, retprobe);
         return { spec, ctx: { ...baseCtx(name, 'kprobe', full), regs: true, retprobe, funcName: func }, name: full };
       });
     },
@@ -408,7 +410,7 @@ function fentryProvider(name: string, aliases: string[], exit: boolean): Provide
       if (!func) throw err(ap, `${name} needs a function: ${name}:FUNC`);
       const full = `${name}:${func}`;
       return [{
-        spec: { kind: exit ? 'fexit' : 'fentry', func },
+        spec: { kind: exit ? 'fexit' : 'fentry', func, alternative: tracepointAlternative(func, exit) },
         ctx: { ...baseCtx(name, 'tracing', full), u64Args: true, retprobe: exit, funcName: func, perPoint: true },
         name: full,
       }];

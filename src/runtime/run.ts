@@ -17,6 +17,7 @@ import { RingBufReader } from '../ebpf/events';
 import { BpfMap, numPossibleCpus } from '../ebpf/maps';
 import { loadProgram, type Program, type ProgTypeName, VerifierError } from '../ebpf/programs';
 import { PerfType, SwEvent } from '../sys/perf';
+import { hasFeature, MissingFeatureError } from '../sys/features';
 import type { AttachSpec, EventSpec, ProgramSpec, ScriptArtifact, UserMapSpec } from '../lang/artifact';
 import { CompileError } from '../lang/diagnostics';
 import { decodeValue, readInt } from './decode';
@@ -187,6 +188,11 @@ export class ScriptRuntime {
         if (this.o.verbose) this.describeProgram(p, prog);
       } catch (e) {
         if (e instanceof VerifierError) throw this.verifierDiagnostic(p, e);
+        // fentry/fexit refused (EPERM here): name the feature instead of a permission error
+        if (p.type === 'tracing' && !hasFeature('fentry')) {
+          const alt = target && 'alternative' in target && target.alternative ? `; ${target.alternative}` : '';
+          throw new MissingFeatureError('fentry', `${new MissingFeatureError('fentry').message}${alt}`);
+        }
         throw e;
       }
     }
@@ -235,7 +241,13 @@ export class ScriptRuntime {
       case 'raw_tracepoint':
         return [attachRawTracepoint(prog, s.event)];
       case 'kprobe':
-        return [attachKprobe(prog, s.func, { retprobe: s.retprobe, offset: s.offset })];
+        try {
+          return [attachKprobe(prog, s.func, { retprobe: s.retprobe, offset: s.offset })];
+        } catch (e) {
+          // one sentence: the missing feature, then what observes the same event (the compiler's table)
+          if (e instanceof MissingFeatureError && s.alternative) throw new MissingFeatureError(e.feature, `${e.message}; ${s.alternative}`);
+          throw e;
+        }
       case 'uprobe':
         return [attachUprobe(prog, s.path, BigInt(s.offset), { retprobe: s.retprobe, pid: s.pid, refCtrOffset: s.refCtrOffset !== undefined ? BigInt(s.refCtrOffset) : undefined })];
       case 'fentry':
