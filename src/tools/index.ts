@@ -19,3 +19,4 @@ register('profile', tool('./profile'));
 register('argdist', tool('./argdist'));
 register('stackcount', tool('./stackcount'));
 register('offcputime', tool('./offcputime'));
+register('tcplife', tool('./tcplife'));
