@@ -857,8 +857,27 @@ export class Gen {
         this.a.ldx('dw', r, FP, slot);
         break;
       }
-      case 'rip':
-        this.fail(`usdt argument ${spec.spec} (a global variable) is not supported`, null);
+      case 'rip': {
+        const site = this.inst.ctx.usdtAddress;
+        if (spec.symbolValue === undefined || site === undefined) {
+          this.fail(`usdt argument ${spec.spec}: symbol ${spec.symbol ?? '?'} is not in the file's symbol table`, null);
+        }
+        // The probe site's runtime address (bpf_get_func_ip) minus its link-time address is the
+        // load bias of this mapping, which makes PIE and shared-library globals work per process.
+        const slot = this.alloc(8);
+        this.a.st('dw', FP, slot, 0);
+        this.a.mov64(R1, this.ctx);
+        this.a.call(Helper.get_func_ip);
+        this.a.mov64(R3, R0);
+        this.a.movConst(R0, BigInt(spec.symbolValue - site) + spec.disp);
+        this.a.add64(R3, R0);
+        this.a.mov64(R1, FP);
+        this.a.add64(R1, slot);
+        this.a.mov64(R2, spec.size);
+        this.a.call(Helper.probe_read_user);
+        this.a.ldx('dw', r, FP, slot);
+        break;
+      }
     }
     this.normalize(r, t);
   }

@@ -18,6 +18,8 @@ import {
 import { PerfType, SwEvent, HwEvent } from '../sys/perf';
 import { ElfFile, isGlob } from '../ebpf/elf';
 import { tracepointAlternative } from './kernel-alternatives';
+import { resolveLibrary } from '../ebpf/ldcache';
+import { readMaps } from '../ebpf/symbolize';
 import { findUsdtProbes, readUsdtProbes, type UsdtArg } from '../ebpf/usdt';
 
 /** What a probe body can read from its context register. */
@@ -36,6 +38,8 @@ export interface ProbeContext {
   user: boolean;
   /** USDT argument locations, arg0..argN. */
   usdtArgs?: UsdtArg[];
+  /** Link-time address of the USDT probe site (for %rip-relative arguments: load bias = runtime address − this). */
+  usdtAddress?: number;
   /** For `func` in uprobes: the symbol name known at compile time. */
   funcName?: string;
   /** `probe` name this instance stands for (first attach point when shared). */
@@ -283,24 +287,56 @@ function kprobeProvider(name: string, aliases: string[], retprobe: boolean): Pro
 
 // ---- uprobes ---------------------------------------------------------------------
 
-/** Resolves `libc` style names through the dynamic linker cache, and bare program names through PATH. */
-export function resolveBinary(target: string): string | undefined {
-  if (target.includes('/')) return fs.existsSync(target) ? target : undefined;
-  const lib = target.startsWith('lib') ? target : `lib${target}`;
-  try {
-    const out = require('node:child_process').execFileSync('ldconfig', ['-p'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }) as string;
-    for (const line of out.split('\n')) {
-      const m = /^\s*(\S+)\s.*=>\s*(\S+)$/.exec(line);
-      if (m && (m[1] === `${lib}.so` || m[1].startsWith(`${lib}.so.`)) && /x86-64|64bit/.test(line)) return m[2];
+/**
+ * Resolves the binary of a uprobe/usdt target: a path, a library short name
+ * (`libc`, via the linker cache or — with a pid — what that process mapped),
+ * or a program name on PATH. With a pid, paths are looked up through
+ * /proc/PID/root, so a process in a container is probed in its own files.
+ */
+export function resolveBinary(target: string, pid?: number): string | undefined {
+  const inRoot = (p: string): string => {
+    if (pid === undefined || !p.startsWith('/')) return p;
+    const r = `/proc/${pid}/root${p}`;
+    return fs.existsSync(r) ? r : p;
+  };
+  if (target.includes('/')) {
+    const p = inRoot(target);
+    return fs.existsSync(p) ? p : undefined;
+  }
+  if (pid !== undefined) {
+    // the process's own executable by name
+    try {
+      const exe = fs.readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, '');
+      if (exe.split('/').pop() === target) return inRoot(exe);
+    } catch {
+      // gone or not ours: fall back to system-wide lookups
     }
+  }
+  try {
+    return inRoot(resolveLibrary(target, pid));
   } catch {
-    // no ldconfig
+    // not a library
   }
   for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
     const p = `${dir}/${target}`;
     if (fs.existsSync(p)) return p;
   }
   return undefined;
+}
+
+/** Files a process has mapped executable (its binary and shared libraries), through /proc/PID/root. */
+export function processObjects(pid: number): string[] {
+  const out = new Set<string>();
+  for (const m of readMaps(pid)) {
+    const p = m.path.replace(/ \(deleted\)$/, '');
+    if (p.startsWith('/') && m.perms.includes('x')) out.add(p);
+  }
+  return [...out].map((p) => (fs.existsSync(`/proc/${pid}/root${p}`) ? `/proc/${pid}/root${p}` : p));
+}
+
+/** The path as the user knows it (without the /proc/PID/root prefix), for probe names. */
+function shownPath(p: string): string {
+  return p.replace(/^\/proc\/\d+\/root(?=\/)/, '');
 }
 
 function uprobeProvider(name: string, aliases: string[], retprobe: boolean): ProviderDef {
@@ -311,8 +347,8 @@ function uprobeProvider(name: string, aliases: string[], retprobe: boolean): Pro
       if (ap.parts.length < 2) throw err(ap, `${name} needs a binary and a function: ${name}:/path:FUNC`);
       const binArg = ap.parts.slice(0, -1).join(':');
       let target = ap.parts[ap.parts.length - 1];
-      const path = resolveBinary(binArg);
-      if (!path) throw err(ap, `${name}: cannot find binary or library '${binArg}'`);
+      const path = resolveBinary(binArg, opts.pid);
+      if (!path) throw err(ap, `${name}: cannot find binary or library '${binArg}'${opts.pid !== undefined ? ` (also looked in process ${opts.pid})` : ''}`);
       let elf: ElfFile;
       try {
         elf = ElfFile.open(path);
@@ -321,7 +357,7 @@ function uprobeProvider(name: string, aliases: string[], retprobe: boolean): Pro
       }
       const out: ExpandedPoint[] = [];
       const mk = (offset: number, symbol: string | undefined, shown: string): ExpandedPoint => {
-        const full = `${name}:${path}:${shown}`;
+        const full = `${name}:${shownPath(path)}:${shown}`;
         const spec: AttachSpec = { kind: 'uprobe', path, offset, retprobe };
         if (symbol) spec.symbol = symbol;
         if (opts.pid !== undefined) spec.pid = opts.pid;
@@ -369,35 +405,59 @@ const usdtProvider: ProviderDef = {
   name: 'usdt',
   aliases: ['U'],
   expand(ap, opts) {
-    if (ap.parts.length < 2 || ap.parts.length > 3) throw err(ap, 'usdt needs a binary and a probe: usdt:/path:[provider:]name');
-    const path = resolveBinary(ap.parts[0]);
-    if (!path) throw err(ap, `usdt: cannot find binary '${ap.parts[0]}'`);
-    const provider = ap.parts.length === 3 ? ap.parts[1] : '*';
-    const pname = ap.parts[ap.parts.length - 1];
-    let probes;
-    try {
-      probes = findUsdtProbes(path, provider, pname);
-    } catch (e) {
-      throw err(ap, `usdt: cannot read probes of ${path}: ${(e as Error).message}`);
+    const pid = opts.pid;
+    // With -p the binary may be omitted or '*': every object the process has mapped.
+    const anyObject = ap.parts.length === 1 || ap.parts[0] === '*' || ap.parts[0] === '';
+    if (ap.parts.length < 1 || ap.parts.length > 3 || (anyObject && pid === undefined)) {
+      throw err(ap, `usdt needs a binary and a probe: usdt:/path:[provider:]name${anyObject ? ' (usdt:*:name needs -p PID)' : ''}`);
     }
-    if (!probes.length) {
-      let all: string[] = [];
+    let paths: string[];
+    if (anyObject) {
       try {
-        all = readUsdtProbes(path).map((p) => `${p.provider}:${p.name}`);
-      } catch {
-        // no notes
+        paths = processObjects(pid as number);
+      } catch (e) {
+        throw err(ap, `usdt: cannot read the mappings of process ${pid}: ${(e as Error).message}`);
       }
-      throw err(ap, `usdt probe not found: ${provider}:${pname} in ${path}`, hintNames(`${provider}:${pname}`, all));
+    } else {
+      const path = resolveBinary(ap.parts[0], pid);
+      if (!path) throw err(ap, `usdt: cannot find binary '${ap.parts[0]}'`);
+      paths = [path];
     }
-    return probes.map((p) => {
-      if (!p.args) throw err(ap, `usdt: cannot parse the arguments of ${p.provider}:${p.name}: ${p.argError ?? ''}`);
-      const full = `usdt:${path}:${p.provider}:${p.name}`;
-      const spec: AttachSpec = { kind: 'uprobe', path, offset: p.fileOffset, retprobe: false };
-      if (p.semaphoreOffset) spec.refCtrOffset = p.semaphoreOffset;
-      if (opts.pid !== undefined) spec.pid = opts.pid;
-      // Different probe sites place arguments differently: one program each.
-      return { spec, ctx: { ...baseCtx('usdt', 'kprobe', full), regs: true, user: true, usdtArgs: p.args, perPoint: true }, name: full };
-    });
+    const rest = anyObject && ap.parts.length !== 3 ? ap.parts.slice(-1) : ap.parts.slice(1);
+    const provider = rest.length === 2 ? rest[0] : '*';
+    const pname = rest[rest.length - 1];
+    const out: ExpandedPoint[] = [];
+    const known: string[] = [];
+    for (const path of paths) {
+      let probes;
+      try {
+        probes = findUsdtProbes(path, provider, pname);
+      } catch (e) {
+        if (anyObject) continue;
+        throw err(ap, `usdt: cannot read probes of ${path}: ${(e as Error).message}`);
+      }
+      if (!probes.length) {
+        try {
+          known.push(...readUsdtProbes(path).map((p) => `${p.provider}:${p.name}`));
+        } catch {
+          // no notes
+        }
+      }
+      for (const p of probes) {
+        if (!p.args) throw err(ap, `usdt: cannot parse the arguments of ${p.provider}:${p.name}: ${p.argError ?? ''}`);
+        const full = `usdt:${shownPath(path)}:${p.provider}:${p.name}`;
+        const spec: AttachSpec = { kind: 'uprobe', path, offset: p.fileOffset, retprobe: false };
+        if (p.semaphoreOffset) spec.refCtrOffset = p.semaphoreOffset;
+        if (pid !== undefined) spec.pid = pid;
+        // Different probe sites place arguments differently: one program each.
+        out.push({ spec, ctx: { ...baseCtx('usdt', 'kprobe', full), regs: true, user: true, usdtArgs: p.args, usdtAddress: p.address, perPoint: true }, name: full });
+      }
+    }
+    if (!out.length) {
+      const where = anyObject ? `process ${pid}` : shownPath(paths[0]);
+      throw err(ap, `usdt probe not found: ${provider}:${pname} in ${where}`, hintNames(`${provider}:${pname}`, known));
+    }
+    return out;
   },
 };
 
