@@ -89,7 +89,6 @@ const mod: ToolModule<StackcountOptions> = {
     examples: [
       "stackcount submit_bio          # count kernel stack traces for submit_bio (needs kprobes)",
       "stackcount -d ip_output        # include a user/kernel stack delimiter",
-      "stackcount -s ip_output        # show symbol offsets",
       "stackcount t:sched:sched_fork  # count stacks for the sched_fork tracepoint",
       "stackcount -p 185 u:node:*     # count stacks for all USDT probes in node",
       "stackcount -P -U c:malloc      # count user stacks of malloc() calls, per process",
