@@ -105,7 +105,13 @@ export type EventSpec =
   | { kind: 'system'; format: string; fields: FieldSpec[] }
   | { kind: 'cat'; format: string; fields: FieldSpec[] }
   | { kind: 'join'; field: FieldSpec; separator: string; maxArgs: number; argSize: number }
-  | { kind: 'strftime'; format: string; field: FieldSpec };
+  | { kind: 'strftime'; format: string; field: FieldSpec }
+  /**
+   * A process (u32 pid at `pid`) whose user addresses (ustack, usym, func in
+   * uprobes) will be printed later: snapshot its mappings now, while it lives.
+   * Sent once per pid.
+   */
+  | { kind: 'capture'; pid: FieldSpec };
 
 /** How a user-visible @map is stored and printed. */
 export type Aggregation =

@@ -51,6 +51,12 @@ function regsOnly(c: Checker, e: { span: Span }, name: string): boolean {
   return true;
 }
 
+/** x86-64 struct pt_regs offsets by the names bpftrace's reg() accepts. */
+const PT_REGS: Record<string, number> = {
+  r15: 0, r14: 8, r13: 16, r12: 24, bp: 32, bx: 40, r11: 48, r10: 56, r9: 64, r8: 72, ax: 80, cx: 88, dx: 96,
+  si: 104, di: 112, orig_ax: 120, ip: 128, cs: 136, flags: 144, sp: 152, ss: 160,
+};
+
 const intVar = (emit: (g: Gen, e: Builtin) => Reg, t: Type = U64): BuiltinVar => ({ check: () => t, scalar: emit });
 
 export const BUILTIN_VARS: Record<string, BuiltinVar> = {
@@ -811,6 +817,23 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
     maxArgs: 2,
     check: stackCheck('ustack'),
     store: (g, e, dst) => ustackStore(g, dst, e.span),
+  },
+  reg: {
+    minArgs: 1,
+    maxArgs: 1,
+    check(c, e) {
+      const a = e.args[0];
+      if (!regsOnly(c, e, 'reg()')) return NONE;
+      if (a.kind !== 'StringLit' || PT_REGS[a.value] === undefined) {
+        return c.error(`reg(): expected a register name in quotes (${Object.keys(PT_REGS).join(', ')})`, a.span);
+      }
+      return U64;
+    },
+    scalar(g, e) {
+      const r = g.temp(e.span);
+      g.a.ldx('dw', r, g.ctx, PT_REGS[(e.args[0] as { value: string }).value]);
+      return r;
+    },
   },
   strftime: {
     minArgs: 2,

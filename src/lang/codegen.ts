@@ -107,10 +107,43 @@ export class Shared {
     return this.startIndex;
   }
 
+  private seenIndex = -1;
+  private captureEvent = -1;
+
+  /** LRU set of pids already announced to userspace for symbol capture, and the event announcing one. */
+  capture(): { map: number; event: number } {
+    if (this.seenIndex < 0) {
+      this.seenIndex = this.addMap({ name: 'seen_pids', kind: 'lru_hash', keySize: 4, valueSize: 1, maxEntries: 16384 });
+      this.captureEvent = this.addEvent({ kind: 'capture', pid: { offset: 8, type: { kind: 'int', size: 4, signed: false } } });
+    }
+    return { map: this.seenIndex, event: this.captureEvent };
+  }
+
   addEvent(e: EventSpec): number {
     this.events.push(e);
     return this.events.length - 1;
   }
+}
+
+/** Whether a probe records user addresses that are symbolized later (ustack, usym, func in user probes). */
+function recordsUserAddresses(probe: InstanceTypes['probe'], userCtx: boolean): boolean {
+  let found = false;
+  const visit = (n: unknown): void => {
+    if (found || !n || typeof n !== 'object') return;
+    if (Array.isArray(n)) {
+      n.forEach(visit);
+      return;
+    }
+    const o = n as { kind?: string; name?: string };
+    if ((o.kind === 'Builtin' || o.kind === 'Call') && (o.name === 'ustack' || o.name === 'usym' || (o.name === 'func' && userCtx))) {
+      found = true;
+      return;
+    }
+    for (const [k, v] of Object.entries(n)) if (k !== 'span') visit(v);
+  };
+  visit(probe.predicate);
+  visit(probe.body);
+  return found;
 }
 
 function hasStack(t: Type | null): boolean {
@@ -1411,6 +1444,36 @@ export class Gen {
     this.a.stx('dw', FP, this.probeSlot, R1);
   }
 
+  /**
+   * First time this pid records user addresses: tell userspace (once per pid)
+   * so it snapshots the process's mappings before it can exit.
+   */
+  private announceProcess(): void {
+    const { map, event } = this.shared.capture();
+    const mark = this.frameMark;
+    const key = this.alloc(8);
+    const val = this.alloc(8);
+    const skip = this.a.newLabel('seen');
+    this.a.call(Helper.get_current_pid_tgid);
+    this.a.rsh64(R0, 32);
+    this.a.stx('dw', FP, key, R0);
+    this.a.st('dw', FP, val, 1);
+    this.ldMap(R1, map);
+    this.a.mov64(R2, FP);
+    this.a.add64(R2, key);
+    this.a.mov64(R3, FP);
+    this.a.add64(R3, val);
+    this.a.mov64(R4, 1); // BPF_NOEXIST: succeeds only for a new pid
+    this.a.call(Helper.map_update_elem);
+    this.a.jne(R0, 0, skip);
+    this.emitEvent(event, 16, (rec) => {
+      this.a.ldx('w', R0, FP, key);
+      this.a.stx('w', rec, 8, R0);
+    }, null);
+    this.a.label(skip);
+    this.release(mark);
+  }
+
   /** r = index of this event's probe name (a constant unless the program serves several points). */
   probeIndexValue(r: Reg): void {
     if (this.probeSlot !== undefined) this.a.ldx('dw', r, FP, this.probeSlot);
@@ -1428,6 +1491,7 @@ export class Gen {
       this.tag(p.predicate.span);
       this.cond(p.predicate, this.exitLabel);
     }
+    if (recordsUserAddresses(p, this.inst.ctx.user)) this.announceProcess();
     this.stmt(p.body);
     this.a.label(this.exitLabel);
     this.a.setTag(undefined);

@@ -11,7 +11,7 @@ import type { Resolver } from './decode';
 import * as V from './values';
 
 function frameText(s: ResolvedSymbol | undefined, addr: bigint, withOffset: boolean): string {
-  if (!s) return `0x${addr.toString(16)}`;
+  if (!s || !s.name) return `0x${addr.toString(16)}`; // a mapping without a symbol covering addr
   return withOffset ? `${s.name}+${s.offset}` : s.name;
 }
 
@@ -45,7 +45,7 @@ export class ScriptResolver implements Resolver {
       const frames = addrs.map((a) => {
         const s = sym(a);
         const mod = s?.module ? ` (${s.module})` : kind === 'kstack' ? ' ([kernel.kallsyms])' : ' ([unknown])';
-        return `${frameText(s, a, true)}${mod}`;
+        return `${s?.name ? frameText(s, a, true) : '[unknown]'}${mod}`; // perf(1) prints unresolved frames this way
       });
       return V.stack(frames, 'perf', addrs);
     }

@@ -26,6 +26,7 @@ import type { MapDump } from './format/maps';
 import { formatPrintf, parseFormat, type ParsedFormat } from './format/printf';
 import { strftime, TIME_DEFAULT_FORMAT } from './format/strftime';
 import { ScriptResolver } from './resolve';
+import { captureProcess } from '../ebpf/symbolize';
 import * as V from './values';
 
 export interface RunOptions {
@@ -339,6 +340,10 @@ export class ScriptRuntime {
   private handleEvent(id: number, ev: EventSpec, rec: Buffer): void {
     if (this.o.onEvent && ev.kind === 'printf' && this.o.onEvent(ev, this.fields(rec, ev.fields), this)) return;
     switch (ev.kind) {
+      case 'capture':
+        // the compiler asks for this once per pid that recorded user addresses: the process may exit before printing
+        captureProcess(Number(rec.readUInt32LE(ev.pid.offset)));
+        return;
       case 'printf':
         this.emit(this.out.printf(formatPrintf(this.parsed(id, ev.format), this.fields(rec, ev.fields))));
         return;

@@ -171,3 +171,15 @@ kernelTest('lang dynamic (c): gethostlatency-style getaddrinfo entry/return pair
   assert.deepEqual(lines, Array(4).fill('lookup localhost 0 1'));
   assert.match(out, /@n: 4\n/);
 });
+
+kernelTest('lang dynamic: user stacks and usym of a process that exited before printing resolve (captured at event time)', async () => {
+  const bin = buildFixture('usdt_target');
+  // 3 iterations 100 ms apart: the process lives long enough for the capture event, then exits before the maps print
+  const out = await trace(`uprobe:${bin}:fixture_leaf { @[ustack] = count(); @f[func] = count(); @u[usym(reg("ip"))] = count(); }`, {}, async () => {
+    const r = await run(bin, ['3', '100']);
+    assert.equal(r.code, 0);
+  });
+  assert.match(out, /@\[\n {4}fixture_leaf\+0\n {4}fixture_middle\+\d+\n {4}fixture_outer\+\d+\n {4}main\+\d+\n(?: {4}\S+\n)*\]: 3\n/);
+  assert.match(out, /@f\[fixture_leaf\]: 3\n/);
+  assert.match(out, /@u\[fixture_leaf\]: 3\n/);
+});
