@@ -11,7 +11,9 @@ import type { Value } from '../runtime/values';
 import type { ParsedArgs } from './common/args';
 import { defineTool, type ToolModule } from './common/define';
 import { clockTime } from './common/hist';
-import { intOf, runToolProgram, strOf } from './common/script';
+import * as fs from 'node:fs';
+import { CompileError } from '../lang/diagnostics';
+import { compileTool, intOf, runToolProgram, strOf } from './common/script';
 import { ToolError } from './tool';
 
 export interface ExecsnoopOptions {
@@ -54,6 +56,35 @@ export function execsnoopProgram(o: ExecsnoopOptions): string {
     '}',
     '',
   ].join('\n');
+}
+
+/**
+ * The same trace for compilers without pointer indexing or task fields:
+ * argv comes from join() (its text arrives through the runtime's output
+ * stream, between this pid's F and J events) and the parent pid from the
+ * fork tracepoint (processes older than the tool: /proc at print time).
+ */
+export function execsnoopFallbackProgram(o: ExecsnoopOptions): string {
+  const pred = o.uid !== undefined ? ` /uid == ${o.uid}/` : '';
+  return [
+    'tracepoint:sched:sched_process_fork\n{\n  @ppid[args->child_pid] = args->parent_pid;\n}\n',
+    'tracepoint:sched:sched_process_exit\n{\n  delete(@ppid[args->pid]);\n}\n',
+    `tracepoint:syscalls:sys_enter_execve${pred}\n{\n  printf("${escape(EV_FILE)}", pid, str(args->filename, ${ARGSIZE}));\n  join(args->argv, "${JOIN_SEP_ESCAPED}");\n  printf("${escape(EV_JOINED)}", pid);\n}\n`,
+    `tracepoint:syscalls:sys_exit_execve${pred}\n{\n  printf("${escape(EV_RET)}", pid, @ppid[pid], uid, args->ret, comm);\n}\n`,
+  ].join('\n');
+}
+
+const EV_JOINED = 'J %d\n';
+const JOIN_SEP = '\x1f';
+const JOIN_SEP_ESCAPED = '\\x1f';
+
+function ppidFromProc(pid: number): number {
+  try {
+    const m = /^PPid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
 }
 
 function escape(s: string): string {
@@ -127,7 +158,9 @@ const mod: ToolModule<ExecsnoopOptions> = {
       'execsnoop -n main   # only print command lines containing "main"',
       'execsnoop -l tpkg   # only print command where arguments contains "tpkg"',
     ],
-    notes: 'Follows libbpf-tools: ARGS starts with the executed path (not argv[0]); -n matches the new comm; no -c (cgroup) yet.',
+    notes: 'Follows libbpf-tools: ARGS starts with the executed path (not argv[0]); -n matches the new comm; no -c (cgroup) yet.\n' +
+      'Until the compiler can index argv and read task fields, arguments come from join() (up to 16, 64 bytes each) and\n' +
+      'PPID from fork events (processes started before tracing: /proc at print time).',
   },
   options(a: ParsedArgs): ExecsnoopOptions {
     const maxArgs = a.int('maxArgs') ?? 20;
@@ -145,15 +178,63 @@ const mod: ToolModule<ExecsnoopOptions> = {
     };
   },
   main(o) {
-    const pending = new Map<number, { args: string[]; truncated: boolean }>();
+    let full = true;
+    try {
+      compileTool('execsnoop', execsnoopProgram(o));
+    } catch (e) {
+      if (!(e instanceof CompileError)) throw e;
+      full = false;
+    }
+    const out = (s: string) => process.stdout.write(s);
+    const pending = new Map<number, { file: string; args: string[]; truncated: boolean; joined: boolean }>();
+    /** Pids whose F event came and whose join text has not: the join belongs to one of them. */
+    const awaitingJoin: number[] = [];
     const start = Date.now();
-    const onEvent = (ev: EventSpec, v: Value[], rt: { print(s: string): void }): boolean => {
+    /** Exec records whose join() text has not arrived yet, printed when it does (or after a grace period). */
+    const deferred = new Map<number, { rec: ExecRecord; timer: NodeJS.Timeout }>();
+    const emit = (rec: ExecRecord) => {
+      if (execsnoopWanted(o, rec)) out(execsnoopLine(o, rec, new Date(), (Date.now() - start) / 1000));
+    };
+    // join() records reach userspace in the order the F events were sent, but not necessarily
+    // right after them: match them first-in first-out.
+    const onJoin = (chunk: string): void => {
+      // The runtime batches its output: one chunk may hold several join() lines.
+      for (const line of chunk.split('\n')) {
+        if (line === '') continue;
+        if (!awaitingJoin.length || /^Lost \d+ events/.test(line)) {
+          out(`${line}\n`);
+          continue;
+        }
+        const parts = line.split(JOIN_SEP);
+        const pid = awaitingJoin.shift() as number;
+        const argv = parts.slice(1);
+        const args = argv.slice(0, o.maxArgs - 1);
+        const truncated = argv.length > o.maxArgs - 1;
+        const d = deferred.get(pid);
+        if (d) {
+          clearTimeout(d.timer);
+          deferred.delete(pid);
+          emit({ ...d.rec, args: [...d.rec.args, ...args], truncated });
+          continue;
+        }
+        const p = pending.get(pid);
+        if (p) {
+          p.args.push(...args);
+          p.truncated = truncated;
+          p.joined = true;
+        }
+      }
+    };
+    const onEvent = (ev: EventSpec, v: Value[]): boolean => {
       if (ev.kind !== 'printf') return false;
       const pid = Number(intOf(v[0]));
       switch (ev.format) {
-        case EV_FILE:
-          pending.set(pid, { args: [strOf(v[1])], truncated: false });
+        case EV_FILE: {
+          const file = strOf(v[1]);
+          pending.set(pid, { file, args: [file], truncated: false, joined: false });
+          if (!full) awaitingJoin.push(pid);
           return true;
+        }
         case EV_ARG:
           pending.get(pid)?.args.push(strOf(v[1]));
           return true;
@@ -162,20 +243,40 @@ const mod: ToolModule<ExecsnoopOptions> = {
           if (p) p.truncated = true;
           return true;
         }
+        case EV_JOINED:
+          return true;
         case EV_RET: {
           const p = pending.get(pid);
           pending.delete(pid);
+          let ppid = Number(intOf(v[1]));
+          if (!full && ppid === 0) ppid = ppidFromProc(pid);
           const rec: ExecRecord = {
-            pid, ppid: Number(intOf(v[1])), uid: Number(intOf(v[2])), ret: Number(intOf(v[3])), comm: strOf(v[4]),
+            pid, ppid, uid: Number(intOf(v[2])), ret: Number(intOf(v[3])), comm: strOf(v[4]),
             args: p?.args ?? [], truncated: p?.truncated ?? false,
           };
-          if (execsnoopWanted(o, rec)) rt.print(execsnoopLine(o, rec, new Date(), (Date.now() - start) / 1000));
+          if (full || !p || p.joined) emit(rec);
+          else deferred.set(pid, { rec, timer: setTimeout(() => (deferred.delete(pid), emit(rec)), 200) });
           return true;
         }
       }
       return false;
     };
-    return runToolProgram({ name: 'execsnoop', program: execsnoopProgram(o), banner: execsnoopHeader(o), onEvent });
+    return runToolProgram({
+      name: 'execsnoop',
+      program: full ? execsnoopProgram(o) : execsnoopFallbackProgram(o),
+      onStart: () => out(execsnoopHeader(o)),
+      onEvent,
+      // At exit, execs still waiting for their join() text are printed with what is known.
+      report: () => {
+        for (const [pid, d] of deferred) {
+          clearTimeout(d.timer);
+          deferred.delete(pid);
+          emit(d.rec);
+        }
+      },
+      // Everything this tool prints goes straight to stdout; what the runtime writes is join() text.
+      write: onJoin,
+    });
   },
 };
 

@@ -16,7 +16,7 @@ kernelTest('execsnoop: a shell that execs 5 known commands appears 5 times with 
     await sleep(300);
     const r = await ours.stop();
     assert.equal(r.code, 0, r.stderr);
-    const lines = r.stdout.split('\n').filter((l) => l.includes(tag));
+    const lines = r.stdout.split('\n').filter((l) => l.includes(tag) && l.startsWith('true '));
     assert.equal(lines.length, 5, r.stdout);
     lines.forEach((l, i) => {
       const m = /^true {13}(\d+) +(\d+) +0 \/bin\/true (\S+) (\d) a b $/.exec(l);
@@ -27,7 +27,7 @@ kernelTest('execsnoop: a shell that execs 5 known commands appears 5 times with 
     });
     if (twin) {
       const t = await twin.stop();
-      assert.deepEqual(t.stdout.split('\n').filter((l) => l.includes(tag)), lines);
+      assert.deepEqual(t.stdout.split('\n').filter((l) => l.includes(tag) && l.startsWith('true ')), lines);
     }
   } finally {
     ours.child.kill('SIGKILL');
@@ -43,7 +43,7 @@ kernelTest('execsnoop -x -q: a failed exec is shown with its errno and quoted ar
     await run('/bin/sh', ['-c', '/nonexistent/tsbpf-noexec one two; exit 0']);
     await sleep(300);
     const r = await ours.stop();
-    const line = r.stdout.split('\n').find((l) => l.includes('/nonexistent/tsbpf-noexec'));
+    const line = r.stdout.split('\n').find((l) => l.includes('"/nonexistent/tsbpf-noexec" "one"'));
     assert.ok(line, r.stdout);
     assert.match(line as string, / -2 "\/nonexistent\/tsbpf-noexec" "one" "two" $/);
   } finally {
