@@ -8,13 +8,26 @@
  * Requests are matched from block_rq_issue to block_rq_complete by
  * (device, sector); bcc keyed them by struct request * from kprobes.
  */
+import * as fs from 'node:fs';
 import { compile, ScriptRuntime } from '../src/index';
 
-const PROGRAM = `
+/** block_rq_issue's size field: `bytes` on current kernels, `nr_bytes` before the rename. */
+function bytesField(): string {
+  for (const root of ['/sys/kernel/tracing', '/sys/kernel/debug/tracing']) {
+    try {
+      return / nr_bytes;/.test(fs.readFileSync(`${root}/events/block/block_rq_issue/format`, 'utf8')) ? 'nr_bytes' : 'bytes';
+    } catch {
+      // try the other mount point
+    }
+  }
+  return 'bytes';
+}
+
+const PROGRAM = () => `
 tracepoint:block:block_rq_issue
 {
   @start[args->dev, args->sector] = nsecs;
-  @bytes[args->dev, args->sector] = args->bytes;
+  @bytes[args->dev, args->sector] = args->${bytesField()};
 }
 
 tracepoint:block:block_rq_complete /@start[args->dev, args->sector] != 0/
@@ -28,7 +41,7 @@ tracepoint:block:block_rq_complete /@start[args->dev, args->sector] != 0/
 
 /** Runs disksnoop; resolves with the exit code. `seconds` 0 means until Ctrl-C. */
 export async function disksnoop(seconds = 0, write: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
-  const artifact = compile({ name: 'disksnoop.bt', text: PROGRAM }, {});
+  const artifact = compile({ name: 'disksnoop.bt', text: PROGRAM() }, {});
   write(`${'TIME(s)'.padEnd(18)} ${'T'.padEnd(2)} ${'BYTES'.padEnd(7)} ${'LAT(ms)'.padStart(8)}\n`);
   let timer: NodeJS.Timeout | undefined;
   const rt = new ScriptRuntime(artifact, {

@@ -19,10 +19,11 @@ export interface VfsstatOptions {
 
 export const STATS = ['READ', 'WRITE', 'FSYNC', 'OPEN', 'CREATE'] as const;
 
+/** The functions libbpf-tools vfsstat probes. */
 const KPROBES: Record<(typeof STATS)[number], string[]> = {
-  READ: ['vfs_read', 'vfs_readv'],
-  WRITE: ['vfs_write', 'vfs_writev'],
-  FSYNC: ['vfs_fsync_range'],
+  READ: ['vfs_read'],
+  WRITE: ['vfs_write'],
+  FSYNC: ['vfs_fsync'],
   OPEN: ['vfs_open'],
   CREATE: ['vfs_create'],
 };
