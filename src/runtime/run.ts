@@ -184,6 +184,7 @@ export class ScriptRuntime {
           name: p.name,
           attachTo: target && 'func' in target ? target.func : undefined,
           keepLog: this.o.verbose,
+          functions: p.functions, // callbacks (for-map loops) need BTF func_info
         });
         this.programs.push(prog);
         if (this.o.verbose) this.describeProgram(p, prog);
@@ -274,13 +275,26 @@ export class ScriptRuntime {
   }
 
   private startCommand(cmd: string): void {
-    this.child = spawn('/bin/sh', ['-c', cmd], { stdio: 'inherit' });
+    // Its own process group: the shell may fork the command instead of exec'ing it,
+    // and signalling only the shell would orphan the command (left running after us).
+    this.child = spawn('/bin/sh', ['-c', cmd], { stdio: 'inherit', detached: true });
     this.child.on('exit', (code, signal) => {
       this.child = undefined;
       void this.finish(this.exitCode);
       void code;
       void signal;
     });
+  }
+
+  /** Signals the -c command's whole process group (see startCommand). */
+  private killCommand(sig: NodeJS.Signals): void {
+    const pid = this.child?.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      this.child?.kill(sig); // group already gone: at most the shell is left
+    }
   }
 
   private installSignals(): void {
@@ -480,6 +494,8 @@ export class ScriptRuntime {
       case 'sum': {
         const signed = agg.kind === 'sum' && (spec.value.kind !== 'int' || spec.value.signed);
         const entries = rawEntries.map(([k, vs]) => ({ key: keyOf(k), value: sumCpus(vs, signed) / d }));
+        // bpftrace 0.17 prints a key-less count() that never ran as "@: 0" (sum and the others print nothing)
+        if (agg.kind === 'count' && !keyed && entries.length === 0) entries.push({ key: [], value: 0n });
         return { name, keyed, kind: agg.kind, signed, entries };
       }
       case 'min':
@@ -553,7 +569,7 @@ export class ScriptRuntime {
     }
     this.reader?.drainNow();
     this.reportLoss();
-    if (this.child) this.child.kill('SIGTERM');
+    if (this.child) this.killCommand('SIGTERM');
     this.flush();
     if (this.o.onExit) this.o.onExit(this);
     else this.printMapsAtExit();
@@ -580,7 +596,7 @@ export class ScriptRuntime {
     this.programs = [];
     this.maps = [];
     if (this.child) {
-      this.child.kill('SIGKILL');
+      this.killCommand('SIGKILL');
       this.child = undefined;
     }
   }
