@@ -77,9 +77,20 @@ export function runCommand(file: string, args: string[], o: RunOpts = {}): Promi
     else child.stdin.end();
     if (o.stopAfterMs !== undefined) timers.push(setTimeout(() => stop(sig), o.stopAfterMs));
     timers.push(setTimeout(() => { timedOut = true; stop('SIGINT'); }, o.timeoutMs ?? 30_000));
-    child.on('close', (code, signal) => {
+    let done = false;
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (done) return;
+      done = true;
       for (const t of timers) clearTimeout(t);
       resolve({ stdout, stderr, code, signal, timedOut });
+    };
+    child.on('close', finish);
+    // A grandchild left behind (a bug under test) keeps the pipes open and 'close'
+    // would never come: settle shortly after the child itself exits.
+    child.on('exit', (code, signal) => {
+      const t = setTimeout(() => finish(code, signal), 2000);
+      t.unref();
+      timers.push(t);
     });
   });
 }
