@@ -128,6 +128,7 @@ const mod: ToolModule<OffcputimeOptions> = {
       name: 'offcputime',
       program: offcputimeProgram(o),
       duration: o.duration,
+      compileHint: 'use -U (user stacks only) until kernel stacks are supported in tracepoint programs',
       report: (rt) => {
         const samples = offcputimeSamples(rt.map('@offcpu'), o);
         rt.print(samples.map((s) => (o.folded ? foldedStack(s, o) : multiLineStack(s, o))).join(''));

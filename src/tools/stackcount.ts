@@ -116,6 +116,7 @@ const mod: ToolModule<StackcountOptions> = {
       interval: o.interval,
       duration: o.duration,
       compile: { pid: o.pid },
+      compileHint: 'for tracepoints, use -U (user stacks only) until kernel stacks are supported in tracepoint programs',
       report: (rt) => {
         let s = o.timestamp ? `${clockTime()}\n` : '';
         s += stackcountText(stackcountSamples(rt.map('@stacks'), o), o);

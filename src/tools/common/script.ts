@@ -60,11 +60,22 @@ export interface ToolProgram {
   runOptions?: Partial<RunOptions>;
   /** Compile options (e.g. pid for USDT/uprobe resolution). */
   compile?: CompileOptions;
+  /** Said after the reason when the generated program does not compile (e.g. which flag avoids the feature). */
+  compileHint?: string;
 }
 
 /** Compiles and runs; resolves with the exit code. */
 export async function runToolProgram(t: ToolProgram): Promise<number> {
-  const artifact = compileTool(t.name, t.program, t.compile);
+  let artifact: ScriptArtifact;
+  try {
+    artifact = compileTool(t.name, t.program, t.compile);
+  } catch (e) {
+    // The user wrote flags, not this program: name the language feature the build lacks, with TSBPF_DEBUG for the listing.
+    const { CompileError } = require('../../lang/diagnostics') as typeof import('../../lang/diagnostics');
+    if (!(e instanceof CompileError) || process.env.TSBPF_DEBUG === '1') throw e;
+    const why = e.diagnostics.map((d) => d.message).filter((m, i, a) => a.indexOf(m) === i).join('; ');
+    throw new ToolError(`${t.name}: this build's compiler cannot compile the program this tool generates (${why})${t.compileHint ? `; ${t.compileHint}` : ''}`);
+  }
   for (const w of artifact.warnings) process.stderr.write(w.endsWith('\n') ? w : `${w}\n`);
   // Imported here so `tsbpf TOOL -h` loads nothing heavy.
   const { ScriptRuntime } = require('../../runtime/run') as typeof import('../../runtime/run');
