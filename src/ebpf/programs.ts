@@ -50,6 +50,53 @@ export interface ProgramSpec {
   keepLog?: boolean;
   /** BPF_F_* load flags (syscall programs get BPF_F_SLEEPABLE automatically). */
   progFlags?: number;
+  /**
+   * Functions of a program with BPF-to-BPF subprograms or callbacks: where each
+   * starts (instruction index; the first must be 0) and its name. The loader
+   * describes them in a small BTF object (static functions returning int),
+   * which the verifier requires for callbacks such as bpf_for_each_map_elem.
+   */
+  functions?: { insn: number; name: string }[];
+}
+
+/** A BTF blob with one `int`, one `int (void)` prototype and a static FUNC per name (type ids 3, 4, ...). */
+export function functionsBtf(names: string[]): Buffer {
+  const strs: string[] = ['', 'int', ...names];
+  const strOff: number[] = [];
+  let off = 0;
+  for (const t of strs) {
+    strOff.push(off);
+    off += Buffer.byteLength(t) + 1;
+  }
+  const strBuf = Buffer.concat(strs.map((t) => Buffer.from(`${t}\0`)));
+  const types: Buffer[] = [];
+  const int = Buffer.alloc(16);
+  int.writeUInt32LE(strOff[1], 0);
+  int.writeUInt32LE(1 << 24, 4); // BTF_KIND_INT
+  int.writeUInt32LE(4, 8);
+  int.writeUInt32LE((1 << 24) | 32, 12); // signed, 32 bits
+  types.push(int);
+  const proto = Buffer.alloc(12);
+  proto.writeUInt32LE(13 << 24, 4); // BTF_KIND_FUNC_PROTO, no parameters
+  proto.writeUInt32LE(1, 8); // returns int
+  types.push(proto);
+  names.forEach((_, i) => {
+    const f = Buffer.alloc(12);
+    f.writeUInt32LE(strOff[2 + i], 0);
+    f.writeUInt32LE(12 << 24, 4); // BTF_KIND_FUNC, static linkage
+    f.writeUInt32LE(2, 8);
+    types.push(f);
+  });
+  const typeBuf = Buffer.concat(types);
+  const hdr = Buffer.alloc(24);
+  hdr.writeUInt16LE(0xeb9f, 0);
+  hdr.writeUInt8(1, 2);
+  hdr.writeUInt32LE(24, 4);
+  hdr.writeUInt32LE(0, 8);
+  hdr.writeUInt32LE(typeBuf.length, 12);
+  hdr.writeUInt32LE(typeBuf.length, 16);
+  hdr.writeUInt32LE(strBuf.length, 20);
+  return Buffer.concat([hdr, typeBuf, strBuf]);
 }
 
 /** BPF_F_SLEEPABLE: required for BPF_PROG_TYPE_SYSCALL. */
@@ -178,17 +225,31 @@ export function loadProgram(spec: ProgramSpec): Program {
   }
   const expectedAttachType = spec.expectedAttachType ?? desc.expectedAttachType ?? 0;
   const name = spec.name ?? '';
+  let btfFd = 0;
+  let funcInfo: Buffer | undefined;
+  if (spec.functions?.length) {
+    btfFd = sys.btfLoad(functionsBtf(spec.functions.map((f) => f.name.replace(/[^A-Za-z0-9_]/g, '_'))));
+    funcInfo = Buffer.alloc(8 * spec.functions.length);
+    spec.functions.forEach((f, i) => {
+      funcInfo?.writeUInt32LE(f.insn, 8 * i);
+      funcInfo?.writeUInt32LE(3 + i, 8 * i + 4);
+    });
+  }
   try {
     const r = sys.progLoad({
       type: desc.type, insns, license: spec.license ?? 'GPL', name: spec.name, expectedAttachType, attachBtfId,
       logLevel: spec.logLevel, alwaysLog: spec.keepLog,
       progFlags: (spec.progFlags ?? 0) | (desc.type === ProgType.SYSCALL ? BPF_F_SLEEPABLE : 0),
+      progBtfFd: btfFd || undefined, funcInfo,
     });
     return new Program(r.fd, desc.type, expectedAttachType, name ? sys.sanitizeObjName(name) : '', insns.byteLength / 8, r.log);
   } catch (e) {
     // EACCES/EINVAL with a log is the verifier talking; without a log it is something else (EPERM, E2BIG...).
     if (e instanceof ProgLoadError && e.log.trim() !== '') throw new VerifierError(name, e.errno, e.log, e.code);
     throw e;
+  } finally {
+    // the program holds its own reference to the BTF object
+    if (btfFd) sys.closeFd(btfFd);
   }
 }
 

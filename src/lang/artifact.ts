@@ -185,6 +185,12 @@ export interface ProgramSpec {
   sourceMap: (Span | null)[];
   /** Index of the probe (in Program.probes) this came from. */
   probeIndex: number;
+  /**
+   * Present when the program has callback subprograms (for ($kv : @map), len(@map)):
+   * the start of each function (the main one first, at 0) and its name, to be
+   * described in BTF func_info at load (ebpf/programs.ts loadProgram `functions`).
+   */
+  functions?: { insn: number; name: string }[];
 }
 
 export interface ScriptArtifact {

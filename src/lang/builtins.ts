@@ -890,8 +890,9 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
     maxArgs: 1,
     check(c, e) {
       c.mapArg(e.args[0], 'len');
-      return c.error('len() is not supported yet', e.span);
+      return I64;
     },
+    scalar: (g, e) => g.mapLength(e.args[0] as Extract<Expr, { kind: 'MapRef' }>, e.span),
   },
   // aggregations: typed and lowered by the map assignment itself
   count: { minArgs: 0, maxArgs: 0, check: () => NONE },

@@ -125,6 +125,23 @@ export class Shared {
   }
 }
 
+/** Names of the $variables referenced under `node`, skipping the subtree `skip`. */
+function varNames(node: unknown, skip?: unknown): Set<string> {
+  const out = new Set<string>();
+  const visit = (n: unknown): void => {
+    if (!n || typeof n !== 'object' || n === skip) return;
+    if (Array.isArray(n)) {
+      n.forEach(visit);
+      return;
+    }
+    const o = n as { kind?: string; name?: string };
+    if (o.kind === 'Variable' && o.name) out.add(o.name);
+    for (const [k, v] of Object.entries(n)) if (k !== 'span') visit(v);
+  };
+  visit(node);
+  return out;
+}
+
 /** Whether a probe records user addresses that are symbolized later (ustack, usym, func in user probes). */
 function recordsUserAddresses(probe: InstanceTypes['probe'], userCtx: boolean): boolean {
   let found = false;
@@ -175,7 +192,11 @@ export class Gen {
   private frame = 0;
   private vars = new Map<string, number>();
   private loops: { brk: string; cont: string }[] = [];
-  private readonly exitLabel: string;
+  private exitLabel: string;
+  /** Callback subprograms (for_each_map_elem), emitted after the main program. */
+  private subprogs: { label: string; emit: () => void }[] = [];
+  private funcRefs: { at: number; label: string }[] = [];
+  private subprogStart = new Map<string, number>();
   readonly spans: Span[] = [];
   readonly ctx = R6;
 
@@ -1388,15 +1409,15 @@ export class Gen {
         return;
       }
       case 'ForMapStmt':
-        this.fail('for ($kv : @map) is not supported yet', s.span);
+        this.forMap(s);
         break;
       case 'ReturnStmt':
-        this.a.ja(this.exitLabel);
+        this.jumpTo(this.exitLabel);
         break;
       case 'JumpStmt': {
         const l = this.loops[this.loops.length - 1];
         if (!l) this.fail(`'${s.jump}' outside of a loop`, s.span);
-        this.a.ja(s.jump === 'break' ? l.brk : l.cont);
+        this.jumpTo(s.jump === 'break' ? l.brk : l.cont);
         break;
       }
     }
@@ -1408,6 +1429,104 @@ export class Gen {
     if (e.kind === 'PositionalParam') return this.paramInt(e.index);
     if (e.kind === 'Unary' && e.op === '-') return -this.constOf(e.operand);
     this.fail('expected an integer constant', e.span);
+  }
+
+  /** Labels that some jump targets (the verifier rejects unreachable blocks, so unused ones are not emitted). */
+  private jumpedTo = new Set<string>();
+
+  private jumpTo(label: string): void {
+    this.jumpedTo.add(label);
+    this.a.ja(label);
+  }
+
+  /** r1..r4 for bpf_for_each_map_elem: map, callback, callback ctx (pointer to a stack slot holding the probe ctx), flags. */
+  private forEachCall(mapIndex: number, label: string, passCtx: boolean): void {
+    let ctxSlot = 0;
+    if (passCtx) {
+      ctxSlot = this.alloc(8);
+      this.a.stx('dw', FP, ctxSlot, this.ctx);
+    }
+    this.ldMap(R1, mapIndex);
+    this.funcRefs.push({ at: this.a.length, label });
+    this.a.ldImm64(R2, 0, PseudoLd.FUNC);
+    if (passCtx) {
+      this.a.mov64(R3, FP);
+      this.a.add64(R3, ctxSlot);
+    } else this.a.mov64(R3, 0);
+    this.a.mov64(R4, 0);
+    this.a.call(Helper.for_each_map_elem);
+  }
+
+  /** len(@map): bpf_for_each_map_elem with a callback that visits everything; r0 is the count. */
+  mapLength(m: MapRef, span: Span): Reg {
+    const { index } = this.shared.userMap(`@${m.name}`);
+    const label = this.a.newLabel('len_cb');
+    this.subprogs.push({ label, emit: () => {
+      this.a.mov64(R0, 0);
+      this.a.exit();
+    } });
+    this.forEachCall(index, label, false);
+    const r = this.temp(span);
+    this.a.mov64(r, R0);
+    return r;
+  }
+
+  /**
+   * for ($kv : @map) { body }: the body becomes a callback subprogram with its
+   * own stack frame; $kv is (key, value) copied from the kernel's pointers.
+   * Like bpftrace, scratch variables from outside the loop are not visible in it.
+   */
+  private forMap(s: Extract<Stmt, { kind: 'ForMapStmt' }>): void {
+    const { index, info } = this.shared.userMap(`@${s.map.name}`);
+    if (info.agg.kind !== 'scalar') {
+      this.fail(`for over a ${info.agg.kind}() map is not supported: its values are per CPU (assign plain values, @m[k] = v, to iterate)`, s.map.span);
+    }
+    const inner = varNames(s.body);
+    inner.delete(s.variable.name);
+    const outer = varNames(this.inst.probe, s.body);
+    for (const v of inner) {
+      if (outer.has(v)) this.fail(`$${v} is used both inside and outside this for loop: variables from outside are not visible in a for ($kv : @map) body`, s.span);
+    }
+    const kvType = this.inst.vars.get(s.variable.name);
+    if (!kvType || kvType.kind !== 'tuple') this.fail('internal: for-loop variable is not a tuple', s.span);
+    const label = this.a.newLabel('for_cb');
+    this.subprogs.push({ label, emit: () => {
+      // fresh frame, registers and variables for the callback
+      const saved = { frame: this.frame, vars: this.vars, free: this.free, loops: this.loops, exit: this.exitLabel };
+      this.frame = 0;
+      this.vars = new Map();
+      this.free = [...TEMPS];
+      this.loops = [];
+      const stop = this.a.newLabel('for_stop'), next = this.a.newLabel('for_next');
+      this.exitLabel = stop;
+      const slot = this.varSlot(s.variable.name, s.variable.span);
+      const kvLoc = { base: FP, off: slot };
+      this.zeroPadding(kvLoc, kvType);
+      const keySize = info.key ? memSize(info.key) : 8;
+      this.copy({ base: FP, off: slot + kvType.offsets[0] }, { base: R2, off: 0 }, Math.min(keySize, memSize(kvType.fields[0])));
+      this.copy({ base: FP, off: slot + kvType.offsets[1] }, { base: R3, off: 0 }, Math.min(memSize(info.value), memSize(kvType.fields[1])));
+      this.a.ldx('dw', R6, R4, 0);
+      this.loops.push({ brk: stop, cont: next });
+      this.stmt(s.body);
+      const last = s.body.stmts[s.body.stmts.length - 1];
+      const fallsThrough = !last || (last.kind !== 'JumpStmt' && last.kind !== 'ReturnStmt');
+      this.a.label(next);
+      if (fallsThrough || this.jumpedTo.has(next)) {
+        this.a.mov64(R0, 0);
+        this.a.exit();
+      }
+      this.a.label(stop);
+      if (this.jumpedTo.has(stop)) {
+        this.a.mov64(R0, 1);
+        this.a.exit();
+      }
+      this.frame = saved.frame;
+      this.vars = saved.vars;
+      this.free = saved.free;
+      this.loops = saved.loops;
+      this.exitLabel = saved.exit;
+    } });
+    this.forEachCall(index, label, true);
   }
 
   /** FP slot holding this event's index into probeNames, for programs serving several syscalls (see syscall-merge.ts). */
@@ -1481,7 +1600,7 @@ export class Gen {
   }
 
   /** Generates the whole program. */
-  program(): { insns: Insn[]; sourceMap: (Span | null)[] } {
+  program(): { insns: Insn[]; sourceMap: (Span | null)[]; functions?: { insn: number; name: string }[] } {
     this.a.mov64(R6, R1);
     const p = this.inst.probe;
     if (this.inst.ctx.syscalls) this.syscallFilter(this.inst.ctx.syscalls.nrs);
@@ -1497,12 +1616,26 @@ export class Gen {
     this.a.setTag(undefined);
     this.a.mov64(R0, 0);
     this.a.exit();
+    // Callbacks may queue more callbacks (nested loops): drain until none is left.
+    for (let i = 0; i < this.subprogs.length; i++) {
+      const sp = this.subprogs[i];
+      this.subprogStart.set(sp.label, this.a.length);
+      this.a.label(sp.label);
+      sp.emit();
+    }
     const insns = this.a.resolve();
+    for (const f of this.funcRefs) {
+      const start = this.subprogStart.get(f.label);
+      if (start === undefined) this.fail(`internal: callback ${f.label} was not emitted`, null);
+      insns[f.at] = { ...insns[f.at], imm: start - f.at - 1 };
+    }
     const sourceMap = insns.map((_, i) => {
       const t = this.a.tags.get(i);
       return t === undefined ? null : this.spans[t];
     });
-    return { insns, sourceMap };
+    if (!this.subprogs.length) return { insns, sourceMap };
+    const functions = [{ insn: 0, name: 'main' }, ...this.subprogs.map((sp) => ({ insn: this.subprogStart.get(sp.label) as number, name: sp.label.replace(/^\./, '') }))];
+    return { insns, sourceMap, functions };
   }
 }
 

@@ -159,7 +159,7 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
     const nameIndex = shared.probeNames.length;
     shared.probeNames.push(...inst.names);
     const g = new Gen(types, shared, nameIndex);
-    const { insns, sourceMap } = g.program();
+    const { insns, sourceMap, functions } = g.program();
     const prog: ProgramSpec = {
       name: progName(inst.names[0], i),
       type: inst.ctx.progType,
@@ -168,6 +168,7 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
       sourceMap,
       probeIndex: inst.probeIndex,
     };
+    if (functions) prog.functions = functions.map((f, k) => (k === 0 ? { ...f, name: prog.name } : f));
     if (inst.ctx.progType === 'tracing') prog.expectedAttachType = inst.ctx.retprobe ? 'fexit' : 'fentry';
     programs.push(prog);
   });

@@ -253,6 +253,12 @@ export interface ProgLoadOptions {
   progFlags?: number;
   kernVersion?: number;
   progBtfFd?: number;
+  /**
+   * BTF func_info records (u32 insn_off, u32 type_id — 8 bytes each) for
+   * programs with subprograms; with progBtfFd. The verifier requires them for
+   * callbacks (bpf_for_each_map_elem, bpf_loop).
+   */
+  funcInfo?: Uint8Array;
   /** Verifier log level for the retry after a failure (default 1; 2 for instruction-by-instruction state). */
   logLevel?: number;
   /** Always request a log, even on success (e.g. for `-d verifier`). */
@@ -316,6 +322,11 @@ export function progLoad(o: ProgLoadOptions): ProgLoadResult {
   const load = (name: string | undefined, level: number, log: Buffer | null): { r: number; trueSize: number } => {
     const a = progLoadAttr(o, name);
     const patches: PointerPatch[] = [[a, 8, o.insns], [a, 16, license]];
+    if (o.funcInfo && o.funcInfo.byteLength) {
+      a.writeUInt32LE(8, 76); // func_info_rec_size
+      patches.push([a, 80, o.funcInfo]);
+      a.writeUInt32LE(o.funcInfo.byteLength / 8, 88); // func_info_cnt
+    }
     if (log) {
       a.writeUInt32LE(level, 24);
       a.writeUInt32LE(log.length, 28);

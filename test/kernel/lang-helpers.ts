@@ -46,7 +46,7 @@ export function loadScript(text: string, opts: CompileOptions = {}): Loaded {
           n++;
         }
       }
-      programs.push(loadProgram({ type: p.type === 'tracing' ? 'fentry' : p.type, insns: encode(insns), name: p.name }));
+      programs.push(loadProgram({ type: p.type === 'tracing' ? 'fentry' : p.type, insns: encode(insns), name: p.name, functions: p.functions }));
     }
   } catch (e) {
     close();

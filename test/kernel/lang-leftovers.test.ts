@@ -1,0 +1,66 @@
+/**
+ * Language features added in the second compiler round, run in the kernel
+ * through BPF_PROG_TEST_RUN: for ($kv : @map) and len(@map) (callbacks of
+ * bpf_for_each_map_elem, described in BTF func_info), ++/-- as values,
+ * strftime() values, reg().
+ */
+import assert from 'node:assert/strict';
+import { kernelTest } from '../helpers/kernel';
+import { evalBegin, loadScript } from './lang-helpers';
+import { compile } from '../../src/lang/compile';
+import { ScriptRuntime } from '../../src/runtime/run';
+
+kernelTest('lang leftovers: for ($kv : @map) visits every entry with key and value; len(@map) counts entries', () => {
+  const l = loadScript(`BEGIN {
+    @x[1] = 10; @x[2] = 20; @x[3] = 30;
+    @c[7] = count(); @c[8] = count();
+    @n = len(@x); @nc = len(@c);
+    for ($kv : @x) { @s = sum($kv.0 * $kv.1); @v = count(); }
+    for ($kv : @x) { @b = count(); break; }
+    for ($kv : @x) { if ($kv.0 == 2) { continue; } @k = sum($kv.0); }
+  }`);
+  try {
+    assert.ok(l.artifact.programs[0].functions && l.artifact.programs[0].functions.length === 6, 'main + 2 len + 3 loop callbacks');
+    l.runBegin();
+    assert.equal(l.scalar('@n'), 3n);
+    assert.equal(l.scalar('@nc'), 2n);
+    assert.equal(l.scalar('@s'), 140n);
+    assert.equal(l.scalar('@v'), 3n);
+    assert.equal(l.scalar('@b'), 1n);
+    assert.equal(l.scalar('@k'), 4n);
+  } finally {
+    l.close();
+  }
+});
+
+kernelTest('lang leftovers: string-keyed for loops, and outer variables are refused in the body', () => {
+  const l = loadScript('BEGIN { @m["ab"] = 2; @m["c"] = 3; for ($kv : @m) { if ($kv.0 == "ab") { @r = sum($kv.1); } } }');
+  try {
+    l.runBegin();
+    assert.equal(l.scalar('@r'), 2n);
+  } finally {
+    l.close();
+  }
+  assert.throws(() => compile({ name: 't', text: 'BEGIN { $a = 1; @m[1] = 1; for ($kv : @m) { $a = 2; } }' }), /\$a is used both inside and outside this for loop/);
+  assert.throws(() => compile({ name: 't', text: 'BEGIN { @m[1] = count(); for ($kv : @m) { } }' }), /for over a count\(\) map is not supported/);
+});
+
+kernelTest('lang leftovers: ++ and -- inside expressions give the old (postfix) or new (prefix) value', () => {
+  assert.equal(evalBegin('@x = 5; @r = @x++ + ++@x;'), 12n);
+  assert.equal(evalBegin('@x = 5; $a = @x--; @r = $a * 100 + @x;'), 504n);
+  assert.equal(evalBegin('$i = 1; @r = $i++ * 10 + $i;'), 12n);
+  assert.equal(evalBegin('$i = 1; @r = --$i * 10 + $i;'), 0n);
+  assert.equal(evalBegin('@m[3]++; @r = @m[3]++ * 10 + @m[3];'), 12n);
+  assert.equal(evalBegin('@r = @fresh++;'), 0n);
+  assert.equal(evalBegin('$u = (uint8)255; $v = $u++; @r = $u;'), 0n); // wraps at the variable's width
+});
+
+kernelTest('lang leftovers: strftime() prints formatted wall-clock time through printf and as a map value', async () => {
+  const art = compile({ name: 't', text: 'BEGIN { printf("[%s]\\n", strftime("%Y", nsecs)); @t = strftime("%Y-%m", nsecs); exit(); }' });
+  let out = '';
+  await new ScriptRuntime(art, { quiet: true, handleSignals: false, write: (s) => (out += s), message: () => {} }).run();
+  const now = new Date();
+  const ym = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}`;
+  assert.match(out, new RegExp(`^\\[${now.getFullYear()}\\]\\n`));
+  assert.match(out, new RegExp(`@t: ${ym}\\n`));
+});
