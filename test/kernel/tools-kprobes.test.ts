@@ -31,7 +31,7 @@ featureTest('vfsstat: 3000 one-byte reads and writes by dd show in READ/s and WR
   }
 });
 
-featureTest('funccount -p on a kernel function counts a process\'s vfs_read calls', 'kprobes', kprobes, async () => {
+featureTest('funccount on a kernel function counts at least the vfs_read calls dd made', 'kprobes', kprobes, async () => {
   const ours = startTool('funccount', ['-d', '3', 'vfs_read']);
   try {
     await ours.waitFor('Hit Ctrl-C to end.\n');
