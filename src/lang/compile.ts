@@ -6,7 +6,7 @@
  *   const art = compile({ name: '-e', text: 'tracepoint:syscalls:sys_enter_getppid { @ = count(); }' }, {});
  *   art.programs[0].attach; // [{ kind: 'tracepoint', category: 'syscalls', event: 'sys_enter_getppid' }]
  */
-import type { Probe, Program, SourceFile, Expr, Stmt } from './ast';
+import type { AttachPoint, Probe, Program, SourceFile, Expr, Stmt } from './ast';
 import type { AttachSpec, ProgramSpec, ScriptArtifact } from './artifact';
 import { CompileError } from './diagnostics';
 import { parse } from './parser';
@@ -111,7 +111,18 @@ function configNumber(cfg: Record<string, bigint | string>, key: string, dflt: n
 function compileInner(program: Program, opts: CompileOptions): CompileResult {
   const config: Record<string, bigint | string> = {};
   for (const c of program.config) config[c.key] = c.value;
-  const strlen = Math.min(200, configNumber(config, 'strlen', opts.strlen ?? 64));
+  // config block, then the command line / bpftrace's environment variables, then bpftrace 0.17's defaults
+  const envNum = (...names: string[]): number | undefined => {
+    for (const n of names) {
+      const v = Number(process.env[n]);
+      if (process.env[n] !== undefined && Number.isFinite(v) && v > 0) return v;
+    }
+    return undefined;
+  };
+  const wantStrlen = configNumber(config, 'strlen', opts.strlen ?? envNum('BPFTRACE_STRLEN') ?? 64);
+  // bpftrace 0.17 caps strings at 200 bytes (they live on the 512-byte BPF stack)
+  if (wantStrlen > 200) throw new CompileError(`strlen ${wantStrlen} is too large: at most 200 bytes are supported`, program.config[0]?.span ?? null);
+  const strlen = wantStrlen;
   const params = opts.params ?? [];
 
   // Expand attach points; group points that can share one program.
@@ -120,7 +131,7 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
     const split = usesName(probe, new Set(['probe', 'args', 'func']));
     const groups = new Map<string, Instance>();
     let all: ExpandedPoint[] = [];
-    for (const ap of probe.attachPoints) all.push(...expandAttachPoint(ap, { pid: opts.pid }));
+    for (const ap of probe.attachPoints) all.push(...expandAttachPoint(substituteParams(ap, params), { pid: opts.pid }));
     // Many syscall tracepoints cost ~75 ms each to enable: serve them from one raw_syscalls program.
     const merged = mergeSyscallPoints(all, probe, { disabled: opts.perTracepoint });
     for (const m of merged.instances) instances.push({ probeIndex, ctx: m.ctx, attach: [m.spec], names: m.names });
@@ -144,7 +155,7 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
 
   const shared = new Shared(sem.maps, {
     strlen,
-    maxMapKeys: configNumber(config, 'max_map_keys', 4096),
+    maxMapKeys: configNumber(config, 'max_map_keys', configNumber(config, 'map_keys_max', envNum('BPFTRACE_MAP_KEYS_MAX', 'BPFTRACE_MAX_MAP_KEYS') ?? 4096)),
     ringSize: 1 << 20,
     stackLimit: 127,
   }, params);
@@ -187,6 +198,17 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
     warnings: sem.warnings.map((d) => new CompileError(d.message, d.span, program.source).format().replace(/ERROR/, 'WARNING')),
   };
   return { artifact, program, semantic: sem };
+}
+
+/** `uprobe:$1:func`: positional parameters inside attach points are replaced as text, then split again. */
+function substituteParams(ap: AttachPoint, params: string[]): AttachPoint {
+  if (!ap.parts.some((p) => /\$\d+/.test(p))) return ap;
+  const text = ap.parts.join(':').replace(/\$(\d+)/g, (m, n: string) => {
+    const v = params[Number(n) - 1];
+    if (v === undefined) throw new CompileError(`${ap.raw} uses ${m}, but only ${params.length} positional parameter${params.length === 1 ? ' was' : 's were'} given`, ap.span);
+    return v;
+  });
+  return { ...ap, parts: text.split(':'), raw: `${ap.provider}:${text}` };
 }
 
 function progName(name: string, i: number): string {
