@@ -162,7 +162,9 @@ export const BUILTIN_VARS: Record<string, BuiltinVar> = {
     },
     scalar(g, e) {
       const r = g.temp(e.span);
-      g.a.ldx('dw', r, g.ctx, PT_REGS_AX);
+      const off = g.inst.ctx.retvalOffset;
+      // fexit: the return value follows the arguments in the context; k/uretprobes: pt_regs->ax
+      g.a.ldx('dw', r, g.ctx, off ?? PT_REGS_AX);
       return r;
     },
   },
@@ -208,12 +210,13 @@ export const BUILTIN_VARS: Record<string, BuiltinVar> = {
   },
   args: {
     check(c, e) {
-      if (!c.ctx.tracepoint) return c.error(`args is only available in tracepoint probes here`, e.span);
+      if (!c.ctx.tracepoint) return c.error(`args is only available in tracepoint, fentry and fexit probes`, e.span);
       return { kind: 'ctx' };
     },
   },
   kstack: {
-    check: (c, e) => (regsOnly(c, e, 'kstack') || c.ctx.tracepoint || c.ctx.u64Args ? { kind: 'kstack', mode: 'bpftrace', limit: 127 } : NONE),
+    // every program type has a kernel stack (bpf_get_stackid takes any ctx)
+    check: () => ({ kind: 'kstack', mode: 'bpftrace', limit: 127 }),
     scalar: (g, e) => stackId(g, false, e.span),
   },
   ustack: {

@@ -13,9 +13,10 @@ import type { AttachSpec, ProgramType } from './artifact';
 import { CompileError, nearestNames } from './diagnostics';
 import {
   UnknownTracepointError, globToRegExp, listCategories, listTracepoints, tracepointFormat,
-  type TracepointFormat,
+  type TracepointField, type TracepointFormat,
 } from '../sys/tracefs';
 import { PerfType, SwEvent, HwEvent } from '../sys/perf';
+import { Btf } from '../ebpf/btf';
 import { ElfFile, isGlob } from '../ebpf/elf';
 import { tracepointAlternative } from './kernel-alternatives';
 import { resolveLibrary } from '../ebpf/ldcache';
@@ -38,6 +39,8 @@ export interface ProbeContext {
   user: boolean;
   /** USDT argument locations, arg0..argN. */
   usdtArgs?: UsdtArg[];
+  /** fexit: byte offset of the return value in the context (after the parameters). */
+  retvalOffset?: number;
   /** Link-time address of the USDT probe site (for %rip-relative arguments: load bias = runtime address − this). */
   usdtAddress?: number;
   /** For `func` in uprobes: the symbol name known at compile time. */
@@ -461,6 +464,35 @@ const usdtProvider: ProviderDef = {
   },
 };
 
+/**
+ * fentry/fexit `args`: the traced function's parameters from kernel BTF, laid
+ * out as a record of u64 slots (the tracing program's context), so `args.NAME`
+ * uses the same field machinery as tracepoints. fexit's return value follows
+ * the parameters.
+ */
+function btfArgs(func: string): { format: TracepointFormat; retOffset: number; retSigned: boolean } | string {
+  let btf: Btf;
+  try {
+    btf = Btf.vmlinux();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  const id = btf.find(func, 'func');
+  if (id === undefined) return `kernel function '${func}' is not in the kernel's BTF (/sys/kernel/btf/vmlinux)`;
+  const { returnType, params } = btf.funcParams(id);
+  const field = (name: string, typeId: number, i: number): TracepointField => {
+    const rid = btf.resolve(typeId);
+    const t = btf.type(rid);
+    const size = t.kind === 'int' || t.kind === 'enum' || t.kind === 'enum64' ? btf.sizeOf(rid) : 8;
+    const signed = (t.kind === 'int' || t.kind === 'enum' || t.kind === 'enum64') && t.signed;
+    return { name, type: btf.typeName(typeId), offset: 8 * i, size: [1, 2, 4, 8].includes(size) ? size : 8, signed, dataLoc: false };
+  };
+  const fields = params.filter((p) => p.type !== 0).map((p, i) => field(p.name || `arg${i}`, p.type, i));
+  const ret = returnType ? btf.type(btf.resolve(returnType)) : undefined;
+  const format: TracepointFormat = { category: 'btf', event: func, id: 0, commonFields: [], fields, printFmt: '' };
+  return { format, retOffset: 8 * fields.length, retSigned: ret !== undefined && (ret.kind === 'int' || ret.kind === 'enum') && ret.signed };
+}
+
 function fentryProvider(name: string, aliases: string[], exit: boolean): ProviderDef {
   return {
     name,
@@ -468,10 +500,16 @@ function fentryProvider(name: string, aliases: string[], exit: boolean): Provide
     expand(ap) {
       const func = ap.parts[ap.parts.length - 1];
       if (!func) throw err(ap, `${name} needs a function: ${name}:FUNC`);
+      if (isGlob(func)) throw err(ap, `${name}: wildcards are not supported yet; name one function`);
       const full = `${name}:${func}`;
+      const a = btfArgs(func);
+      if (typeof a === 'string') throw err(ap, `${name}: ${a}`);
       return [{
         spec: { kind: exit ? 'fexit' : 'fentry', func, alternative: tracepointAlternative(func, exit) },
-        ctx: { ...baseCtx(name, 'tracing', full), u64Args: true, retprobe: exit, funcName: func, perPoint: true },
+        ctx: {
+          ...baseCtx(name, 'tracing', full), u64Args: true, retprobe: exit, funcName: func, perPoint: true,
+          tracepoint: a.format, retvalOffset: exit ? a.retOffset : undefined,
+        },
         name: full,
       }];
     },

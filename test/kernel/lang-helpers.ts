@@ -46,7 +46,14 @@ export function loadScript(text: string, opts: CompileOptions = {}): Loaded {
           n++;
         }
       }
-      programs.push(loadProgram({ type: p.type === 'tracing' ? 'fentry' : p.type, insns: encode(insns), name: p.name, functions: p.functions }));
+      const target = p.attach.find((a) => a.kind === 'fentry' || a.kind === 'fexit');
+      programs.push(loadProgram({
+        type: p.type === 'tracing' ? (p.expectedAttachType === 'fexit' ? 'fexit' : 'fentry') : p.type,
+        insns: encode(insns),
+        name: p.name,
+        functions: p.functions,
+        attachTo: target && (target.kind === 'fentry' || target.kind === 'fexit') ? target.func : undefined,
+      }));
     }
   } catch (e) {
     close();

@@ -11,7 +11,7 @@ import { loadScript, type Loaded } from './lang-helpers';
 import { Target, sum } from './lang-target';
 import { compile } from '../../src/lang/compile';
 import { runScript } from '../../src/runtime/run';
-import { attachKprobe, closeLinks, type Link } from '../../src/ebpf/attach';
+import { attachKprobe, attachTracing, closeLinks, type Link } from '../../src/ebpf/attach';
 import { hasFeature, MissingFeatureError } from '../../src/sys/features';
 
 kernelTest('lang kprobe: kprobe/kretprobe programs with args, retval, func and a latency pair pass the verifier', () => {
@@ -67,7 +67,10 @@ function attachKprobes(l: Loaded): Link[] {
   const links: Link[] = [];
   try {
     l.artifact.programs.forEach((p, i) => {
-      for (const a of p.attach) if (a.kind === 'kprobe') links.push(attachKprobe(l.programs[i], a.func, { retprobe: a.retprobe, offset: a.offset }));
+      for (const a of p.attach) {
+        if (a.kind === 'kprobe') links.push(attachKprobe(l.programs[i], a.func, { retprobe: a.retprobe, offset: a.offset }));
+        else if (a.kind === 'fentry' || a.kind === 'fexit') links.push(attachTracing(l.programs[i], a.func));
+      }
     });
   } catch (e) {
     closeLinks(links);
@@ -95,6 +98,42 @@ featureTest('lang kprobe: kprobe/kretprobe on the getppid syscall count exactly 
     assert.equal(l.scalar('@ret'), 137n * BigInt(process.pid));
     assert.equal(l.entries('@start').length, 0);
     void sum;
+  } finally {
+    closeLinks(links);
+    l.close();
+    await t.end();
+  }
+});
+
+kernelTest('lang fentry: args come from the BTF prototype of the function, fexit reads retval after them', () => {
+  const art = compile({ name: 'test', text: 'fexit:vfs_read { @c = sum(args.count); @r = hist(retval); }' });
+  const p = art.programs[0];
+  assert.equal(p.type, 'tracing');
+  assert.equal(p.expectedAttachType, 'fexit');
+  // vfs_read(struct file *file, char *buf, size_t count, loff_t *pos): count is the third u64 slot, the return value the fifth
+  const loads = p.insns.filter((i) => i.code === 0x79 && i.src === 6).map((i) => i.off);
+  assert.ok(loads.includes(16), `args.count read at ctx+16 (${loads.join(',')})`);
+  assert.ok(loads.includes(32), `retval read at ctx+32 (${loads.join(',')})`);
+  assert.throws(() => compile({ name: 'test', text: 'fentry:vfs_read { @ = args.nosuchparam; }' }), /no field 'nosuchparam'|has no field/);
+});
+
+featureTest('lang fentry: fentry/fexit on the getppid syscall count exactly N calls with BTF args and retval', 'fentry', () => hasFeature('fentry'), async () => {
+  const t = new Target(buildFixture('uprobe_target'));
+  let l: Loaded;
+  try {
+    l = loadScript(`
+      fentry:__x64_sys_getppid /pid == $1/ { @n = count(); @a = sum(args.regs != 0); }
+      fexit:__x64_sys_getppid /pid == $1/ { @ret = sum(retval); }`, { params: [String(t.pid)] });
+  } catch (e) {
+    await t.end();
+    throw e;
+  }
+  const links = attachKprobes(l);
+  try {
+    await t.do('getppid 137');
+    assert.equal(l.scalar('@n'), 137n);
+    assert.equal(l.scalar('@a'), 137n);
+    assert.equal(l.scalar('@ret'), 137n * BigInt(process.pid));
   } finally {
     closeLinks(links);
     l.close();
