@@ -19,7 +19,7 @@ import type { EventSpec, FieldSpec, MapSpec, ProgramSpec, UserMapSpec } from './
 import { CompileError } from './diagnostics';
 import { BUILTIN_VARS, FUNCTIONS } from './builtins';
 import {
-  type InstanceTypes, type MapInfo, type Type, NONE, align8, fieldType, isScalar, memSize, storedType, tupleType, valueTypeOf,
+  type InstanceTypes, type MapInfo, type Type, NONE, OFFSETOF_VALUES, align8, fieldType, isScalar, memSize, storedType, tupleType, valueTypeOf,
 } from './semantic';
 import { PT_REGS_ARG_OFFSETS } from './probes';
 
@@ -388,6 +388,13 @@ export class Gen {
         return this.fieldScalar(e.object, e.field, e.span);
       case 'IncDec':
         return this.incDec(e);
+      case 'Offsetof': {
+        const v = OFFSETOF_VALUES.get(e);
+        if (v === undefined) this.fail('internal: offsetof() was not computed', e.span);
+        const r = this.temp(e.span);
+        this.a.mov64(r, v);
+        return r;
+      }
       case 'Index':
         return this.indexScalar(e);
       case 'TupleIndex': {

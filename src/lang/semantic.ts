@@ -15,7 +15,8 @@
  * A probe with several attach points may be typed once per attach point
  * (`args` differs between tracepoints), so expression types are per instance.
  */
-import type { Call, Expr, MapRef, Probe, Program, Span, Stmt, TypeName } from './ast';
+import type { Call, Expr, MapRef, Probe, Program, Span, Stmt, TypeDef, TypeName } from './ast';
+import { CTypeError, offsetOf } from './ctypes';
 import type { Aggregation, ValueType } from './artifact';
 import { CompileError, type Diagnostic, nearestNames } from './diagnostics';
 import type { ProbeContext } from './probes';
@@ -202,7 +203,12 @@ export interface SemanticOptions {
   params: string[];
   strlen: number;
   unsafe: boolean;
+  /** Struct definitions written in the script (for offsetof). */
+  typeDefs?: readonly TypeDef[];
 }
+
+/** Values of offsetof() expressions, computed by the type pass for the code generator. */
+export const OFFSETOF_VALUES = new WeakMap<Expr, number>();
 
 export interface SemanticResult {
   maps: Map<string, MapInfo>;
@@ -474,8 +480,18 @@ export class Checker {
         } else this.type(e.operand as Expr);
         return UINT64;
       }
-      case 'Offsetof':
-        return this.error('offsetof() is not supported', e.span);
+      case 'Offsetof': {
+        if (e.type.kind !== 'TypeName') return this.error('offsetof() needs a struct type: offsetof(struct NAME, member)', e.span);
+        const m = /^(struct|union)\s+(\w+)$/.exec(e.type.base.trim()) ?? /^()(\w+)$/.exec(e.type.base.trim());
+        if (!m || e.type.pointerDepth) return this.error(`offsetof() needs a struct type, got ${e.type.base}`, e.type.span);
+        try {
+          OFFSETOF_VALUES.set(e, offsetOf(m[1] || 'struct', m[2], e.field, this.opts.typeDefs ?? []));
+        } catch (err) {
+          if (err instanceof CTypeError) return this.error(err.message, e.span);
+          throw err;
+        }
+        return UINT64;
+      }
       case 'IncDec': {
         this.assign(e.assign);
         if (e.target.kind === 'Variable') return this.vars.get(e.target.name) ?? INT64;
@@ -818,7 +834,8 @@ export function castType(t: TypeName): Type | undefined {
  * types of all maps (a map may be read in a probe before the probe that
  * assigns it), the second checks everything against them.
  */
-export function analyze(program: Program, instances: { probeIndex: number; ctx: ProbeContext }[], opts: SemanticOptions): SemanticResult {
+export function analyze(program: Program, instances: { probeIndex: number; ctx: ProbeContext }[], optsIn: SemanticOptions): SemanticResult {
+  const opts: SemanticOptions = { ...optsIn, typeDefs: optsIn.typeDefs ?? program.typeDefs };
   const maps = new Map<string, MapInfo>();
   const warnings: Diagnostic[] = [];
   const state = { unsafe: false };

@@ -9,6 +9,7 @@ import { kernelTest } from '../helpers/kernel';
 import { evalBegin, loadScript } from './lang-helpers';
 import { compile } from '../../src/lang/compile';
 import { ScriptRuntime } from '../../src/runtime/run';
+import { Btf } from '../../src/ebpf/btf';
 
 kernelTest('lang leftovers: for ($kv : @map) visits every entry with key and value; len(@map) counts entries', () => {
   const l = loadScript(`BEGIN {
@@ -63,4 +64,20 @@ kernelTest('lang leftovers: strftime() prints formatted wall-clock time through 
   const ym = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}`;
   assert.match(out, new RegExp(`^\\[${now.getFullYear()}\\]\\n`));
   assert.match(out, new RegExp(`@t: ${ym}\\n`));
+});
+
+kernelTest('lang leftovers: offsetof() of script structs (x86-64 layout) and kernel structs (BTF)', () => {
+  const btf = Btf.vmlinux();
+  const pidOff = btf.memberOffset(btf.find('task_struct', 'struct') as number, 'pid');
+  const l = loadScript(`struct Foo { char a; int b; struct Bar *p; long c[2]; }
+    struct Bar { short x; struct Foo f; }
+    BEGIN { @a = offsetof(struct Foo, b); @b = offsetof(struct Foo, p); @c = offsetof(struct Foo, c); @d = offsetof(struct Bar, f.c); @e = offsetof(struct task_struct, pid); }`);
+  try {
+    l.runBegin();
+    assert.deepEqual(['@a', '@b', '@c', '@d', '@e'].map((m) => l.scalar(m)), [4n, 8n, 16n, 24n, BigInt(pidOff)]);
+  } finally {
+    l.close();
+  }
+  assert.throws(() => compile({ name: 't', text: 'BEGIN { @ = offsetof(struct Nope, x); }' }), /unknown type: struct Nope/);
+  assert.throws(() => compile({ name: 't', text: 'struct A { int x; } BEGIN { @ = offsetof(struct A, y); }' }), /struct A has no member 'y'/);
 });
