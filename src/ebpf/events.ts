@@ -36,6 +36,13 @@ export interface ReaderOptions {
   ref?: boolean;
 }
 
+/**
+ * Receives a record as a window of a drained chunk: `buf[offset, offset + length)`.
+ * Valid only during the call (copy what you keep). Saves a Buffer object per
+ * record, which matters at a million records per second.
+ */
+export type RawRecordHandler = (buf: Buffer, offset: number, length: number) => void;
+
 /** Reads a BPF_MAP_TYPE_RINGBUF map. */
 export class RingBufReader implements Closable {
   /** Records delivered so far. */
@@ -48,6 +55,18 @@ export class RingBufReader implements Closable {
   private readonly budget: number;
   private readonly ref: boolean;
   private scheduled = false;
+  private raw: RawRecordHandler | undefined;
+
+  /**
+   * Like the constructor, but records arrive as (chunk, offset, length)
+   * windows instead of one Buffer each.
+   */
+  static withOffsets(map: MapRef, onRecord: RawRecordHandler, o: ReaderOptions = {}): RingBufReader {
+    const r = new RingBufReader(map, () => undefined, { ...o, start: false });
+    r.raw = onRecord;
+    if (o.start ?? true) r.start();
+    return r;
+  }
 
   constructor(map: MapRef, private readonly onRecord: (rec: Buffer) => void, o: ReaderOptions = {}) {
     if (map.type !== undefined && map.type !== MapType.RINGBUF) throw new TypeError('RingBufReader needs a ringbuf map');
@@ -92,14 +111,25 @@ export class RingBufReader implements Closable {
   }
 
   private deliver(buf: Buffer): void {
+    const raw = this.raw;
+    const end = buf.length;
     let p = 0;
-    while (p + 4 <= buf.length) {
-      const len = buf.readUInt32LE(p);
-      const rec = buf.subarray(p + 4, p + 4 + len);
-      p += 4 + ((len + 3) & ~3);
-      this.records++;
-      this.bytes += len;
-      this.onRecord(rec);
+    let n = 0;
+    let bytes = 0;
+    try {
+      while (p + 4 <= end) {
+        // The native side writes lengths in host order (little-endian here).
+        const len = buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24);
+        const at = p + 4;
+        p = at + ((len + 3) & ~3);
+        n++;
+        bytes += len;
+        if (raw) raw(buf, at, len);
+        else this.onRecord(buf.subarray(at, at + len));
+      }
+    } finally {
+      this.records += n;
+      this.bytes += bytes;
     }
   }
 

@@ -158,15 +158,50 @@ export function checkFormat(parsed: ParsedFormat, args: readonly ArgClass[], fun
   });
 }
 
+/**
+ * One conversion of a format as C's snprintf sees it (bpftrace calls it once
+ * per conversion on `literal + spec.text`): `text` is printed first, then the
+ * conversion — unless `spec` is null, when the argument is consumed but the
+ * conversion was printed as text (its '%' was paired away by a preceding '%',
+ * or it is a `%r` with width/flags, unknown to C).
+ */
+export interface FormatPiece {
+  readonly text: string;
+  readonly spec: FormatSpec | null;
+}
+
+/** A format resolved once into pieces, so formatting an event is plain concatenation. */
+export interface FormatPlan {
+  readonly pieces: readonly FormatPiece[];
+  readonly tail: string;
+}
+
+const plans = new WeakMap<ParsedFormat, FormatPlan>();
+
+/** The pieces of a parsed format (computed once per format, then cached). */
+export function planFormat(parsed: ParsedFormat): FormatPlan {
+  let plan = plans.get(parsed);
+  if (!plan) {
+    plan = { pieces: parsed.parts.map(({ literal, spec }) => piece(literal, spec)), tail: parsed.tail };
+    plans.set(parsed, plan);
+  }
+  return plan;
+}
+
 /** Formats printf arguments; the values must match the format (see checkFormat). */
 export function formatPrintf(parsed: ParsedFormat, values: readonly Value[]): string {
+  const { pieces, tail } = planFormat(parsed);
   let out = '';
-  parsed.parts.forEach(({ literal, spec }, i) => {
+  for (let i = 0; i < pieces.length; i++) {
+    const { text, spec } = pieces[i];
     const v = values[i];
-    if (v === undefined) throw new PrintfFormatError(`printf: missing argument ${i + 1} for ${spec.text}`, spec.offset);
-    out += cPart(literal, spec, v);
-  });
-  return out + parsed.tail;
+    if (v === undefined) {
+      const s = parsed.parts[i].spec;
+      throw new PrintfFormatError(`printf: missing argument ${i + 1} for ${s.text}`, s.offset);
+    }
+    out += spec ? text + formatOne(spec, v) : text;
+  }
+  return out + tail;
 }
 
 /**
@@ -175,15 +210,14 @@ export function formatPrintf(parsed: ParsedFormat, values: readonly Value[]): st
  * was paired away prints as text; an `%r` with width/flags is unknown to C and
  * printed as written.
  */
-function cPart(literal: string, spec: FormatSpec, v: Value): string {
+function piece(literal: string, spec: FormatSpec): FormatPiece {
   const whole = literal + spec.text;
   let out = '';
   let i = 0;
   while (i < whole.length) {
     if (i === literal.length) {
       const plainR = spec.conversion[0] !== 'r' || spec.text === '%' + spec.conversion;
-      out += plainR ? formatOne(spec, v) : spec.text;
-      i = whole.length;
+      return plainR ? { text: out, spec } : { text: out + spec.text, spec: null };
     } else if (whole[i] === '%' && whole[i + 1] === '%') {
       out += '%';
       i += 2;
@@ -191,7 +225,7 @@ function cPart(literal: string, spec: FormatSpec, v: Value): string {
       out += whole[i++];
     }
   }
-  return out;
+  return { text: out, spec: null };
 }
 
 /** One conversion applied to one value, with C printf semantics. */
@@ -208,25 +242,26 @@ export function formatOne(spec: FormatSpec, v: Value): string {
     case 'p': {
       const u = BigInt.asUintN(64, intOf(v, spec));
       if (u === 0n) return pad('(nil)', spec, false);
-      return number(u.toString(16), '', '0x', spec);
+      return layoutNumber(u.toString(16), '', '0x', spec);
     }
     default: {
       const bits = lengthBits(spec.length);
       const raw = intOf(v, spec);
       if (spec.conversion === 'd') {
         const s = BigInt.asIntN(bits, raw);
-        return number((s < 0n ? -s : s).toString(), s < 0n ? '-' : '', '', spec);
+        return layoutNumber((s < 0n ? -s : s).toString(), s < 0n ? '-' : '', '', spec);
       }
       const u = BigInt.asUintN(bits, raw);
       const base = spec.conversion === 'o' ? 8 : spec.conversion === 'u' ? 10 : 16;
       let digits = u.toString(base);
       if (spec.conversion === 'X') digits = digits.toUpperCase();
-      return number(digits, '', '', spec);
+      return layoutNumber(digits, '', '', spec);
     }
   }
 }
 
-function lengthBits(l: LengthModifier): 8 | 16 | 32 | 64 {
+/** How many low bits of the 64-bit argument C's printf looks at for a length modifier. */
+export function lengthBits(l: LengthModifier): 8 | 16 | 32 | 64 {
   return l === 'hh' ? 8 : l === 'h' ? 16 : l === '' ? 32 : 64;
 }
 
@@ -236,7 +271,7 @@ function intOf(v: Value, spec: FormatSpec): bigint {
 }
 
 /** C integer layout: precision = minimum digits (0 prints nothing for 0), '0' pads after sign/prefix. */
-function number(digits: string, sign: string, prefix: string, spec: FormatSpec): string {
+export function layoutNumber(digits: string, sign: string, prefix: string, spec: FormatSpec): string {
   if (spec.precision !== undefined) {
     if (spec.precision === 0 && digits === '0' && prefix === '') digits = '';
     else digits = digits.padStart(spec.precision, '0');
@@ -251,7 +286,7 @@ function number(digits: string, sign: string, prefix: string, spec: FormatSpec):
 }
 
 /** Width padding for strings/chars: C counts bytes, so pad by UTF-8 length. */
-function pad(s: string, spec: FormatSpec, _numeric: boolean): string {
+export function pad(s: string, spec: FormatSpec, _numeric: boolean): string {
   const width = spec.width ?? 0;
   const len = Buffer.byteLength(s);
   if (len >= width) return s;
