@@ -142,6 +142,22 @@ export interface KprobeOptions extends PerfAttachOptions {
   method?: ProbeMethod;
 }
 
+/**
+ * Attaches a kprobe program to many kernel functions with one kprobe_multi
+ * link (kernel 5.18+). The program must have been loaded with expected attach
+ * type BPF_TRACE_KPROBE_MULTI. `cookies[i]` is bpf_get_attach_cookie() in
+ * calls of `symbols[i]`.
+ *
+ * @example
+ *   const prog = loadProgram({ type: 'kprobe', insns, expectedAttachType: AttachType.TRACE_KPROBE_MULTI });
+ *   const link = attachKprobeMulti(prog, ['vfs_read', 'vfs_write']);
+ */
+export function attachKprobeMulti(prog: ProgRef, symbols: readonly string[], o: { retprobe?: boolean; cookies?: readonly bigint[] } = {}): Link {
+  if (!hasFeature('kprobe_multi')) throw new MissingFeatureError('kprobe_multi');
+  const fd = sys.linkCreateKprobeMulti({ progFd: prog.fd, syms: symbols, retprobe: o.retprobe, cookies: o.cookies });
+  return new FdLink(o.retprobe ? 'kretprobe' : 'kprobe', `${symbols.length} functions`, 'kprobe_multi', [fd]);
+}
+
 /** Attaches a kprobe program to a kernel function (kprobe PMU, else kprobe_events). */
 export function attachKprobe(prog: ProgRef, symbol: string, o: KprobeOptions = {}): Link {
   const kind = o.retprobe ? 'kretprobe' : 'kprobe';

@@ -255,6 +255,17 @@ function kernelFunctions(): string[] {
       // no symbol source: wildcards match nothing
     }
   }
+  // functions kprobes refuse (debugfs lists them; without debugfs the attach reports them)
+  for (const p of ['/sys/kernel/debug/kprobes/blacklist']) {
+    try {
+      for (const line of fs.readFileSync(p, 'utf8').split('\n')) {
+        const name = line.trim().split(/\s+/)[1];
+        if (name) out.delete(name);
+      }
+    } catch {
+      // not mounted
+    }
+  }
   kallsymsCache = [...out].sort();
   return kallsymsCache;
 }

@@ -141,7 +141,8 @@ export class ScriptRuntime {
   // ---- setup -----------------------------------------------------------------
 
   private createMaps(): void {
-    for (const spec of this.a.maps) {
+    for (const [i, spec] of this.a.maps.entries()) {
+      if (i === this.a.eventRing && process.env.TSBPF_RING) spec.maxEntries = Number(process.env.TSBPF_RING);
       const m = BpfMap.create({
         type: spec.kind,
         keySize: spec.keySize,
