@@ -22,6 +22,7 @@ import {
   type InstanceTypes, type MapInfo, type Type, NONE, OFFSETOF_VALUES, align8, fieldType, isScalar, memSize, storedType, tupleType, valueTypeOf,
 } from './semantic';
 import { PT_REGS_ARG_OFFSETS } from './probes';
+import { Btf } from '../ebpf/btf';
 
 const STACK_LIMIT = 512;
 
@@ -123,6 +124,27 @@ export class Shared {
     this.events.push(e);
     return this.events.length - 1;
   }
+}
+
+/** x86 thread_info.status flag of a task inside a 32-bit syscall. */
+const TS_COMPAT = 0x0002;
+let compatOffset: number | null | undefined;
+
+/** Offset of task_struct.thread_info.status (thread_info is embedded in task_struct on x86-64), from BTF; undefined when unknown. */
+function compatStatusOffset(): number | undefined {
+  if (compatOffset === undefined) {
+    compatOffset = null;
+    if (process.arch === 'x64') {
+      try {
+        const btf = Btf.vmlinux();
+        const id = btf.find('task_struct', 'struct');
+        if (id !== undefined) compatOffset = btf.memberOffset(id, 'thread_info.status');
+      } catch {
+        // no BTF: compat syscalls are not filtered (32-bit processes are rare)
+      }
+    }
+  }
+  return compatOffset ?? undefined;
 }
 
 /** Names of the $variables referenced under `node`, skipping the subtree `skip`. */
@@ -1555,6 +1577,22 @@ export class Gen {
     });
     const map = this.shared.addMap({ name: `sysnr_${this.shared.maps.length}`.slice(0, 15), kind: 'array', keySize: 4, valueSize: 4, maxEntries: size, initial });
     this.probeSlot = this.alloc(8);
+    const compat = compatStatusOffset();
+    if (compat !== undefined) {
+      // 32-bit (ia32) syscalls have other numbers; the per-syscall tracepoints ignore them, so must we:
+      // skip when current->thread_info.status has TS_COMPAT
+      this.a.st('dw', FP, this.probeSlot, 0);
+      this.a.call(Helper.get_current_task);
+      this.a.mov64(R3, R0);
+      this.a.add64(R3, compat);
+      this.a.mov64(R1, FP);
+      this.a.add64(R1, this.probeSlot);
+      this.a.mov64(R2, 4);
+      this.a.call(Helper.probe_read_kernel);
+      this.a.ldx('w', R1, FP, this.probeSlot);
+      this.a.and64(R1, TS_COMPAT);
+      this.a.jne(R1, 0, this.exitLabel);
+    }
     this.a.ldx('dw', R1, this.ctx, 8);
     // unsigned compare: also rejects negative ids
     this.a.jge(R1, size, this.exitLabel);

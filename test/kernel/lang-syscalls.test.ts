@@ -4,6 +4,7 @@
  * exactly what the child did.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { kernelTest } from '../helpers/kernel';
 import { buildFixture } from '../helpers/fixtures';
 import { loadScript, type Loaded } from './lang-helpers';
@@ -78,5 +79,31 @@ kernelTest('lang syscalls: args.id and shared argument fields in a merged progra
     closeLinks(links);
     l.close();
     await t.end();
+  }
+});
+
+kernelTest('lang syscalls: a merged program ignores 32-bit compat syscalls like the per-syscall tracepoints do', async (t) => {
+  let bin: string;
+  try {
+    bin = buildFixture('compat32', ['-m32', '-nostdlib', '-static']);
+  } catch {
+    t.skip('cannot build a 32-bit fixture here (cc -m32)');
+    return;
+  }
+  const l = loadScript('tracepoint:syscalls:sys_enter_* /comm == "compat32"/ { @e[probe] = count(); } tracepoint:syscalls:sys_enter_semget /comm == "compat32"/ { @semget = count(); }');
+  const links = attachAll(l);
+  try {
+    assert.equal(l.artifact.programs.filter((p) => p.attach.some((a) => a.kind === 'tracepoint' && a.category === 'raw_syscalls')).length, 1);
+    await new Promise<void>((res, rej) => {
+      const p = spawn(bin, [], { stdio: 'ignore' });
+      p.on('error', rej);
+      p.on('exit', (code) => (code === 0 ? res() : rej(new Error(`compat32 exited with ${code}`))));
+    });
+    // ia32 getppid is number 64 = x86-64 semget: counting it would be the bug
+    assert.deepEqual([...byProbe(l, '@e')], []);
+    assert.equal(l.entries('@semget').length, 0);
+  } finally {
+    closeLinks(links);
+    l.close();
   }
 });
