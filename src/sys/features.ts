@@ -202,6 +202,30 @@ function probeUprobeMulti(): boolean {
   }
 }
 
+/**
+ * The attach type can exist while the link cannot (kernels without
+ * CONFIG_FPROBE, e.g. Debian's 6.1 cloud kernel, answer EOPNOTSUPP). An empty
+ * kprobe_multi link (no symbols) fails with EINVAL exactly when it is supported.
+ */
+function probeKprobeMulti(): boolean {
+  let prog = -1;
+  try {
+    prog = progLoad({ type: ProgType.KPROBE, insns: RETURN_ZERO, expectedAttachType: AttachType.TRACE_KPROBE_MULTI }).fd;
+  } catch {
+    return false;
+  }
+  try {
+    const a = Buffer.alloc(144);
+    a.writeUInt32LE(prog, 0);
+    a.writeUInt32LE(AttachType.TRACE_KPROBE_MULTI, 8);
+    const r = bpfRaw(Cmd.LINK_CREATE, a, []);
+    if (r >= 0) { closeFd(r); return true; }
+    return r === -22;
+  } finally {
+    closeFd(prog);
+  }
+}
+
 const kprobeWhy = 'this kernel is built without CONFIG_KPROBES (no kprobe PMU and no kprobe_events)';
 
 const FEATURES: Record<string, FeatureDef> = {
@@ -225,7 +249,7 @@ const FEATURES: Record<string, FeatureDef> = {
   bpf_cookie: { probe: () => hasHelper(174, ProgType.KPROBE), missing: 'BPF cookies are not available: bpf_get_attach_cookie is missing (kernel older than 5.15)' },
   uprobe_multi: { probe: probeUprobeMulti, missing: 'uprobe_multi links are not available (kernel older than 6.6)' },
   kprobe_multi: {
-    probe: () => (dynamicPmu('kprobe') !== undefined || hasProbeEvents('kprobe')) && tryLoad(ProgType.KPROBE, RETURN_ZERO, { expectedAttachType: AttachType.TRACE_KPROBE_MULTI }).ok,
+    probe: () => (dynamicPmu('kprobe') !== undefined || hasProbeEvents('kprobe')) && probeKprobeMulti(),
     missing: `kprobe_multi links are not available: ${kprobeWhy} or the kernel is older than 5.18`,
   },
   raw_tracepoint: { probe: () => hasProgType(ProgType.RAW_TRACEPOINT), missing: 'raw tracepoint programs are not available' },
