@@ -1,28 +1,14 @@
 /**
- * Raw bpf(2) queries that introspection needs: walking object ids, opening
- * objects by id, reading their info structs, querying perf-event fds of other
- * tasks, reading map elements and enabling run-time statistics.
- *
- * Layouts follow include/uapi/linux/bpf.h (bpf_attr, bpf_prog_info,
- * bpf_map_info); only the fields we print are decoded.
+ * The bpf(2) queries introspection needs, in the shapes the listings print:
+ * walking object ids, opening objects by id, info structs, other tasks'
+ * perf-event fds, map elements, run-time statistics. A thin adapter over
+ * src/sys/bpf.ts; an object that vanishes between listing and opening reads
+ * as undefined rather than an error.
  */
-import { native } from '../sys/native';
+import * as bpf from '../sys/bpf';
 import { SyscallError } from '../sys/errno';
 
-const BPF_MAP_LOOKUP_ELEM = 1;
-const BPF_MAP_GET_NEXT_KEY = 4;
-const BPF_PROG_GET_NEXT_ID = 11;
-const BPF_MAP_GET_NEXT_ID = 12;
-const BPF_PROG_GET_FD_BY_ID = 13;
-const BPF_MAP_GET_FD_BY_ID = 14;
-const BPF_OBJ_GET_INFO_BY_FD = 15;
-const BPF_TASK_FD_QUERY = 20;
-const BPF_ENABLE_STATS = 32;
-
 const ENOENT = 2;
-
-/** bpf_attr is 120+ bytes on current kernels; the kernel only requires the tail it does not know to be zero. */
-const ATTR_SIZE = 128;
 
 /** Program type names as libbpf/bpftool print them (index = BPF_PROG_TYPE_*). */
 export const PROG_TYPE_NAMES: readonly string[] = [
@@ -98,137 +84,55 @@ export interface TaskFdInfo {
   probeAddr: bigint;
 }
 
-function cstr(b: Uint8Array, off: number, len: number): string {
-  let end = off;
-  while (end < off + len && b[end] !== 0) end++;
-  return Buffer.from(b.buffer, b.byteOffset + off, end - off).toString('utf8');
-}
-
-function sys(cmd: number, attr: Buffer, patches?: [Uint8Array, number, Uint8Array][]): number {
-  return native().bpf(cmd, attr, patches);
-}
-
-function nextId(cmd: number, start: number): number | undefined {
-  const attr = Buffer.alloc(ATTR_SIZE);
-  attr.writeUInt32LE(start, 0);
-  const r = sys(cmd, attr);
-  if (r === -ENOENT) return undefined;
-  if (r < 0) throw new SyscallError('bpf(GET_NEXT_ID)', -r);
-  return attr.readUInt32LE(4);
-}
-
 /** Ids of every loaded program, ascending. */
 export function progIds(): number[] {
-  const out: number[] = [];
-  for (let id = nextId(BPF_PROG_GET_NEXT_ID, 0); id !== undefined; id = nextId(BPF_PROG_GET_NEXT_ID, id)) out.push(id);
-  return out;
+  return bpf.listIds('prog');
 }
 
 /** Ids of every map, ascending. */
 export function mapIds(): number[] {
-  const out: number[] = [];
-  for (let id = nextId(BPF_MAP_GET_NEXT_ID, 0); id !== undefined; id = nextId(BPF_MAP_GET_NEXT_ID, id)) out.push(id);
-  return out;
+  return bpf.listIds('map');
 }
 
-/** Opens a program by id; undefined when it went away meanwhile (ENOENT). */
+function absentAsUndefined<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof SyscallError && e.errno === ENOENT) return undefined;
+    throw e;
+  }
+}
+
 export function progFdById(id: number): number | undefined {
-  return fdById(BPF_PROG_GET_FD_BY_ID, id, 'program');
+  return absentAsUndefined(() => bpf.progGetFdById(id));
 }
 
-/** Opens a map by id; undefined when it went away meanwhile (ENOENT). */
 export function mapFdById(id: number): number | undefined {
-  return fdById(BPF_MAP_GET_FD_BY_ID, id, 'map');
+  return absentAsUndefined(() => bpf.mapGetFdById(id));
 }
-
-function fdById(cmd: number, id: number, what: string): number | undefined {
-  const attr = Buffer.alloc(ATTR_SIZE);
-  attr.writeUInt32LE(id, 0);
-  const r = sys(cmd, attr);
-  if (r === -ENOENT) return undefined;
-  if (r < 0) throw new SyscallError(`bpf(GET_FD_BY_ID)`, -r, `${what} ${id}`);
-  return r;
-}
-
-function objInfo(fd: number, info: Buffer, patches: [Uint8Array, number, Uint8Array][] = []): number {
-  const attr = Buffer.alloc(ATTR_SIZE);
-  attr.writeUInt32LE(fd, 0);
-  attr.writeUInt32LE(info.length, 4);
-  const r = sys(BPF_OBJ_GET_INFO_BY_FD, attr, [[attr, 8, info], ...patches]);
-  if (r < 0) throw new SyscallError('bpf(OBJ_GET_INFO_BY_FD)', -r);
-  return attr.readUInt32LE(4);
-}
-
-const PROG_INFO_SIZE = 232;
 
 /** Reads bpf_prog_info, including the map id list. */
 export function progInfo(fd: number): ProgInfo {
-  let info = Buffer.alloc(PROG_INFO_SIZE);
-  objInfo(fd, info);
-  const nrMaps = info.readUInt32LE(52);
-  let mapIdList: number[] = [];
-  if (nrMaps) {
-    // Second call with a buffer for the map ids; everything else is re-read too so it stays consistent.
-    const ids = Buffer.alloc(nrMaps * 4);
-    info = Buffer.alloc(PROG_INFO_SIZE);
-    info.writeUInt32LE(nrMaps, 52);
-    objInfo(fd, info, [[info, 56, ids]]);
-    const n = Math.min(nrMaps, info.readUInt32LE(52));
-    for (let i = 0; i < n; i++) mapIdList.push(ids.readUInt32LE(i * 4));
-  }
-  const flags = info.readUInt32LE(84); // bitfield word after ifindex: gpl_compatible is bit 0
+  const i = bpf.progInfo(fd);
   return {
-    type: info.readUInt32LE(0),
-    id: info.readUInt32LE(4),
-    tag: info.subarray(8, 16).toString('hex'),
-    jitedLen: info.readUInt32LE(16),
-    xlatedLen: info.readUInt32LE(20),
-    loadTime: info.readBigUInt64LE(40),
-    uid: info.readUInt32LE(48),
-    mapIds: mapIdList,
-    name: cstr(info, 64, 16),
-    ifindex: info.readUInt32LE(80),
-    btfId: info.readUInt32LE(128),
-    gpl: (flags & 1) === 1,
-    runTimeNs: info.readBigUInt64LE(192),
-    runCnt: info.readBigUInt64LE(200),
-    recursionMisses: info.readBigUInt64LE(208),
-    verifiedInsns: info.readUInt32LE(216),
+    type: i.type, id: i.id, tag: i.tag, jitedLen: i.jitedProgLen, xlatedLen: i.xlatedProgLen, loadTime: i.loadTime,
+    uid: i.createdByUid, mapIds: i.mapIds, name: i.name, ifindex: i.ifindex, btfId: i.btfId, gpl: i.gplCompatible,
+    runTimeNs: i.runTimeNs, runCnt: i.runCnt, recursionMisses: i.recursionMisses, verifiedInsns: i.verifiedInsns,
   };
 }
 
 /** The translated (post-verifier) instructions of a program, 8 bytes each. */
 export function progXlatedInsns(fd: number): Buffer {
-  const first = Buffer.alloc(PROG_INFO_SIZE);
-  objInfo(fd, first);
-  const len = first.readUInt32LE(20);
-  const insns = Buffer.alloc(len);
-  if (!len) return insns;
-  const info = Buffer.alloc(PROG_INFO_SIZE);
-  info.writeUInt32LE(len, 20);
-  objInfo(fd, info, [[info, 32, insns]]);
-  return insns.subarray(0, Math.min(len, info.readUInt32LE(20)));
+  return bpf.progInfo(fd, { xlated: true }).xlatedInsns ?? Buffer.alloc(0);
 }
-
-const MAP_INFO_SIZE = 88;
 
 /** Reads bpf_map_info. */
 export function mapInfo(fd: number): MapInfo {
-  const info = Buffer.alloc(MAP_INFO_SIZE);
-  objInfo(fd, info);
+  const i = bpf.mapInfo(fd);
   return {
-    type: info.readUInt32LE(0),
-    id: info.readUInt32LE(4),
-    keySize: info.readUInt32LE(8),
-    valueSize: info.readUInt32LE(12),
-    maxEntries: info.readUInt32LE(16),
-    flags: info.readUInt32LE(20),
-    name: cstr(info, 24, 16),
-    ifindex: info.readUInt32LE(40),
-    btfVmlinuxValueTypeId: info.readUInt32LE(44),
-    btfId: info.readUInt32LE(64),
-    btfKeyTypeId: info.readUInt32LE(68),
-    btfValueTypeId: info.readUInt32LE(72),
+    type: i.type, id: i.id, keySize: i.keySize, valueSize: i.valueSize, maxEntries: i.maxEntries, flags: i.flags,
+    name: i.name, ifindex: i.ifindex, btfVmlinuxValueTypeId: i.btfVmlinuxValueTypeId, btfId: i.btfId,
+    btfKeyTypeId: i.btfKeyTypeId, btfValueTypeId: i.btfValueTypeId,
   };
 }
 
@@ -238,44 +142,29 @@ export function mapInfo(fd: number): MapInfo {
  * program (the common case while walking /proc).
  */
 export function taskFdQuery(pid: number, fd: number): TaskFdInfo | undefined {
-  const attr = Buffer.alloc(ATTR_SIZE);
-  const buf = Buffer.alloc(4096);
-  attr.writeUInt32LE(pid, 0);
-  attr.writeUInt32LE(fd, 4);
-  attr.writeUInt32LE(buf.length, 12);
-  const r = sys(BPF_TASK_FD_QUERY, attr, [[attr, 16, buf]]);
-  if (r < 0) return undefined;
-  const got = attr.readUInt32LE(12);
-  return {
-    progId: attr.readUInt32LE(24),
-    fdType: attr.readUInt32LE(28),
-    name: cstr(buf, 0, Math.min(got + 1, buf.length)),
-    probeOffset: attr.readBigUInt64LE(32),
-    probeAddr: attr.readBigUInt64LE(40),
-  };
+  try {
+    return bpf.taskFdQuery(pid, fd);
+  } catch (e) {
+    if (e instanceof SyscallError) return undefined;
+    throw e;
+  }
 }
 
 /** The key after `prev` (the first key when prev is undefined); undefined at the end. */
 export function mapNextKey(fd: number, keySize: number, prev: Buffer | undefined): Buffer | undefined {
-  const attr = Buffer.alloc(ATTR_SIZE);
-  attr.writeUInt32LE(fd, 0);
   const next = Buffer.alloc(keySize);
-  const patches: [Uint8Array, number, Uint8Array][] = [[attr, 16, next]];
-  if (prev) patches.push([attr, 8, prev]);
-  const r = sys(BPF_MAP_GET_NEXT_KEY, attr, patches);
-  if (r === -ENOENT) return undefined;
-  if (r < 0) throw new SyscallError('bpf(MAP_GET_NEXT_KEY)', -r);
-  return next;
+  return bpf.mapGetNextKey(fd, prev ?? null, next) ? next : undefined;
 }
 
 /** Looks a key up; returns the value bytes, or the errno (positive) when the lookup fails. */
 export function mapLookup(fd: number, key: Buffer, valueBytes: number): Buffer | number {
-  const attr = Buffer.alloc(ATTR_SIZE);
-  attr.writeUInt32LE(fd, 0);
   const value = Buffer.alloc(valueBytes);
-  const r = sys(BPF_MAP_LOOKUP_ELEM, attr, [[attr, 8, key], [attr, 16, value]]);
-  if (r < 0) return -r;
-  return value;
+  try {
+    return bpf.mapLookupElem(fd, key, value) ? value : ENOENT;
+  } catch (e) {
+    if (e instanceof SyscallError) return e.errno;
+    throw e;
+  }
 }
 
 /**
@@ -283,16 +172,12 @@ export function mapLookup(fd: number, key: Buffer, valueBytes: number): Buffer |
  * returned fd stays open (BPF_STATS_RUN_TIME). Close it to turn them off.
  */
 export function enableRunTimeStats(): number {
-  const attr = Buffer.alloc(ATTR_SIZE);
-  attr.writeUInt32LE(0, 0); // BPF_STATS_RUN_TIME
-  const r = sys(BPF_ENABLE_STATS, attr);
-  if (r < 0) throw new SyscallError('bpf(ENABLE_STATS)', -r);
-  return r;
+  return bpf.enableStats(0);
 }
 
 /** Closes an fd obtained from this module. */
 export function closeFd(fd: number): void {
-  native().close(fd);
+  bpf.closeFd(fd);
 }
 
 /**
@@ -302,7 +187,7 @@ export function closeFd(fd: number): void {
  */
 export function progMainFuncTypeId(fd: number): number {
   const first = Buffer.alloc(PROG_INFO_SIZE);
-  objInfo(fd, first);
+  bpf.objGetInfoByFd(fd, first);
   const nr = first.readUInt32LE(144);
   const rec = first.readUInt32LE(132);
   if (!nr || !first.readUInt32LE(128) || rec < 8) return 0;
@@ -310,6 +195,9 @@ export function progMainFuncTypeId(fd: number): number {
   const info = Buffer.alloc(PROG_INFO_SIZE);
   info.writeUInt32LE(8, 132); // only insn_off and type_id of one record
   info.writeUInt32LE(1, 144);
-  objInfo(fd, info, [[info, 136, recs]]);
+  bpf.objGetInfoByFd(fd, info, [[info, 136, recs]]);
   return recs.readUInt32LE(4);
 }
+
+/** bpf_prog_info as far as we read it (func_info fields end before byte 232). */
+const PROG_INFO_SIZE = 232;
