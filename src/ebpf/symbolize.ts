@@ -62,8 +62,10 @@ export class KernelSymbols {
         const type = text[sp1 + 1];
         const nameStart = sp1 + 3;
         if (type !== 'A' && type !== 'a') {
-          const tab = text.indexOf('\t', nameStart);
-          const nameEnd = tab >= 0 && tab < nl ? tab : nl;
+          // Search the tab within this line only: module symbols sit at the end of
+          // kallsyms, so an unbounded indexOf scanned megabytes per core symbol (seconds).
+          let nameEnd = nameStart;
+          while (nameEnd < nl && text.charCodeAt(nameEnd) !== 9) nameEnd++;
           const [hi, lo] = splitHex(text.slice(pos, sp1));
           if (hi !== 0 || lo !== 0) {
             his.push(hi);
