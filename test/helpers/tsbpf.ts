@@ -23,7 +23,7 @@ export interface RunResult {
 }
 
 export interface RunOpts {
-  /** Hard deadline; the child gets SIGINT then SIGKILL 3 s later. Default 30 s. */
+  /** Hard deadline; the child gets SIGINT then SIGKILL 15 s later. Default 30 s. */
   timeoutMs?: number;
   /** Send `stopSignal` this long after start (tracing programs that run until Ctrl-C). */
   stopAfterMs?: number;
@@ -55,7 +55,8 @@ export function runCommand(file: string, args: string[], o: RunOpts = {}): Promi
     const stop = (s: NodeJS.Signals) => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(s);
-      timers.push(setTimeout(() => child.kill('SIGKILL'), 3000));
+      // generous: printing big maps on a loaded 2-core machine takes a while
+      timers.push(setTimeout(() => child.kill('SIGKILL'), 15_000));
     };
     const check = () => {
       const all = stdout + stderr;

@@ -303,3 +303,32 @@ kernelTest('not root: "needs root" sentence, no stack trace', async () => {
   assert.match(r.stderr, /needs root/);
   assert.doesNotMatch(r.stderr, /internal error/);
 });
+
+// ---- README ------------------------------------------------------------------------------------
+
+kernelTest('README "What you can do with it": every command runs as shown', async () => {
+  const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## What you can do with it'));
+  const block = /```sh\n([\s\S]*?)```/.exec(section);
+  assert.ok(block, 'no sh block in the README section');
+  const lines = block[1].split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter((l) => l.startsWith('tsbpf'));
+  assert.ok(lines.length >= 5);
+  const dir = fs.mkdtempSync(path.join(tmp, 'readme-'));
+  fs.writeFileSync(path.join(dir, 'script.bt'), 'tracepoint:syscalls:sys_enter_getppid { @ = count(); }\n');
+  fs.writeFileSync(path.join(dir, 'folded.txt'), 'main;foo;bar 3\nmain;baz 2\n');
+  const env = { ...process.env, PATH: `${path.dirname(tsbpfBin)}:${process.env.PATH ?? ''}` };
+  for (const line of lines) {
+    // exec: the signal that stops a tracing command reaches tsbpf, not a shell
+    const tracing = / -e /.test(line);
+    const r = await runCommand('/bin/sh', ['-c', `exec ${line}`], { cwd: dir, env, timeoutMs: 120_000, ...(tracing ? { stopWhen: { text: 'Attached', delayMs: 1500 } } : {}) });
+    assert.ok(!hasStackTrace(r.stderr), `${line}\n${r.stderr}`);
+    assert.equal(r.code, 0, `${line}\nexit ${r.code} ${r.signal ?? ''}\n${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /ERROR|^tsbpf: /m, line);
+    if (line.includes('Hello world')) assert.equal(r.stdout, 'Hello world!\nGame over!\n\n\n');
+    if (line.includes('sys_enter_*')) assert.match(r.stdout, /^@\[tracepoint:syscalls:sys_enter_\w+\]: \d+$/m);
+    if (line.includes('kstack')) assert.match(r.stdout, /^@\[\n {4}\w+/m);
+    if (line.startsWith('tsbpf -l')) assert.match(r.stdout, /^tracepoint:sched:sched_switch$/m);
+    if (line.includes('--verify')) assert.match(r.stderr, /passed the kernel verifier/);
+    if (line.includes('flamegraph')) assert.match(fs.readFileSync(path.join(dir, 'out.svg'), 'utf8'), /^<\?xml[\s\S]*<svg/);
+  }
+}, { timeout: 600_000 });
