@@ -26,7 +26,8 @@ import { createOutput, type OutputFormatter } from './format/output';
 import type { MapDump } from './format/maps';
 import { formatPrintf, parseFormat, type ParsedFormat } from './format/printf';
 import { strftime, TIME_DEFAULT_FORMAT } from './format/strftime';
-import { compileRecordFormatter, recordSize, type RecordFormatter } from './fastformat';
+import { compileRecordWriter, recordSize, type RecordWriter } from './fastformat';
+import { OutBuffer } from './outbuf';
 import { ScriptResolver } from './resolve';
 import { captureProcess } from '../ebpf/symbolize';
 import * as V from './values';
@@ -35,6 +36,19 @@ export interface RunOptions {
   format?: 'text' | 'json';
   /** Where program output goes (default stdout). */
   write?: (s: string) => void;
+  /**
+   * Where program output goes, as UTF-8 bytes (the same bytes `write` would
+   * produce). Preferred over `write` when both are given: event output is
+   * built as bytes, so this saves a decode and re-encode per batch.
+   */
+  writeBytes?: (b: Uint8Array) => void;
+  /**
+   * Size in bytes of the ring buffer carrying events (printf...) to user
+   * space: a power of two, at least a page. Larger absorbs longer bursts at
+   * the cost of locked kernel memory. Default: $TSBPF_RING_BYTES, else the
+   * compiler's size.
+   */
+  ringBytes?: number;
   /** Where messages go (default stderr). */
   message?: (s: string) => void;
   quiet?: boolean;
@@ -73,6 +87,7 @@ export class ScriptRuntime {
   private readonly o: RunOptions;
   private readonly out: OutputFormatter;
   private readonly write: (s: string) => void;
+  private readonly writeBytes: ((b: Uint8Array) => void) | undefined;
   private readonly message: (s: string) => void;
   private maps: BpfMap[] = [];
   private programs: Program[] = [];
@@ -93,6 +108,7 @@ export class ScriptRuntime {
     this.o = opts;
     this.out = createOutput(opts.format ?? 'text');
     this.write = opts.write ?? ((s) => process.stdout.write(s));
+    this.writeBytes = opts.writeBytes ?? (opts.write ? undefined : (b) => process.stdout.write(b));
     this.message = opts.message ?? ((s) => process.stderr.write(s));
     this.resolver = new ScriptResolver(() => this.maps, artifact.probeNames);
   }
@@ -118,7 +134,7 @@ export class ScriptRuntime {
       if (this.a.eventRing >= 0) {
         const m = this.maps[this.a.eventRing];
         this.prepareFastPaths();
-        this.reader = RingBufReader.withOffsets({ fd: m.fd, maxEntries: this.a.maps[this.a.eventRing].maxEntries }, (b, off, len) => this.onRecord(b, off, len));
+        this.reader = RingBufReader.withOffsets({ fd: m.fd, maxEntries: this.ringBytes() }, (b, off, len) => this.onRecord(b, off, len));
       }
       if (this.a.lossCounter >= 0) {
         const t = setInterval(() => this.reportLoss(), 1000);
@@ -142,18 +158,30 @@ export class ScriptRuntime {
 
   private createMaps(): void {
     for (const [i, spec] of this.a.maps.entries()) {
-      if (i === this.a.eventRing && process.env.TSBPF_RING) spec.maxEntries = Number(process.env.TSBPF_RING);
       const m = BpfMap.create({
         type: spec.kind,
         keySize: spec.keySize,
         valueSize: spec.valueSize,
-        maxEntries: spec.maxEntries,
+        maxEntries: i === this.a.eventRing ? this.ringBytes() : spec.maxEntries,
         flags: spec.flags,
         name: spec.name.slice(0, MAP_NAME_MAX),
       });
       this.maps.push(m);
       for (const e of spec.initial ?? []) m.update(Buffer.from(e.key, 'hex'), Buffer.from(e.value, 'hex'));
     }
+  }
+
+  /** Size of the event ring buffer: RunOptions.ringBytes, else $TSBPF_RING_BYTES, else the compiler's. */
+  private ringBytes(): number {
+    const spec = this.a.maps[this.a.eventRing];
+    const env = process.env.TSBPF_RING_BYTES;
+    const want = this.o.ringBytes ?? (env ? Number(env) : spec.maxEntries);
+    const page = 4096;
+    if (!Number.isInteger(want) || want < page || (want & (want - 1)) !== 0 || want > 2 ** 30) {
+      const from = this.o.ringBytes !== undefined ? 'ringBytes' : 'TSBPF_RING_BYTES';
+      throw new RuntimeError(`${from}=${this.o.ringBytes ?? env}: the event ring buffer size must be a power of two between 4096 and 1073741824 bytes`);
+    }
+    return want;
   }
 
   /** Replaces map indices in lddw instructions with the created maps' fds. */
@@ -328,20 +356,23 @@ export class ScriptRuntime {
 
   // ---- events ----------------------------------------------------------------
 
-  private pendingOut = '';
+  private readonly pendingOut = new OutBuffer();
   private flushQueued = false;
-  /** Per event id: printf formatted straight from the record bytes (see fastformat.ts), and the bytes it needs. */
-  private fast: Array<RecordFormatter | undefined> = [];
+  /** Per event id: printf written straight from the record bytes (see fastformat.ts), and the bytes it needs. */
+  private fast: Array<RecordWriter | undefined> = [];
   private fastMinLen: number[] = [];
 
   /**
    * Event output is batched per wake-up: records drained together are written
    * with one write(2) (a microtask runs right after the drain), instead of one
    * system call per event, which capped delivery far below the kernel's rate.
-   * Concatenation (V8 ropes) is cheaper here than an array and a join.
    */
   private emit(s: string): void {
-    this.pendingOut += s;
+    this.pendingOut.text(s);
+    this.queueFlush();
+  }
+
+  private queueFlush(): void {
     if (!this.flushQueued) {
       this.flushQueued = true;
       queueMicrotask(() => this.flush());
@@ -351,17 +382,16 @@ export class ScriptRuntime {
   private flush(): void {
     this.flushQueued = false;
     if (this.pendingOut.length === 0) return;
-    const s = this.pendingOut;
-    this.pendingOut = '';
-    this.write(s);
+    if (this.writeBytes) this.writeBytes(this.pendingOut.take());
+    else this.write(this.pendingOut.takeString());
   }
 
-  /** Builds the fused decode+format closures of printf events, unless a tool hook wants Values. */
+  /** Builds the fused decode+format writers of printf events (text mode, unless a tool hook wants Values). */
   private prepareFastPaths(): void {
-    if (this.o.onEvent) return;
+    if (this.o.onEvent || this.out.mode !== 'text') return;
     this.a.events.forEach((ev, id) => {
       if (ev.kind !== 'printf') return;
-      const f = compileRecordFormatter(this.parsed(id, ev.format), ev.fields, this.resolver);
+      const f = compileRecordWriter(this.parsed(id, ev.format), ev.fields, this.resolver);
       if (!f) return;
       this.fast[id] = f;
       this.fastMinLen[id] = Math.max(8, recordSize(ev.fields));
@@ -371,12 +401,12 @@ export class ScriptRuntime {
   private onRecord(b: Buffer, off: number, len: number): void {
     if (len < 8) return;
     // The u64 event id as two u32 reads: ids are small, a BigInt per event is not.
-    if (b.readUInt32LE(off + 4) !== 0) return;
-    const id = b.readUInt32LE(off);
+    if ((b[off + 4] | b[off + 5] | b[off + 6] | b[off + 7]) !== 0) return;
+    const id = b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24);
     const fast = this.fast[id];
     if (fast !== undefined && len >= this.fastMinLen[id]) {
-      const text = fast(b, off);
-      this.emit(this.out.mode === 'text' ? text : this.out.printf(text));
+      fast(b, off, this.pendingOut);
+      this.queueFlush();
       return;
     }
     const ev = this.a.events[id];

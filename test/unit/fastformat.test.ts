@@ -1,11 +1,12 @@
-// The fused record formatter must print exactly what the general path
+// The fused record writer must print exactly what the general path
 // (decodeValue + formatPrintf) prints, for every conversion and field type.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type { FieldSpec, ValueType } from '../../src/lang/artifact';
 import { decodeValue, type Resolver } from '../../src/runtime/decode';
-import { compileRecordFormatter, recordSize } from '../../src/runtime/fastformat';
+import { compileRecordWriter, formatRecord, recordSize } from '../../src/runtime/fastformat';
 import { formatPrintf, parseFormat } from '../../src/runtime/format/printf';
+import { OutBuffer } from '../../src/runtime/outbuf';
 import * as V from '../../src/runtime/values';
 
 const resolver: Resolver = {
@@ -56,11 +57,11 @@ function record(fields: readonly FieldSpec[], values: Array<bigint | string>, pa
 
 function check(fmt: string, fields: FieldSpec[], values: Array<bigint | string>): void {
   const parsed = parseFormat(fmt);
-  const fast = compileRecordFormatter(parsed, fields, resolver);
+  const fast = compileRecordWriter(parsed, fields, resolver);
   assert.ok(fast, `no fast formatter for ${fmt}`);
   const { buf, base } = record(fields, values, 24);
   const expected = formatPrintf(parsed, fields.map((f) => decodeValue(buf.subarray(base, base + recordSize(fields)), f.offset, f.type, resolver)));
-  assert.equal(fast(buf, base), expected, `${JSON.stringify(fmt)} with ${values.map(String).join(', ')} (${fields.map((f) => JSON.stringify(f.type)).join(' ')})`);
+  assert.equal(formatRecord(fast, buf, base), expected, `${JSON.stringify(fmt)} with ${values.map(String).join(', ')} (${fields.map((f) => JSON.stringify(f.type)).join(' ')})`);
 }
 
 const INT_TYPES: ValueType[] = [1, 2, 4, 8].flatMap((size) => [true, false].map((signed) => ({ kind: 'int', size, signed }) as ValueType));
@@ -101,5 +102,29 @@ test('other field types go through the general code', () => {
 });
 
 test('missing arguments: no fast formatter (the general path reports it per event)', () => {
-  assert.equal(compileRecordFormatter(parseFormat('%d %d\n'), [{ offset: 8, type: { kind: 'int', size: 8, signed: true } }], resolver), undefined);
+  assert.equal(compileRecordWriter(parseFormat('%d %d\n'), [{ offset: 8, type: { kind: 'int', size: 8, signed: true } }], resolver), undefined);
+});
+
+test('OutBuffer: decimal and hex digits up to 2^53, latin1 bytes as UTF-8, growth', () => {
+
+  const o = new OutBuffer(4);
+  const nums = [0, 9, 10, 99, 100, 101, 999, 1000, 65535, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 10 ** 15, 10 ** 15 - 1, 2 ** 53 - 1];
+  for (let k = 0; k < 200; k++) nums.push(Math.floor((rnd() / 2 ** 32) * 2 ** (rnd() % 53)));
+  let expected = '';
+  for (const n of nums) {
+    o.decimal(n);
+    o.byte(32);
+    o.hex(n, (n & 1) === 1);
+    o.byte(10);
+    const h = n.toString(16);
+    expected += `${n} ${(n & 1) === 1 ? h.toUpperCase() : h}\n`;
+  }
+  const src = Buffer.from('a\xe9\xffz\0rest', 'latin1');
+  o.cString(src, 0, src.length);
+  o.cString(src, 5, 7);
+  expected += 'a\xe9\xffzre';
+  o.text('\u20ac');
+  expected += '\u20ac';
+  assert.equal(o.takeString(), expected);
+  assert.equal(o.length, 0);
 });
