@@ -11,7 +11,6 @@ import { CompileError } from '../lang/diagnostics';
 import { MissingFeatureError } from '../sys/features';
 import { SyscallError } from '../sys/errno';
 import { VerifierError } from '../ebpf/programs';
-import { listProbes } from './list';
 import { toolNames, runTool, toolsHelp } from '../tools/registry';
 
 type Command = (argv: string[]) => Promise<number>;
@@ -73,7 +72,11 @@ export async function dispatch(argv: string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
-  if (o.list !== null) return listProbes(o.list, { verbose: o.listVerbose, pid: o.pid });
+  if (o.list !== null) {
+    // Loaded on demand: listing reads ELF and USDT notes, which a script run never needs.
+    const { listProbes } = require('./list') as typeof import('./list');
+    return listProbes(o.list, { verbose: o.listVerbose, pid: o.pid });
+  }
   return runScriptCommand(o);
 }
 

@@ -9,7 +9,7 @@
  *   const artifact = compile({ name: 'stdin', text: 'BEGIN { printf("hi\\n"); exit(); }' }, {});
  *   const code = await runScript(artifact, { format: 'text' });
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { encode, isLdImm64, PseudoLd, type Insn } from '../ebpf/asm';
 import { attachKprobe, attachKprobeMulti, attachPerfEvent, attachRawTracepoint, attachTracepoint, attachTracing, attachUprobe, type Link } from '../ebpf/attach';
@@ -327,6 +327,8 @@ export class ScriptRuntime {
   private startCommand(cmd: string): void {
     // Its own process group: the shell may fork the command instead of exec'ing it,
     // and signalling only the shell would orphan the command (left running after us).
+    // child_process is loaded only for -c: most runs never spawn anything.
+    const { spawn } = require('node:child_process') as typeof import('node:child_process');
     this.child = spawn('/bin/sh', ['-c', cmd], { stdio: 'inherit', detached: true });
     this.child.on('exit', (code, signal) => {
       this.child = undefined;

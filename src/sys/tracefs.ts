@@ -10,7 +10,6 @@
  *   const fmt = tracepointFormat('syscalls', 'sys_enter_openat'); // fields with offsets
  */
 import * as fs from 'node:fs';
-import { execFileSync } from 'node:child_process';
 
 /** tracefs cannot be found or mounted. */
 export class TracefsError extends Error {
@@ -47,6 +46,8 @@ export function tracefsRoot(): string {
   }
   if (process.getuid?.() === 0 && fs.existsSync(CANDIDATES[0])) {
     try {
+      // Required here: child_process costs every start-up ~5 ms and is needed only to mount.
+      const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
       execFileSync('mount', ['-t', 'tracefs', 'nodev', CANDIDATES[0]], { stdio: 'pipe' });
     } catch (e) {
       throw new TracefsError(`tracefs is not mounted and mounting it at ${CANDIDATES[0]} failed: ${(e as Error).message.split('\n')[0]}`);
