@@ -20,11 +20,13 @@ import {
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsbpf-cli-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 
+/** The workload's comm, unique to this test process (concurrent runs must not count each other). */
+const COMM = `cw${process.pid}`.slice(0, 15);
 let workPath: string | undefined;
 /** The conformance workload (test/fixtures/conf_work.c), static, in a private directory. */
 function work(): string {
   if (workPath) return workPath;
-  const out = path.join(tmp, 'conf_work');
+  const out = path.join(tmp, COMM);
   execFileSync('cc', ['-O0', '-static', '-o', out, path.join(repoRoot, 'test', 'fixtures', 'conf_work.c')], { stdio: 'pipe' });
   return (workPath = out);
 }
@@ -111,7 +113,7 @@ kernelTest('-B none|line|full produce the same bytes; a bad mode is a usage erro
 
 kernelTest('-c CMD: traces the command, exits when it exits, counts exactly its syscalls', async () => {
   const bin = work();
-  const r = await runTsbpf(['-c', `${bin} getppid 12`, '-e', 'tracepoint:syscalls:sys_enter_getppid /comm == "conf_work"/ { @ = count(); }'], { timeoutMs: 20_000 });
+  const r = await runTsbpf(['-c', `${bin} getppid 12`, '-e', `tracepoint:syscalls:sys_enter_getppid /comm == "${COMM}"/ { @ = count(); }`], { timeoutMs: 20_000 });
   ok(r);
   assert.equal(r.timedOut, false);
   assert.equal(r.stdout, '\n\n@: 12\n');
@@ -197,7 +199,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     const tag = `pause_${sig}_${process.pid}`;
     // a -c child that only ends when signalled, plus a uprobe on the workload binary
     const r = await runTsbpf(['-c', `${bin} getppid 3 tag ${tag} pause`, '-e',
-      `tracepoint:syscalls:sys_enter_getppid /comm == "conf_work"/ { @calls = count(); } uprobe:${bin}:now_ms { @u = count(); } END { printf("end ran\\n"); }`],
+      `tracepoint:syscalls:sys_enter_getppid /comm == "${COMM}"/ { @calls = count(); } uprobe:${bin}:now_ms { @u = count(); } END { printf("end ran\\n"); }`],
     { stopWhen: { text: 'ready', delayMs: 500 }, stopSignal: sig, timeoutMs: 20_000 });
     ok(r);
     assert.equal(r.timedOut, false);
