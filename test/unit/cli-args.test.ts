@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseScriptArgs, UsageError } from '../../src/cli/args';
+
+test('-e program with positional parameters after it', () => {
+  const o = parseScriptArgs(['-e', 'BEGIN {}', '7', 'abc']);
+  assert.equal(o.program, 'BEGIN {}');
+  assert.equal(o.file, null);
+  assert.deepEqual(o.params, ['7', 'abc']);
+});
+
+test('FILE then parameters; - is stdin', () => {
+  assert.deepEqual([parseScriptArgs(['s.bt', 'x']).file, parseScriptArgs(['s.bt', 'x']).params], ['s.bt', ['x']]);
+  assert.equal(parseScriptArgs(['-']).file, '-');
+});
+
+test('options: -p -c -o -f -q -B -v -d -D --unsafe --dry-run --verify', () => {
+  const o = parseScriptArgs(['-p', '42', '-c', 'ls -l', '-o', 'out', '-f', 'json', '-q', '-B', 'full', '-v', '-d', 'ast', '-D', 'N=3', '--unsafe', '--dry-run', '--verify', '-e', 'x']);
+  assert.equal(o.pid, 42);
+  assert.equal(o.cmd, 'ls -l');
+  assert.equal(o.outFile, 'out');
+  assert.equal(o.format, 'json');
+  assert.equal(o.quiet, true);
+  assert.equal(o.buffering, 'full');
+  assert.equal(o.verbose, true);
+  assert.deepEqual(o.debug, ['ast']);
+  assert.deepEqual(o.defines, { N: '3' });
+  assert.equal(o.unsafe && o.dryRun && o.verify, true);
+});
+
+test('-l / -lv with a pattern, also given positionally', () => {
+  assert.equal(parseScriptArgs(['-l', 'tracepoint:sched:*']).list, 'tracepoint:sched:*');
+  const v = parseScriptArgs(['-lv', 'tracepoint:syscalls:sys_enter_open*']);
+  assert.equal(v.listVerbose, true);
+  assert.equal(v.list, 'tracepoint:syscalls:sys_enter_open*');
+  assert.equal(parseScriptArgs(['-l']).list, '');
+});
+
+test('-h and -V need no program', () => {
+  assert.equal(parseScriptArgs(['-h']).help, true);
+  assert.equal(parseScriptArgs(['--version']).version, true);
+});
+
+test('usage errors name the problem', () => {
+  assert.throws(() => parseScriptArgs([]), (e: unknown) => e instanceof UsageError && /no program/.test(e.message));
+  assert.throws(() => parseScriptArgs(['-p', 'abc', '-e', 'x']), /process id/);
+  assert.throws(() => parseScriptArgs(['-B', 'bogus', '-e', 'x']), /buffering mode 'bogus'/);
+  assert.throws(() => parseScriptArgs(['-f', 'xml', '-e', 'x']), /output format 'xml'/);
+  assert.throws(() => parseScriptArgs(['--frobnicate']), /unknown option '--frobnicate'/);
+  assert.throws(() => parseScriptArgs(['-e']), /requires an argument/);
+});

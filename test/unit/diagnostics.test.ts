@@ -1,0 +1,63 @@
+/**
+ * Compile errors as the user sees them: "NAME:LINE:COL-END: ERROR: message",
+ * the source line, and a caret under the span (bpftrace's layout). No kernel.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { compile } from '../../src/lang/compile';
+import { CompileError } from '../../src/lang/diagnostics';
+
+function errorOf(text: string, name = 'stdin'): string {
+  try {
+    compile({ name, text }, {});
+  } catch (e) {
+    assert.ok(e instanceof CompileError, `not a CompileError: ${String(e)}`);
+    return e.format();
+  }
+  assert.fail(`compiled without error: ${text}`);
+}
+
+/** [line, col, caret column] of the first diagnostic. */
+function where(out: string): [number, number, number] {
+  const lines = out.split('\n');
+  const m = /^\S+?:(\d+):(\d+)/.exec(lines[0]);
+  assert.ok(m, out);
+  return [Number(m[1]), Number(m[2]), lines[2].search(/[~^]/) + 1];
+}
+
+test('unknown function: position and caret as bpftrace (1:9)', () => {
+  const out = errorOf('BEGIN { foo(1); }');
+  assert.match(out, /^stdin:1:9-\d+: ERROR: unknown function: foo\nBEGIN \{ foo\(1\); \}\n {8}~+/i);
+  assert.deepEqual(where(out), [1, 9, 9]);
+});
+
+test('missing semicolon: points at the next statement on its line', () => {
+  const out = errorOf('BEGIN { printf("x")\n  exit(); }', 'f.bt');
+  assert.match(out, /^f\.bt:2:3-\d+: ERROR: syntax error/);
+  assert.deepEqual(where(out), [2, 3, 3]);
+  assert.equal(out.split('\n')[1], '  exit(); }');
+});
+
+test('aggregation argument count: the whole call underlined (1:14)', () => {
+  const out = errorOf('BEGIN { @x = hist(1, 2, 3); }');
+  assert.deepEqual(where(out), [1, 14, 14]);
+  assert.match(out.split('\n')[2], /^ {13}~{13}$/);
+});
+
+test('printf arguments: count mismatch underlines the call, type mismatch the argument', () => {
+  assert.deepEqual(where(errorOf('BEGIN { printf("%d %d\\n", 1); }')), [1, 9, 9]);
+  assert.deepEqual(where(errorOf('BEGIN { printf("%d\\n", "s"); }')), [1, 24, 24]);
+});
+
+test('unsafe builtins are refused without the unsafe option, with the flag to use', () => {
+  assert.match(errorOf('BEGIN { system("true"); exit(); }'), /ERROR: system\(\) is an unsafe function: run with --unsafe/);
+  assert.equal(compile({ name: 'stdin', text: 'BEGIN { system("true"); exit(); }' }, { unsafe: true }).unsafe, true);
+});
+
+test('a diagnostic never carries a stack trace in its formatted text', () => {
+  for (const t of ['BEGIN { foo(1); }', 'BEGIN {', 'kprobe: { }', 'BEGIN { $x = "a" + 1; }', 'BEGIN { @ = count(1, 2); }']) {
+    const out = errorOf(t);
+    assert.doesNotMatch(out, /^\s+at /m, out);
+    assert.match(out, /ERROR: /);
+  }
+});
