@@ -24,6 +24,9 @@ export async function vfsreadlat(interval = 1, count = 0, write: (s: string) => 
     quiet: true,
     write,
     onStart: (r) => {
+      // Announce only once the probes are attached, so a caller that waits for
+      // this line knows every later read is traced.
+      write('Tracing... Hit Ctrl-C to end.\n');
       let left = count;
       const t = setInterval(() => {
         const m = r.map('@usecs');
@@ -38,7 +41,6 @@ export async function vfsreadlat(interval = 1, count = 0, write: (s: string) => 
     },
     onExit: () => undefined,
   });
-  write('Tracing... Hit Ctrl-C to end.\n');
   return rt.run();
 }
 
