@@ -21,7 +21,7 @@ export interface Running {
   done(timeoutMs?: number): Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
-function track(child: ChildProcess): Running {
+export function track(child: ChildProcess): Running {
   let out = '';
   let err = '';
   child.stdout?.setEncoding('utf8');

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { featureTest } from '../helpers/kernel';
 import { hasFeature } from '../../src/sys/features';
-import { run, sleep, startTool } from './tools-harness';
+import { spawn } from 'node:child_process';
+import { run, sleep, startTool, track } from './tools-harness';
 
 const kprobes = () => hasFeature('kprobes');
 
@@ -47,10 +48,11 @@ featureTest('funccount on a kernel function counts at least the vfs_read calls d
 
 featureTest('examples/vfsreadlat: a latency histogram of vfs_read with at least the reads dd made', 'kprobes', kprobes, async () => {
   const ex = path.join(__dirname, '..', '..', 'examples', 'vfsreadlat.js');
-  const p = run(process.execPath, [ex, '2', '1']);
-  await sleep(500);
+  // Start the workload once the example says it is tracing (it prints that after attaching).
+  const p = track(spawn(process.execPath, [ex, '2', '1'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  await p.waitFor('Tracing... Hit Ctrl-C to end.\n');
   await ddSmall();
-  const r = await p;
+  const r = await p.done(20000);
   assert.equal(r.code, 0, r.stderr);
   let total = 0;
   for (const m of r.stdout.matchAll(/^[[(][^|]*?[\])]\s+(\d+) \|/gm)) total += Number(m[1]);
