@@ -116,29 +116,33 @@ async function runScriptCommand(o: ScriptOptions): Promise<number> {
     return 1;
   }
   if (o.debug.length && !o.verify && !o.dryRun) return 0;
-  let write: (s: string) => void = (s) => process.stdout.write(s);
+  // Plain stdout: let the runtime write its byte batches directly (no write hook).
+  let write: ((s: string) => void) | undefined;
+  let writeBytes: ((b: Uint8Array) => void) | undefined;
   let fd: number | undefined;
   if (o.outFile) {
     fd = fs.openSync(o.outFile, 'w');
     const f = fd;
     write = (s) => fs.writeSync(f, s);
+    writeBytes = (b) => fs.writeSync(f, b);
   } else if (o.buffering === 'full') {
-    const chunks: string[] = [];
+    const chunks: Buffer[] = [];
     let size = 0;
-    write = (s) => {
-      chunks.push(s);
-      size += s.length;
+    writeBytes = (b) => {
+      chunks.push(Buffer.from(b));
+      size += b.length;
       if (size > 65536) {
-        process.stdout.write(chunks.join(''));
+        process.stdout.write(Buffer.concat(chunks));
         chunks.length = 0;
         size = 0;
       }
     };
-    process.on('exit', () => fs.writeSync(1, chunks.join('')));
+    write = (s) => writeBytes?.(Buffer.from(s));
+    process.on('exit', () => fs.writeSync(1, Buffer.concat(chunks)));
   }
   try {
     return await runScript(artifact, {
-      format: o.format, write, quiet: o.quiet, cmd: o.cmd, dryRun: o.dryRun, verify: o.verify, verbose: o.verbose,
+      format: o.format, write, writeBytes, quiet: o.quiet, cmd: o.cmd, dryRun: o.dryRun, verify: o.verify, verbose: o.verbose,
     });
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
