@@ -526,7 +526,12 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
     maxArgs: 2,
     check(c, e) {
       const t = c.type(e.args[0]);
-      if (t.kind === 'string') return t;
+      if (t.kind === 'string') {
+        // str(string, n): the first n characters, like str(ptr, n)
+        const v = e.args[1] ? c.constInt(e.args[1]) : undefined;
+        if (e.args[1] && v === undefined) c.int(e.args[1], 'str() length');
+        return v !== undefined ? { kind: 'string', size: Math.max(1, Math.min(Number(v) + 1, t.size)) } : t;
+      }
       if (t.kind !== 'int' && t.kind !== 'none') c.error(`str() needs a pointer, got ${t.kind}`, e.args[0].span);
       if (e.args[1]) {
         const lt = c.int(e.args[1], 'str() length');
@@ -539,7 +544,11 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
     store(g, e, dst, size) {
       const t = g.type(e.args[0]);
       if (t.kind === 'string') {
-        g.storeInto(e.args[0], dst, { kind: 'string', size });
+        const own = g.type(e);
+        const n = own.kind === 'string' ? Math.min(own.size, size) : size;
+        g.storeInto(e.args[0], dst, { kind: 'string', size: n });
+        g.a.st('b', dst.base, dst.off + n - 1, 0);
+        if (size > n) g.zero({ base: dst.base, off: dst.off + n }, size - n);
         return;
       }
       const own = g.type(e);
