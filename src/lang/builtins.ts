@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import type { Builtin, Call, Expr, Span } from './ast';
 import type { EventSpec } from './artifact';
-import type { Checker, Type } from './semantic';
+import { btfPointer, type Checker, type Type } from './semantic';
 import type { Gen, Loc } from './codegen';
 import { FP, Helper, R0, R1, R2, R3, R4, R5, type Reg } from '../ebpf/asm';
 import { PT_REGS_AX, PT_REGS_IP, PT_REGS_ARG_OFFSETS } from './probes';
@@ -99,7 +99,8 @@ export const BUILTIN_VARS: Record<string, BuiltinVar> = {
   cpu: intVar((g, e) => helperValue(g, Helper.get_smp_processor_id, e.span)),
   rand: intVar((g, e) => helperValue(g, Helper.get_prandom_u32, e.span)),
   cgroup: intVar((g, e) => helperValue(g, Helper.get_current_cgroup_id, e.span)),
-  curtask: intVar((g, e) => helperValue(g, Helper.get_current_task, e.span)),
+  // typed as struct task_struct * when the kernel has BTF, so curtask->pid works
+  curtask: { check: () => btfPointer('task_struct'), scalar: (g, e) => helperValue(g, Helper.get_current_task, e.span) },
   jiffies: intVar((g, e) => helperValue(g, Helper.jiffies64, e.span)),
   comm: {
     check: () => ({ kind: 'string', size: 16 }),

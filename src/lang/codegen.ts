@@ -19,7 +19,7 @@ import type { EventSpec, FieldSpec, MapSpec, ProgramSpec, UserMapSpec } from './
 import { CompileError } from './diagnostics';
 import { BUILTIN_VARS, FUNCTIONS } from './builtins';
 import {
-  type InstanceTypes, type MapInfo, type Type, NONE, OFFSETOF_VALUES, align8, fieldType, isScalar, memSize, storedType, tupleType, valueTypeOf,
+  type InstanceTypes, type MapInfo, type Type, NONE, OFFSETOF_VALUES, BTF_FIELD_OFFSETS, align8, fieldType, isScalar, memSize, storedType, tupleType, valueTypeOf,
 } from './semantic';
 import { PT_REGS_ARG_OFFSETS } from './probes';
 import { Btf } from '../ebpf/btf';
@@ -406,8 +406,10 @@ export class Gen {
         this.normalize(r, t);
         return r;
       }
-      case 'FieldAccess':
+      case 'FieldAccess': {
+        if (BTF_FIELD_OFFSETS.has(e)) return this.btfRead(e, t);
         return this.fieldScalar(e.object, e.field, e.span);
+      }
       case 'IncDec':
         return this.incDec(e);
       case 'Offsetof': {
@@ -453,6 +455,32 @@ export class Gen {
       default:
         this.fail(`${e.kind} cannot be used as a number`, e.span);
     }
+  }
+
+  /** Register holding the kernel address of a BTF member access (`ptr->a`, `ptr->emb.b`). */
+  private btfAddr(e: Extract<Expr, { kind: 'FieldAccess' }>): Reg {
+    const off = BTF_FIELD_OFFSETS.get(e) ?? 0;
+    const ot = this.type(e.object);
+    const base = ot.kind === 'int' && ot.embedded && e.object.kind === 'FieldAccess' ? this.btfAddr(e.object) : this.scalar(e.object);
+    if (off) this.a.add64(base, off);
+    return base;
+  }
+
+  /** Reads a scalar member of a kernel struct through bpf_probe_read_kernel (0 when unreadable). */
+  private btfRead(e: Extract<Expr, { kind: 'FieldAccess' }>, t: Type): Reg {
+    if (t.kind !== 'int') this.fail(`${e.field} is not a number`, e.span);
+    if (t.embedded) this.fail(`${e.field} is a struct: access one of its members`, e.span);
+    const r = this.btfAddr(e);
+    const slot = this.alloc(8);
+    this.a.st('dw', FP, slot, 0);
+    this.a.mov64(R1, FP);
+    this.a.add64(R1, slot);
+    this.a.mov64(R2, t.size);
+    this.a.mov64(R3, r);
+    this.a.call(Helper.probe_read_kernel);
+    this.a.ldx('dw', r, FP, slot);
+    this.normalize(r, t);
+    return r;
   }
 
   /** `x++` / `++x` as a value: the update as its statement form, then the old or new value. */
@@ -770,6 +798,17 @@ export class Gen {
         return;
       }
       case 'FieldAccess': {
+        if (BTF_FIELD_OFFSETS.has(e) && t.kind === 'string') {
+          // char array member of a kernel struct: read it as a string
+          const addr = this.btfAddr(e);
+          this.zero(dst, tsize);
+          this.lea(R1, dst);
+          this.a.mov64(R2, Math.min(tsize, t.size));
+          this.a.mov64(R3, addr);
+          this.release1(addr);
+          this.a.call(Helper.probe_read_kernel_str);
+          return;
+        }
         if (this.type(e.object).kind === 'ctx') {
           this.ctxFieldStore(e.field, dst, tsize, e.span);
           return;

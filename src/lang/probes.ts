@@ -39,6 +39,8 @@ export interface ProbeContext {
   user: boolean;
   /** USDT argument locations, arg0..argN. */
   usdtArgs?: UsdtArg[];
+  /** fentry/fexit: parameters that point to kernel structs → the struct's BTF type id (for `args.file->f_flags`). */
+  btfArgs?: Record<string, number>;
   /** fexit: byte offset of the return value in the context (after the parameters). */
   retvalOffset?: number;
   /** Link-time address of the USDT probe site (for %rip-relative arguments: load bias = runtime address − this). */
@@ -481,7 +483,7 @@ const usdtProvider: ProviderDef = {
  * uses the same field machinery as tracepoints. fexit's return value follows
  * the parameters.
  */
-function btfArgs(func: string): { format: TracepointFormat; retOffset: number; retSigned: boolean } | string {
+function btfArgs(func: string): { format: TracepointFormat; structArgs: Record<string, number>; retOffset: number; retSigned: boolean } | string {
   let btf: Btf;
   try {
     btf = Btf.vmlinux();
@@ -499,9 +501,17 @@ function btfArgs(func: string): { format: TracepointFormat; retOffset: number; r
     return { name, type: btf.typeName(typeId), offset: 8 * i, size: [1, 2, 4, 8].includes(size) ? size : 8, signed, dataLoc: false };
   };
   const fields = params.filter((p) => p.type !== 0).map((p, i) => field(p.name || `arg${i}`, p.type, i));
+  const structArgs: Record<string, number> = {};
+  params.filter((p) => p.type !== 0).forEach((p, i) => {
+    const t = btf.type(btf.resolve(p.type));
+    if (t.kind !== 'ptr') return;
+    const target = btf.resolve(t.type);
+    const k = btf.kind(target);
+    if (k === 'struct' || k === 'union') structArgs[p.name || `arg${i}`] = target;
+  });
   const ret = returnType ? btf.type(btf.resolve(returnType)) : undefined;
   const format: TracepointFormat = { category: 'btf', event: func, id: 0, commonFields: [], fields, printFmt: '' };
-  return { format, retOffset: 8 * fields.length, retSigned: ret !== undefined && (ret.kind === 'int' || ret.kind === 'enum') && ret.signed };
+  return { format, structArgs, retOffset: 8 * fields.length, retSigned: ret !== undefined && (ret.kind === 'int' || ret.kind === 'enum') && ret.signed };
 }
 
 function fentryProvider(name: string, aliases: string[], exit: boolean): ProviderDef {
@@ -519,7 +529,7 @@ function fentryProvider(name: string, aliases: string[], exit: boolean): Provide
         spec: { kind: exit ? 'fexit' : 'fentry', func, alternative: tracepointAlternative(func, exit) },
         ctx: {
           ...baseCtx(name, 'tracing', full), u64Args: true, retprobe: exit, funcName: func, perPoint: true,
-          tracepoint: a.format, retvalOffset: exit ? a.retOffset : undefined,
+          tracepoint: a.format, btfArgs: a.structArgs, retvalOffset: exit ? a.retOffset : undefined,
         },
         name: full,
       }];

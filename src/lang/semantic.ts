@@ -17,6 +17,7 @@
  */
 import type { Call, Expr, MapRef, Probe, Program, Span, Stmt, TypeDef, TypeName } from './ast';
 import { CTypeError, offsetOf } from './ctypes';
+import { Btf } from '../ebpf/btf';
 import type { Aggregation, ValueType } from './artifact';
 import { CompileError, type Diagnostic, nearestNames } from './diagnostics';
 import type { ProbeContext } from './probes';
@@ -27,7 +28,12 @@ export type StackMode = 'bpftrace' | 'perf' | 'raw';
 
 /** The type of a value as the compiler sees it. */
 export type Type =
-  | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean }
+  /**
+   * `btf`: the value is a pointer to this kernel struct/union (BTF type id), so
+   * `->member` reads through it; with `embedded`, it is not a value but the
+   * address of a struct inside another one (`curtask->se` in `curtask->se.vruntime`).
+   */
+  | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean; btf?: number; embedded?: boolean }
   | { kind: 'string'; size: number }
   | { kind: 'tuple'; fields: Type[]; offsets: number[]; size: number }
   | { kind: 'buffer'; size: number }
@@ -205,6 +211,29 @@ export interface SemanticOptions {
   unsafe: boolean;
   /** Struct definitions written in the script (for offsetof). */
   typeDefs?: readonly TypeDef[];
+}
+
+/** Byte offsets of kernel struct members read through BTF-typed pointers (`curtask->pid`), for the code generator. */
+export const BTF_FIELD_OFFSETS = new WeakMap<Expr, number>();
+
+let btfCache: Btf | null | undefined;
+/** The kernel's BTF, or null when this machine has none (then kernel pointers are plain integers). */
+export function kernelBtf(): Btf | null {
+  if (btfCache === undefined) {
+    try {
+      btfCache = Btf.vmlinux();
+    } catch {
+      btfCache = null;
+    }
+  }
+  return btfCache;
+}
+
+/** A u64 pointer to kernel struct/union `name` (a plain u64 without BTF). */
+export function btfPointer(name: string, tag: 'struct' | 'union' = 'struct'): Type {
+  const btf = kernelBtf();
+  const id = btf?.find(name, tag);
+  return id === undefined ? UINT64 : { kind: 'int', size: 8, signed: false, btf: id };
 }
 
 /** Values of offsetof() expressions, computed by the type pass for the code generator. */
@@ -440,8 +469,17 @@ export class Checker {
         if (a.kind === 'int' && b.kind === 'int') return { kind: 'int', size: 8, signed: a.signed && b.signed };
         return u;
       }
-      case 'FieldAccess':
-        return this.field(e.object, e.field, e.span);
+      case 'FieldAccess': {
+        const ot = this.type(e.object);
+        if (ot.kind === 'int' && ot.btf !== undefined) {
+          return this.btfMember(ot.btf, e.field, e.span, e);
+        }
+        const t = this.field(e.object, e.field, e.span);
+        // fentry/fexit: a parameter that points to a kernel struct can be followed with ->
+        const argStruct = ot.kind === 'ctx' ? this.ctx.btfArgs?.[e.field] : undefined;
+        if (argStruct !== undefined && t.kind === 'int') return { ...t, btf: argStruct };
+        return t;
+      }
       case 'Index': {
         const ot = this.type(e.object);
         if (ot.kind === 'array') {
@@ -563,6 +601,43 @@ export class Checker {
     if (ot.kind === 'none') return NONE;
     return this.error(`cannot access field '${name}' of ${typeName(ot)}`, span);
   }
+
+  /** `ptr->name` / `embedded.name` on a kernel struct known from BTF. */
+  private btfMember(structId: number, name: string, span: Span, access: Expr): Type {
+    const btf = kernelBtf();
+    if (!btf) return this.error('kernel BTF is not available', span);
+    const sid = btf.resolve(structId);
+    const m = btf.findMember(sid, name);
+    if (!m) return this.error(`${btf.typeName(sid)} has no member '${name}'`, span);
+    if (m.bitfieldSize) return this.error(`${btf.typeName(sid)}.${name} is a bitfield, which is not supported`, span);
+    BTF_FIELD_OFFSETS.set(access, Math.floor(m.bitOffset / 8));
+    const rid = btf.resolve(m.type);
+    const t = btf.type(rid);
+    switch (t.kind) {
+      case 'int':
+      case 'enum':
+      case 'enum64': {
+        const size = btf.sizeOf(rid);
+        return { kind: 'int', size: ([1, 2, 4, 8].includes(size) ? size : 8) as 1 | 2 | 4 | 8, signed: t.kind === 'int' ? t.signed && !t.bool : t.signed };
+      }
+      case 'ptr': {
+        const target = btf.resolve(t.type);
+        const k = btf.kind(target);
+        return k === 'struct' || k === 'union' ? { kind: 'int', size: 8, signed: false, btf: target } : UINT64;
+      }
+      case 'struct':
+      case 'union':
+        return { kind: 'int', size: 8, signed: false, btf: rid, embedded: true };
+      case 'array': {
+        const et = btf.type(btf.resolve(t.type));
+        if (et.kind === 'int' && btf.sizeOf(et.id) === 1) return { kind: 'string', size: t.nelems };
+        return this.error(`${btf.typeName(sid)}.${name} is an array of ${btf.typeName(t.type)}; only char arrays are supported`, span);
+      }
+      default:
+        return this.error(`${btf.typeName(sid)}.${name} has type ${btf.typeName(m.type)}, which cannot be read`, span);
+    }
+  }
+
 
   checkKey(m: MapInfo, kt: Type | null, e: MapRef): void {
     if ((m.key === null) !== (kt === null)) {
@@ -824,6 +899,8 @@ export function isStorable(t: Type): boolean {
 }
 
 export function castType(t: TypeName): Type | undefined {
+  const sm = /^(struct|union)\s+(\w+)$/.exec(t.base.trim());
+  if (t.pointerDepth === 1 && sm) return btfPointer(sm[2], sm[1] as 'struct' | 'union');
   if (t.pointerDepth > 0) return UINT64;
   if (t.arrayLength !== null) return t.base === 'char' ? { kind: 'string', size: t.arrayLength } : undefined;
   return CAST_TYPES[t.base];

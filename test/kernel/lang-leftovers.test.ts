@@ -6,7 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { kernelTest } from '../helpers/kernel';
-import { evalBegin, loadScript } from './lang-helpers';
+import { evalBegin, loadScript, type Loaded } from './lang-helpers';
+import { Target, attachAll } from './lang-target';
+import { buildFixture } from '../helpers/fixtures';
+import { closeLinks } from '../../src/ebpf/attach';
 import { compile } from '../../src/lang/compile';
 import { ScriptRuntime } from '../../src/runtime/run';
 import { Btf } from '../../src/ebpf/btf';
@@ -80,4 +83,39 @@ kernelTest('lang leftovers: offsetof() of script structs (x86-64 layout) and ker
   }
   assert.throws(() => compile({ name: 't', text: 'BEGIN { @ = offsetof(struct Nope, x); }' }), /unknown type: struct Nope/);
   assert.throws(() => compile({ name: 't', text: 'struct A { int x; } BEGIN { @ = offsetof(struct A, y); }' }), /struct A has no member 'y'/);
+});
+
+kernelTest('lang leftovers: kernel struct members through BTF-typed pointers (curtask->pid, ->real_parent->tgid, embedded se.vruntime, char arrays)', async () => {
+  const t = new Target(buildFixture('uprobe_target'));
+  let l: Loaded;
+  try {
+    l = loadScript(`tracepoint:syscalls:sys_enter_getppid /pid == $1/ {
+      @pid = sum(curtask->pid); @tgid = sum(curtask->tgid); @n = count();
+      @parent = sum(((struct task_struct *)curtask)->real_parent->tgid);
+      @vr = sum(curtask->se.vruntime > 0);
+      @comm[curtask->comm, curtask->real_parent->comm] = count();
+    }`, { params: [String(t.pid)] });
+  } catch (e) {
+    await t.end();
+    throw e;
+  }
+  const links = attachAll(l);
+  try {
+    await t.do('getppid 3');
+    assert.equal(l.scalar('@n'), 3n);
+    assert.equal(l.scalar('@pid'), 3n * BigInt(t.pid)); // single-threaded: tid == pid
+    assert.equal(l.scalar('@tgid'), 3n * BigInt(t.pid));
+    assert.equal(l.scalar('@parent'), 3n * BigInt(process.pid));
+    assert.equal(l.scalar('@vr'), 3n);
+    const comm = l.entries('@comm');
+    assert.equal(comm.length, 1);
+    const key = comm[0][0];
+    assert.equal(key.toString('latin1', 0, 16).replace(/\0.*$/s, ''), 'uprobe_target');
+    assert.equal(key.toString('latin1', 16, 32).replace(/\0.*$/s, ''), 'node');
+  } finally {
+    closeLinks(links);
+    l.close();
+    await t.end();
+  }
+  assert.throws(() => compile({ name: 't', text: 'BEGIN { @ = curtask->no_such_member; }' }), /struct task_struct has no member 'no_such_member'/);
 });
