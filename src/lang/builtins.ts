@@ -129,7 +129,7 @@ export const BUILTIN_VARS: Record<string, BuiltinVar> = {
     },
     scalar(g, e) {
       const r = g.temp(e.span);
-      g.probeIndexValue(r);
+      g.probeIndexValue(r, e.span);
       return r;
     },
   },

@@ -1499,6 +1499,9 @@ export class Gen {
     this.fail('expected an integer constant', e.span);
   }
 
+  /** True while generating a callback subprogram (its stack frame is not the main program's). */
+  private inCallback = false;
+
   /** Labels that some jump targets (the verifier rejects unreachable blocks, so unused ones are not emitted). */
   private jumpedTo = new Set<string>();
 
@@ -1560,7 +1563,8 @@ export class Gen {
     const label = this.a.newLabel('for_cb');
     this.subprogs.push({ label, emit: () => {
       // fresh frame, registers and variables for the callback
-      const saved = { frame: this.frame, vars: this.vars, free: this.free, loops: this.loops, exit: this.exitLabel };
+      const saved = { frame: this.frame, vars: this.vars, free: this.free, loops: this.loops, exit: this.exitLabel, inCallback: this.inCallback };
+      this.inCallback = true;
       this.frame = 0;
       this.vars = new Map();
       this.free = [...TEMPS];
@@ -1593,6 +1597,7 @@ export class Gen {
       this.free = saved.free;
       this.loops = saved.loops;
       this.exitLabel = saved.exit;
+      this.inCallback = saved.inCallback;
     } });
     this.forEachCall(index, label, true);
   }
@@ -1678,7 +1683,8 @@ export class Gen {
   }
 
   /** r = index of this event's probe name (a constant unless the program serves several points). */
-  probeIndexValue(r: Reg): void {
+  probeIndexValue(r: Reg, span: Span | null = null): void {
+    if (this.probeSlot !== undefined && this.inCallback) this.fail('probe cannot be used inside a for ($kv : @map) loop of a wildcard syscall probe; assign it to a map first', span);
     if (this.probeSlot !== undefined) this.a.ldx('dw', r, FP, this.probeSlot);
     else this.a.mov64(r, this.probeNameIndex);
   }
