@@ -105,6 +105,8 @@ export const BUILTIN_VARS: Record<string, BuiltinVar> = {
   comm: {
     check: () => ({ kind: 'string', size: 16 }),
     store(g, _e, dst, size) {
+      // before 6.x the helper copied with strscpy (no padding): bytes after the NUL kept stack garbage, splitting map keys
+      g.zero(dst, 16);
       g.lea(R1, dst);
       g.a.mov64(R2, 16);
       g.a.call(Helper.get_current_comm);
