@@ -157,8 +157,9 @@ export type AttachSpec =
   | { kind: 'tracepoint'; category: string; event: string; serves?: number }
   | { kind: 'raw_tracepoint'; event: string }
   /** `alternative`: a sentence naming a tracepoint that observes the same event, for the error when kprobes are missing. */
-  | { kind: 'kprobe'; func: string; offset: number; retprobe: boolean; module?: string; alternative?: string }
-  | { kind: 'uprobe'; path: string; offset: number; retprobe: boolean; pid?: number; refCtrOffset?: number; symbol?: string }
+  /** `cookie` (kprobe, uprobe): the bpf_get_attach_cookie() value, set when one program serves several points and reads `probe` from it. */
+  | { kind: 'kprobe'; func: string; offset: number; retprobe: boolean; module?: string; alternative?: string; cookie?: number }
+  | { kind: 'uprobe'; path: string; offset: number; retprobe: boolean; pid?: number; refCtrOffset?: number; symbol?: string; cookie?: number }
   | { kind: 'fentry' | 'fexit'; func: string; alternative?: string }
   /** perf event on every CPU (profile:hz:99 → software cpu-clock, frequency 99) */
   | { kind: 'perf'; type: number; config: number; frequency?: number; period?: number; allCpus: boolean }

@@ -1685,6 +1685,12 @@ export class Gen {
   /** r = index of this event's probe name (a constant unless the program serves several points). */
   probeIndexValue(r: Reg, span: Span | null = null): void {
     if (this.probeSlot !== undefined && this.inCallback) this.fail('probe cannot be used inside a for ($kv : @map) loop of a wildcard syscall probe; assign it to a map first', span);
+    if (this.inst.ctx.probeFromCookie) {
+      this.a.mov64(R1, this.ctx);
+      this.a.call(Helper.get_attach_cookie);
+      this.a.mov64(r, R0);
+      return;
+    }
     if (this.probeSlot !== undefined) this.a.ldx('dw', r, FP, this.probeSlot);
     else this.a.mov64(r, this.probeNameIndex);
   }

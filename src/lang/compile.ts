@@ -15,6 +15,7 @@ import { analyze, dumpTypes, type SemanticResult } from './semantic';
 import { Gen, Shared, startTimeProgram } from './codegen';
 import { disassemble } from '../ebpf/asm';
 import { mergeSyscallPoints } from './syscall-merge';
+import { hasFeature } from '../sys/features';
 
 export interface CompileOptions {
   /** Never merge syscall tracepoints into one raw_syscalls program (for comparisons and tests). */
@@ -128,6 +129,8 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
   // Expand attach points; group points that can share one program.
   const instances: Instance[] = [];
   program.probes.forEach((probe, probeIndex) => {
+    // `probe` alone need not split k/uprobe wildcards: one program reads it from the attach cookie
+    const cookieProbe = usesName(probe, new Set(['probe'])) && !usesName(probe, new Set(['args', 'func'])) && hasFeature('bpf_cookie');
     const split = usesName(probe, new Set(['probe', 'args', 'func']));
     const groups = new Map<string, Instance>();
     let all: ExpandedPoint[] = [];
@@ -138,13 +141,14 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
     all = merged.rest;
     {
       for (const p of all) {
-        const key = split || p.ctx.perPoint ? `${p.name}#${instances.length}#${groups.size}` : `${p.ctx.provider}:${p.ctx.progType}:${p.ctx.retprobe}`;
+        const viaCookie = cookieProbe && !p.ctx.perPoint && (p.spec.kind === 'kprobe' || p.spec.kind === 'uprobe');
+        const key = (split && !viaCookie) || p.ctx.perPoint ? `${p.name}#${instances.length}#${groups.size}` : `${p.ctx.provider}:${p.ctx.progType}:${p.ctx.retprobe}`;
         const g = groups.get(key);
         if (g) {
           g.attach.push(p.spec);
           g.names.push(p.name);
         } else {
-          groups.set(key, { probeIndex, ctx: p.ctx, attach: [p.spec], names: [p.name] });
+          groups.set(key, { probeIndex, ctx: viaCookie ? { ...p.ctx, probeFromCookie: true } : p.ctx, attach: [p.spec], names: [p.name] });
         }
       }
     }
@@ -169,6 +173,9 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
     const types = sem.instances[i];
     const nameIndex = shared.probeNames.length;
     shared.probeNames.push(...inst.names);
+    if (inst.ctx.probeFromCookie) {
+      inst.attach = inst.attach.map((a, k) => (a.kind === 'kprobe' || a.kind === 'uprobe' ? { ...a, cookie: nameIndex + k } : a));
+    }
     const g = new Gen(types, shared, nameIndex);
     const { insns, sourceMap, functions } = g.program();
     const prog: ProgramSpec = {

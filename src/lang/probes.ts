@@ -39,6 +39,8 @@ export interface ProbeContext {
   user: boolean;
   /** USDT argument locations, arg0..argN. */
   usdtArgs?: UsdtArg[];
+  /** One program serves several k/uprobe points: `probe` is the attach cookie (each point's probe name index). */
+  probeFromCookie?: boolean;
   /** fentry/fexit: parameters that point to kernel structs → the struct's BTF type id (for `args.file->f_flags`). */
   btfArgs?: Record<string, number>;
   /** fexit: byte offset of the return value in the context (after the parameters). */

@@ -273,7 +273,8 @@ export class ScriptRuntime {
       const multi = this.kprobeMulti(p);
       if (multi) {
         count += multi.funcs.length;
-        this.links.push(attachKprobeMulti(prog, multi.funcs, { retprobe: multi.retprobe }));
+        const cookies = p.attach.map((s) => BigInt(s.kind === 'kprobe' && s.cookie !== undefined ? s.cookie : 0));
+        this.links.push(attachKprobeMulti(prog, multi.funcs, { retprobe: multi.retprobe, cookies }));
         return;
       }
       for (const s of p.attach) {
@@ -294,14 +295,17 @@ export class ScriptRuntime {
         return [attachRawTracepoint(prog, s.event)];
       case 'kprobe':
         try {
-          return [attachKprobe(prog, s.func, { retprobe: s.retprobe, offset: s.offset })];
+          return [attachKprobe(prog, s.func, { retprobe: s.retprobe, offset: s.offset, cookie: s.cookie !== undefined ? BigInt(s.cookie) : undefined })];
         } catch (e) {
           // one sentence: the missing feature, then what observes the same event (the compiler's table)
           if (e instanceof MissingFeatureError && s.alternative) throw new MissingFeatureError(e.feature, `${e.message}; ${s.alternative}`);
           throw e;
         }
       case 'uprobe':
-        return [attachUprobe(prog, s.path, BigInt(s.offset), { retprobe: s.retprobe, pid: s.pid, refCtrOffset: s.refCtrOffset !== undefined ? BigInt(s.refCtrOffset) : undefined })];
+        return [attachUprobe(prog, s.path, BigInt(s.offset), {
+          retprobe: s.retprobe, pid: s.pid, refCtrOffset: s.refCtrOffset !== undefined ? BigInt(s.refCtrOffset) : undefined,
+          cookie: s.cookie !== undefined ? BigInt(s.cookie) : undefined, // `probe` of a program serving several points
+        })];
       case 'fentry':
       case 'fexit':
         return [attachTracing(prog, s.func)];

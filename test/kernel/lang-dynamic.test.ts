@@ -183,3 +183,19 @@ kernelTest('lang dynamic: user stacks and usym of a process that exited before p
   assert.match(out, /@f\[fixture_leaf\]: 3\n/);
   assert.match(out, /@u\[fixture_leaf\]: 3\n/);
 });
+
+kernelTest('lang dynamic: a uprobe wildcard using probe is one program; probe comes from each attachment\'s cookie', async () => {
+  const bin = buildFixture('usdt_target');
+  const text = `uprobe:${bin}:fixture_* { @[probe] = count(); } uretprobe:${bin}:fixture_* { @r[probe] = count(); }`;
+  const art = compile({ name: 'test', text });
+  assert.equal(art.programs.length, 2);
+  assert.deepEqual(art.programs.map((p) => p.attach.length), [3, 3]);
+  const out = await trace(text, {}, async () => {
+    const r = await run(bin, ['4']);
+    assert.equal(r.code, 0);
+  });
+  for (const f of ['fixture_outer', 'fixture_middle', 'fixture_leaf']) {
+    assert.match(out, new RegExp(`^@\\[uprobe:${bin}:${f}\\]: 4$`, 'm'));
+    assert.match(out, new RegExp(`^@r\\[uretprobe:${bin}:${f}\\]: 4$`, 'm'));
+  }
+});
