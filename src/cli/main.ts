@@ -30,6 +30,14 @@ export function version(): string {
 
 /** Entry point of bin/tsbpf. Never throws: exits with the code. */
 export function main(argv: string[]): void {
+  // A closed pipe (`tsbpf ... | head`) ends tracing quietly, as for any Unix filter;
+  // the exit handlers still detach everything.
+  const onPipeError = (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  };
+  process.stdout.on('error', onPipeError);
+  process.stderr.on('error', onPipeError);
   dispatch(argv).then(
     (code) => {
       process.exitCode = code;
