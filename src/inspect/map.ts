@@ -8,6 +8,8 @@ import { MAP_TYPE, MAP_TYPE_NAMES, closeFd, mapFdById, mapIds, mapInfo, mapLooku
 import { bpfObjectRefs, fdinfo, type ObjRef } from './procfs';
 import type { JsonValue } from './json';
 import { PROG_TYPE_NAMES } from './bpfinfo';
+import { Btf, type BtfType } from '../ebpf/btf';
+import { btfGetFdById, btfInfo } from '../sys/bpf';
 
 export interface MapEntry extends MapInfo {
   memlock?: number;
@@ -225,4 +227,380 @@ export function dumpJson(elements: MapElement[]): JsonValue {
     if (e.perCpu) return { key: hexJson(e.key), values: e.perCpu.map((v, cpu) => ({ cpu, value: hexJson(v) })) };
     return { key: hexJson(e.key), value: hexJson(e.value ?? Buffer.alloc(0)) };
   });
+}
+
+// ---------------------------------------------------------------------------
+// BTF-formatted dumps, as bpftool prints maps that carry key/value type ids.
+
+/**
+ * A streaming JSON writer with the state machine of bpftool's json_writer,
+ * so separators, indentation and interleaved plain-text error lines fall
+ * exactly where bpftool puts them. Values are written as raw text because
+ * bpftool's own formatting (`(nil)`, `\'` in strings) is not always JSON.
+ */
+export class BpftoolWriter {
+  private sep = '';
+  private depth = 0;
+  private readonly parts: string[] = [];
+
+  constructor(private readonly pretty: boolean) {}
+
+  private eor(): void {
+    if (this.sep) this.parts.push(this.sep);
+    this.sep = ',';
+  }
+
+  private eol(): void {
+    if (this.pretty) this.parts.push('\n' + '    '.repeat(this.depth));
+  }
+
+  private begin(c: string): void {
+    this.eor();
+    this.parts.push(c);
+    this.depth++;
+    this.sep = '';
+  }
+
+  private end(c: string): void {
+    this.depth--;
+    if (this.sep) this.eol();
+    this.parts.push(c);
+    this.sep = ',';
+  }
+
+  startObject(): void { this.begin('{'); }
+  endObject(): void { this.end('}'); }
+  startArray(): void { this.begin('['); }
+  endArray(): void { this.end(']'); }
+
+  name(n: string): void {
+    this.eor();
+    this.eol();
+    this.sep = '';
+    this.parts.push(bpftoolString(n) + (this.pretty ? ': ' : ':'));
+  }
+
+  /** A value token, written verbatim. */
+  raw(text: string): void {
+    this.eor();
+    this.parts.push(text);
+  }
+
+  string(s: string): void {
+    this.raw(bpftoolString(s));
+  }
+
+  /** Text outside the JSON structure (bpftool prints lookup errors this way in plain mode). */
+  text(s: string): void {
+    this.parts.push(s);
+  }
+
+  toString(): string {
+    return this.parts.join('');
+  }
+}
+
+/** A string the way json_writer quotes it (it escapes `'` too, and passes other bytes through). */
+function bpftoolString(s: string): string {
+  let o = '"';
+  for (const ch of s) {
+    switch (ch) {
+      case '\t': o += '\\t'; break;
+      case '\n': o += '\\n'; break;
+      case '\r': o += '\\r'; break;
+      case '\f': o += '\\f'; break;
+      case '\b': o += '\\b'; break;
+      case '\\': o += '\\\\'; break;
+      case '"': o += '\\"'; break;
+      case '\'': o += '\\\''; break;
+      default: o += ch;
+    }
+  }
+  return o + '"';
+}
+
+/** Thrown (and caught per element) for a type bpftool cannot format either. */
+class UnsupportedKind extends Error {}
+
+/**
+ * Formats raw map bytes by BTF type the way bpftool's btf_dumper does:
+ * `plain` selects the text-mode spellings (pointers as `%p`, non-printable
+ * chars as hex) over the JSON-mode ones.
+ */
+export class BtfValueFormatter {
+  constructor(readonly btf: Btf, private readonly plain: boolean) {}
+
+  /** Writes the value of type `id` found at `data[0..]`; `bitOffset` (< 8) is for old-style int bitfields. */
+  write(w: BpftoolWriter, id: number, data: Buffer, bitOffset = 0): void {
+    const t = this.btf.type(id);
+    switch (t.kind) {
+      case 'struct':
+      case 'union':
+        w.startObject();
+        for (const m of t.members) {
+          w.name(m.name);
+          const at = data.subarray(m.bitOffset >>> 3);
+          if (m.bitfieldSize) this.bitfield(w, at, m.bitfieldSize, m.bitOffset & 7);
+          else this.write(w, m.type, at, m.bitOffset & 7);
+        }
+        w.endObject();
+        return;
+      case 'array': {
+        if (this.isStrArray(t.type, t.nelems, data)) {
+          w.string(data.toString('latin1', 0, data.indexOf(0)));
+          return;
+        }
+        const size = this.btf.sizeOf(t.type);
+        w.startArray();
+        for (let i = 0; i < t.nelems; i++) this.write(w, t.type, data.subarray(i * size));
+        w.endArray();
+        return;
+      }
+      case 'int':
+        this.int(w, t, data, bitOffset);
+        return;
+      case 'ptr': {
+        const v = data.readBigUInt64LE(0);
+        if (this.plain) w.raw(v === 0n ? '(nil)' : `0x${v.toString(16)}`);
+        else w.raw(v.toString());
+        return;
+      }
+      case 'enum':
+      case 'enum64': {
+        const bits = t.size * 8;
+        if (![8, 16, 32, 64].includes(bits)) throw new UnsupportedKind();
+        const v = BigInt.asIntN(bits, readUnsigned(data, t.size));
+        const hit = t.values.find((e) => BigInt.asIntN(bits, e.value) === v);
+        if (hit) w.string(hit.name);
+        else w.raw((t.kind === 'enum64' && !t.signed ? BigInt.asUintN(64, v) : v).toString());
+        return;
+      }
+      case 'typedef':
+      case 'const':
+      case 'volatile':
+      case 'restrict':
+      case 'type_tag':
+        this.write(w, this.btf.resolve(id), data, bitOffset);
+        return;
+      case 'var':
+        w.startObject();
+        w.name(t.name);
+        this.write(w, t.type, data, bitOffset);
+        w.endObject();
+        return;
+      case 'datasec':
+        w.startObject();
+        w.name(t.name);
+        w.startArray();
+        for (const v of t.vars) this.write(w, v.type, data.subarray(v.offset));
+        w.endArray();
+        w.endObject();
+        return;
+      default:
+        w.raw('(unsupported-kind');
+        throw new UnsupportedKind();
+    }
+  }
+
+  /** bpftool prints a char array as a string when it holds printable text up to a NUL. */
+  private isStrArray(elem: number, nelems: number, data: Buffer): boolean {
+    if (!nelems) return false;
+    let id = elem;
+    // Modifiers are skipped, typedefs are not: a typedef of char is not a string to bpftool.
+    for (let k = this.btf.kind(id); k === 'const' || k === 'volatile' || k === 'restrict' || k === 'type_tag'; k = this.btf.kind(id)) {
+      id = (this.btf.type(id) as { type: number }).type;
+    }
+    const t = this.btf.type(id);
+    if (t.kind !== 'int' || t.size !== 1 || (!t.char && t.name !== 'char')) return false;
+    for (let i = 0; i < nelems && i < data.length; i++) {
+      const c = data[i];
+      if (c === 0) return true;
+      if (c <= 0x1f || c >= 0x7f) return false;
+    }
+    return false;
+  }
+
+  private int(w: BpftoolWriter, t: Extract<BtfType, { kind: 'int' }>, data: Buffer, bitOffset: number): void {
+    if (bitOffset || t.bitOffset || t.bits % 8) {
+      const total = bitOffset + t.bitOffset;
+      this.bitfield(w, data.subarray(total >>> 3), t.bits, total & 7);
+      return;
+    }
+    if (t.bits === 128) {
+      this.hex128(w, readUnsigned(data, 16));
+      return;
+    }
+    if (t.bool) {
+      w.raw(data[0] ? 'true' : 'false');
+      return;
+    }
+    if (t.char) {
+      const c = data[0];
+      if (c >= 0x20 && c < 0x7f) w.raw(bpftoolCharLiteral(c));
+      else w.raw(this.plain ? `0x${c.toString(16)}` : `"\\u00${c.toString(16).padStart(2, '0')}"`);
+      return;
+    }
+    const bytes = t.bits / 8;
+    if (bytes !== 1 && bytes !== 2 && bytes !== 4 && bytes !== 8) {
+      this.bitfield(w, data, t.bits, 0);
+      return;
+    }
+    const u = readUnsigned(data, bytes);
+    w.raw((t.signed ? BigInt.asIntN(t.bits, u) : u).toString());
+  }
+
+  private bitfield(w: BpftoolWriter, data: Buffer, bits: number, bitOffset: number): void {
+    const u = readUnsigned(data, Math.ceil((bitOffset + bits) / 8));
+    this.hex128(w, (u >> BigInt(bitOffset)) & ((1n << BigInt(bits)) - 1n));
+  }
+
+  private hex128(w: BpftoolWriter, v: bigint): void {
+    const upper = v >> 64n;
+    const lower = v & 0xffffffffffffffffn;
+    const s = upper ? `0x${upper.toString(16)}${lower.toString(16).padStart(16, '0')}` : `0x${lower.toString(16)}`;
+    w.raw(this.plain ? s : `"${s}"`);
+  }
+}
+
+/** printf("\"%c\"") for a printable byte: bpftool does not escape it. */
+function bpftoolCharLiteral(c: number): string {
+  return `"${String.fromCharCode(c)}"`;
+}
+
+/** Little-endian unsigned integer of `n` bytes (short buffers read as zero-padded). */
+function readUnsigned(data: Buffer, n: number): bigint {
+  let v = 0n;
+  for (let i = Math.min(n, data.length) - 1; i >= 0; i--) v = (v << 8n) | BigInt(data[i]);
+  return v;
+}
+
+/** The BTF that describes a map's keys and values, or undefined when the map has none (then dumps are hex). */
+export function mapKvBtf(info: MapInfo): Btf | undefined {
+  if (info.btfVmlinuxValueTypeId) return Btf.vmlinux();
+  if (!info.btfValueTypeId || !info.btfId) return undefined;
+  const fd = btfGetFdById(info.btfId);
+  try {
+    const bi = btfInfo(fd, true);
+    if (!bi.data) return undefined;
+    // Module BTF is split BTF on top of vmlinux; a program's BTF stands alone.
+    return Btf.parse(bi.data, bi.kernelBtf && bi.name !== 'vmlinux' ? Btf.vmlinux() : undefined);
+  } finally {
+    closeFd(fd);
+  }
+}
+
+/** do_dump_btf: one `{"key": ..., "value"|"values": ...}` object. */
+function writeBtfEntry(w: BpftoolWriter, f: BtfValueFormatter, info: MapInfo, e: MapElement): void {
+  w.startObject();
+  try {
+    if (info.btfKeyTypeId) {
+      w.name('key');
+      f.write(w, info.btfKeyTypeId, e.key);
+    }
+    const valueId = info.btfVmlinuxValueTypeId || info.btfValueTypeId;
+    if (e.perCpu) {
+      w.name('values');
+      w.startArray();
+      try {
+        e.perCpu.forEach((v, cpu) => {
+          w.startObject();
+          w.name('cpu');
+          w.raw(String(cpu));
+          w.name('value');
+          try {
+            f.write(w, valueId, v);
+          } finally {
+            w.endObject();
+          }
+        });
+      } finally {
+        w.endArray();
+      }
+    } else {
+      w.name('value');
+      f.write(w, valueId, e.value ?? Buffer.alloc(0));
+    }
+  } catch (err) {
+    if (!(err instanceof UnsupportedKind)) throw err;
+  } finally {
+    w.endObject();
+  }
+}
+
+function writeHexArray(w: BpftoolWriter, b: Uint8Array): void {
+  w.startArray();
+  for (const x of b) w.raw(`"0x${x.toString(16).padStart(2, '0')}"`);
+  w.endArray();
+}
+
+const strerror = (errno: number): string => (errno === 2 ? 'No such file or directory' : (errnoText[errno] ?? `errno ${errno}`));
+
+/** The plain-text line bpftool prints for an element whose lookup failed. */
+function entryErrorPlain(info: MapInfo, e: MapElement & { errno: number }): string {
+  const msg = errnoText[e.errno] ?? `errno ${e.errno}`;
+  const brk = info.keySize > 16 || msg.length > 16;
+  const single = info.keySize + msg.length <= 24 && !brk;
+  return `key:${brk ? '\n' : ' '}${hexBytes(e.key)}${single ? '  ' : '\n'}value:${brk ? '\n' : ' '}${msg}\n`;
+}
+
+/**
+ * `bpftool map dump` text for a map with BTF: the elements as a pretty JSON
+ * array of formatted keys and values (no "Found N elements" line, like bpftool).
+ */
+export function formatDumpBtfPlain(info: MapInfo, elements: MapElement[], btf: Btf): string {
+  const w = new BpftoolWriter(true);
+  const f = new BtfValueFormatter(btf, true);
+  w.startArray();
+  for (const e of elements) {
+    if (e.errno !== undefined) w.text(entryErrorPlain(info, e as MapElement & { errno: number }));
+    else writeBtfEntry(w, f, info, e);
+  }
+  w.endArray();
+  return w.toString() + '\n';
+}
+
+/**
+ * `bpftool -j map dump` text: hex keys and values, plus a `formatted` object
+ * per element when `btf` describes the map. No trailing newline.
+ */
+export function formatDumpJson(info: MapInfo, elements: MapElement[], btf: Btf | undefined, pretty = false): string {
+  const w = new BpftoolWriter(pretty);
+  const f = btf ? new BtfValueFormatter(btf, false) : undefined;
+  w.startArray();
+  for (const e of elements) {
+    w.startObject();
+    w.name('key');
+    writeHexArray(w, e.key);
+    if (e.errno !== undefined) {
+      w.name('value');
+      w.startObject();
+      w.name('error');
+      w.string(strerror(e.errno));
+      w.endObject();
+    } else {
+      if (e.perCpu) {
+        w.name('values');
+        w.startArray();
+        e.perCpu.forEach((v, cpu) => {
+          w.startObject();
+          w.name('cpu');
+          w.raw(String(cpu));
+          w.name('value');
+          writeHexArray(w, v);
+          w.endObject();
+        });
+        w.endArray();
+      } else {
+        w.name('value');
+        writeHexArray(w, e.value ?? Buffer.alloc(0));
+      }
+      if (f) {
+        w.name('formatted');
+        writeBtfEntry(w, f, info, e);
+      }
+    }
+    w.endObject();
+  }
+  w.endArray();
+  return w.toString();
 }

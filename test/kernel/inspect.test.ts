@@ -14,6 +14,7 @@ import { run as progCli } from '../../src/cli/commands/prog';
 import { run as mapCli } from '../../src/cli/commands/map';
 import { run as perfCli } from '../../src/cli/commands/perf';
 import { listPrograms } from '../../src/inspect/prog';
+import { listMaps } from '../../src/inspect/map';
 import { holdStats } from '../../src/inspect/stats';
 
 type Obj = Record<string, unknown>;
@@ -244,4 +245,60 @@ kernelTest('bad ids and arguments are one sentence and a non-zero exit', async (
   const r4 = await captured(() => progCli(['dump']));
   assert.equal(r4.code, 2);
   for (const r of [r1, r2, r3, r4]) assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
+kernelTest('map dump formats BTF-typed maps like bpftool (a libbpf-tools runqlat: .rodata exactly, hists per key)', async (t) => {
+  if (!hasBpftool) return t.skip('BPFTOOL NOT INSTALLED: apt-get install -y bpftool');
+  const tool = '/usr/sbin/runqlat';
+  if (!fs.existsSync(tool)) return t.skip('LIBBPF-TOOLS NOT INSTALLED: apt-get install -y libbpf-tools');
+  // A process that keeps waking up, so runqlat records it under its own pid.
+  const ticker = spawn(process.execPath, ['-e', 'setInterval(() => {}, 2)'], { stdio: 'ignore' });
+  let child: ChildProcess | undefined;
+  try {
+    const tick = ticker.pid!;
+    // Ground truth we choose: per-process histograms in ms for the ticker only; these land in .rodata.
+    child = spawn(tool, ['-P', '-m', '-p', String(tick), '3600', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const pid = child.pid!;
+    const toolMaps = (): { id: number; name: string }[] => listMaps().filter((m) => m.pids.some((r) => r.pid === pid));
+    const byName = (n: string): number | undefined => toolMaps().find((m) => m.name === n)?.id;
+    await waitFor(`${tool} to load its maps (${stderr})`, 20_000, () => child!.exitCode === null && byName('runqlat_.rodata') !== undefined && byName('hists') !== undefined);
+
+    const rodata = String(byName('runqlat_.rodata'));
+    const text = await ours(mapCli, ['dump', rodata]);
+    assert.equal(text, bpftool('map', 'dump', 'id', rodata));
+    assert.match(text, /"targ_per_process": true/);
+    assert.match(text, /"targ_per_thread": false/);
+    assert.match(text, /"targ_ms": true/);
+    assert.match(text, new RegExp(`"targ_tgid": ${tick}\\b`));
+    assert.equal(await ours(mapCli, ['dump', rodata, '-j']), bpftool('-j', 'map', 'dump', 'id', rodata));
+    assert.equal(await ours(mapCli, ['dump', rodata, '-p']), bpftool('-p', 'map', 'dump', 'id', rodata));
+
+    // hists: key = the ticker's pid, value = struct hist { u32 slots[26]; char comm[16]; }. Counts only
+    // grow, so bpftool's dump (taken first) is at most ours slot by slot.
+    const hists = String(byName('hists'));
+    type Entry = { key: string[]; value: string[]; formatted: { key: number; value: { slots: number[]; comm: string } } };
+    await waitFor('runqlat to record the ticker', 10_000, () => (JSON.parse(bpftool('-j', 'map', 'dump', 'id', hists)) as Entry[]).length > 0);
+    const theirs = JSON.parse(bpftool('-j', 'map', 'dump', 'id', hists)) as Entry[];
+    const mine = JSON.parse(await ours(mapCli, ['dump', hists, '-j'])) as Entry[];
+    assert.deepEqual(mine.map((e) => e.formatted.key), [tick]);
+    assert.deepEqual(theirs.map((e) => e.formatted.key), [tick]);
+    const [m] = mine;
+    const [q] = theirs;
+    assert.deepEqual(m.key, q.key);
+    assert.equal(m.formatted.value.comm, 'node');
+    assert.equal(q.formatted.value.comm, 'node');
+    assert.equal(m.formatted.value.slots.length, 26);
+    const raw = Buffer.from(m.value.map((h) => parseInt(h, 16)));
+    assert.deepEqual(m.formatted.value.slots, Array.from({ length: 26 }, (_, i) => raw.readUInt32LE(i * 4)), 'formatted agrees with our own hex');
+    m.formatted.value.slots.forEach((n, i) => assert.ok(q.formatted.value.slots[i] <= n, `slot ${i}: ${q.formatted.value.slots[i]} <= ${n}`));
+    assert.ok(m.formatted.value.slots.reduce((a, b) => a + b, 0) > 0);
+    // Plain text: the same layout once the counts are blanked out.
+    const blank = (s: string): string => s.replace(/"slots": \[[\d,]*/g, '"slots": [N');
+    assert.equal(blank(await ours(mapCli, ['dump', hists])), blank(bpftool('map', 'dump', 'id', hists)));
+  } finally {
+    if (child) await stop(child);
+    await stop(ticker);
+  }
 });

@@ -1,9 +1,10 @@
 /**
  * `tsbpf map list|show [ID]`, `tsbpf map dump ID`: BPF maps and their
- * contents, as `bpftool map show` / `bpftool map dump` print them (hex bytes).
+ * contents, as `bpftool map show` / `bpftool map dump` print them (hex bytes,
+ * or keys and values formatted by type for maps that carry BTF).
  */
 import { bpftoolJson } from '../../inspect/json';
-import { dumpJson, dumpMap, formatDumpPlain, formatMapPlain, listMaps, mapJson } from '../../inspect/map';
+import { dumpMap, formatDumpBtfPlain, formatDumpJson, formatDumpPlain, formatMapPlain, listMaps, mapJson, mapKvBtf } from '../../inspect/map';
 import { UsageError, commonFlags, guarded, out, takeId } from '../../inspect/cliutil';
 
 const HELP = `Usage: tsbpf map { list | show } [ID | id ID] [-j|--json] [-p|--pretty]
@@ -12,7 +13,8 @@ const HELP = `Usage: tsbpf map { list | show } [ID | id ID] [-j|--json] [-p|--pr
   list, show   every BPF map (or one): id, type, name, flags, key/value sizes,
                max_entries, memlock, btf_id, holders
   dump         every element: key and value bytes (one value per CPU for
-               per-CPU maps), then the element count
+               per-CPU maps), then the element count; for maps with BTF,
+               keys and values formatted by type (JSON adds "formatted")
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -37,7 +39,9 @@ export async function run(argv: string[]): Promise<number> {
       if (id === undefined) throw new UsageError("which map? 'tsbpf map dump ID' (ids from 'tsbpf map list')");
       if (args.length) throw new UsageError(`unexpected argument '${args[0]}' (try 'tsbpf map -h')`);
       const { info, elements } = dumpMap(id);
-      if (f.json) out(bpftoolJson(dumpJson(elements), f.pretty) + '\n');
+      const btf = mapKvBtf(info);
+      if (f.json) out(formatDumpJson(info, elements, btf, f.pretty) + '\n');
+      else if (btf) out(formatDumpBtfPlain(info, elements, btf));
       else out(formatDumpPlain(info, elements));
       return 0;
     }
