@@ -503,22 +503,17 @@ export class Gen {
     const mark = this.frameMark;
     const r = this.temp(e.span);
     const key = this.mapKey(tg, info, 0);
-    this.ldMap(R1, index);
-    this.lea(R2, key);
-    this.a.call(Helper.map_lookup_elem);
-    const absent = this.a.newLabel('idabs'), done = this.a.newLabel('iddone');
-    this.a.jeq(R0, 0, absent);
-    this.a.ldx('dw', r, R0, 0);
-    this.a.mov64(R1, r);
-    this.a.add64(R1, delta);
-    this.a.stx('dw', R0, 0, R1);
-    this.a.ja(done);
-    this.a.label(absent);
-    this.a.mov64(r, 0);
-    const slot = this.alloc(8);
-    this.a.st('dw', FP, slot, delta);
-    this.update(index, key, { base: FP, off: slot });
-    this.a.label(done);
+    this.updateOrInsert(index, key, () => {
+      this.a.ldx('dw', r, R0, 0);
+      this.a.mov64(R1, r);
+      this.a.add64(R1, delta);
+      this.a.stx('dw', R0, 0, R1);
+    }, () => {
+      this.a.mov64(r, 0);
+      const slot = this.alloc(8);
+      this.a.st('dw', FP, slot, delta);
+      return slot;
+    });
     this.release(mark);
     if (e.prefix) this.a.add64(r, delta);
     return r;
@@ -762,9 +757,7 @@ export class Gen {
         const { index, info } = this.shared.userMap(`@${e.name}`);
         const mark = this.frameMark;
         const key = this.mapKey(e, info, 0);
-        this.ldMap(R1, index);
-        this.lea(R2, key);
-        this.a.call(Helper.map_lookup_elem);
+        this.lookup(index, key);
         const none = this.a.newLabel('nov'), end = this.a.newLabel('mvend');
         this.a.jeq(R0, 0, none);
         const p = this.temp(e.span);
@@ -1031,9 +1024,7 @@ export class Gen {
     const mark = this.frameMark;
     const r = this.temp(m.span);
     const key = this.mapKey(m, info, 0);
-    this.ldMap(R1, index);
-    this.lea(R2, key);
-    this.a.call(Helper.map_lookup_elem);
+    this.lookup(index, key);
     this.a.mov64(r, 0);
     const none = this.a.newLabel('mnone');
     this.a.jeq(R0, 0, none);
@@ -1060,22 +1051,18 @@ export class Gen {
       let val: Reg | null = null;
       if (agg.kind === 'sum' || s.op) val = this.scalar(agg.kind === 'sum' && v.kind === 'Call' ? v.args[0] : v);
       const key = this.mapKey(m, info, 0);
-      this.ldMap(R1, index);
-      this.lea(R2, key);
-      this.a.call(Helper.map_lookup_elem);
-      const absent = this.a.newLabel('absent'), done = this.a.newLabel('done');
-      this.a.jeq(R0, 0, absent);
-      this.a.ldx('dw', R1, R0, 0);
-      this.applyOp(s.op ?? '+', R1, val);
-      this.a.stx('dw', R0, 0, R1);
-      this.a.ja(done);
-      this.a.label(absent);
-      const slot = this.alloc(8);
-      this.a.mov64(R1, 0);
-      this.applyOp(s.op ?? '+', R1, val);
-      this.a.stx('dw', FP, slot, R1);
-      this.update(index, key, { base: FP, off: slot });
-      this.a.label(done);
+      this.updateOrInsert(index, key, () => {
+        this.a.ldx('dw', R1, R0, 0);
+        this.applyOp(s.op ?? '+', R1, val);
+        this.a.stx('dw', R0, 0, R1);
+      }, () => {
+        // An absent entry counts as 0, so the first value is `0 op val`.
+        const slot = this.alloc(8);
+        this.a.mov64(R1, 0);
+        this.applyOp(s.op ?? '+', R1, val);
+        this.a.stx('dw', FP, slot, R1);
+        return slot;
+      });
       if (val) this.release1(val);
       return;
     }
@@ -1083,47 +1070,27 @@ export class Gen {
     if (agg.kind === 'min' || agg.kind === 'max') {
       const val = this.scalar(v.args[0]);
       const key = this.mapKey(m, info, 0);
-      this.ldMap(R1, index);
-      this.lea(R2, key);
-      this.a.call(Helper.map_lookup_elem);
-      const absent = this.a.newLabel('absent'), done = this.a.newLabel('done');
-      this.a.jeq(R0, 0, absent);
-      this.a.ldx('dw', R1, R0, 0);
       const signed = info.value.kind === 'int' && info.value.signed;
       const keep: JmpCond = agg.kind === 'min' ? (signed ? 'JSLE' : 'JLE') : signed ? 'JSGE' : 'JGE';
-      this.a.jcond(keep, R1, val, done);
-      this.a.stx('dw', R0, 0, val);
-      this.a.ja(done);
-      this.a.label(absent);
-      const slot = this.alloc(16);
-      this.a.stx('dw', FP, slot, val);
-      this.a.st('dw', FP, slot + 8, 1);
-      this.update(index, key, { base: FP, off: slot });
-      this.a.label(done);
+      this.updateOrInsert(index, key, (done) => {
+        this.a.ldx('dw', R1, R0, 0);
+        this.a.jcond(keep, R1, val, done);
+        this.a.stx('dw', R0, 0, val);
+      }, () => this.firstValueAndCount(val));
       this.release1(val);
       return;
     }
     if (agg.kind === 'avg' || agg.kind === 'stats') {
       const val = this.scalar(v.args[0]);
       const key = this.mapKey(m, info, 0);
-      this.ldMap(R1, index);
-      this.lea(R2, key);
-      this.a.call(Helper.map_lookup_elem);
-      const absent = this.a.newLabel('absent'), done = this.a.newLabel('done');
-      this.a.jeq(R0, 0, absent);
-      this.a.ldx('dw', R1, R0, 0);
-      this.a.add64(R1, val);
-      this.a.stx('dw', R0, 0, R1);
-      this.a.ldx('dw', R1, R0, 8);
-      this.a.add64(R1, 1);
-      this.a.stx('dw', R0, 8, R1);
-      this.a.ja(done);
-      this.a.label(absent);
-      const slot = this.alloc(16);
-      this.a.stx('dw', FP, slot, val);
-      this.a.st('dw', FP, slot + 8, 1);
-      this.update(index, key, { base: FP, off: slot });
-      this.a.label(done);
+      this.updateOrInsert(index, key, () => {
+        this.a.ldx('dw', R1, R0, 0);
+        this.a.add64(R1, val);
+        this.a.stx('dw', R0, 0, R1);
+        this.a.ldx('dw', R1, R0, 8);
+        this.a.add64(R1, 1);
+        this.a.stx('dw', R0, 8, R1);
+      }, () => this.firstValueAndCount(val));
       this.release1(val);
       return;
     }
@@ -1144,20 +1111,49 @@ export class Gen {
       }
     }
     this.release1(val);
+    this.updateOrInsert(index, key, () => {
+      this.a.ldx('dw', R1, R0, 0);
+      this.a.add64(R1, 1);
+      this.a.stx('dw', R0, 0, R1);
+    }, () => {
+      const slot = this.alloc(8);
+      this.a.st('dw', FP, slot, 1);
+      return slot;
+    });
+  }
+
+  /**
+   * The map update every aggregation shares: when the key is present, `inPlace`
+   * changes the value R0 points at (it may jump to `done` to leave it as is);
+   * when absent, `first` writes the first value on the stack and returns its
+   * offset, and that is inserted. Updating in place through the looked-up
+   * pointer costs no second map operation on the hot path.
+   */
+  private updateOrInsert(index: number, key: Loc, inPlace: (done: string) => void, first: () => number): void {
+    this.lookup(index, key);
+    const absent = this.a.newLabel('absent'), done = this.a.newLabel('done');
+    this.a.jeq(R0, 0, absent);
+    inPlace(done);
+    this.a.ja(done);
+    this.a.label(absent);
+    const slot = first();
+    this.update(index, key, { base: FP, off: slot });
+    this.a.label(done);
+  }
+
+  /** The first {value, count} pair of min/max/avg/stats on the stack; returns its offset. */
+  private firstValueAndCount(val: Reg): number {
+    const slot = this.alloc(16);
+    this.a.stx('dw', FP, slot, val);
+    this.a.st('dw', FP, slot + 8, 1);
+    return slot;
+  }
+
+  /** R0 = map_lookup_elem(map, key): a pointer to the value, or 0. */
+  lookup(index: number, key: Loc): void {
     this.ldMap(R1, index);
     this.lea(R2, key);
     this.a.call(Helper.map_lookup_elem);
-    const absent = this.a.newLabel('absent'), done = this.a.newLabel('done');
-    this.a.jeq(R0, 0, absent);
-    this.a.ldx('dw', R1, R0, 0);
-    this.a.add64(R1, 1);
-    this.a.stx('dw', R0, 0, R1);
-    this.a.ja(done);
-    this.a.label(absent);
-    const slot = this.alloc(8);
-    this.a.st('dw', FP, slot, 1);
-    this.update(index, key, { base: FP, off: slot });
-    this.a.label(done);
   }
 
   private applyOp(op: string, acc: Reg, val: Reg | null): void {
@@ -1260,9 +1256,7 @@ export class Gen {
     const r = this.temp(span);
     const mark = this.frameMark;
     const key = this.mapKey({ ...m, keys: keyExprs }, info, 0);
-    this.ldMap(R1, index);
-    this.lea(R2, key);
-    this.a.call(Helper.map_lookup_elem);
+    this.lookup(index, key);
     this.a.mov64(r, 1);
     const yes = this.a.newLabel('has');
     this.a.jne(R0, 0, yes);
@@ -1300,10 +1294,7 @@ export class Gen {
     this.a.label(lost);
     const slot = this.alloc(8);
     this.a.st('w', FP, slot, 0);
-    this.ldMap(R1, loss);
-    this.a.mov64(R2, FP);
-    this.a.add64(R2, slot);
-    this.a.call(Helper.map_lookup_elem);
+    this.lookup(loss, { base: FP, off: slot });
     this.a.jeq(R0, 0, end);
     this.a.ldx('dw', R1, R0, 0);
     this.a.add64(R1, 1);
@@ -1641,10 +1632,7 @@ export class Gen {
     // unsigned compare: also rejects negative ids
     this.a.jge(R1, size, this.exitLabel);
     this.a.stx('dw', FP, this.probeSlot, R1);
-    this.ldMap(R1, map);
-    this.a.mov64(R2, FP);
-    this.a.add64(R2, this.probeSlot);
-    this.a.call(Helper.map_lookup_elem);
+    this.lookup(map, { base: FP, off: this.probeSlot });
     this.a.jeq(R0, 0, this.exitLabel);
     this.a.ldx('w', R1, R0, 0);
     this.a.jeq(R1, 0, this.exitLabel);
