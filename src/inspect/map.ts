@@ -300,7 +300,11 @@ export class BpftoolWriter {
   }
 }
 
-/** A string the way json_writer quotes it (it escapes `'` too, and passes other bytes through). */
+/**
+ * A string the way bpftool 7.1's json_writer quotes it: it passes `'` and
+ * other bytes through and, a quirk kept for byte-for-byte parity, writes a
+ * backslash as `\\n`.
+ */
 function bpftoolString(s: string): string {
   let o = '"';
   for (const ch of s) {
@@ -310,9 +314,8 @@ function bpftoolString(s: string): string {
       case '\r': o += '\\r'; break;
       case '\f': o += '\\f'; break;
       case '\b': o += '\\b'; break;
-      case '\\': o += '\\\\'; break;
+      case '\\': o += '\\n'; break;
       case '"': o += '\\"'; break;
-      case '\'': o += '\\\''; break;
       default: o += ch;
     }
   }
