@@ -218,17 +218,6 @@ export function formatDumpPlain(info: MapInfo, elements: MapElement[]): string {
   return s + `Found ${found} element${found !== 1 ? 's' : ''}\n`;
 }
 
-const hexJson = (b: Uint8Array): JsonValue => Array.from(b, (x) => `0x${x.toString(16).padStart(2, '0')}`);
-
-/** `bpftool -j map dump` array for the elements of one map. */
-export function dumpJson(elements: MapElement[]): JsonValue {
-  return elements.map((e): JsonValue => {
-    if (e.errno !== undefined) return { key: hexJson(e.key), value: { error: e.errno === 2 ? 'No such file or directory' : (errnoText[e.errno] ?? `errno ${e.errno}`) } };
-    if (e.perCpu) return { key: hexJson(e.key), values: e.perCpu.map((v, cpu) => ({ cpu, value: hexJson(v) })) };
-    return { key: hexJson(e.key), value: hexJson(e.value ?? Buffer.alloc(0)) };
-  });
-}
-
 // ---------------------------------------------------------------------------
 // BTF-formatted dumps, as bpftool prints maps that carry key/value type ids.
 
@@ -322,9 +311,6 @@ function bpftoolString(s: string): string {
   return o + '"';
 }
 
-/** Thrown (and caught per element) for a type bpftool cannot format either. */
-class UnsupportedKind extends Error {}
-
 /**
  * Formats raw map bytes by BTF type the way bpftool's btf_dumper does:
  * `plain` selects the text-mode spellings (pointers as `%p`, non-printable
@@ -333,75 +319,85 @@ class UnsupportedKind extends Error {}
 export class BtfValueFormatter {
   constructor(readonly btf: Btf, private readonly plain: boolean) {}
 
-  /** Writes the value of type `id` found at `data[0..]`; `bitOffset` (< 8) is for old-style int bitfields. */
-  write(w: BpftoolWriter, id: number, data: Buffer, bitOffset = 0): void {
+  /**
+   * Writes the value of type `id` found at `data[0..]`; `bitOffset` (< 8) is
+   * for old-style int bitfields. False when a kind cannot be formatted: like
+   * bpftool, the containers around it are still closed and the rest of the
+   * element is skipped.
+   */
+  write(w: BpftoolWriter, id: number, data: Buffer, bitOffset = 0): boolean {
     const t = this.btf.type(id);
     switch (t.kind) {
       case 'struct':
-      case 'union':
+      case 'union': {
+        let ok = true;
         w.startObject();
         for (const m of t.members) {
           w.name(m.name);
           const at = data.subarray(m.bitOffset >>> 3);
           if (m.bitfieldSize) this.bitfield(w, at, m.bitfieldSize, m.bitOffset & 7);
-          else this.write(w, m.type, at, m.bitOffset & 7);
+          else if (!(ok = this.write(w, m.type, at, m.bitOffset & 7))) break;
         }
         w.endObject();
-        return;
+        return ok;
+      }
       case 'array': {
         if (this.isStrArray(t.type, t.nelems, data)) {
           w.string(data.toString('latin1', 0, data.indexOf(0)));
-          return;
+          return true;
         }
         const size = this.btf.sizeOf(t.type);
+        let ok = true;
         w.startArray();
-        for (let i = 0; i < t.nelems; i++) this.write(w, t.type, data.subarray(i * size));
+        for (let i = 0; i < t.nelems && ok; i++) ok = this.write(w, t.type, data.subarray(i * size));
         w.endArray();
-        return;
+        return ok;
       }
       case 'int':
         this.int(w, t, data, bitOffset);
-        return;
+        return true;
       case 'ptr': {
         const v = data.readBigUInt64LE(0);
         if (this.plain) w.raw(v === 0n ? '(nil)' : `0x${v.toString(16)}`);
         else w.raw(v.toString());
-        return;
+        return true;
       }
       case 'enum':
       case 'enum64': {
         const bits = t.size * 8;
-        if (![8, 16, 32, 64].includes(bits)) throw new UnsupportedKind();
+        if (![8, 16, 32, 64].includes(bits)) return false;
         const v = BigInt.asIntN(bits, readUnsigned(data, t.size));
         const hit = t.values.find((e) => BigInt.asIntN(bits, e.value) === v);
         if (hit) w.string(hit.name);
         else w.raw((t.kind === 'enum64' && !t.signed ? BigInt.asUintN(64, v) : v).toString());
-        return;
+        return true;
       }
       case 'typedef':
       case 'const':
       case 'volatile':
       case 'restrict':
       case 'type_tag':
-        this.write(w, this.btf.resolve(id), data, bitOffset);
-        return;
-      case 'var':
+        return this.write(w, this.btf.resolve(id), data, bitOffset);
+      case 'var': {
         w.startObject();
         w.name(t.name);
-        this.write(w, t.type, data, bitOffset);
+        const ok = this.write(w, t.type, data, bitOffset);
         w.endObject();
-        return;
-      case 'datasec':
+        return ok;
+      }
+      case 'datasec': {
+        let ok = true;
         w.startObject();
         w.name(t.name);
         w.startArray();
-        for (const v of t.vars) this.write(w, v.type, data.subarray(v.offset));
+        for (const v of t.vars) if (!(ok = this.write(w, v.type, data.subarray(v.offset)))) break;
         w.endArray();
         w.endObject();
-        return;
+        return ok;
+      }
       default:
         w.raw('(unsupported-kind');
-        throw new UnsupportedKind();
+        return false;
     }
   }
 
@@ -495,39 +491,28 @@ export function mapKvBtf(info: MapInfo): Btf | undefined {
 /** do_dump_btf: one `{"key": ..., "value"|"values": ...}` object. */
 function writeBtfEntry(w: BpftoolWriter, f: BtfValueFormatter, info: MapInfo, e: MapElement): void {
   w.startObject();
-  try {
-    if (info.btfKeyTypeId) {
-      w.name('key');
-      f.write(w, info.btfKeyTypeId, e.key);
-    }
+  const keyOk = !info.btfKeyTypeId || (w.name('key'), f.write(w, info.btfKeyTypeId, e.key));
+  if (keyOk) {
     const valueId = info.btfVmlinuxValueTypeId || info.btfValueTypeId;
     if (e.perCpu) {
       w.name('values');
       w.startArray();
-      try {
-        e.perCpu.forEach((v, cpu) => {
-          w.startObject();
-          w.name('cpu');
-          w.raw(String(cpu));
-          w.name('value');
-          try {
-            f.write(w, valueId, v);
-          } finally {
-            w.endObject();
-          }
-        });
-      } finally {
-        w.endArray();
+      for (let cpu = 0; cpu < e.perCpu.length; cpu++) {
+        w.startObject();
+        w.name('cpu');
+        w.raw(String(cpu));
+        w.name('value');
+        const ok = f.write(w, valueId, e.perCpu[cpu]);
+        w.endObject();
+        if (!ok) break;
       }
+      w.endArray();
     } else {
       w.name('value');
       f.write(w, valueId, e.value ?? Buffer.alloc(0));
     }
-  } catch (err) {
-    if (!(err instanceof UnsupportedKind)) throw err;
-  } finally {
-    w.endObject();
   }
+  w.endObject();
 }
 
 function writeHexArray(w: BpftoolWriter, b: Uint8Array): void {
