@@ -51,6 +51,31 @@ function regsOnly(c: Checker, e: { span: Span }, name: string): boolean {
   return true;
 }
 
+function requireStrings(c: Checker, args: Expr[], what: string): void {
+  for (const a of args) {
+    const t = c.type(a);
+    if (t.kind !== 'string' && t.kind !== 'none') c.error(`${what}, got ${t.kind}`, a.span);
+  }
+}
+
+/**
+ * The frame of the builtins that scan strings byte by byte (strncmp, strcontains,
+ * strlen): `scan` gets a result temp and each string's address and buffer size,
+ * and the stack the strings took is given back after it.
+ */
+function scanStrings(g: Gen, e: Call, strings: Expr[], scan: (r: Reg, s: (Loc & { size: number })[]) => void): Reg {
+  const r = g.temp(e.span);
+  const mark = g.frameMark;
+  const locs = strings.map((x) => g.addr(x));
+  scan(r, locs.map((loc, i) => {
+    const t = g.type(strings[i]);
+    return { ...loc, size: t.kind === 'string' ? t.size : 0 };
+  }));
+  for (const loc of locs) g.dropLoc(loc);
+  g.release(mark);
+  return r;
+}
+
 /** x86-64 struct pt_regs offsets by the names bpftrace's reg() accepts. */
 const PT_REGS: Record<string, number> = {
   r15: 0, r14: 8, r13: 16, r12: 24, bp: 32, bx: 40, r11: 48, r10: 56, r9: 64, r8: 72, ax: 80, cx: 88, dx: 96,
@@ -239,7 +264,14 @@ function stackId(g: Gen, user: boolean, span: Span): Reg {
 }
 
 function ustackStore(g: Gen, dst: Loc, span: Span): void {
-  const r = stackId(g, true, span);
+  storeWithPid(g, dst, stackId(g, true, span));
+}
+
+/**
+ * Stores {r, pid} and frees r: user addresses and stacks mean something only
+ * in their process's address space, so user space needs the pid to symbolize them.
+ */
+function storeWithPid(g: Gen, dst: Loc, r: Reg): void {
   g.a.stx('dw', dst.base, dst.off, r);
   g.release1(r);
   g.a.call(Helper.get_current_pid_tgid);
@@ -614,14 +646,7 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
       c.int(e.args[0], 'usym() address');
       return { kind: 'usym' };
     },
-    store(g, e, dst) {
-      const r = g.scalar(e.args[0]);
-      g.a.stx('dw', dst.base, dst.off, r);
-      g.release1(r);
-      g.a.call(Helper.get_current_pid_tgid);
-      g.a.rsh64(R0, 32);
-      g.a.stx('dw', dst.base, dst.off + 8, R0);
-    },
+    store: (g, e, dst) => storeWithPid(g, dst, g.scalar(e.args[0])),
   },
   kaddr: {
     minArgs: 1,
@@ -674,118 +699,94 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
     minArgs: 3,
     maxArgs: 3,
     check(c, e) {
-      for (const a of e.args.slice(0, 2)) {
-        const t = c.type(a);
-        if (t.kind !== 'string' && t.kind !== 'none') c.error(`strncmp() needs strings, got ${t.kind}`, a.span);
-      }
+      requireStrings(c, e.args.slice(0, 2), 'strncmp() needs strings');
       c.requireConst(e.args[2], 'strncmp() length');
       return U64;
     },
     scalar(g, e) {
       // bpftrace: 0 when the first n bytes are equal, 1 otherwise
-      const r = g.temp(e.span);
-      const n = Number(g.constOf(e.args[2]));
-      const mark = g.frameMark;
-      const a = g.addr(e.args[0]), b = g.addr(e.args[1]);
-      const sa = g.type(e.args[0]), sb = g.type(e.args[1]);
-      const la = sa.kind === 'string' ? sa.size : 0, lb = sb.kind === 'string' ? sb.size : 0;
-      const differ = g.a.newLabel('ndiff'), end = g.a.newLabel('nend');
-      g.a.mov64(r, 0);
-      for (let i = 0; i < n; i++) {
-        if (i >= la || i >= lb) {
-          // past one buffer: equal only if the other has ended too
-          if (i < la) {
-            g.a.ldx('b', R0, a.base, a.off + i);
-            g.a.jne(R0, 0, differ);
-          } else if (i < lb) {
-            g.a.ldx('b', R0, b.base, b.off + i);
-            g.a.jne(R0, 0, differ);
+      return scanStrings(g, e, e.args.slice(0, 2), (r, [a, b]) => {
+        const n = Number(g.constOf(e.args[2]));
+        const la = a.size, lb = b.size;
+        const differ = g.a.newLabel('ndiff'), end = g.a.newLabel('nend');
+        g.a.mov64(r, 0);
+        for (let i = 0; i < n; i++) {
+          if (i >= la || i >= lb) {
+            // past one buffer: equal only if the other has ended too
+            if (i < la) {
+              g.a.ldx('b', R0, a.base, a.off + i);
+              g.a.jne(R0, 0, differ);
+            } else if (i < lb) {
+              g.a.ldx('b', R0, b.base, b.off + i);
+              g.a.jne(R0, 0, differ);
+            }
+            break;
           }
-          break;
+          g.a.ldx('b', R0, a.base, a.off + i);
+          g.a.ldx('b', R1, b.base, b.off + i);
+          g.a.jne(R0, R1, differ);
+          g.a.jeq(R0, 0, end);
         }
-        g.a.ldx('b', R0, a.base, a.off + i);
-        g.a.ldx('b', R1, b.base, b.off + i);
-        g.a.jne(R0, R1, differ);
-        g.a.jeq(R0, 0, end);
-      }
-      g.a.ja(end);
-      g.a.label(differ);
-      g.a.mov64(r, 1);
-      g.a.label(end);
-      g.dropLoc(a);
-      g.dropLoc(b);
-      g.release(mark);
-      return r;
+        g.a.ja(end);
+        g.a.label(differ);
+        g.a.mov64(r, 1);
+        g.a.label(end);
+      });
     },
   },
   strcontains: {
     minArgs: 2,
     maxArgs: 2,
     check(c, e) {
-      for (const a of e.args) {
-        const t = c.type(a);
-        if (t.kind !== 'string' && t.kind !== 'none') c.error(`strcontains() needs strings, got ${t.kind}`, a.span);
-      }
+      requireStrings(c, e.args, 'strcontains() needs strings');
       const needle = e.args[1];
       if (needle.kind !== 'StringLit') c.error('strcontains(): the needle must be a string literal', needle.span);
       return U64;
     },
     scalar(g, e) {
-      const r = g.temp(e.span);
-      const mark = g.frameMark;
-      const h = g.addr(e.args[0]);
-      const ht = g.type(e.args[0]);
-      const hs = ht.kind === 'string' ? ht.size : 0;
-      const needle = Buffer.from((e.args[1] as { value: string }).value);
-      const found = g.a.newLabel('found'), end = g.a.newLabel('scend');
-      g.a.mov64(r, 0);
-      if (needle.length === 0) g.a.ja(found);
-      for (let i = 0; i + needle.length <= hs - 1 && needle.length > 0; i++) {
-        const next = g.a.newLabel('scnext');
-        for (let j = 0; j < needle.length; j++) {
-          g.a.ldx('b', R0, h.base, h.off + i + j);
-          g.a.jne(R0, needle[j], next);
+      return scanStrings(g, e, e.args.slice(0, 1), (r, [h]) => {
+        const hs = h.size;
+        const needle = Buffer.from((e.args[1] as { value: string }).value);
+        const found = g.a.newLabel('found'), end = g.a.newLabel('scend');
+        g.a.mov64(r, 0);
+        if (needle.length === 0) g.a.ja(found);
+        for (let i = 0; i + needle.length <= hs - 1 && needle.length > 0; i++) {
+          const next = g.a.newLabel('scnext');
+          for (let j = 0; j < needle.length; j++) {
+            g.a.ldx('b', R0, h.base, h.off + i + j);
+            g.a.jne(R0, needle[j], next);
+          }
+          g.a.ja(found);
+          g.a.label(next);
+          // the haystack ended: stop searching
+          g.a.ldx('b', R0, h.base, h.off + i);
+          g.a.jeq(R0, 0, end);
         }
-        g.a.ja(found);
-        g.a.label(next);
-        // the haystack ended: stop searching
-        g.a.ldx('b', R0, h.base, h.off + i);
-        g.a.jeq(R0, 0, end);
-      }
-      g.a.ja(end);
-      g.a.label(found);
-      g.a.mov64(r, 1);
-      g.a.label(end);
-      g.dropLoc(h);
-      g.release(mark);
-      return r;
+        g.a.ja(end);
+        g.a.label(found);
+        g.a.mov64(r, 1);
+        g.a.label(end);
+      });
     },
   },
   strlen: {
     minArgs: 1,
     maxArgs: 1,
     check(c, e) {
-      const t = c.type(e.args[0]);
-      if (t.kind !== 'string' && t.kind !== 'none') c.error(`strlen() needs a string, got ${t.kind}`, e.args[0].span);
+      requireStrings(c, e.args, 'strlen() needs a string');
       return U64;
     },
     scalar(g, e) {
-      const r = g.temp(e.span);
-      const mark = g.frameMark;
-      const s = g.addr(e.args[0]);
-      const t = g.type(e.args[0]);
-      const n = t.kind === 'string' ? t.size : 0;
-      const end = g.a.newLabel('slend');
-      g.a.mov64(r, 0);
-      for (let i = 0; i < n; i++) {
-        g.a.ldx('b', R0, s.base, s.off + i);
-        g.a.jeq(R0, 0, end);
-        g.a.mov64(r, i + 1);
-      }
-      g.a.label(end);
-      g.dropLoc(s);
-      g.release(mark);
-      return r;
+      return scanStrings(g, e, e.args, (r, [s]) => {
+        const end = g.a.newLabel('slend');
+        g.a.mov64(r, 0);
+        for (let i = 0; i < s.size; i++) {
+          g.a.ldx('b', R0, s.base, s.off + i);
+          g.a.jeq(R0, 0, end);
+          g.a.mov64(r, i + 1);
+        }
+        g.a.label(end);
+      });
     },
   },
   sizeof: {
