@@ -147,41 +147,44 @@ function compatStatusOffset(): number | undefined {
   return compatOffset ?? undefined;
 }
 
-/** Names of the $variables referenced under `node`, skipping the subtree `skip`. */
-function varNames(node: unknown, skip?: unknown): Set<string> {
-  const out = new Set<string>();
+/**
+ * Visits every AST node object under `node` (arrays are walked through, spans
+ * skipped); `enter` returns false to skip a node's children.
+ */
+function walkAst(node: unknown, enter: (n: { kind?: string; name?: string }) => boolean): void {
   const visit = (n: unknown): void => {
-    if (!n || typeof n !== 'object' || n === skip) return;
+    if (!n || typeof n !== 'object') return;
     if (Array.isArray(n)) {
       n.forEach(visit);
       return;
     }
-    const o = n as { kind?: string; name?: string };
-    if (o.kind === 'Variable' && o.name) out.add(o.name);
+    if (!enter(n as { kind?: string; name?: string })) return;
     for (const [k, v] of Object.entries(n)) if (k !== 'span') visit(v);
   };
   visit(node);
+}
+
+/** Names of the $variables referenced under `node`, skipping the subtree `skip`. */
+function varNames(node: unknown, skip?: unknown): Set<string> {
+  const out = new Set<string>();
+  walkAst(node, (o) => {
+    if (o === skip) return false;
+    if (o.kind === 'Variable' && o.name) out.add(o.name);
+    return true;
+  });
   return out;
 }
 
 /** Whether a probe records user addresses that are symbolized later (ustack, usym, func in user probes). */
 function recordsUserAddresses(probe: InstanceTypes['probe'], userCtx: boolean): boolean {
   let found = false;
-  const visit = (n: unknown): void => {
-    if (found || !n || typeof n !== 'object') return;
-    if (Array.isArray(n)) {
-      n.forEach(visit);
-      return;
-    }
-    const o = n as { kind?: string; name?: string };
-    if ((o.kind === 'Builtin' || o.kind === 'Call') && (o.name === 'ustack' || o.name === 'usym' || (o.name === 'func' && userCtx))) {
-      found = true;
-      return;
-    }
-    for (const [k, v] of Object.entries(n)) if (k !== 'span') visit(v);
+  const enter = (o: { kind?: string; name?: string }): boolean => {
+    if (found) return false;
+    if ((o.kind === 'Builtin' || o.kind === 'Call') && (o.name === 'ustack' || o.name === 'usym' || (o.name === 'func' && userCtx))) found = true;
+    return !found;
   };
-  visit(probe.predicate);
-  visit(probe.body);
+  walkAst(probe.predicate, enter);
+  walkAst(probe.body, enter);
   return found;
 }
 
@@ -965,11 +968,7 @@ export class Gen {
           if (spec.scale !== 1) this.a.mul64(R0, spec.scale);
           this.a.add64(R3, R0);
         }
-        this.a.mov64(R1, FP);
-        this.a.add64(R1, slot);
-        this.a.mov64(R2, spec.size);
-        this.a.call(Helper.probe_read_user);
-        this.a.ldx('dw', r, FP, slot);
+        this.readUserInto(r, slot, spec.size);
         break;
       }
       case 'rip': {
@@ -986,15 +985,19 @@ export class Gen {
         this.a.mov64(R3, R0);
         this.a.movConst(R0, BigInt(spec.symbolValue - site) + spec.disp);
         this.a.add64(R3, R0);
-        this.a.mov64(R1, FP);
-        this.a.add64(R1, slot);
-        this.a.mov64(R2, spec.size);
-        this.a.call(Helper.probe_read_user);
-        this.a.ldx('dw', r, FP, slot);
+        this.readUserInto(r, slot, spec.size);
         break;
       }
     }
     this.normalize(r, t);
+  }
+
+  /** r = the `size` bytes at user address R3, read into the zeroed 8-byte stack `slot` first. */
+  private readUserInto(r: Reg, slot: number, size: number): void {
+    this.lea(R1, { base: FP, off: slot });
+    this.a.mov64(R2, size);
+    this.a.call(Helper.probe_read_user);
+    this.a.ldx('dw', r, FP, slot);
   }
 
   // ---- maps -----------------------------------------------------------------
@@ -1341,6 +1344,16 @@ export class Gen {
     this.a.setTag(this.spans.length - 1);
   }
 
+  /** $var = value, the variable's stack slot given: integers are narrowed to its type. */
+  private storeVar(slot: number, value: Expr, vt: Type): void {
+    if (isScalar(vt)) {
+      const r = this.scalar(value);
+      this.normalize(r, vt);
+      this.a.stx('dw', FP, slot, r);
+      this.release1(r);
+    } else this.storeInto(value, { base: FP, off: slot }, vt);
+  }
+
   stmt(s: Stmt): void {
     if (s.kind !== 'Block') this.tag(s.span);
     const mark = this.frameMark;
@@ -1386,28 +1399,16 @@ export class Gen {
           this.release1(cur);
           break;
         }
-        if (isScalar(vt)) {
-          const r = this.scalar(s.value);
-          this.normalize(r, vt);
-          this.a.stx('dw', FP, slot, r);
-          this.release1(r);
-        } else {
-          // Build into a temporary first: the value may read the variable itself.
-          if (s.value.kind === 'Variable' && s.value.name === tg.name) break;
-          this.storeInto(s.value, { base: FP, off: slot }, vt);
-        }
+        // `$s = $s` of a string or tuple would copy the buffer onto itself: nothing to do.
+        if (!isScalar(vt) && s.value.kind === 'Variable' && s.value.name === tg.name) break;
+        this.storeVar(slot, s.value, vt);
         break;
       }
       case 'VarDeclStmt': {
         const vt = this.inst.vars.get(s.variable.name) ?? NONE;
         const slot = this.varSlot(s.variable.name, s.variable.span);
         if (!s.value) this.zero({ base: FP, off: slot }, memSize(vt));
-        else if (isScalar(vt)) {
-          const r = this.scalar(s.value);
-          this.normalize(r, vt);
-          this.a.stx('dw', FP, slot, r);
-          this.release1(r);
-        } else this.storeInto(s.value, { base: FP, off: slot }, vt);
+        else this.storeVar(slot, s.value, vt);
         break;
       }
       case 'IfStmt': {
