@@ -76,6 +76,17 @@ function scanStrings(g: Gen, e: Call, strings: Expr[], scan: (r: Reg, s: (Loc & 
   return r;
 }
 
+/** r = 1 when `test` jumps to `yes`; 0 when it jumps to `no` or falls through. */
+function flag(g: Gen, r: Reg, test: (yes: string, no: string) => void): void {
+  const yes = g.a.newLabel('yes'), no = g.a.newLabel('no');
+  g.a.mov64(r, 0);
+  test(yes, no);
+  g.a.ja(no);
+  g.a.label(yes);
+  g.a.mov64(r, 1);
+  g.a.label(no);
+}
+
 /** x86-64 struct pt_regs offsets by the names bpftrace's reg() accepts. */
 const PT_REGS: Record<string, number> = {
   r15: 0, r14: 8, r13: 16, r12: 24, bp: 32, bx: 40, r11: 48, r10: 56, r9: 64, r8: 72, ax: 80, cx: 88, dx: 96,
@@ -708,29 +719,25 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
       return scanStrings(g, e, e.args.slice(0, 2), (r, [a, b]) => {
         const n = Number(g.constOf(e.args[2]));
         const la = a.size, lb = b.size;
-        const differ = g.a.newLabel('ndiff'), end = g.a.newLabel('nend');
-        g.a.mov64(r, 0);
-        for (let i = 0; i < n; i++) {
-          if (i >= la || i >= lb) {
-            // past one buffer: equal only if the other has ended too
-            if (i < la) {
-              g.a.ldx('b', R0, a.base, a.off + i);
-              g.a.jne(R0, 0, differ);
-            } else if (i < lb) {
-              g.a.ldx('b', R0, b.base, b.off + i);
-              g.a.jne(R0, 0, differ);
+        flag(g, r, (differ, end) => {
+          for (let i = 0; i < n; i++) {
+            if (i >= la || i >= lb) {
+              // past one buffer: equal only if the other has ended too
+              if (i < la) {
+                g.a.ldx('b', R0, a.base, a.off + i);
+                g.a.jne(R0, 0, differ);
+              } else if (i < lb) {
+                g.a.ldx('b', R0, b.base, b.off + i);
+                g.a.jne(R0, 0, differ);
+              }
+              break;
             }
-            break;
+            g.a.ldx('b', R0, a.base, a.off + i);
+            g.a.ldx('b', R1, b.base, b.off + i);
+            g.a.jne(R0, R1, differ);
+            g.a.jeq(R0, 0, end);
           }
-          g.a.ldx('b', R0, a.base, a.off + i);
-          g.a.ldx('b', R1, b.base, b.off + i);
-          g.a.jne(R0, R1, differ);
-          g.a.jeq(R0, 0, end);
-        }
-        g.a.ja(end);
-        g.a.label(differ);
-        g.a.mov64(r, 1);
-        g.a.label(end);
+        });
       });
     },
   },
@@ -747,25 +754,21 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
       return scanStrings(g, e, e.args.slice(0, 1), (r, [h]) => {
         const hs = h.size;
         const needle = Buffer.from((e.args[1] as { value: string }).value);
-        const found = g.a.newLabel('found'), end = g.a.newLabel('scend');
-        g.a.mov64(r, 0);
-        if (needle.length === 0) g.a.ja(found);
-        for (let i = 0; i + needle.length <= hs - 1 && needle.length > 0; i++) {
-          const next = g.a.newLabel('scnext');
-          for (let j = 0; j < needle.length; j++) {
-            g.a.ldx('b', R0, h.base, h.off + i + j);
-            g.a.jne(R0, needle[j], next);
+        flag(g, r, (found, end) => {
+          if (needle.length === 0) g.a.ja(found);
+          for (let i = 0; i + needle.length <= hs - 1 && needle.length > 0; i++) {
+            const next = g.a.newLabel('scnext');
+            for (let j = 0; j < needle.length; j++) {
+              g.a.ldx('b', R0, h.base, h.off + i + j);
+              g.a.jne(R0, needle[j], next);
+            }
+            g.a.ja(found);
+            g.a.label(next);
+            // the haystack ended: stop searching
+            g.a.ldx('b', R0, h.base, h.off + i);
+            g.a.jeq(R0, 0, end);
           }
-          g.a.ja(found);
-          g.a.label(next);
-          // the haystack ended: stop searching
-          g.a.ldx('b', R0, h.base, h.off + i);
-          g.a.jeq(R0, 0, end);
-        }
-        g.a.ja(end);
-        g.a.label(found);
-        g.a.mov64(r, 1);
-        g.a.label(end);
+        });
       });
     },
   },
