@@ -1718,8 +1718,16 @@ export class Gen {
       const t = this.a.tags.get(i);
       return t === undefined ? null : this.spans[t];
     });
+    // Saving the context costs an instruction that programs which never read r6 do not
+    // need. Nothing jumps to the first instruction and every jump is relative, so
+    // dropping it moves only absolute positions: the callbacks' starts.
+    const skip = insns.slice(1).some((i) => i.dst === R6.n || i.src === R6.n) ? 0 : 1;
+    if (skip) {
+      insns.shift();
+      sourceMap.shift();
+    }
     if (!this.subprogs.length) return { insns, sourceMap };
-    const functions = [{ insn: 0, name: 'main' }, ...this.subprogs.map((sp) => ({ insn: this.subprogStart.get(sp.label) as number, name: sp.label.replace(/^\./, '') }))];
+    const functions = [{ insn: 0, name: 'main' }, ...this.subprogs.map((sp) => ({ insn: (this.subprogStart.get(sp.label) as number) - skip, name: sp.label.replace(/^\./, '') }))];
     return { insns, sourceMap, functions };
   }
 }

@@ -62,13 +62,21 @@ test('unknown probe type and timer units', () => {
   assert.match(errorOf('software:nope:1 { }').diagnostics[0].message, /unknown event 'nope'/);
 });
 
-test('artifact shape: BEGIN/END raw tracepoint programs, ctx saved in r6, events and user maps', () => {
+test('an empty probe is two instructions: r0 = 0; exit', () => {
+  const a = compile(src('tracepoint:syscalls:sys_enter_getppid { }'));
+  assert.deepEqual(a.programs[0].insns.map((i) => i.code), [0xb7, 0x95]);
+});
+
+test('artifact shape: BEGIN/END raw tracepoint programs, ctx saved in r6 only when used, events and user maps', () => {
   const a = compile(src('BEGIN { @c[1, "a"] = count(); printf("%s %d\\n", comm, 5); } END { print(@c); }'));
   assert.equal(a.programs.length, 2);
   assert.deepEqual(a.programs.map((p) => p.attach[0].kind), ['begin', 'end']);
   for (const p of a.programs) {
     assert.equal(p.type, 'raw_tracepoint');
-    assert.deepEqual({ code: p.insns[0].code, dst: p.insns[0].dst, src: p.insns[0].src }, { code: 0xbf, dst: 6, src: 1 });
+    // The context is saved in r6 exactly when some instruction reads or writes r6.
+    const saves = p.insns[0].code === 0xbf && p.insns[0].dst === 6 && p.insns[0].src === 1;
+    const usesR6 = p.insns.slice(1).some((i) => i.dst === 6 || i.src === 6);
+    assert.equal(saves, usesR6);
     assert.equal(p.sourceMap.length, p.insns.length);
   }
   const um = a.userMaps.find((u) => u.name === '@c');
