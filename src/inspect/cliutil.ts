@@ -4,6 +4,7 @@
  * stderr (a user never sees a stack trace for their own mistake).
  */
 import { SyscallError } from '../sys/errno';
+import { bpftoolJson, type JsonValue } from './json';
 
 /** A mistake in how the command was invoked: printed as-is, exit status 2. */
 export class UsageError extends Error {
@@ -71,4 +72,20 @@ export function out(text: string): void {
   } catch {
     /* EPIPE: the reader went away, nothing useful left to do */
   }
+}
+
+/**
+ * `tsbpf prog|map list|show [ID]`: every object of a kind (or one), as
+ * bpftool prints them in text or JSON. `args` has the subcommand removed.
+ */
+export function listOrShow<T>(
+  kind: 'prog' | 'map', args: string[], f: CommonFlags,
+  list: (ids?: number[]) => T[], json: (x: T) => JsonValue, plain: (x: T) => string,
+): number {
+  const id = takeId(args, kind);
+  if (args.length) throw new UsageError(`unexpected argument '${args[0]}' (try 'tsbpf ${kind} -h')`);
+  const xs = list(id === undefined ? undefined : [id]);
+  if (f.json) out(bpftoolJson(id === undefined ? xs.map(json) : json(xs[0]), f.pretty) + '\n');
+  else out(xs.map(plain).join(''));
+  return 0;
 }

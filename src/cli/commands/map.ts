@@ -3,9 +3,8 @@
  * contents, as `bpftool map show` / `bpftool map dump` print them (hex bytes,
  * or keys and values formatted by type for maps that carry BTF).
  */
-import { bpftoolJson } from '../../inspect/json';
 import { dumpMap, formatDumpBtfPlain, formatDumpJson, formatDumpPlain, formatMapPlain, listMaps, mapJson, mapKvBtf } from '../../inspect/map';
-import { UsageError, commonFlags, guarded, out, takeId } from '../../inspect/cliutil';
+import { UsageError, commonFlags, guarded, listOrShow, out, takeId } from '../../inspect/cliutil';
 
 const HELP = `Usage: tsbpf map { list | show } [ID | id ID] [-j|--json] [-p|--pretty]
        tsbpf map dump { ID | id ID } [-j|--json] [-p|--pretty]
@@ -26,14 +25,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     const args = [...f.rest];
     const sub = args.shift() ?? 'list';
-    if (sub === 'list' || sub === 'show') {
-      const id = takeId(args, 'map');
-      if (args.length) throw new UsageError(`unexpected argument '${args[0]}' (try 'tsbpf map -h')`);
-      const maps = listMaps(id === undefined ? undefined : [id]);
-      if (f.json) out(bpftoolJson(id === undefined ? maps.map(mapJson) : mapJson(maps[0]), f.pretty) + '\n');
-      else out(maps.map(formatMapPlain).join(''));
-      return 0;
-    }
+    if (sub === 'list' || sub === 'show') return listOrShow('map', args, f, listMaps, mapJson, formatMapPlain);
     if (sub === 'dump') {
       const id = takeId(args, 'map');
       if (id === undefined) throw new UsageError("which map? 'tsbpf map dump ID' (ids from 'tsbpf map list')");

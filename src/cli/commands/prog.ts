@@ -5,7 +5,7 @@
 import { bpftoolJson } from '../../inspect/json';
 import { formatProgPlain, listPrograms, progJson, NoSuchProgramError } from '../../inspect/prog';
 import { closeFd, progFdById, progXlatedInsns } from '../../inspect/bpfinfo';
-import { UsageError, commonFlags, guarded, out, takeId } from '../../inspect/cliutil';
+import { UsageError, commonFlags, guarded, listOrShow, out, takeId } from '../../inspect/cliutil';
 import { disassemble } from '../../ebpf/asm';
 import { resolveCallTargets } from '../../inspect/kcalls';
 
@@ -28,14 +28,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     const args = [...f.rest];
     const sub = args.shift() ?? 'list';
-    if (sub === 'list' || sub === 'show') {
-      const id = takeId(args, 'prog');
-      if (args.length) throw new UsageError(`unexpected argument '${args[0]}' (try 'tsbpf prog -h')`);
-      const progs = listPrograms(id === undefined ? undefined : [id]);
-      if (f.json) out(bpftoolJson(id === undefined ? progs.map(progJson) : progJson(progs[0]), f.pretty) + '\n');
-      else out(progs.map(formatProgPlain).join(''));
-      return 0;
-    }
+    if (sub === 'list' || sub === 'show') return listOrShow('prog', args, f, listPrograms, progJson, formatProgPlain);
     if (sub === 'dump') {
       if (args[0] === 'xlated') args.shift();
       else if (args[0] === 'jited') throw new UsageError("dumping JIT-compiled machine code is not supported; use 'tsbpf prog dump xlated ID'");
