@@ -65,6 +65,12 @@ OPTIONS:
     -V, --version  tsbpf version
     -D NAME=VALUE  define a preprocessor macro
 
+ENVIRONMENT:
+    BPFTRACE_STRLEN        bytes of str() and other strings (default 64, at most 200)
+    BPFTRACE_MAP_KEYS_MAX  maximum entries of each map (default 4096)
+    TSBPF_RING_BYTES       event ring buffer size, a power of two (default 4 MiB)
+    TSBPF_DEBUG=1          show internal stack traces for internal errors
+
 A script file whose name collides with a tool or command runs when given as a
 path (./bitesize) or with a .bt suffix (bitesize.bt).
 
