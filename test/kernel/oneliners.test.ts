@@ -340,8 +340,9 @@ kernelTest('profile:hz:99 kstack: readable kernel stacks with function names, in
 
 kernelTest('interval:s:1 with time(), print, clear: printed counts add up to the workload\'s getppid calls', async () => {
   const bin = work();
+  // The sleep spans 3 one-second ticks so that two of them land inside it even on a loaded machine.
   const prog = `tracepoint:syscalls:sys_enter_getppid /comm == "${COMM}"/ { @ = count(); } interval:s:1 { time(); print(@); clear(@); }`;
-  const p = await both(['-c', `${bin} getppid 100 sleep 2300 getppid 50`, '-e', prog], { timeoutMs: 30_000 });
+  const p = await both(['-c', `${bin} getppid 100 sleep 3300 getppid 50`, '-e', prog], { timeoutMs: 30_000 });
   ok(p.ts);
   for (const r of [p.ts, p.bt]) {
     if (!r) continue;
