@@ -312,8 +312,13 @@ kernelTest('block_rq_issue hist(args->bytes) by comm: the workload\'s direct 64 
     assert.match(p.ts.stdout, new RegExp(`^@\\[${COMM}\\]: $`, 'm'));
     assert.ok((rows.get('[64K, 128K)') ?? 0) >= 20, p.ts.stdout);
     if (p.bt) {
+      // Two separate runs: the file system may add a journal/metadata write of its own
+      // in the workload's context, so both must see the 20 direct writes and agree
+      // within that noise, not to the unit.
       ok(p.bt, 'bpftrace');
-      assert.equal(histRows(p.bt.stdout).get('[64K, 128K)'), rows.get('[64K, 128K)'), `bpftrace:\n${p.bt.stdout}\ntsbpf:\n${p.ts.stdout}`);
+      const bt = histRows(p.bt.stdout).get('[64K, 128K)') ?? 0;
+      const ts = rows.get('[64K, 128K)') ?? 0;
+      assert.ok(bt >= 20 && Math.abs(bt - ts) <= 2, `bpftrace:\n${p.bt.stdout}\ntsbpf:\n${p.ts.stdout}`);
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
