@@ -35,6 +35,8 @@ interface KsymTable {
   lo: Uint32Array;
   names: string[];
   modules: (string | undefined)[];
+  /** 1 for text (t/T) symbols. */
+  isText: Uint8Array;
   byName: Map<string, number> | undefined;
 }
 
@@ -53,6 +55,7 @@ export class KernelSymbols {
     const los: number[] = [];
     const names: string[] = [];
     const modules: (string | undefined)[] = [];
+    const isText: boolean[] = [];
     let pos = 0;
     while (pos < text.length) {
       let nl = text.indexOf('\n', pos);
@@ -71,6 +74,7 @@ export class KernelSymbols {
             his.push(hi);
             los.push(lo);
             names.push(text.slice(nameStart, nameEnd));
+            isText.push(type === 't' || type === 'T');
             // "\t[module]"
             modules.push(nameEnd < nl ? text.slice(nameEnd + 2, nl - 1) : undefined);
           }
@@ -86,6 +90,7 @@ export class KernelSymbols {
       lo: Uint32Array.from(order, (i) => los[i]),
       names: order.map((i) => names[i]),
       modules: order.map((i) => modules[i]),
+      isText: Uint8Array.from(order, (i) => (isText[i] ? 1 : 0)),
       byName: undefined,
     };
   }
@@ -121,6 +126,11 @@ export class KernelSymbols {
     // Past the last symbol nothing is known; don't attribute arbitrary memory to it.
     if (found === t.names.length - 1 && offset > 1 << 20) return undefined;
     return { name: t.names[found], offset, module: t.modules[found] };
+  }
+
+  /** Names of the text (function) symbols, in address order. */
+  functionNames(): string[] {
+    return this.t.names.filter((_, i) => this.t.isText[i] === 1);
   }
 
   /** Address of a named symbol (first match), for kaddr(). */

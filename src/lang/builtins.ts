@@ -6,13 +6,12 @@
  *   stmt(g, e) → code for a call used as a statement (printf, exit, ...).
  * Adding a builtin touches only this file.
  */
-import * as fs from 'node:fs';
 import type { Builtin, Call, Expr, Span } from './ast';
 import type { EventSpec } from './artifact';
 import { btfPointer, type Checker, type Type } from './semantic';
 import type { Gen, Loc } from './codegen';
 import { FP, Helper, R0, R1, R2, R3, R4, R5, type Reg } from '../ebpf/asm';
-import { PT_REGS_AX, PT_REGS_IP, PT_REGS_ARG_OFFSETS } from './probes';
+import { regOffset, type Arch } from '../arch';
 
 const U64: Type = { kind: 'int', size: 8, signed: false };
 const I64: Type = { kind: 'int', size: 8, signed: true };
@@ -87,11 +86,8 @@ function flag(g: Gen, r: Reg, test: (yes: string, no: string) => void): void {
   g.a.label(no);
 }
 
-/** x86-64 struct pt_regs offsets by the names bpftrace's reg() accepts. */
-const PT_REGS: Record<string, number> = {
-  r15: 0, r14: 8, r13: 16, r12: 24, bp: 32, bx: 40, r11: 48, r10: 56, r9: 64, r8: 72, ax: 80, cx: 88, dx: 96,
-  si: 104, di: 112, orig_ax: 120, ip: 128, cs: 136, flags: 144, sp: 152, ss: 160,
-};
+/** The target's architecture (struct pt_regs layout, argument registers). */
+const archOf = (g: Gen): Arch => g.shared.opts.target.arch;
 
 const intVar = (emit: (g: Gen, e: Builtin) => Reg, t: Type = U64): BuiltinVar => ({ check: () => t, scalar: emit });
 
@@ -136,7 +132,7 @@ export const BUILTIN_VARS: Record<string, BuiltinVar> = {
   rand: intVar((g, e) => helperValue(g, Helper.get_prandom_u32, e.span)),
   cgroup: intVar((g, e) => helperValue(g, Helper.get_current_cgroup_id, e.span)),
   // typed as struct task_struct * when the kernel has BTF, so curtask->pid works
-  curtask: { check: () => btfPointer('task_struct'), scalar: (g, e) => helperValue(g, Helper.get_current_task, e.span) },
+  curtask: { check: (c) => btfPointer(c.opts.target, 'task_struct'), scalar: (g, e) => helperValue(g, Helper.get_current_task, e.span) },
   jiffies: intVar((g, e) => helperValue(g, Helper.jiffies64, e.span)),
   comm: {
     check: () => ({ kind: 'string', size: 16 }),
@@ -186,7 +182,7 @@ export const BUILTIN_VARS: Record<string, BuiltinVar> = {
       if (c.retprobe) {
         g.a.mov64(R1, g.ctx);
         g.a.call(Helper.get_func_ip);
-      } else g.a.ldx('dw', R0, g.ctx, PT_REGS_IP);
+      } else g.a.ldx('dw', R0, g.ctx, regOffset(archOf(g), archOf(g).ipReg));
       g.a.stx('dw', dst.base, dst.off, R0);
       g.a.call(Helper.get_current_pid_tgid);
       g.a.rsh64(R0, 32);
@@ -203,7 +199,7 @@ export const BUILTIN_VARS: Record<string, BuiltinVar> = {
       const r = g.temp(e.span);
       const off = g.inst.ctx.retvalOffset;
       // fexit: the return value follows the arguments in the context; k/uretprobes: pt_regs->ax
-      g.a.ldx('dw', r, g.ctx, off ?? PT_REGS_AX);
+      g.a.ldx('dw', r, g.ctx, off ?? regOffset(archOf(g), archOf(g).retReg));
       return r;
     },
   },
@@ -215,7 +211,7 @@ export const BUILTIN_VARS: Record<string, BuiltinVar> = {
       else if (c.ctx.retprobe && c.ctx.regs) c.error(`${e.name} is not available in return probes`, e.span);
       else if (c.ctx.usdtArgs && n >= c.ctx.usdtArgs.length) c.error(`this usdt probe has ${c.ctx.usdtArgs.length} arguments`, e.span);
       else if (!c.ctx.regs && !c.ctx.u64Args) c.error(`${e.name} is not available in ${c.ctx.provider} probes`, e.span);
-      else if (c.ctx.regs && !c.ctx.usdtArgs && n >= PT_REGS_ARG_OFFSETS.length) c.error(`${e.name}: only arg0..arg5 are available`, e.span);
+      else if (c.ctx.regs && !c.ctx.usdtArgs && n >= c.opts.target.arch.argRegs.length) c.error(`${e.name}: only arg0..arg5 are available`, e.span);
       else if (c.ctx.provider === 'profile' || c.ctx.provider === 'interval' || c.ctx.provider === 'software' || c.ctx.provider === 'hardware') {
         c.error(`${e.name} is not available in ${c.ctx.provider} probes`, e.span);
       }
@@ -236,7 +232,7 @@ export const BUILTIN_VARS: Record<string, BuiltinVar> = {
       const n = Number(e.name.slice(4));
       const slot = g.alloc(8);
       g.a.st('dw', FP, slot, 0);
-      g.a.ldx('dw', R3, g.ctx, 152); // sp
+      g.a.ldx('dw', R3, g.ctx, regOffset(archOf(g), archOf(g).spReg));
       g.a.add64(R3, 8 * (n + 1));
       g.a.mov64(R1, FP);
       g.a.add64(R1, slot);
@@ -397,21 +393,6 @@ function strArgLen(c: Checker, e: Expr | undefined, dflt: number): number {
   return Math.min(Number(v), dflt);
 }
 
-let kallsyms: Map<string, bigint> | undefined;
-function kernelSymbol(name: string): bigint | undefined {
-  if (!kallsyms) {
-    kallsyms = new Map();
-    try {
-      for (const line of fs.readFileSync('/proc/kallsyms', 'utf8').split('\n')) {
-        const f = line.split(/\s+/);
-        if (f.length >= 3 && !kallsyms.has(f[2])) kallsyms.set(f[2], BigInt(`0x${f[0]}`));
-      }
-    } catch {
-      // unreadable: kaddr fails with an error
-    }
-  }
-  return kallsyms.get(name);
-}
 
 /** Reads a C string from a pointer into dst (size bytes, zero-padded). */
 function readStr(g: Gen, ptr: Reg, dst: Loc, size: number, len: Reg | null): void {
@@ -665,13 +646,13 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
     check(c, e) {
       const a = e.args[0];
       if (a.kind !== 'StringLit') return c.error('kaddr(): the symbol must be a string literal', a.span);
-      if (kernelSymbol(a.value) === undefined) c.error(`kaddr(): unknown kernel symbol '${a.value}'`, a.span);
+      if (c.opts.target.kernelSymbolAddress(a.value) === undefined) c.error(`kaddr(): unknown kernel symbol '${a.value}'`, a.span);
       return U64;
     },
     scalar(g, e) {
       const a = e.args[0];
       const r = g.temp(e.span);
-      g.a.ldImm64(r, a.kind === 'StringLit' ? (kernelSymbol(a.value) ?? 0n) : 0n);
+      g.a.ldImm64(r, a.kind === 'StringLit' ? (g.shared.opts.target.kernelSymbolAddress(a.value) ?? 0n) : 0n);
       return r;
     },
   },
@@ -843,14 +824,14 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
     check(c, e) {
       const a = e.args[0];
       if (!regsOnly(c, e, 'reg()')) return NONE;
-      if (a.kind !== 'StringLit' || PT_REGS[a.value] === undefined) {
-        return c.error(`reg(): expected a register name in quotes (${Object.keys(PT_REGS).join(', ')})`, a.span);
+      if (a.kind !== 'StringLit' || c.opts.target.arch.ptRegs[a.value] === undefined) {
+        return c.error(`reg(): expected a register name in quotes (${Object.keys(c.opts.target.arch.ptRegs).join(', ')})`, a.span);
       }
       return U64;
     },
     scalar(g, e) {
       const r = g.temp(e.span);
-      g.a.ldx('dw', r, g.ctx, PT_REGS[(e.args[0] as { value: string }).value]);
+      g.a.ldx('dw', r, g.ctx, regOffset(archOf(g), (e.args[0] as { value: string }).value));
       return r;
     },
   },

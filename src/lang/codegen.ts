@@ -21,8 +21,8 @@ import { BUILTIN_VARS, FUNCTIONS } from './builtins';
 import {
   type InstanceTypes, type MapInfo, type Type, NONE, OFFSETOF_VALUES, BTF_FIELD_OFFSETS, align8, fieldType, isScalar, memSize, storedType, tupleType, valueTypeOf,
 } from './semantic';
-import { PT_REGS_ARG_OFFSETS } from './probes';
-import { Btf } from '../ebpf/btf';
+import { argOffsets } from '../arch';
+import type { Target } from '../target/target';
 
 const STACK_LIMIT = 512;
 
@@ -40,7 +40,7 @@ export class Shared {
 
   constructor(
     readonly mapInfos: Map<string, MapInfo>,
-    readonly opts: { strlen: number; maxMapKeys: number; ringSize: number; stackLimit: number },
+    readonly opts: { strlen: number; maxMapKeys: number; ringSize: number; stackLimit: number; target: Target },
     readonly params: string[],
   ) {}
 
@@ -128,23 +128,17 @@ export class Shared {
 
 /** x86 thread_info.status flag of a task inside a 32-bit syscall. */
 const TS_COMPAT = 0x0002;
-let compatOffset: number | null | undefined;
 
 /** Offset of task_struct.thread_info.status (thread_info is embedded in task_struct on x86-64), from BTF; undefined when unknown. */
-function compatStatusOffset(): number | undefined {
-  if (compatOffset === undefined) {
-    compatOffset = null;
-    if (process.arch === 'x64') {
-      try {
-        const btf = Btf.vmlinux();
-        const id = btf.find('task_struct', 'struct');
-        if (id !== undefined) compatOffset = btf.memberOffset(id, 'thread_info.status');
-      } catch {
-        // no BTF: compat syscalls are not filtered (32-bit processes are rare)
-      }
-    }
+function compatStatusOffset(target: Target): number | undefined {
+  if (target.arch.name !== 'x86_64') return undefined;
+  try {
+    const btf = target.btf();
+    const id = btf.find('task_struct', 'struct');
+    return id === undefined ? undefined : btf.memberOffset(id, 'thread_info.status');
+  } catch {
+    return undefined; // no BTF: compat syscalls are not filtered (32-bit processes are rare)
   }
-  return compatOffset ?? undefined;
 }
 
 /**
@@ -938,8 +932,8 @@ export class Gen {
       return r;
     }
     if (c.regs && (c.provider === 'kprobe' || c.provider === 'uprobe' || c.provider === 'kretprobe' || c.provider === 'uretprobe')) {
-      if (n >= PT_REGS_ARG_OFFSETS.length) this.fail(`arg${n}: only arg0..arg5 are passed in registers`, span);
-      this.a.ldx('dw', r, this.ctx, PT_REGS_ARG_OFFSETS[n]);
+      if (n >= this.shared.opts.target.arch.argRegs.length) this.fail(`arg${n}: only arg0..arg5 are passed in registers`, span);
+      this.a.ldx('dw', r, this.ctx, argOffsets(this.shared.opts.target.arch)[n]);
       return r;
     }
     this.fail(`arg${n} is not available in ${c.provider} probes${c.tracepoint ? ' (use args.FIELD)' : ''}`, span);
@@ -1613,7 +1607,7 @@ export class Gen {
     });
     const map = this.shared.addMap({ name: `sysnr_${this.shared.maps.length}`.slice(0, 15), kind: 'array', keySize: 4, valueSize: 4, maxEntries: size, initial });
     this.probeSlot = this.alloc(8);
-    const compat = compatStatusOffset();
+    const compat = compatStatusOffset(this.shared.opts.target);
     if (compat !== undefined) {
       // 32-bit (ia32) syscalls have other numbers; the per-syscall tracepoints ignore them, so must we:
       // skip when current->thread_info.status has TS_COMPAT

@@ -15,9 +15,12 @@ import { analyze, dumpTypes, type SemanticResult } from './semantic';
 import { Gen, Shared, startTimeProgram } from './codegen';
 import { disassemble } from '../ebpf/asm';
 import { mergeSyscallPoints } from './syscall-merge';
-import { hasFeature } from '../sys/features';
+import { has, type Target } from '../target/target';
+import { runningKernel } from '../target/kernel';
 
 export interface CompileOptions {
+  /** The kernel to compile for (default: the running kernel). Every fact about the machine comes from it. */
+  target?: Target;
   /** Never merge syscall tracepoints into one raw_syscalls program (for comparisons and tests). */
   perTracepoint?: boolean;
   /** Positional parameters $1..$N. */
@@ -110,6 +113,7 @@ function configNumber(cfg: Record<string, bigint | string>, key: string, dflt: n
 }
 
 function compileInner(program: Program, opts: CompileOptions): CompileResult {
+  const target = opts.target ?? runningKernel();
   const config: Record<string, bigint | string> = {};
   for (const c of program.config) config[c.key] = c.value;
   // config block, then the command line / bpftrace's environment variables, then bpftrace 0.17's defaults
@@ -130,13 +134,13 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
   const instances: Instance[] = [];
   program.probes.forEach((probe, probeIndex) => {
     // `probe` alone need not split k/uprobe wildcards: one program reads it from the attach cookie
-    const cookieProbe = usesName(probe, new Set(['probe'])) && !usesName(probe, new Set(['args', 'func'])) && hasFeature('bpf_cookie');
+    const cookieProbe = usesName(probe, new Set(['probe'])) && !usesName(probe, new Set(['args', 'func'])) && has(target, 'bpf_cookie');
     const split = usesName(probe, new Set(['probe', 'args', 'func']));
     const groups = new Map<string, Instance>();
     let all: ExpandedPoint[] = [];
-    for (const ap of probe.attachPoints) all.push(...expandAttachPoint(substituteParams(ap, params), { pid: opts.pid }));
+    for (const ap of probe.attachPoints) all.push(...expandAttachPoint(substituteParams(ap, params), { pid: opts.pid, target }));
     // Many syscall tracepoints cost ~75 ms each to enable: serve them from one raw_syscalls program.
-    const merged = mergeSyscallPoints(all, probe, { disabled: opts.perTracepoint });
+    const merged = mergeSyscallPoints(all, probe, { disabled: opts.perTracepoint, syscallNumbers: target.syscallNumbers() });
     for (const m of merged.instances) instances.push({ probeIndex, ctx: m.ctx, attach: [m.spec], names: m.names });
     all = merged.rest;
     {
@@ -155,13 +159,14 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
     instances.push(...groups.values());
   });
 
-  const sem = analyze(program, instances.map((i) => ({ probeIndex: i.probeIndex, ctx: i.ctx })), { params, strlen, unsafe: !!opts.unsafe });
+  const sem = analyze(program, instances.map((i) => ({ probeIndex: i.probeIndex, ctx: i.ctx })), { params, strlen, unsafe: !!opts.unsafe, target });
 
   const shared = new Shared(sem.maps, {
     strlen,
     maxMapKeys: configNumber(config, 'max_map_keys', configNumber(config, 'map_keys_max', envNum('BPFTRACE_MAP_KEYS_MAX', 'BPFTRACE_MAX_MAP_KEYS') ?? 4096)),
     ringSize: 1 << 22, // 4 MiB: absorbs bursts of ~1M events/s (bench section 3); TSBPF_RING_BYTES overrides
     stackLimit: 127,
+    target,
   }, params);
   // Create the user maps in declaration order so indexes are stable.
   for (const name of sem.maps.keys()) shared.userMap(name);

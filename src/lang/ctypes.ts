@@ -5,7 +5,7 @@
  * the running kernel's BTF.
  */
 import type { TypeDef } from './ast';
-import { Btf } from '../ebpf/btf';
+import type { KernelBtf } from '../target/target';
 
 interface Layout {
   size: number;
@@ -60,8 +60,11 @@ function structLayout(tag: string, name: string, defs: readonly TypeDef[], seen:
   return { size: Math.ceil(size / align) * align, align, members };
 }
 
-/** Byte offset of `path` (`a` or `a.b.c`) in `tag name`; throws CTypeError with a user-facing message. */
-export function offsetOf(tag: string, name: string, path: string, defs: readonly TypeDef[]): number {
+/**
+ * Byte offset of `path` (`a` or `a.b.c`) in `tag name` (a script definition, else
+ * the kernel's BTF from `kernelBtf`); throws CTypeError with a user-facing message.
+ */
+export function offsetOf(tag: string, name: string, path: string, defs: readonly TypeDef[], kernelBtf?: () => KernelBtf): number {
   if (defs.some((d) => d.name === name && d.tag === tag)) {
     let layout = structLayout(tag, name, defs, new Set());
     let total = 0;
@@ -73,9 +76,10 @@ export function offsetOf(tag: string, name: string, path: string, defs: readonly
     }
     return total;
   }
-  let btf: Btf;
+  let btf: KernelBtf;
   try {
-    btf = Btf.vmlinux();
+    if (!kernelBtf) throw new Error('no kernel given');
+    btf = kernelBtf();
   } catch (e) {
     throw new CTypeError(`unknown type ${tag} ${name} (no script definition, and kernel BTF is unavailable: ${(e as Error).message})`);
   }

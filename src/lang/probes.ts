@@ -11,12 +11,9 @@ import * as fs from 'node:fs';
 import type { AttachPoint, Span } from './ast';
 import type { AttachSpec, ProgramType } from './artifact';
 import { CompileError, nearestNames } from './diagnostics';
-import {
-  UnknownTracepointError, globToRegExp, listCategories, listTracepoints, tracepointFormat,
-  type TracepointField, type TracepointFormat,
-} from '../sys/tracefs';
+import { UnknownTracepointError, globToRegExp, type TracepointField, type TracepointFormat } from '../sys/tracefs';
 import { PerfType, SwEvent, HwEvent } from '../sys/perf';
-import { Btf } from '../ebpf/btf';
+import type { KernelBtf, Target } from '../target/target';
 import { ElfFile, isGlob } from '../ebpf/elf';
 import { tracepointAlternative } from './kernel-alternatives';
 import { resolveLibrary } from '../ebpf/ldcache';
@@ -78,6 +75,8 @@ interface ProviderDef {
 
 export interface ProviderOptions {
   pid?: number;
+  /** The kernel compiled for: tracepoints, kernel functions, BTF. */
+  target: Target;
 }
 
 function err(ap: AttachPoint, msg: string, notes: string[] = []): CompileError {
@@ -143,12 +142,12 @@ function hintNames(name: string, candidates: Iterable<string>): string[] {
 const tracepointProvider: ProviderDef = {
   name: 'tracepoint',
   aliases: ['t'],
-  expand(ap) {
+  expand(ap, { target }) {
     if (ap.parts.length !== 2) throw err(ap, `tracepoint needs category and event: tracepoint:CATEGORY:EVENT`);
     const [cat, ev] = ap.parts;
     let names: { category: string; event: string }[];
     if (isGlob(cat) || isGlob(ev)) {
-      names = listTracepoints(cat, ev);
+      names = target.tracepoints(cat, ev);
       if (!names.length) throw err(ap, `no tracepoints match '${cat}:${ev}'`);
     } else {
       names = [{ category: cat, event: ev }];
@@ -156,15 +155,15 @@ const tracepointProvider: ProviderDef = {
     return names.map(({ category, event }) => {
       let fmt: TracepointFormat;
       try {
-        fmt = tracepointFormat(category, event);
+        fmt = target.tracepointFormat(category, event);
       } catch (e) {
         if (e instanceof UnknownTracepointError) {
           let cands: string[] = [];
           let what = `tracepoint not found: ${category}:${event}`;
           try {
-            if (listCategories().includes(category)) cands = listTracepoints(category, '*').map((t) => t.event);
+            if (target.tracepointCategories().includes(category)) cands = target.tracepoints(category, '*').map((t) => t.event);
             else {
-              cands = listCategories();
+              cands = [...target.tracepointCategories()];
               what = `unknown tracepoint category: ${category}`;
               return unreachable(err(ap, what, hintNames(category, cands)));
             }
@@ -234,51 +233,11 @@ const profileProvider: ProviderDef = {
 
 // ---- kprobes ----------------------------------------------------------------------
 
-let kallsymsCache: string[] | undefined;
-function kernelFunctions(): string[] {
-  if (kallsymsCache) return kallsymsCache;
-  const out = new Set<string>();
-  for (const p of ['/sys/kernel/tracing/available_filter_functions', '/sys/kernel/debug/tracing/available_filter_functions']) {
-    try {
-      for (const line of fs.readFileSync(p, 'utf8').split('\n')) {
-        const name = line.split(/\s/)[0];
-        if (name) out.add(name);
-      }
-      break;
-    } catch {
-      // fall through to kallsyms
-    }
-  }
-  if (!out.size) {
-    try {
-      for (const line of fs.readFileSync('/proc/kallsyms', 'utf8').split('\n')) {
-        const f = line.split(/\s+/);
-        if (f.length >= 3 && (f[1] === 't' || f[1] === 'T')) out.add(f[2]);
-      }
-    } catch {
-      // no symbol source: wildcards match nothing
-    }
-  }
-  // functions kprobes refuse (debugfs lists them; without debugfs the attach reports them)
-  for (const p of ['/sys/kernel/debug/kprobes/blacklist']) {
-    try {
-      for (const line of fs.readFileSync(p, 'utf8').split('\n')) {
-        const name = line.trim().split(/\s+/)[1];
-        if (name) out.delete(name);
-      }
-    } catch {
-      // not mounted
-    }
-  }
-  kallsymsCache = [...out].sort();
-  return kallsymsCache;
-}
-
 function kprobeProvider(name: string, aliases: string[], retprobe: boolean): ProviderDef {
   return {
     name,
     aliases,
-    expand(ap) {
+    expand(ap, { target: kernel }) {
       let module: string | undefined;
       let target = ap.parts[ap.parts.length - 1] ?? '';
       if (ap.parts.length === 2) module = ap.parts[0];
@@ -290,7 +249,7 @@ function kprobeProvider(name: string, aliases: string[], retprobe: boolean): Pro
         target = plus[1];
         offset = Number(plus[2]);
       }
-      const funcs = isGlob(target) ? kernelFunctions().filter((f) => globToRegExp(target).test(f)) : [target];
+      const funcs = isGlob(target) ? kernel.kprobeFunctions().filter((f) => globToRegExp(target).test(f)) : [target];
       if (!funcs.length) throw err(ap, `no kernel functions match '${target}'`);
       return funcs.map((func) => {
         const full = `${name}:${module ? `${module}:` : ''}${func}${offset ? `+${offset}` : ''}`;
@@ -485,10 +444,10 @@ const usdtProvider: ProviderDef = {
  * uses the same field machinery as tracepoints. fexit's return value follows
  * the parameters.
  */
-function btfArgs(func: string): { format: TracepointFormat; structArgs: Record<string, number>; retOffset: number; retSigned: boolean } | string {
-  let btf: Btf;
+function btfArgs(target: Target, func: string): { format: TracepointFormat; structArgs: Record<string, number>; retOffset: number; retSigned: boolean } | string {
+  let btf: KernelBtf;
   try {
-    btf = Btf.vmlinux();
+    btf = target.btf();
   } catch (e) {
     return (e as Error).message;
   }
@@ -520,12 +479,12 @@ function fentryProvider(name: string, aliases: string[], exit: boolean): Provide
   return {
     name,
     aliases,
-    expand(ap) {
+    expand(ap, { target }) {
       const func = ap.parts[ap.parts.length - 1];
       if (!func) throw err(ap, `${name} needs a function: ${name}:FUNC`);
       if (isGlob(func)) throw err(ap, `${name}: wildcards are not supported yet; name one function`);
       const full = `${name}:${func}`;
-      const a = btfArgs(func);
+      const a = btfArgs(target, func);
       if (typeof a === 'string') throw err(ap, `${name}: ${a}`);
       return [{
         spec: { kind: exit ? 'fexit' : 'fentry', func, alternative: tracepointAlternative(func, exit) },
@@ -573,7 +532,7 @@ for (const p of PROVIDERS) {
 }
 
 /** Expands one attach point; throws CompileError (with the point's span) for unknown providers or targets. */
-export function expandAttachPoint(ap: AttachPoint, opts: ProviderOptions = {}): ExpandedPoint[] {
+export function expandAttachPoint(ap: AttachPoint, opts: ProviderOptions): ExpandedPoint[] {
   const p = byName.get(ap.provider);
   if (!p) throw err(ap, `unknown probe type '${ap.provider}'`, hintNames(ap.provider, byName.keys()));
   try {
@@ -589,9 +548,4 @@ export function providerName(alias: string): string | undefined {
   return byName.get(alias)?.name;
 }
 
-/** x86-64 struct pt_regs offsets of the first six integer arguments (di si dx cx r8 r9) and the return value (ax). */
-export const PT_REGS_ARG_OFFSETS = [112, 104, 96, 88, 72, 64] as const;
-export const PT_REGS_AX = 80;
-export const PT_REGS_IP = 128;
-export const PT_REGS_SP = 152;
 export type { Span };

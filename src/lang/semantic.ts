@@ -17,7 +17,7 @@
  */
 import type { Call, Expr, MapRef, Probe, Program, Span, Stmt, TypeDef, TypeName } from './ast';
 import { CTypeError, offsetOf } from './ctypes';
-import { Btf } from '../ebpf/btf';
+import { optionalBtf, type Target } from '../target/target';
 import type { Aggregation, ValueType } from './artifact';
 import { CompileError, type Diagnostic, nearestNames } from './diagnostics';
 import type { ProbeContext } from './probes';
@@ -206,6 +206,8 @@ export interface InstanceTypes {
 }
 
 export interface SemanticOptions {
+  /** The kernel compiled for (BTF of kernel structs). */
+  target: Target;
   params: string[];
   strlen: number;
   unsafe: boolean;
@@ -216,22 +218,9 @@ export interface SemanticOptions {
 /** Byte offsets of kernel struct members read through BTF-typed pointers (`curtask->pid`), for the code generator. */
 export const BTF_FIELD_OFFSETS = new WeakMap<Expr, number>();
 
-let btfCache: Btf | null | undefined;
-/** The kernel's BTF, or null when this machine has none (then kernel pointers are plain integers). */
-export function kernelBtf(): Btf | null {
-  if (btfCache === undefined) {
-    try {
-      btfCache = Btf.vmlinux();
-    } catch {
-      btfCache = null;
-    }
-  }
-  return btfCache;
-}
-
-/** A u64 pointer to kernel struct/union `name` (a plain u64 without BTF). */
-export function btfPointer(name: string, tag: 'struct' | 'union' = 'struct'): Type {
-  const btf = kernelBtf();
+/** A u64 pointer to kernel struct/union `name` of the target (a plain u64 without BTF). */
+export function btfPointer(target: Target, name: string, tag: 'struct' | 'union' = 'struct'): Type {
+  const btf = optionalBtf(target);
   const id = btf?.find(name, tag);
   return id === undefined ? UINT64 : { kind: 'int', size: 8, signed: false, btf: id };
 }
@@ -506,7 +495,7 @@ export class Checker {
         return tupleType(ts);
       }
       case 'Cast': {
-        const target = castType(e.type);
+        const target = castType(this.opts.target, e.type);
         if (!target) return this.error(`unsupported cast type: ${e.type.base}${'*'.repeat(e.type.pointerDepth)}`, e.type.span);
         const t = this.type(e.operand);
         if (t.kind !== 'int' && t.kind !== 'none') return this.error(`cannot cast ${typeName(t)} to ${typeName(target)}`, e.span);
@@ -514,7 +503,7 @@ export class Checker {
       }
       case 'Sizeof': {
         if ('kind' in e.operand && e.operand.kind === 'TypeName') {
-          if (!castType(e.operand)) this.error(`unknown type: ${e.operand.base}`, e.operand.span);
+          if (!castType(this.opts.target, e.operand)) this.error(`unknown type: ${e.operand.base}`, e.operand.span);
         } else this.type(e.operand as Expr);
         return UINT64;
       }
@@ -523,7 +512,7 @@ export class Checker {
         const m = /^(struct|union)\s+(\w+)$/.exec(e.type.base.trim()) ?? /^()(\w+)$/.exec(e.type.base.trim());
         if (!m || e.type.pointerDepth) return this.error(`offsetof() needs a struct type, got ${e.type.base}`, e.type.span);
         try {
-          OFFSETOF_VALUES.set(e, offsetOf(m[1] || 'struct', m[2], e.field, this.opts.typeDefs ?? []));
+          OFFSETOF_VALUES.set(e, offsetOf(m[1] || 'struct', m[2], e.field, this.opts.typeDefs ?? [], () => this.opts.target.btf()));
         } catch (err) {
           if (err instanceof CTypeError) return this.error(err.message, e.span);
           throw err;
@@ -543,7 +532,7 @@ export class Checker {
   /** Size in bytes of `sizeof(x)`. */
   sizeofValue(e: Expr | TypeName): number {
     if (e.kind === 'TypeName') {
-      const t = castType(e);
+      const t = castType(this.opts.target, e);
       return t && t.kind === 'int' ? t.size : 8;
     }
     const t = this.exprs.get(e) ?? NONE;
@@ -604,7 +593,7 @@ export class Checker {
 
   /** `ptr->name` / `embedded.name` on a kernel struct known from BTF. */
   private btfMember(structId: number, name: string, span: Span, access: Expr): Type {
-    const btf = kernelBtf();
+    const btf = optionalBtf(this.opts.target);
     if (!btf) return this.error('kernel BTF is not available', span);
     const sid = btf.resolve(structId);
     const m = btf.findMember(sid, name);
@@ -661,7 +650,7 @@ export class Checker {
         this.assign(s);
         return;
       case 'VarDeclStmt': {
-        let t: Type | undefined = s.type ? castType(s.type) : undefined;
+        let t: Type | undefined = s.type ? castType(this.opts.target, s.type) : undefined;
         if (s.type && !t) this.error(`unsupported variable type: ${s.type.base}`, s.type.span);
         if (s.value) {
           const vt = this.type(s.value);
@@ -898,9 +887,9 @@ export function isStorable(t: Type): boolean {
   return t.kind !== 'ctx' && t.kind !== 'array' && t.kind !== 'none';
 }
 
-export function castType(t: TypeName): Type | undefined {
+export function castType(target: Target, t: TypeName): Type | undefined {
   const sm = /^(struct|union)\s+(\w+)$/.exec(t.base.trim());
-  if (t.pointerDepth === 1 && sm) return btfPointer(sm[2], sm[1] as 'struct' | 'union');
+  if (t.pointerDepth === 1 && sm) return btfPointer(target, sm[2], sm[1] as 'struct' | 'union');
   if (t.pointerDepth > 0) return UINT64;
   if (t.arrayLength !== null) return t.base === 'char' ? { kind: 'string', size: t.arrayLength } : undefined;
   return CAST_TYPES[t.base];

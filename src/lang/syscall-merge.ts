@@ -20,7 +20,6 @@ import type { Probe } from './ast';
 import type { ExpandedPoint, ProbeContext } from './probes';
 import type { AttachSpec } from './artifact';
 import type { TracepointField, TracepointFormat } from '../sys/tracefs';
-import { syscallNumbers } from './syscalls';
 
 /** Fewer points than this attach individually (each costs one tracepoint enable). */
 export const MERGE_THRESHOLD = 8;
@@ -81,10 +80,13 @@ function mergedFormat(formats: TracepointFormat[], exit: boolean): TracepointFor
 
 /**
  * Splits a probe's expanded points into merged raw_syscalls instances and the
- * rest. `disabled` keeps every point separate.
+ * rest. `syscallNumbers` comes from the target (null: this architecture's
+ * numbers are unknown); `disabled` keeps every point separate.
  */
-export function mergeSyscallPoints(points: ExpandedPoint[], probe: Probe, opts: { disabled?: boolean } = {}): MergedSyscalls {
-  const nrs = opts.disabled ? null : syscallNumbers();
+export function mergeSyscallPoints(
+  points: ExpandedPoint[], probe: Probe, opts: { disabled?: boolean; syscallNumbers: ReadonlyMap<string, number> | null },
+): MergedSyscalls {
+  const nrs = opts.disabled ? null : opts.syscallNumbers;
   if (!nrs) return { instances: [], rest: points };
   const use = argsUse(probe);
   const byDir: Record<'enter' | 'exit', { p: ExpandedPoint; nr: number }[]> = { enter: [], exit: [] };

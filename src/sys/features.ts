@@ -37,16 +37,45 @@ function callHelperThenReturn(helperId: number): Buffer {
   return b;
 }
 
+/**
+ * A probe that cannot answer: the kernel refused to even try (EPERM/EACCES,
+ * typically when not root). Without this, "refused" read as "missing" for
+ * maps (ringbuf "no" as nobody) and as "present" for helpers (bpf_cookie "yes").
+ */
+class CannotTell extends Error {}
+
+const EPERM = 1;
+const EACCES = 13;
+
+/** Refusals decide nothing for an unprivileged caller; for root they are the kernel's answer (e.g. fentry refused). */
+function cannotTell(errno: number): boolean {
+  return (errno === EPERM || errno === EACCES) && process.geteuid?.() !== 0;
+}
+
+function refused(errno: number, what: string): never {
+  throw new CannotTell(`${what} was refused (${errno === EPERM ? 'EPERM' : 'EACCES'}): only root can tell`);
+}
+
+/** Rethrows a refusal as CannotTell; other errors answer "no". */
+function noUnlessRefused(e: unknown): false {
+  if (e instanceof SyscallError && cannotTell(e.errno)) refused(e.errno, 'a test bpf(2) call');
+  if (e instanceof CannotTell) throw e;
+  return false;
+}
+
 function tryLoad(type: number, insns: Buffer, extra: { expectedAttachType?: number; attachBtfId?: number } = {}): { ok: boolean; errno: number; log: string } {
+  let r: { ok: boolean; errno: number; log: string };
   try {
     const { fd } = progLoad({ type, insns, license: 'GPL', ...extra });
     closeFd(fd);
     return { ok: true, errno: 0, log: '' };
   } catch (e) {
-    if (e instanceof ProgLoadError) return { ok: false, errno: e.errno, log: e.log };
-    if (e instanceof SyscallError) return { ok: false, errno: e.errno, log: '' };
-    throw e;
+    if (e instanceof ProgLoadError) r = { ok: false, errno: e.errno, log: e.log };
+    else if (e instanceof SyscallError) r = { ok: false, errno: e.errno, log: '' };
+    else throw e;
   }
+  if (cannotTell(r.errno)) refused(r.errno, 'loading a test program');
+  return r;
 }
 
 function tryMap(type: number, keySize: number, valueSize: number, maxEntries: number, flags = 0): boolean {
@@ -54,7 +83,10 @@ function tryMap(type: number, keySize: number, valueSize: number, maxEntries: nu
     closeFd(mapCreate({ type, keySize, valueSize, maxEntries, flags }));
     return true;
   } catch (e) {
-    if (e instanceof SyscallError) return false;
+    if (e instanceof SyscallError) {
+      if (cannotTell(e.errno)) refused(e.errno, 'creating a test map');
+      return false;
+    }
     throw e;
   }
 }
@@ -66,6 +98,10 @@ const progTypeNames: Record<string, number> = {
 
 /** Whether the kernel accepts programs of this type (tracing/LSM/EXT need a target and are probed separately). */
 export function hasProgType(type: number): boolean {
+  return definitely(() => progTypeKnown(type));
+}
+
+function progTypeKnown(type: number): boolean {
   return cached(`prog_type:${type}`, () => {
     const r = tryLoad(type, RETURN_ZERO);
     // A type the kernel does not know is EINVAL with no log; anything else (e.g. a
@@ -76,6 +112,10 @@ export function hasProgType(type: number): boolean {
 
 /** Whether the kernel can create maps of this type. */
 export function hasMapType(type: number): boolean {
+  return definitely(() => mapTypeKnown(type));
+}
+
+function mapTypeKnown(type: number): boolean {
   return cached(`map_type:${type}`, () => {
     const page = native().pageSize;
     switch (type) {
@@ -89,6 +129,10 @@ export function hasMapType(type: number): boolean {
 
 /** Whether programs of `progType` may call helper `helperId` (libbpf's approach: the verifier names unknown helpers). */
 export function hasHelper(helperId: number, progType: number = ProgType.KPROBE): boolean {
+  return definitely(() => helperKnown(helperId, progType));
+}
+
+function helperKnown(helperId: number, progType: number): boolean {
   return cached(`helper:${progType}:${helperId}`, () => {
     const r = tryLoad(progType, callHelperThenReturn(helperId));
     if (r.ok) return true;
@@ -173,8 +217,8 @@ function probeBatch(): boolean {
     a.writeUInt32LE(fd, 36);
     const r = bpfRaw(Cmd.MAP_LOOKUP_BATCH, a, [[a, 8, out], [a, 16, keys], [a, 24, vals]]);
     return r >= 0 || r === -2; // ENOENT: empty map, batch supported
-  } catch {
-    return false;
+  } catch (e) {
+    return noUnlessRefused(e);
   } finally {
     closeFd(fd);
   }
@@ -184,8 +228,8 @@ function probeUprobeMulti(): boolean {
   let prog = -1;
   try {
     prog = progLoad({ type: ProgType.KPROBE, insns: RETURN_ZERO, expectedAttachType: AttachType.TRACE_UPROBE_MULTI }).fd;
-  } catch {
-    return false;
+  } catch (e) {
+    return noUnlessRefused(e);
   }
   try {
     // libbpf's trick: a uprobe_multi link on "/" must fail with EBADF when the attach type exists.
@@ -211,8 +255,8 @@ function probeKprobeMulti(): boolean {
   let prog = -1;
   try {
     prog = progLoad({ type: ProgType.KPROBE, insns: RETURN_ZERO, expectedAttachType: AttachType.TRACE_KPROBE_MULTI }).fd;
-  } catch {
-    return false;
+  } catch (e) {
+    return noUnlessRefused(e);
   }
   try {
     const a = Buffer.alloc(144);
@@ -240,54 +284,81 @@ const FEATURES: Record<string, FeatureDef> = {
   uprobe_ref_ctr: { probe: () => dynamicPmu('uprobe')?.refCtrOffsetShift !== undefined, missing: 'USDT semaphores are not supported: the uprobe PMU has no ref_ctr_offset (kernel older than 4.20)' },
   hardware_events: { probe: () => pmuType('cpu') !== undefined, missing: 'hardware perf events are not available: there is no CPU PMU (common in virtual machines)' },
   fentry: { probe: probeFentry, missing: 'fentry/fexit are not available: loading a tracing program is refused by this kernel (no BTF trampoline support or locked down)' },
-  ringbuf: { probe: () => hasMapType(MapType.RINGBUF), missing: 'BPF ring buffers are not available: this kernel is older than 5.8' },
-  perf_event_array: { probe: () => hasMapType(MapType.PERF_EVENT_ARRAY), missing: 'perf event array maps are not available' },
-  percpu_maps: { probe: () => hasMapType(MapType.PERCPU_HASH) && hasMapType(MapType.PERCPU_ARRAY), missing: 'per-CPU maps are not available' },
-  lru_hash: { probe: () => hasMapType(MapType.LRU_HASH), missing: 'LRU hash maps are not available' },
-  stack_trace: { probe: () => hasMapType(MapType.STACK_TRACE), missing: 'stack trace maps are not available (CONFIG_PERF_EVENTS off?)' },
+  ringbuf: { probe: () => mapTypeKnown(MapType.RINGBUF), missing: 'BPF ring buffers are not available: this kernel is older than 5.8' },
+  perf_event_array: { probe: () => mapTypeKnown(MapType.PERF_EVENT_ARRAY), missing: 'perf event array maps are not available' },
+  percpu_maps: { probe: () => mapTypeKnown(MapType.PERCPU_HASH) && mapTypeKnown(MapType.PERCPU_ARRAY), missing: 'per-CPU maps are not available' },
+  lru_hash: { probe: () => mapTypeKnown(MapType.LRU_HASH), missing: 'LRU hash maps are not available' },
+  stack_trace: { probe: () => mapTypeKnown(MapType.STACK_TRACE), missing: 'stack trace maps are not available (CONFIG_PERF_EVENTS off?)' },
   batch_lookup: { probe: probeBatch, missing: 'batched map lookups are not available (kernel older than 5.6)' },
-  bpf_cookie: { probe: () => hasHelper(174, ProgType.KPROBE), missing: 'BPF cookies are not available: bpf_get_attach_cookie is missing (kernel older than 5.15)' },
+  bpf_cookie: { probe: () => helperKnown(174, ProgType.KPROBE), missing: 'BPF cookies are not available: bpf_get_attach_cookie is missing (kernel older than 5.15)' },
   uprobe_multi: { probe: probeUprobeMulti, missing: 'uprobe_multi links are not available (kernel older than 6.6)' },
   kprobe_multi: {
     probe: () => (dynamicPmu('kprobe') !== undefined || hasProbeEvents('kprobe')) && probeKprobeMulti(),
     missing: `kprobe_multi links are not available: ${kprobeWhy} or the kernel is older than 5.18`,
   },
-  raw_tracepoint: { probe: () => hasProgType(ProgType.RAW_TRACEPOINT), missing: 'raw tracepoint programs are not available' },
-  syscall_prog: { probe: () => hasProgType(ProgType.SYSCALL), missing: 'BPF_PROG_TYPE_SYSCALL programs are not available (kernel older than 5.14)' },
+  raw_tracepoint: { probe: () => progTypeKnown(ProgType.RAW_TRACEPOINT), missing: 'raw tracepoint programs are not available' },
+  syscall_prog: { probe: () => progTypeKnown(ProgType.SYSCALL), missing: 'BPF_PROG_TYPE_SYSCALL programs are not available (kernel older than 5.14)' },
 };
 
 /** Names accepted by hasFeature/requireFeature. */
 export const featureNames: readonly string[] = Object.keys(FEATURES);
 
-const cache = new Map<string, boolean>();
+/** A feature answer: 'unknown' says why the probe could not decide (e.g. not root). */
+export type FeatureState = { readonly state: 'yes' } | { readonly state: 'no' } | { readonly state: 'unknown'; readonly error: string };
 
-function cached(key: string, probe: () => boolean): boolean {
+const cache = new Map<string, FeatureState>();
+
+function answer(key: string, probe: () => boolean): FeatureState {
   let v = cache.get(key);
   if (v === undefined) {
     try {
-      v = probe();
-    } catch {
-      v = false;
+      v = probe() ? { state: 'yes' } : { state: 'no' };
+    } catch (e) {
+      // a probe that fails in an unexpected way answers no, as before; one that was refused cannot tell
+      v = e instanceof CannotTell ? { state: 'unknown', error: e.message } : { state: 'no' };
     }
     cache.set(key, v);
   }
   return v;
 }
 
-/** Whether the running kernel has `feature` (one of featureNames); cached. */
-export function hasFeature(feature: string): boolean {
+/** A yes/no question answered "no" when it cannot be decided. */
+function definitely(q: () => boolean): boolean {
+  try {
+    return q();
+  } catch (e) {
+    if (e instanceof CannotTell) return false;
+    throw e;
+  }
+}
+
+function cached(key: string, probe: () => boolean): boolean {
+  const v = answer(key, probe);
+  if (v.state === 'unknown') throw new CannotTell(v.error);
+  return v.state === 'yes';
+}
+
+/** Whether the running kernel has `feature` (one of featureNames): yes, no, or unknown with the reason; cached. */
+export function featureState(feature: string): FeatureState {
   const def = FEATURES[feature];
   if (!def) throw new Error(`unknown feature '${feature}' (known: ${featureNames.join(', ')})`);
-  return cached(`feature:${feature}`, def.probe);
+  return answer(`feature:${feature}`, def.probe);
+}
+
+/** Whether the running kernel definitely has `feature` (one of featureNames); cached. */
+export function hasFeature(feature: string): boolean {
+  return featureState(feature).state === 'yes';
 }
 
 function describeMissing(feature: string): string {
   return FEATURES[feature]?.missing ?? `${feature} is not available on this kernel`;
 }
 
-/** Throws MissingFeatureError unless the kernel has `feature`. */
+/** Throws MissingFeatureError unless the kernel has `feature` (naming the reason when it cannot tell). */
 export function requireFeature(feature: string): void {
-  if (!hasFeature(feature)) throw new MissingFeatureError(feature);
+  const s = featureState(feature);
+  if (s.state === 'unknown') throw new MissingFeatureError(feature, `cannot tell whether ${feature} is available: ${s.error}`);
+  if (s.state === 'no') throw new MissingFeatureError(feature);
 }
 
 /** For tests: forget cached answers. */

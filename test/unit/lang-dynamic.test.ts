@@ -5,7 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { syscallNumbers } from '../../src/lang/syscalls';
+import * as fs from 'node:fs';
+import { syscallTable } from '../../src/target/kernel';
+import { X86_64 } from '../../src/arch/x86_64';
 import { mergeSyscallPoints } from '../../src/lang/syscall-merge';
 import { tracepointAlternative } from '../../src/lang/kernel-alternatives';
 import { offsetOf } from '../../src/lang/ctypes';
@@ -13,9 +15,10 @@ import { parse } from '../../src/lang/parser';
 import type { ExpandedPoint } from '../../src/lang/probes';
 import type { TracepointFormat } from '../../src/sys/tracefs';
 
+const NUMBERS = syscallTable(X86_64, (p) => fs.readFileSync(p, 'utf8'));
+
 test('syscall numbers: x86-64 ABI, tracepoint spellings (newstat, sendfile64, umount) and recent additions', () => {
-  const n = syscallNumbers();
-  if (!n) return; // not x86-64
+  const n = NUMBERS;
   assert.equal(n.get('read'), 0);
   assert.equal(n.get('newstat'), 4);
   assert.equal(n.get('sendfile64'), 40);
@@ -44,9 +47,8 @@ function point(event: string, fields: [string, string, number][]): ExpandedPoint
 const READS = ['read', 'write', 'close', 'fsync', 'fdatasync', 'syncfs', 'fchdir', 'dup'].map((s) => point(`sys_enter_${s}`, [['fd', 'unsigned int', 16]]));
 
 test('syscall merge: eight or more of one direction become one raw_syscalls instance with their numbers', () => {
-  if (!syscallNumbers()) return;
   const probe = parse({ name: 't', text: 'tracepoint:syscalls:sys_enter_* { @[probe, args.fd] = count(); }' }).probes[0];
-  const m = mergeSyscallPoints(READS, probe);
+  const m = mergeSyscallPoints(READS, probe, { syscallNumbers: NUMBERS });
   assert.equal(m.rest.length, 0);
   assert.equal(m.instances.length, 1);
   assert.deepEqual(m.instances[0].spec, { kind: 'tracepoint', category: 'raw_syscalls', event: 'sys_enter', serves: 8 });
@@ -56,14 +58,13 @@ test('syscall merge: eight or more of one direction become one raw_syscalls inst
 });
 
 test('syscall merge: fewer points, a field that differs, or merging disabled keep per-tracepoint programs', () => {
-  if (!syscallNumbers()) return;
   const probe = (text: string) => parse({ name: 't', text }).probes[0];
-  assert.equal(mergeSyscallPoints(READS.slice(0, 7), probe('t:syscalls:sys_enter_* { @ = count(); }')).instances.length, 0);
+  assert.equal(mergeSyscallPoints(READS.slice(0, 7), probe('t:syscalls:sys_enter_* { @ = count(); }'), { syscallNumbers: NUMBERS }).instances.length, 0);
   const mixed = [...READS.slice(0, 7), point('sys_enter_openat', [['dfd', 'int', 16], ['filename', 'const char *', 24]])];
-  assert.equal(mergeSyscallPoints(mixed, probe('t:syscalls:sys_enter_* { @[args.fd] = count(); }')).instances.length, 0);
-  assert.equal(mergeSyscallPoints(mixed, probe('t:syscalls:sys_enter_* { @[args.id] = count(); }')).instances.length, 1);
-  assert.equal(mergeSyscallPoints(READS, probe('t:syscalls:sys_enter_* { print(args); }')).instances.length, 0);
-  assert.equal(mergeSyscallPoints(READS, probe('t:syscalls:sys_enter_* { @ = count(); }'), { disabled: true }).instances.length, 0);
+  assert.equal(mergeSyscallPoints(mixed, probe('t:syscalls:sys_enter_* { @[args.fd] = count(); }'), { syscallNumbers: NUMBERS }).instances.length, 0);
+  assert.equal(mergeSyscallPoints(mixed, probe('t:syscalls:sys_enter_* { @[args.id] = count(); }'), { syscallNumbers: NUMBERS }).instances.length, 1);
+  assert.equal(mergeSyscallPoints(READS, probe('t:syscalls:sys_enter_* { print(args); }'), { syscallNumbers: NUMBERS }).instances.length, 0);
+  assert.equal(mergeSyscallPoints(READS, probe('t:syscalls:sys_enter_* { @ = count(); }'), { disabled: true, syscallNumbers: NUMBERS }).instances.length, 0);
 });
 
 test('kprobe alternatives: one sentence naming a tracepoint, exit tracepoints for return probes', () => {

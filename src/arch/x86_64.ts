@@ -1,21 +1,34 @@
 /**
- * Syscall numbers for merging many `syscalls:sys_enter_*` / `sys_exit_*`
- * tracepoints into one program on `raw_syscalls:sys_enter` / `sys_exit`.
+ * x86-64: everything the compiler and the runtime need to know about the
+ * architecture, in one place, so a second architecture is one more module of
+ * this shape (see ./index.ts).
  *
- * Why a table: the kernel exposes no name → number mapping at run time on
- * x86-64 (the format files do not carry `__syscall_nr` values, and since 6.9
- * `sys_call_table` is gone from kallsyms). The x86-64 syscall ABI is frozen —
- * numbers are only ever appended — so an embedded table is exact for every
- * kernel up to the one it was written for (6.18, checked by tracing each
- * `sys_enter_*` tracepoint's `__syscall_nr`), and numbers appended later are
- * read from the UAPI header when it is installed. Names are the tracepoint
- * names, which follow the kernel's entry points: `newstat` is `__NR_stat`,
- * `sendfile64` is `__NR_sendfile`, `umount` is `__NR_umount2`, ...
+ * - `struct pt_regs` (arch/x86/include/asm/ptrace.h): the context of kprobes,
+ *   uprobes and perf events. Checked against the running kernel's BTF by
+ *   test/kernel/abi.test.ts.
+ * - the integer argument registers and the return register of the C ABI;
+ * - the syscall table. The kernel exposes no name → number mapping at run
+ *   time on x86-64 (the format files do not carry `__syscall_nr` values, and
+ *   since 6.9 `sys_call_table` is gone from kallsyms). The x86-64 syscall ABI is
+ *   frozen — numbers are only ever appended — so an embedded table is exact for
+ *   every kernel up to the one it was written for (6.18, checked by tracing each
+ *   `sys_enter_*` tracepoint's `__syscall_nr`); numbers appended later are read
+ *   from the UAPI header when it is installed (src/target/). Names are the
+ *   tracepoint names, which follow the kernel's entry points: `newstat` is
+ *   `__NR_stat`, `sendfile64` is `__NR_sendfile`, `umount` is `__NR_umount2`, ...
+ *
+ * Pure data: no imports, so every layer may use it.
  */
-import * as fs from 'node:fs';
+import type { Arch } from './arch';
+
+/** Byte offsets of the registers in `struct pt_regs`, by bpftrace's reg() names. */
+const PT_REGS: Readonly<Record<string, number>> = {
+  r15: 0, r14: 8, r13: 16, r12: 24, bp: 32, bx: 40, r11: 48, r10: 56, r9: 64, r8: 72, ax: 80, cx: 88, dx: 96,
+  si: 104, di: 112, orig_ax: 120, ip: 128, cs: 136, flags: 144, sp: 152, ss: 160,
+};
 
 // x86-64, by number ('-' marks numbers without a tracepoint).
-const X86_64 = (
+const SYSCALLS_BY_NUMBER = (
   'read write open close newstat newfstat newlstat poll lseek mmap mprotect munmap brk rt_sigaction ' +
   'rt_sigprocmask rt_sigreturn ioctl pread64 pwrite64 readv writev access pipe select sched_yield ' +
   'mremap msync mincore madvise shmget shmat shmctl dup dup2 pause nanosleep getitimer alarm setitimer ' +
@@ -61,39 +74,20 @@ const X86_64 = (
   'setxattrat getxattrat listxattrat removexattrat open_tree_attr file_getattr file_setattr ' +  ''
 ).trim().split(' ');
 
-/** UAPI names that differ from the tracepoint names. */
-const UAPI_ALIASES: Record<string, string> = {
-  stat: 'newstat', fstat: 'newfstat', lstat: 'newlstat', uname: 'newuname', sendfile: 'sendfile64', umount2: 'umount',
+export const X86_64: Arch = {
+  name: 'x86_64',
+  nodeArch: 'x64',
+  ptRegs: PT_REGS,
+  ptRegsSize: 168,
+  // System V AMD64 ABI: rdi rsi rdx rcx r8 r9
+  argRegs: ['di', 'si', 'dx', 'cx', 'r8', 'r9'],
+  retReg: 'ax',
+  ipReg: 'ip',
+  spReg: 'sp',
+  syscalls: SYSCALLS_BY_NUMBER,
+  uapiSyscallHeaders: ['/usr/include/x86_64-linux-gnu/asm/unistd_64.h', '/usr/include/asm/unistd_64.h'],
+  // UAPI names that differ from the tracepoint names
+  uapiSyscallAliases: { stat: 'newstat', fstat: 'newfstat', lstat: 'newlstat', uname: 'newuname', sendfile: 'sendfile64', umount2: 'umount' },
+  // how kernel functions behind a syscall are named (__x64_sys_read, __se_sys_read, ...)
+  syscallFunctionPrefixes: ['__x64_sys_', '__se_sys_', '__do_sys_', '__ia32_sys_', 'ksys_', 'sys_'],
 };
-
-const HEADERS = ['/usr/include/x86_64-linux-gnu/asm/unistd_64.h', '/usr/include/asm/unistd_64.h'];
-
-let cache: Map<string, number> | null | undefined;
-
-/**
- * Tracepoint name (without `sys_enter_`) → syscall number on this machine,
- * or null when this architecture has no table (then callers attach every
- * tracepoint on its own).
- */
-export function syscallNumbers(): Map<string, number> | null {
-  if (cache !== undefined) return cache;
-  if (process.arch !== 'x64') return (cache = null);
-  const m = new Map<string, number>();
-  X86_64.forEach((name, nr) => {
-    if (name !== '-') m.set(name, nr);
-  });
-  for (const h of HEADERS) {
-    let text: string;
-    try {
-      text = fs.readFileSync(h, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const r of text.matchAll(/^#define\s+__NR_(\w+)\s+(\d+)\s*$/gm)) {
-      const name = UAPI_ALIASES[r[1]] ?? r[1];
-      if (!m.has(name)) m.set(name, Number(r[2]));
-    }
-    break;
-  }
-  return (cache = m);
-}
