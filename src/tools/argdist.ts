@@ -170,6 +170,7 @@ export function argdistBlock(s: ArgdistSpec, m: MapDump | undefined, top?: numbe
 
 const mod: ToolModule<ArgdistOptions> = {
   description: 'Histogram (-H) or frequency count (-C) of function arguments, return values and latencies.',
+  category: 'multi',
   spec: {
     name: 'argdist',
     summary: 'Trace a function and display a summary of its parameter values.',

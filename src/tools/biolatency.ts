@@ -87,6 +87,7 @@ export function biolatencyReport(o: BiolatencyOptions, m: MapDump | undefined, n
 
 const mod: ToolModule<BiolatencyOptions> = {
   description: 'Summarize block device I/O latency as a histogram.',
+  category: 'disk',
   spec: {
     name: 'biolatency',
     summary: 'Summarize block device I/O latency as a histogram.',

@@ -47,6 +47,7 @@ export function bitesizeReport(m: MapDump | undefined, timestamp: boolean, now: 
 
 const mod: ToolModule<BitesizeOptions> = {
   description: 'Summarize block device I/O size as a histogram (per process name).',
+  category: 'disk',
   spec: {
     name: 'bitesize',
     summary: 'Summarize block device I/O size as a histogram.',

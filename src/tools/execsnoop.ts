@@ -133,6 +133,7 @@ export function execsnoopWanted(o: ExecsnoopOptions, e: ExecRecord): boolean {
 
 const mod: ToolModule<ExecsnoopOptions> = {
   description: 'Trace exec() syscalls: one line per new program, with its arguments.',
+  category: 'cpu',
   spec: {
     name: 'execsnoop',
     summary: 'Trace exec syscalls',

@@ -136,6 +136,7 @@ export function funccountReport(m: MapDump | undefined, o: FunccountOptions, now
 
 const mod: ToolModule<FunccountOptions> = {
   description: 'Count function calls, tracepoint hits or USDT probe firings matching a pattern.',
+  category: 'multi',
   spec: {
     name: 'funccount',
     summary: 'Count functions, tracepoints, and USDT probes',

@@ -39,6 +39,7 @@ export function gethostlatencyLine(pid: number, ns: bigint, comm: string, host: 
 
 const mod: ToolModule<GethostlatencyOptions> = {
   description: 'Show latency for getaddrinfo/gethostbyname[2] calls (uprobes on libc).',
+  category: 'net',
   spec: {
     name: 'gethostlatency',
     summary: 'Show latency for getaddrinfo/gethostbyname[2] calls.',

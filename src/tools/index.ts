@@ -20,3 +20,5 @@ register('argdist', tool('./argdist'));
 register('stackcount', tool('./stackcount'));
 register('offcputime', tool('./offcputime'));
 register('tcplife', tool('./tcplife'));
+register('killsnoop', tool('./killsnoop'));
+register('sigsnoop', tool('./sigsnoop'));

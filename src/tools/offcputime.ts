@@ -72,6 +72,7 @@ export function offcputimeSamples(m: MapDump | undefined, o: OffcputimeOptions):
 
 const mod: ToolModule<OffcputimeOptions> = {
   description: 'Summarize off-CPU time by stack trace (sched:sched_switch).',
+  category: 'cpu',
   spec: {
     name: 'offcputime',
     summary: 'Summarize off-CPU time by stack trace.',

@@ -96,6 +96,7 @@ export function opensnoopLine(o: OpensnoopOptions, e: OpenRecord, now: Date): st
 
 const mod: ToolModule<OpensnoopOptions> = {
   description: 'Trace open() and openat() syscalls: who opened which path, and the result.',
+  category: 'fs',
   spec: {
     name: 'opensnoop',
     summary: 'Trace open family syscalls',

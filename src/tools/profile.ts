@@ -55,6 +55,7 @@ export function profileBanner(o: ProfileOptions): string {
 
 const mod: ToolModule<ProfileOptions> = {
   description: 'Profile CPU usage by sampling stack traces at a timed interval (perf cpu-clock).',
+  category: 'cpu',
   spec: {
     name: 'profile',
     summary: 'Profile CPU stack traces at a timed interval',

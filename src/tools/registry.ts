@@ -2,7 +2,7 @@
  * The tool registry: `tsbpf <tool> [flags]`. Each tool is a module under
  * src/tools/ exporting a ToolDef; adding a tool means adding it to TOOLS.
  */
-import type { ToolDef } from './tool';
+import { TOOL_CATEGORIES, type ToolCategory, type ToolDef } from './tool';
 
 /** Lazily loaded so `tsbpf -e ...` never pays for the tools. */
 const TOOLS: Record<string, () => ToolDef> = {};
@@ -29,12 +29,24 @@ export function getTool(name: string): ToolDef | undefined {
   return TOOLS[name]?.();
 }
 
-/** `tsbpf tools`: one line per tool. */
+/** `tsbpf tools`: one line per tool, grouped by the book's chapters. */
 export function toolsHelp(): string {
   const names = toolNames();
   const w = Math.max(8, ...names.map((n) => n.length));
-  const lines = names.map((n) => `  ${n.padEnd(w)}  ${getTool(n)?.description ?? ''}`);
-  return `tsbpf tools (run 'tsbpf TOOL -h' for a tool's flags and examples):\n${lines.join('\n')}\n`;
+  const groups = new Map<ToolCategory, string[]>();
+  for (const n of names) {
+    const t = getTool(n);
+    if (!t) continue;
+    const g = groups.get(t.category) ?? [];
+    g.push(`  ${n.padEnd(w)}  ${t.description}`);
+    groups.set(t.category, g);
+  }
+  let out = `tsbpf tools (${names.length}; run 'tsbpf TOOL -h' for a tool's flags and examples):\n`;
+  for (const [cat, title] of Object.entries(TOOL_CATEGORIES) as [ToolCategory, string][]) {
+    const g = groups.get(cat);
+    if (g) out += `\n${title}:\n${g.join('\n')}\n`;
+  }
+  return out;
 }
 
 export async function runTool(name: string, argv: string[]): Promise<number> {

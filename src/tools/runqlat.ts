@@ -97,6 +97,7 @@ function threadsOf(pid: number): number[] {
 
 const mod: ToolModule<RunqlatOptions> = {
   description: 'Summarize run queue (scheduler) latency as a histogram.',
+  category: 'cpu',
   spec: {
     name: 'runqlat',
     summary: 'Summarize run queue (scheduler) latency as a histogram.',

@@ -70,6 +70,7 @@ export function stackcountText(samples: StackSample[], o: StackcountOptions): st
 
 const mod: ToolModule<StackcountOptions> = {
   description: 'Count the stack traces that led to events (functions, tracepoints, USDT probes).',
+  category: 'multi',
   spec: {
     name: 'stackcount',
     summary: 'Count events and their stack traces',

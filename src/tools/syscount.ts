@@ -90,6 +90,7 @@ export function syscountReport(o: SyscountOptions, rows: SyscountRow[], now: Dat
 
 const mod: ToolModule<SyscountOptions> = {
   description: 'Summarize syscall counts and latencies, per syscall or per process.',
+  category: 'cpu',
   spec: {
     name: 'syscount',
     summary: 'syscount: summarize syscall counts and latencies',

@@ -138,6 +138,7 @@ function ports(list: string[], flag: string): number[] {
 
 const mod: ToolModule<TcplifeOptions> = {
   description: 'Trace TCP sessions: one line per closed session with bytes and duration.',
+  category: 'net',
   spec: {
     name: 'tcplife',
     summary: 'Trace the lifespan of TCP sessions and summarize.',

@@ -1,8 +1,29 @@
+/**
+ * The chapters of the BPF performance tools catalogue (Gregg, "BPF Performance
+ * Tools") that `tsbpf tools` groups the tools by; 'multi' holds the
+ * multi-purpose tools the book introduces first (funccount, trace, argdist...).
+ */
+export const TOOL_CATEGORIES = {
+  multi: 'Multi-purpose',
+  cpu: 'CPUs',
+  memory: 'Memory',
+  fs: 'File systems',
+  disk: 'Disk I/O',
+  net: 'Networking',
+  security: 'Security',
+  apps: 'Languages and applications',
+  kernel: 'Kernel',
+} as const;
+
+export type ToolCategory = keyof typeof TOOL_CATEGORIES;
+
 /** What every tool module exports. */
 export interface ToolDef {
   name: string;
   /** One line for `tsbpf tools`. */
   description: string;
+  /** The chapter `tsbpf tools` lists it under. */
+  category: ToolCategory;
   /** Runs with the tool's own flags; resolves with the exit code. */
   run(argv: string[]): Promise<number>;
 }

@@ -116,6 +116,7 @@ export function tplistText(o: TplistOptions): string {
 
 const mod: ToolModule<TplistOptions> = {
   description: 'List kernel tracepoints or USDT probes (with -v, their fields or arguments).',
+  category: 'multi',
   spec: {
     name: 'tplist',
     summary: 'Display kernel tracepoints or USDT probes and their formats.',

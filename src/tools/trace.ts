@@ -234,6 +234,7 @@ export function traceHeader(o: TraceOptions, trivial: boolean): string {
 
 const mod: ToolModule<TraceOptions> = {
   description: 'Trace functions, tracepoints and USDT probes, printing a formatted line per event (bcc trace).',
+  category: 'multi',
   spec: {
     name: 'trace',
     summary: 'Attach to functions, tracepoints and USDT probes and print trace messages if certain conditions are met.',

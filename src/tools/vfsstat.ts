@@ -65,6 +65,7 @@ export function vfsstatLine(counts: bigint[], interval: number, now: Date): stri
 
 const mod: ToolModule<VfsstatOptions> = {
   description: 'Count VFS calls (read, write, fsync, open, create) per second; needs kprobes (or --syscalls).',
+  category: 'fs',
   spec: {
     name: 'vfsstat',
     summary: 'vfsstat: Count some VFS calls',

@@ -3,12 +3,14 @@
  * a tool's options into its program text (kept separate from running it, so
  * unit tests can check the generated program without a kernel).
  */
-import type { ToolDef } from '../tool';
+import type { ToolCategory, ToolDef } from '../tool';
 import { helpText, parseArgs, type ArgSpec, type ParsedArgs } from './args';
 
 export interface ToolModule<O> {
   spec: ArgSpec;
   description: string;
+  /** The chapter `tsbpf tools` lists it under. */
+  category: ToolCategory;
   /** Flags → options; throws ToolError for impossible combinations. */
   options(a: ParsedArgs): O;
   /** Runs with parsed options; resolves with the exit code. */
@@ -20,6 +22,7 @@ export function defineTool<O>(m: ToolModule<O>): ToolDef {
   return {
     name: m.spec.name,
     description: m.description,
+    category: m.category,
     async run(argv: string[]): Promise<number> {
       const a = parseArgs(m.spec, argv);
       if (a.help) {

@@ -1,0 +1,38 @@
+/** The part-2 tools' fixture process: waits on stdin, then does exactly what its mode says (see tools2_workload.c). */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { buildFixture } from '../helpers/fixtures';
+
+export interface Workload2 {
+  pid: number;
+  child: ChildProcess;
+  /** What the fixture printed before waiting (the tcp mode's port). */
+  ready(): Promise<string>;
+  /** Lets it run; resolves with its exit code. */
+  go(): Promise<number | null>;
+}
+
+export type Mode2 = 'kill' | 'exit' | 'tcp' | 'stat' | 'sync' | 'mount' | 'write';
+
+export function startWorkload2(mode: Mode2, n: number, ...extra: string[]): Workload2 {
+  const bin = buildFixture('tools2_workload');
+  const child = spawn(bin, [mode, String(n), ...extra], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout?.setEncoding('utf8');
+  const firstLine = new Promise<string>((res) => {
+    child.stdout?.on('data', (d: string) => {
+      out += d;
+      if (out.includes('\n')) res(out.split('\n')[0]);
+    });
+    child.on('exit', () => res(out));
+  });
+  const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+  return {
+    pid: child.pid as number,
+    child,
+    ready: () => firstLine,
+    go() {
+      child.stdin?.end('go\n');
+      return exited;
+    },
+  };
+}
