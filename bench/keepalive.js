@@ -5,4 +5,4 @@
 // the CLI still exits through process.exit when the script finishes.
 'use strict';
 setInterval(() => {}, 1 << 30);
-require('../bin/tsbpf');
+require('../dist/src/cli/entry.js');

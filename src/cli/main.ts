@@ -28,7 +28,7 @@ export function version(): string {
   return `tsbpf v${pkg.version}`;
 }
 
-/** Entry point of bin/tsbpf. Never throws: exits with the code. */
+/** The CLI, run by entry.ts (bin/tsbpf). Never throws: exits with the code. */
 export function main(argv: string[]): void {
   // A closed pipe (`tsbpf ... | head`) ends tracing quietly, as for any Unix filter;
   // the exit handlers still detach everything.

@@ -96,9 +96,9 @@ export function runCommand(file: string, args: string[], o: RunOpts = {}): Promi
   });
 }
 
-/** Runs bin/tsbpf with the given arguments. */
+/** Runs bin/tsbpf (a /bin/sh launcher that starts node) with the given arguments. */
 export function runTsbpf(args: string[], o: RunOpts = {}): Promise<RunResult> {
-  return runCommand(process.execPath, [tsbpfBin, ...args], o);
+  return runCommand(tsbpfBin, args, o);
 }
 
 /** Runs bpftrace 0.17 with the given arguments. */

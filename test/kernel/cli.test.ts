@@ -213,6 +213,89 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+// ---- security: no debugger in a root process ------------------------------------------------
+
+/** TCP ports the process listens on (its socket fds matched against /proc/net/tcp{,6} LISTEN rows). */
+function listeningPorts(pid: number): number[] {
+  const inodes = new Set<string>();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch {
+      // fd closed meanwhile
+    }
+  }
+  const ports: number[] = [];
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of fs.readFileSync(f, 'utf8').split('\n').slice(1)) {
+      const c = line.trim().split(/\s+/);
+      if (c[3] === '0A' && inodes.has(c[9])) ports.push(parseInt(c[1].split(':')[1], 16));
+    }
+  }
+  return ports;
+}
+
+/** Spawns a long-running process, waits for `ready` on stdout, runs `probe(pid)`, then SIGINTs it. */
+async function withRunning(cmd: string, args: string[], env: NodeJS.ProcessEnv, ready: string, probe: (pid: number) => Promise<void>): Promise<{ stdout: string; stderr: string; code: number | null }> {
+  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  const guard = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  try {
+    await new Promise<void>((res, rej) => {
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        if (stdout.includes(ready)) res();
+      });
+      child.on('exit', () => rej(new Error(`exited before "${ready}":\n${stdout}\n${stderr}`)));
+    });
+    await probe(child.pid as number);
+  } finally {
+    child.kill('SIGINT');
+  }
+  const code = await exited;
+  clearTimeout(guard);
+  return { stdout, stderr, code };
+}
+
+kernelTest('the check below can fail: plain node opens its inspector on SIGUSR1', async () => {
+  await withRunning(process.execPath, ['-e', 'console.log("ready"); setInterval(() => {}, 1000)'], process.env, 'ready', async (pid) => {
+    process.kill(pid, 'SIGUSR1');
+    for (let i = 0; i < 50 && listeningPorts(pid).length === 0; i++) await sleep(100);
+    assert.notDeepEqual(listeningPorts(pid), [], 'plain node did not open its inspector: the check proves nothing');
+  });
+});
+
+kernelTest('SIGUSR1 and NODE_OPTIONS never open an inspector (nothing listens); tracing goes on; comm is tsbpf', async () => {
+  const marker = path.join(tmp, 'required-ran');
+  const foreign = path.join(tmp, 'foreign.js');
+  fs.writeFileSync(foreign, `require('fs').writeFileSync(${JSON.stringify(marker)}, 'x');\n`);
+  const env = { ...process.env, NODE_OPTIONS: `--inspect=127.0.0.1:0 --require ${foreign}`, NODE_DEBUG: 'net' };
+  const prog = `BEGIN { printf("ready %s\\n", comm); } tracepoint:syscalls:sys_enter_getppid /comm == "${COMM}"/ { @calls = count(); }`;
+  const r = await withRunning(tsbpfBin, ['-e', prog], env, 'ready', async (pid) => {
+    assert.equal(fs.readFileSync(`/proc/${pid}/comm`, 'utf8'), 'tsbpf\n');
+    assert.deepEqual(listeningPorts(pid), [], 'NODE_OPTIONS=--inspect opened an inspector');
+    for (let i = 0; i < 3; i++) {
+      process.kill(pid, 'SIGUSR1');
+      await sleep(300);
+    }
+    await sleep(1000);
+    assert.deepEqual(listeningPorts(pid), [], 'SIGUSR1 opened an inspector');
+    execFileSync(work(), ['getppid', '4']);
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(!hasStackTrace(r.stderr), r.stderr);
+  assert.doesNotMatch(r.stderr, /Debugger|inspector|NET \d+/i);
+  assert.equal(fs.existsSync(marker), false, 'NODE_OPTIONS --require ran a foreign file');
+  assert.match(r.stdout, /^ready tsbpf$/m);
+  // bpftrace 0.22+ no longer prints the maps on SIGUSR1 (only self:signal:SIGUSR1 probes run): the maps print once, at exit
+  assert.equal(r.stdout.match(/^@calls: /gm)?.length, 1, r.stdout);
+  assert.match(r.stdout, /^@calls: 4$/m);
+});
+
 kernelTest('exit() in BEGIN ends the run at once; END still runs', async () => {
   // the filter matches nothing: other processes' getppid calls must not show up as @
   const r = await runTsbpf(['-e', 'BEGIN { printf("b\\n"); exit(); } tracepoint:syscalls:sys_enter_getppid /comm == "no_such_comm"/ { @ = count(); } END { printf("e\\n"); }'], { timeoutMs: 10_000 });
@@ -300,7 +383,7 @@ kernelTest('missing kernel feature is a sentence: kprobes on a kernel without th
 
 kernelTest('not root: "needs root" sentence, no stack trace', async () => {
   const wrap = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'];
-  const r = await runCommand(process.execPath, [tsbpfBin, '-e', 'tracepoint:syscalls:sys_enter_getppid { @ = count(); }'], { wrap });
+  const r = await runCommand(tsbpfBin, ['-e', 'tracepoint:syscalls:sys_enter_getppid { @ = count(); }'], { wrap });
   fails(r);
   assert.match(r.stderr, /needs root/);
   assert.doesNotMatch(r.stderr, /internal error/);

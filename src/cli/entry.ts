@@ -1,0 +1,29 @@
+/**
+ * The process entry that bin/tsbpf runs. tsbpf runs as root, so before
+ * anything else loads it makes sure Node's inspector can never open:
+ *
+ * - Node opens a debugger on 127.0.0.1:9229 when it receives SIGUSR1, and any
+ *   local user could connect to it and run code as root. A SIGUSR1 listener
+ *   replaces that activation for the life of the process (the listener is
+ *   never removed: with none left, Node would restore its own handler).
+ *   bpftrace 0.22+ gives SIGUSR1 to `self:signal:SIGUSR1` probes only (0.17
+ *   printed the maps; 0.22 dropped that); the script runtime adds its listener
+ *   for those while it runs, so here the signal is simply absorbed.
+ * - NODE_OPTIONS (--inspect, --require ...) and every other NODE_* variable
+ *   are removed by bin/tsbpf before node starts; should an inspector be open
+ *   anyway (a signal that arrived while Node was still starting), it is closed.
+ */
+process.on('SIGUSR1', () => undefined);
+closeInspector();
+
+// What `ps` and `comm` (in BEGIN/END and in other tracers) show: tsbpf, as bpftrace shows bpftrace.
+process.title = 'tsbpf';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+(require('./main') as typeof import('./main')).main(process.argv.slice(2));
+
+function closeInspector(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const inspector = require('node:inspector') as typeof import('node:inspector');
+  if (inspector.url() !== undefined) inspector.close();
+}
