@@ -15,11 +15,14 @@
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
 #include <node_api.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -568,6 +571,34 @@ static napi_value js_watch_ref(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * unixDgramSend(address, message): one datagram to an AF_UNIX socket (Node has
+ * no datagram unix sockets). For systemd's $NOTIFY_SOCKET readiness protocol;
+ * `address` is a path, or starts with NUL for the abstract namespace.
+ */
+static napi_value js_unix_dgram_send(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *addr, *msg;
+  size_t alen, mlen;
+  struct sockaddr_un sa;
+  if (argc < 2 || get_bytes(env, argv[0], &addr, &alen) || get_bytes(env, argv[1], &msg, &mlen) ||
+      alen == 0 || alen >= sizeof(sa.sun_path)) {
+    napi_throw_type_error(env, NULL, "unixDgramSend(address, message): an address of 1..107 bytes and a message");
+    return NULL;
+  }
+  memset(&sa, 0, sizeof(sa));
+  sa.sun_family = AF_UNIX;
+  memcpy(sa.sun_path, addr, alen);
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return make_int(env, -errno);
+  ssize_t n = sendto(fd, msg, mlen, MSG_NOSIGNAL, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + alen));
+  int err = n < 0 ? -errno : 0;
+  close(fd);
+  return make_int(env, err);
+}
+
 #define EXPORT(name, fn)                                                   \
   do {                                                                     \
     napi_value f;                                                          \
@@ -589,6 +620,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("watch", js_watch);
   EXPORT("unwatch", js_unwatch);
   EXPORT("watchRef", js_watch_ref);
+  EXPORT("unixDgramSend", js_unix_dgram_send);
   napi_value page;
   napi_create_int64(env, sysconf(_SC_PAGESIZE), &page);
   napi_set_named_property(env, exports, "pageSize", page);

@@ -16,6 +16,8 @@ export type { ScriptArtifact } from './lang/artifact';
 export { runScript, ScriptRuntime, type RunOptions } from './runtime/run';
 export * as format from './runtime/format';
 export * as values from './runtime/values';
+export { exporter, Exporter } from './export/exporter';
+export type { ExporterOptions, ScriptSource, MapOptions } from './export/config';
 export { renderFlameGraph, foldedFromCounts, parseFolded, type FlameGraphOptions } from './runtime/flamegraph';
 
 export * from './ebpf/asm';

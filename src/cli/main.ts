@@ -21,6 +21,7 @@ const commands: Record<string, () => Command> = {
   perf: () => require('./commands/perf').run as Command,
   stats: () => require('./commands/stats').run as Command,
   flamegraph: () => require('./commands/flamegraph').run as Command,
+  export: () => require('./commands/export').run as Command,
 };
 
 export function version(): string {

@@ -102,6 +102,8 @@ export class ScriptRuntime {
   private lostReported = 0n;
   private child: ChildProcess | undefined;
   private timers: NodeJS.Timeout[] = [];
+  /** Probes run() attached, counted as bpftrace counts them (BEGIN/END included); 0 until attached. */
+  probesAttached = 0;
 
   constructor(artifact: ScriptArtifact, opts: RunOptions = {}) {
     this.a = artifact;
@@ -123,6 +125,7 @@ export class ScriptRuntime {
         return 0;
       }
       const probes = this.attachAll();
+      this.probesAttached = probes;
       if (!this.o.quiet) this.message(`Attached ${probes} probe${probes === 1 ? '' : 's'}\n`);
       if (this.o.format === 'json' && !this.o.quiet) this.write(this.out.attachedProbes(probes));
       if (this.o.dryRun) return 0;
@@ -519,13 +522,19 @@ export class ScriptRuntime {
     }
   }
 
+  /** Events the BPF side could not hand over (ring buffer full) since the script started. */
+  lostEvents(): bigint {
+    const m = this.a.lossCounter >= 0 ? this.maps[this.a.lossCounter] : undefined;
+    const vals = m?.lookupPerCpu(0);
+    let total = 0n;
+    for (const v of vals ?? []) total += v.readBigUInt64LE(0);
+    return total;
+  }
+
   /** Reads losses counted by the BPF side and reports growth. */
   private reportLoss(): void {
-    if (this.a.lossCounter < 0) return;
-    const vals = this.maps[this.a.lossCounter].lookupPerCpu(0);
-    if (!vals) return;
-    let total = 0n;
-    for (const v of vals) total += v.readBigUInt64LE(0);
+    if (this.a.lossCounter < 0 || !this.maps[this.a.lossCounter]) return;
+    const total = this.lostEvents();
     if (total > this.lostReported) {
       const n = total - this.lostReported;
       this.lostReported = total;

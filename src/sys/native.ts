@@ -29,6 +29,8 @@ export interface NativeAddon {
   watch(fd: number, onReadable: (status: number) => void): WatchHandle;
   unwatch(w: WatchHandle): void;
   watchRef(w: WatchHandle, on: boolean): void;
+  /** One datagram to an AF_UNIX socket address (a path, or NUL-prefixed abstract name); 0 or -errno. */
+  unixDgramSend(address: Uint8Array, message: Uint8Array): number;
   readonly pageSize: number;
   readonly possibleCpusHint: number;
 }

@@ -64,8 +64,31 @@ export interface ToolProgram {
   compileHint?: string;
 }
 
+/** Set by takeToolProgram: runToolProgram hands the program over instead of running it. */
+let programTaker: ((t: ToolProgram) => void) | undefined;
+
+/**
+ * The program a tool would run with these flags, without running it (tsbpf
+ * export serves a tool's maps as metrics); undefined when the tool does not
+ * run a program for them (-h, or a tool without one).
+ */
+export async function takeToolProgram(run: () => Promise<number>): Promise<ToolProgram | undefined> {
+  let taken: ToolProgram | undefined;
+  programTaker = (t) => (taken = t);
+  try {
+    await run();
+  } finally {
+    programTaker = undefined;
+  }
+  return taken;
+}
+
 /** Compiles and runs; resolves with the exit code. */
 export async function runToolProgram(t: ToolProgram): Promise<number> {
+  if (programTaker) {
+    programTaker(t);
+    return 0;
+  }
   let artifact: ScriptArtifact;
   try {
     artifact = compileTool(t.name, t.program, t.compile);
