@@ -21,7 +21,9 @@ import type { ScriptRuntime } from '../runtime/run';
 import type { MapDump } from '../runtime/format/maps';
 import { ConfigError, DEFAULT_LISTEN, DEFAULT_SERIES_LIMIT, parseListen, readTrustedFile, type ExporterOptions, type MapOptions, type ScriptSource } from './config';
 import { instrumentScript, SUM_SUFFIX, type MapInfo } from './instrument';
-import { contentType, familyFromMap, negotiate, renderFamilies, sanitizeName, type ExpositionFormat, type MetricFamily } from './metrics';
+import type { Value } from '../runtime/values';
+import { diskNameOf, listDisks, type Disk } from '../tools/common/disks';
+import { contentType, familyFromMap, labelValue, negotiate, renderFamilies, sanitizeName, type ExpositionFormat, type MetricFamily } from './metrics';
 import { sdNotify } from './notify';
 
 /** One map served as a metric. */
@@ -30,6 +32,8 @@ interface ExportedMap {
   sum?: UserMapSpec;
   name: string;
   labels: string[];
+  /** Key components that are a kernel dev_t, labelled with the device's name. */
+  devices: boolean[];
   help: string;
 }
 
@@ -82,6 +86,9 @@ async function prepare(s: ScriptSource, prefix: string): Promise<Prepared> {
   const inst = instrumentScript(text, sourceName);
   const artifact = compile({ name: sourceName, text: inst.text }, compileOpts);
   if (artifact.unsafe) throw new ConfigError(`${sourceName}: the script uses unsafe functions (system, signal), which the exporter does not run`);
+  if (!artifact.programs.some((p) => p.attach.some((a) => a.kind !== 'begin' && a.kind !== 'end'))) {
+    throw new ConfigError(`${sourceName}: the script has only BEGIN/END, so it would end at once: an exporter needs probes that keep running`);
+  }
   const byName = new Map(artifact.userMaps.map((m) => [m.name, m]));
   const maps: ExportedMap[] = [];
   for (const spec of artifact.userMaps) {
@@ -96,7 +103,8 @@ async function prepare(s: ScriptSource, prefix: string): Promise<Prepared> {
     const keyCount = spec.key === null ? 0 : spec.multiKey && spec.key.kind === 'tuple' ? spec.key.fields.length : 1;
     const given = o.labels ?? info?.labels ?? [];
     const labels = Array.from({ length: keyCount }, (_, i) => sanitizeName(given[i] ?? `key${i}`));
-    maps.push({ spec, sum: info?.sumMap ? byName.get(info.sumMap) : undefined, name, labels, help: o.help ?? info?.help ?? spec.name });
+    const devices = labels.map((_, i) => info?.devices[i] ?? false);
+    maps.push({ spec, sum: info?.sumMap ? byName.get(info.sumMap) : undefined, name, labels, devices, help: o.help ?? info?.help ?? spec.name });
   }
   return { prefix, artifact, maps };
 }
@@ -246,6 +254,7 @@ export class Exporter {
     const families: MetricFamily[] = [];
     const dropped = new Map<string, number>();
     const limit = this.opts.seriesLimit ?? DEFAULT_SERIES_LIMIT;
+    const deviceName = this.deviceNamer();
     for (const r of this.scripts) {
       for (const m of r.maps) {
         if (this.closing) break;
@@ -258,7 +267,8 @@ export class Exporter {
           r.readErrors++;
           continue;
         }
-        const c = familyFromMap(dump, { name: m.name, help: m.help, labels: m.labels }, { seriesLimit: limit }, sums);
+        const labelValues = m.devices.map((d) => (d ? deviceName : undefined));
+        const c = familyFromMap(dump, { name: m.name, help: m.help, labels: m.labels, labelValues }, { seriesLimit: limit }, sums);
         if (c.family) families.push(c.family);
         if (c.dropped) dropped.set(m.name, c.dropped);
         // let the ring buffers' events through between maps
@@ -269,6 +279,17 @@ export class Exporter {
     this.scrapes++;
     families.push(...this.selfMetrics(Number(process.hrtime.bigint() - t0) / 1e9));
     return families;
+  }
+
+  /** A dev_t key as the device's name (`vda`), else MAJOR:MINOR; devices listed once per scrape, when a map needs them. */
+  private deviceNamer(): (v: Value) => string {
+    let disks: Disk[] | undefined;
+    return (v) => {
+      if (v.kind !== 'int') return labelValue(v);
+      const dev = Number(v.value);
+      disks ??= listDisks();
+      return diskNameOf(dev, disks) ?? `${Math.floor(dev / 2 ** 20)}:${dev % 2 ** 20}`;
+    };
   }
 
   private selfMetrics(seconds: number): MetricFamily[] {

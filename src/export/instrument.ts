@@ -20,6 +20,8 @@ import { parse } from '../lang/parser';
 export interface MapInfo {
   /** Label names, one per key component. */
   labels: string[];
+  /** Key components that are a kernel dev_t (`args->dev`): their label is the device's name, `disk`. */
+  devices: boolean[];
   /** HELP text. */
   help: string;
   /** The companion map holding the sum of a hist()/lhist()'s values. */
@@ -94,6 +96,11 @@ export function labelFromExpr(expr: string, index: number): string {
   return name;
 }
 
+/** A tracepoint's dev_t field (`args->dev`, `args.dev`: block and file system tracepoints), shown as a device name. */
+function isDeviceKey(expr: string): boolean {
+  return /^args\s*(->|\.)\s*dev$/.test(expr.trim());
+}
+
 /** Distinct names: a repeated one gets its position (`ret`, `ret_2`). */
 function distinct(names: string[]): string[] {
   return names.map((n, i) => (names.indexOf(n) === i ? n : `${n}_${i + 1}`));
@@ -135,8 +142,10 @@ export function instrumentScript(text: string, name = 'script'): InstrumentedScr
     if (maps.has(target.name) && (!isAgg || fromAggregation.has(target.name))) continue;
     if (isAgg) fromAggregation.add(target.name);
     const note = notes.get(target.name);
+    const devices = keyTexts.map(isDeviceKey);
     maps.set(target.name, {
-      labels: note?.labels ?? distinct(keyTexts.map(labelFromExpr)),
+      labels: note?.labels ?? distinct(keyTexts.map((k, i) => (devices[i] ? 'disk' : labelFromExpr(k, i)))),
+      devices,
       help: note?.help ?? `${target.name}${keyTexts.length ? `[${keyTexts.join(', ')}]` : ''} = ${src(value).replace(/\s+/g, ' ')}`,
       sumMap: call && HISTOGRAMS.has(call.name) ? sumMap : undefined,
     });

@@ -42,6 +42,8 @@ export interface MetricMeta {
   help: string;
   /** Label names, one per key component. */
   labels: readonly string[];
+  /** Per key component: how its value becomes a label value, when not as labelValue() does (device names). */
+  labelValues?: ReadonlyArray<((v: Value) => string) | undefined>;
   /** Extra labels on every series (e.g. none, or an instance name the config adds). */
   constLabels?: ReadonlyArray<readonly [string, string]>;
 }
@@ -78,11 +80,14 @@ export function labelValue(v: Value): string {
   }
 }
 
-function labelSet(names: readonly string[], key: readonly Value[], constLabels: ReadonlyArray<readonly [string, string]>): string {
+function labelSet(meta: MetricMeta, key: readonly Value[]): string {
   let s = '';
-  for (const [n, v] of constLabels) s += `${s ? ',' : ''}${n}="${escapeLabelValue(v)}"`;
-  const n = Math.min(names.length, key.length);
-  for (let i = 0; i < n; i++) s += `${s ? ',' : ''}${names[i]}="${escapeLabelValue(labelValue(key[i]))}"`;
+  for (const [n, v] of meta.constLabels ?? []) s += `${s ? ',' : ''}${n}="${escapeLabelValue(v)}"`;
+  const n = Math.min(meta.labels.length, key.length);
+  for (let i = 0; i < n; i++) {
+    const text = (meta.labelValues?.[i] ?? labelValue)(key[i]);
+    s += `${s ? ',' : ''}${meta.labels[i]}="${escapeLabelValue(text)}"`;
+  }
   return s;
 }
 
@@ -115,9 +120,8 @@ function bucketUpper(d: Extract<MapDump, { kind: 'hist' | 'lhist' }>, index: num
  * non-numeric values (strings, stacks as values) have no metric: undefined.
  */
 export function familyFromMap(d: MapDump, meta: MetricMeta, opts: ConvertOptions, sums?: MapDump): Converted {
-  const constLabels = meta.constLabels ?? [];
   const rowsOf = <V>(entries: ReadonlyArray<{ key: readonly Value[]; value: V }>) =>
-    entries.map((e) => ({ labels: labelSet(meta.labels, e.key, constLabels), value: e.value }));
+    entries.map((e) => ({ labels: labelSet(meta, e.key), value: e.value }));
   const name = meta.name;
   const lines: string[] = [];
   switch (d.kind) {
@@ -146,7 +150,7 @@ export function familyFromMap(d: MapDump, meta: MetricMeta, opts: ConvertOptions
     case 'lhist': {
       const sumByLabels = new Map<string, bigint>();
       if (sums && (sums.kind === 'sum' || sums.kind === 'count')) {
-        for (const e of sums.entries) sumByLabels.set(labelSet(meta.labels, e.key, constLabels), e.value);
+        for (const e of sums.entries) sumByLabels.set(labelSet(meta, e.key), e.value);
       }
       const { kept, dropped } = limitSeries(rowsOf(d.entries), opts.seriesLimit);
       // one bucket set for the whole family, so `sum by (le)` across series adds like with like

@@ -35,6 +35,15 @@ test('labels are named after the key expressions, and a hist() gets a companion 
   assert.equal(a.userMaps.find((m) => m.name === '@h__sum')?.aggregation.kind, 'sum');
 });
 
+test('a dev_t key (args->dev) is labelled disk, with the device name', () => {
+  const s = instrumentScript('tracepoint:block:block_rq_complete { @lat[args->dev, args->rwbs] = hist(args->nr_sector); }');
+  assert.deepEqual(s.maps.get('@lat')?.labels, ['disk', 'rwbs']);
+  assert.deepEqual(s.maps.get('@lat')?.devices, [true, false]);
+  const c: MapDump = { name: '@n', keyed: true, kind: 'count', entries: [{ key: [uint(8 * 2 ** 20 + 1, 32)], value: 2n }] };
+  const { family } = familyFromMap(c, { name: 'n', help: '', labels: ['disk'], labelValues: [() => 'sda1'] }, { seriesLimit: 9 });
+  assert.deepEqual(family?.lines, ['n_total{disk="sda1"} 2']);
+});
+
 test('clear() and zero() of a histogram reset its companion sum too', () => {
   const s = instrumentScript('BEGIN { @h = lhist(1, 0, 10, 1); } interval:s:1 { clear(@h); zero(@h); }');
   assert.match(s.text, /clear\(@h\);clear\(@h__sum\); zero\(@h\);zero\(@h__sum\);/);
