@@ -35,56 +35,9 @@ export interface MapSpec {
   initial?: { key: string; value: string }[];
 }
 
-/**
- * The decoded type of a value in a record or a map key/value. Sizes are in
- * bytes as laid out in memory by the generated code.
- */
-export type ValueType =
-  | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean }
-  | { kind: 'bool' }
-  | { kind: 'string'; size: number }
-  | { kind: 'buffer'; size: number } // u32 length followed by `size` bytes (buf())
-  | { kind: 'tuple'; size: number; fields: { offset: number; type: ValueType }[] }
-  /** u64 stack id into the stack map `stackMap` (an index into ScriptArtifact.maps); the pid for ustack is recorded separately. */
-  | { kind: 'kstack' | 'ustack'; stackMap: number; mode: 'bpftrace' | 'perf' | 'raw'; limit: number }
-  | { kind: 'ksym' | 'kaddr' } // u64 kernel address, printed as a symbol
-  | { kind: 'usym' } // u64 address followed by u64 pid (16 bytes)
-  | { kind: 'inet'; size: number } // u32 family (AF_INET/AF_INET6) + 16 bytes address (ntop)
-  | { kind: 'username' } // u64 uid, printed as a user name
-  | { kind: 'probe' } // u64 index into ScriptArtifact.probeNames
-  /** u64 ns; with `format` (a strftime() value) it prints as that formatted wall-clock time. */
-  | { kind: 'timestamp'; mode: 'boot' | 'monotonic' | 'realtime'; format?: string }
-  | { kind: 'none' };
-
-/** Byte size of a ValueType as laid out by the code generator. */
-export function sizeOf(t: ValueType): number {
-  switch (t.kind) {
-    case 'int':
-      return t.size;
-    case 'bool':
-      return 1;
-    case 'string':
-    case 'tuple':
-      return t.size;
-    case 'buffer':
-      return 4 + t.size;
-    case 'kstack':
-    case 'ustack':
-      return t.kind === 'ustack' ? 16 : 8; // ustack: stack id + pid
-    case 'ksym':
-    case 'kaddr':
-    case 'username':
-    case 'probe':
-    case 'timestamp':
-      return 8;
-    case 'usym':
-      return 16;
-    case 'inet':
-      return t.size;
-    case 'none':
-      return 0;
-  }
-}
+export type { ValueType } from './types';
+export { sizeOf } from './types';
+import type { ValueType } from './types';
 
 export interface FieldSpec {
   offset: number;

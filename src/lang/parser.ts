@@ -31,16 +31,9 @@ import type {
 import { CompileError, joinSpans } from './diagnostics';
 import { Lexer, type RawAttachPoint, type Token } from './lexer';
 import { preprocessDirectives, type PreprocessOptions } from './preprocess';
+import { isBuiltinName } from './builtins';
 
 export type ParseOptions = PreprocessOptions;
-
-/** Names parsed as Builtin nodes when written without a call (`pid`, `comm`, `arg0`, ...). */
-export const BUILTIN_NAMES: ReadonlySet<string> = new Set([
-  'pid', 'tid', 'uid', 'gid', 'nsecs', 'elapsed', 'cpu', 'comm', 'probe', 'func', 'rand', 'cgroup', 'curtask',
-  'username', 'retval', 'args', 'kstack', 'ustack', 'jiffies', 'numaid', 'cpid', 'ctx',
-  ...Array.from({ length: 10 }, (_, i) => `arg${i}`),
-  ...Array.from({ length: 10 }, (_, i) => `sarg${i}`),
-]);
 
 /** Words that cannot be used as identifiers. */
 export const KEYWORDS: ReadonlySet<string> = new Set([
@@ -175,7 +168,7 @@ class Parser {
       case 'punct': return t.text;
       case 'ident':
         if (KEYWORDS.has(t.text)) return t.text;
-        return BUILTIN_NAMES.has(t.text) ? 'builtin' : 'identifier';
+        return isBuiltinName(t.text) ? 'builtin' : 'identifier';
     }
   }
 
@@ -608,11 +601,11 @@ class Parser {
     const a = this.peek(1);
     if (a.kind !== 'ident' || a.macro) return false;
     if (a.text === 'struct' || a.text === 'union' || a.text === 'enum') return true;
-    if (SCALAR_TYPES.has(a.text) && !BUILTIN_NAMES.has(a.text)) {
+    if (SCALAR_TYPES.has(a.text) && !isBuiltinName(a.text)) {
       const b = this.peek(2);
       return b.kind === 'ident' ? C_TYPE_WORDS.has(b.text) : this.isPunct(b, ')') || this.isPunct(b, '*') || this.isPunct(b, '[');
     }
-    if (KEYWORDS.has(a.text) || BUILTIN_NAMES.has(a.text)) return false;
+    if (KEYWORDS.has(a.text) || isBuiltinName(a.text)) return false;
     // A typedef name: `(sector_t *)x` is unambiguous; `(u64)x` only when an operand follows.
     let k = 2;
     if (this.at('*', k)) {
@@ -752,7 +745,7 @@ class Parser {
       const args = this.exprList(open, ')');
       return { kind: 'Call', name, args, span: this.from(t.span) };
     }
-    if (BUILTIN_NAMES.has(name)) return { kind: 'Builtin', name, span: t.span };
+    if (isBuiltinName(name)) return { kind: 'Builtin', name, span: t.span };
     return { kind: 'Identifier', name, span: t.span };
   }
 
@@ -764,7 +757,7 @@ class Parser {
       a.kind === 'ident' &&
       !a.macro &&
       (a.text === 'struct' || a.text === 'union' || a.text === 'enum' || SCALAR_TYPES.has(a.text) ||
-        (!BUILTIN_NAMES.has(a.text) && !KEYWORDS.has(a.text) && (this.at(')', 1) || this.at('*', 1))));
+        (!isBuiltinName(a.text) && !KEYWORDS.has(a.text) && (this.at(')', 1) || this.at('*', 1))));
     operand = isType ? this.typeName() : this.expression();
     this.expect(')', open);
     return { kind: 'Sizeof', operand, span: this.from(kw.span) };
@@ -773,7 +766,7 @@ class Parser {
   private offsetofExpr(kw: Token): Expr {
     const open = this.expect('(');
     const a = this.peek();
-    const type: TypeName | Expr = a.kind === 'ident' && !BUILTIN_NAMES.has(a.text) ? this.typeName() : this.expression();
+    const type: TypeName | Expr = a.kind === 'ident' && !isBuiltinName(a.text) ? this.typeName() : this.expression();
     this.expect(',', open, ',');
     const fields: string[] = [];
     for (;;) {

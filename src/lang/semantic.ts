@@ -18,172 +18,15 @@
 import type { Call, Expr, MapRef, Probe, Program, Span, Stmt, TypeDef, TypeName } from './ast';
 import { CTypeError, offsetOf } from './ctypes';
 import { optionalBtf, type Target } from '../target/target';
-import type { Aggregation, ValueType } from './artifact';
+import type { Aggregation } from './artifact';
 import { CompileError, type Diagnostic, nearestNames } from './diagnostics';
 import type { ProbeContext } from './probes';
-import { BUILTIN_VARS, FUNCTIONS, functionNames } from './builtins';
+import { builtinNames, builtinVar, functionDef, functionNames } from './builtins';
+import type { TypeRules } from './feature';
+import {
+  type Type, CAST_TYPES, INT64, NONE, UINT64, isStorable, memSize, sameShape, storedType, tupleType, typeName, unify,
+} from './types';
 import type { TracepointField } from '../sys/tracefs';
-
-export type StackMode = 'bpftrace' | 'perf' | 'raw';
-
-/** The type of a value as the compiler sees it. */
-export type Type =
-  /**
-   * `btf`: the value is a pointer to this kernel struct/union (BTF type id), so
-   * `->member` reads through it; with `embedded`, it is not a value but the
-   * address of a struct inside another one (`curtask->se` in `curtask->se.vruntime`).
-   */
-  | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean; btf?: number; embedded?: boolean }
-  | { kind: 'string'; size: number }
-  | { kind: 'tuple'; fields: Type[]; offsets: number[]; size: number }
-  | { kind: 'buffer'; size: number }
-  /** The `args` record of a tracepoint. */
-  | { kind: 'ctx' }
-  /** A fixed array field of `args` (only indexable). */
-  | { kind: 'array'; elem: Type; elemSize: number; length: number; field: TracepointField }
-  | { kind: 'kstack' | 'ustack'; mode: StackMode; limit: number }
-  | { kind: 'ksym' | 'usym' | 'username' | 'probe' }
-  /** `format`: set for strftime() values, which print as formatted time. */
-  | { kind: 'timestamp'; format?: string }
-  | { kind: 'inet' }
-  | { kind: 'none' };
-
-export const INT64: Type = { kind: 'int', size: 8, signed: true };
-export const UINT64: Type = { kind: 'int', size: 8, signed: false };
-export const NONE: Type = { kind: 'none' };
-
-/** Types held in a register (the rest are blocks of memory). */
-export function isScalar(t: Type): boolean {
-  return t.kind === 'int' || t.kind === 'kstack' || t.kind === 'ksym' || t.kind === 'username' || t.kind === 'probe' || t.kind === 'timestamp';
-}
-
-/** Size of a type's memory layout (ints are always stored in 8 bytes). */
-export function memSize(t: Type): number {
-  switch (t.kind) {
-    case 'int':
-    case 'kstack':
-    case 'ksym':
-    case 'username':
-    case 'probe':
-    case 'timestamp':
-      return 8;
-    case 'string':
-      return t.size;
-    case 'tuple':
-      return t.size;
-    case 'buffer':
-      return align8(4 + t.size);
-    case 'ustack':
-    case 'usym':
-      return 16;
-    case 'inet':
-      return 24;
-    default:
-      return 0;
-  }
-}
-
-export function align8(n: number): number {
-  return (n + 7) & ~7;
-}
-
-/** Builds a tuple type with 8-byte aligned fields. */
-export function tupleType(fields: Type[]): Type {
-  const offsets: number[] = [];
-  let off = 0;
-  for (const f of fields) {
-    offsets.push(off);
-    off = align8(off + memSize(f));
-  }
-  return { kind: 'tuple', fields, offsets, size: off };
-}
-
-/** The artifact's ValueType for a type's memory layout. */
-export function valueTypeOf(t: Type, stackMap = -1): ValueType {
-  switch (t.kind) {
-    case 'int':
-      return { kind: 'int', size: 8, signed: t.signed };
-    case 'string':
-      return { kind: 'string', size: t.size };
-    case 'tuple':
-      return { kind: 'tuple', size: t.size, fields: t.fields.map((f, i) => ({ offset: t.offsets[i], type: valueTypeOf(f, stackMap) })) };
-    case 'buffer':
-      return { kind: 'buffer', size: t.size };
-    case 'kstack':
-    case 'ustack':
-      return { kind: t.kind, stackMap, mode: t.mode, limit: t.limit };
-    case 'ksym':
-      return { kind: 'ksym' };
-    case 'usym':
-      return { kind: 'usym' };
-    case 'username':
-      return { kind: 'username' };
-    case 'probe':
-      return { kind: 'probe' };
-    case 'timestamp':
-      return t.format === undefined ? { kind: 'timestamp', mode: 'boot' } : { kind: 'timestamp', mode: 'boot', format: t.format };
-    case 'inet':
-      return { kind: 'inet', size: 24 };
-    default:
-      return { kind: 'none' };
-  }
-}
-
-export function typeName(t: Type): string {
-  switch (t.kind) {
-    case 'int':
-      return `${t.signed ? '' : 'unsigned '}int${t.size * 8}`;
-    case 'string':
-      return `string[${t.size}]`;
-    case 'tuple':
-      return `(${t.fields.map(typeName).join(', ')})`;
-    case 'buffer':
-      return `buffer[${t.size}]`;
-    case 'array':
-      return `${typeName(t.elem)}[${t.length}]`;
-    case 'kstack':
-    case 'ustack':
-      return `${t.kind}(${t.mode}, ${t.limit})`;
-    case 'ctx':
-      return 'args';
-    default:
-      return t.kind;
-  }
-}
-
-export function sameShape(a: Type, b: Type): boolean {
-  if (a.kind !== b.kind) return false;
-  if (a.kind === 'tuple' && b.kind === 'tuple') return a.fields.length === b.fields.length && a.fields.every((f, i) => sameShape(f, b.fields[i]));
-  return true;
-}
-
-/** Widens two types of the same shape to one that holds both (longest string, fieldwise tuples); undefined when incompatible. */
-export function unify(a: Type, b: Type): Type | undefined {
-  if (a.kind === 'int' && b.kind === 'int') return a.size === b.size ? a : { kind: 'int', size: 8, signed: a.signed };
-  if (a.kind === 'string' && b.kind === 'string') return { kind: 'string', size: Math.max(a.size, b.size) };
-  if (a.kind === 'buffer' && b.kind === 'buffer') return { kind: 'buffer', size: Math.max(a.size, b.size) };
-  if (a.kind === 'tuple' && b.kind === 'tuple') {
-    if (a.fields.length !== b.fields.length) return undefined;
-    const fs: Type[] = [];
-    for (let i = 0; i < a.fields.length; i++) {
-      const u = unify(a.fields[i], b.fields[i]);
-      if (!u) return undefined;
-      fs.push(u);
-    }
-    return tupleType(fs);
-  }
-  if (a.kind === 'kstack' && b.kind === 'kstack') return a;
-  if (a.kind === 'ustack' && b.kind === 'ustack') return a;
-  if (a.kind === b.kind && a.kind !== 'ctx' && a.kind !== 'array' && a.kind !== 'none') return a;
-  return undefined;
-}
-
-/** Stored form of a value: integers always widen to 64 bits. */
-export function storedType(t: Type): Type {
-  if (t.kind === 'int') return { kind: 'int', size: 8, signed: t.signed };
-  if (t.kind === 'tuple') return tupleType(t.fields.map(storedType));
-  return t;
-}
 
 export interface MapInfo {
   name: string;
@@ -203,6 +46,15 @@ export interface InstanceTypes {
   ctx: ProbeContext;
   exprs: Map<Expr, Type>;
   vars: Map<string, Type>;
+  facts: CheckerFacts;
+}
+
+/** What the checker computed beyond types, for the code generator. */
+export interface CheckerFacts {
+  /** Byte offsets of kernel struct members read through BTF-typed pointers (`curtask->pid`). */
+  btfOffsets: Map<Expr, number>;
+  /** Values of offsetof() expressions. */
+  offsetof: Map<Expr, number>;
 }
 
 export interface SemanticOptions {
@@ -215,8 +67,6 @@ export interface SemanticOptions {
   typeDefs?: readonly TypeDef[];
 }
 
-/** Byte offsets of kernel struct members read through BTF-typed pointers (`curtask->pid`), for the code generator. */
-export const BTF_FIELD_OFFSETS = new WeakMap<Expr, number>();
 
 /** A u64 pointer to kernel struct/union `name` of the target (a plain u64 without BTF). */
 export function btfPointer(target: Target, name: string, tag: 'struct' | 'union' = 'struct'): Type {
@@ -225,8 +75,6 @@ export function btfPointer(target: Target, name: string, tag: 'struct' | 'union'
   return id === undefined ? UINT64 : { kind: 'int', size: 8, signed: false, btf: id };
 }
 
-/** Values of offsetof() expressions, computed by the type pass for the code generator. */
-export const OFFSETOF_VALUES = new WeakMap<Expr, number>();
 
 export interface SemanticResult {
   maps: Map<string, MapInfo>;
@@ -236,21 +84,6 @@ export interface SemanticResult {
 }
 
 const AGG_FUNCS = new Set(['count', 'sum', 'avg', 'min', 'max', 'stats', 'hist', 'lhist']);
-
-/** Integer type names usable in casts. */
-export const CAST_TYPES: Record<string, Type> = {
-  int8: { kind: 'int', size: 1, signed: true }, uint8: { kind: 'int', size: 1, signed: false },
-  int16: { kind: 'int', size: 2, signed: true }, uint16: { kind: 'int', size: 2, signed: false },
-  int32: { kind: 'int', size: 4, signed: true }, uint32: { kind: 'int', size: 4, signed: false },
-  int64: { kind: 'int', size: 8, signed: true }, uint64: { kind: 'int', size: 8, signed: false },
-  char: { kind: 'int', size: 1, signed: true }, short: { kind: 'int', size: 2, signed: true },
-  int: { kind: 'int', size: 4, signed: true }, long: { kind: 'int', size: 8, signed: true },
-  u8: { kind: 'int', size: 1, signed: false }, u16: { kind: 'int', size: 2, signed: false },
-  u32: { kind: 'int', size: 4, signed: false }, u64: { kind: 'int', size: 8, signed: false },
-  s8: { kind: 'int', size: 1, signed: true }, s16: { kind: 'int', size: 2, signed: true },
-  s32: { kind: 'int', size: 4, signed: true }, s64: { kind: 'int', size: 8, signed: true },
-  bool: { kind: 'int', size: 1, signed: false },
-};
 
 /** Type of a tracepoint field as bpftrace presents it. */
 export function fieldType(f: TracepointField, strlen: number): Type {
@@ -271,9 +104,10 @@ export function fieldType(f: TracepointField, strlen: number): Type {
  * The checker for one probe instance. Builtins' type rules receive it to type
  * their arguments and report errors.
  */
-export class Checker {
+export class Checker implements TypeRules {
   readonly exprs = new Map<Expr, Type>();
   readonly vars = new Map<string, Type>();
+  readonly facts: CheckerFacts = { btfOffsets: new Map(), offsetof: new Map() };
   /** Loop nesting, for break/continue. */
   loopDepth = 0;
   /** Whether `exprs` of this instance produced unsafe actions. */
@@ -302,6 +136,14 @@ export class Checker {
     const t = this.compute(e);
     this.exprs.set(e, t);
     return t;
+  }
+
+  typeOf(e: Expr): Type {
+    return this.exprs.get(e) ?? NONE;
+  }
+
+  btfPointer(name: string, tag: 'struct' | 'union' = 'struct'): Type {
+    return btfPointer(this.opts.target, name, tag);
   }
 
   /** Types an expression that must be an integer. */
@@ -403,12 +245,12 @@ export class Checker {
         return /^-?(0x[0-9a-f]+|\d+)$/i.test(p) ? INT64 : { kind: 'string', size: Buffer.byteLength(p) + 1 };
       }
       case 'Builtin': {
-        const b = BUILTIN_VARS[e.name] ?? (/^(s?arg)\d+$/.test(e.name) ? BUILTIN_VARS[e.name.replace(/\d+$/, 'N')] : undefined);
-        if (!b) return this.error(`unknown builtin: ${e.name}`, e.span, hint(e.name, Object.keys(BUILTIN_VARS)));
+        const b = builtinVar(e.name);
+        if (!b) return this.error(`unknown builtin: ${e.name}`, e.span, hint(e.name, builtinNames()));
         return b.check(this, e);
       }
       case 'Identifier':
-        return this.error(`unknown identifier: ${e.name}`, e.span, hint(e.name, Object.keys(BUILTIN_VARS)));
+        return this.error(`unknown identifier: ${e.name}`, e.span, hint(e.name, builtinNames()));
       case 'Variable': {
         const t = this.vars.get(e.name);
         if (!t) return this.error(`undefined variable: $${e.name}`, e.span, hint(e.name, this.vars.keys()));
@@ -428,7 +270,7 @@ export class Checker {
         return m.value;
       }
       case 'Call': {
-        const f = FUNCTIONS[e.name];
+        const f = functionDef(e.name);
         if (!f) return this.error(`unknown function: ${e.name}`, e.span, hint(e.name, functionNames()));
         if (AGG_FUNCS.has(e.name)) return this.error(`${e.name}() must be assigned directly to a map: @x = ${e.name}(...)`, e.span);
         if (e.args.length < f.minArgs || e.args.length > f.maxArgs) {
@@ -512,7 +354,7 @@ export class Checker {
         const m = /^(struct|union)\s+(\w+)$/.exec(e.type.base.trim()) ?? /^()(\w+)$/.exec(e.type.base.trim());
         if (!m || e.type.pointerDepth) return this.error(`offsetof() needs a struct type, got ${e.type.base}`, e.type.span);
         try {
-          OFFSETOF_VALUES.set(e, offsetOf(m[1] || 'struct', m[2], e.field, this.opts.typeDefs ?? [], () => this.opts.target.btf()));
+          this.facts.offsetof.set(e, offsetOf(m[1] || 'struct', m[2], e.field, this.opts.typeDefs ?? [], () => this.opts.target.btf()));
         } catch (err) {
           if (err instanceof CTypeError) return this.error(err.message, e.span);
           throw err;
@@ -599,7 +441,7 @@ export class Checker {
     const m = btf.findMember(sid, name);
     if (!m) return this.error(`${btf.typeName(sid)} has no member '${name}'`, span);
     if (m.bitfieldSize) return this.error(`${btf.typeName(sid)}.${name} is a bitfield, which is not supported`, span);
-    BTF_FIELD_OFFSETS.set(access, Math.floor(m.bitOffset / 8));
+    this.facts.btfOffsets.set(access, Math.floor(m.bitOffset / 8));
     const rid = btf.resolve(m.type);
     const t = btf.type(rid);
     switch (t.kind) {
@@ -746,7 +588,7 @@ export class Checker {
         return;
       }
       if (t.kind === 'none') {
-        if (!this.vars.has(target.name) && !this.firstPass && s.value.kind === 'Call' && FUNCTIONS[s.value.name]) {
+        if (!this.vars.has(target.name) && !this.firstPass && s.value.kind === 'Call' && functionDef(s.value.name)) {
           this.error(`${s.value.name}() does not return a value`, s.value.span);
         }
         if (!this.vars.has(target.name)) this.vars.set(target.name, INT64);
@@ -883,10 +725,6 @@ function hint(name: string, cands: Iterable<string>): string[] {
   return near.length ? [`HINT: did you mean ${near.join(', ')}?`] : [];
 }
 
-export function isStorable(t: Type): boolean {
-  return t.kind !== 'ctx' && t.kind !== 'array' && t.kind !== 'none';
-}
-
 export function castType(target: Target, t: TypeName): Type | undefined {
   const sm = /^(struct|union)\s+(\w+)$/.exec(t.base.trim());
   if (t.pointerDepth === 1 && sm) return btfPointer(target, sm[2], sm[1] as 'struct' | 'union');
@@ -914,7 +752,7 @@ export function analyze(program: Program, instances: { probeIndex: number; ctx: 
       const c = new Checker(inst.ctx, opts, maps, diags, warnings, pass === 1, state);
       if (probe.predicate) c.cond(probe.predicate);
       c.stmt(probe.body);
-      result.push({ probe, probeIndex: inst.probeIndex, ctx: inst.ctx, exprs: c.exprs, vars: c.vars });
+      result.push({ probe, probeIndex: inst.probeIndex, ctx: inst.ctx, exprs: c.exprs, vars: c.vars, facts: c.facts });
     }
     if (diags.length) throw CompileError.many(dedupe(diags), program.source);
   }

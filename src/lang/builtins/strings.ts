@@ -1,0 +1,170 @@
+/**
+ * String and buffer functions: str, buf, strncmp, strcontains, strlen.
+ */
+import { Helper, R0, R1, R2, R3 } from '../../ebpf/asm';
+import type { FunctionDef } from '../feature';
+import { UINT64 as U64 } from '../types';
+import { flag, readStr, requireStrings, scanStrings } from './lower';
+
+export const STRING_FUNCTIONS: Record<string, FunctionDef> = {
+  str: {
+    minArgs: 1,
+    maxArgs: 2,
+    check(c, e) {
+      const t = c.type(e.args[0]);
+      if (t.kind === 'string') {
+        // str(string, n): the first n characters, like str(ptr, n)
+        const v = e.args[1] ? c.constInt(e.args[1]) : undefined;
+        if (e.args[1] && v === undefined) c.int(e.args[1], 'str() length');
+        return v !== undefined ? { kind: 'string', size: Math.max(1, Math.min(Number(v) + 1, t.size)) } : t;
+      }
+      if (t.kind !== 'int' && t.kind !== 'none') c.error(`str() needs a pointer, got ${t.kind}`, e.args[0].span);
+      if (e.args[1]) {
+        const lt = c.int(e.args[1], 'str() length');
+        const v = c.constInt(e.args[1]);
+        if (v !== undefined) return { kind: 'string', size: Math.max(1, Math.min(Number(v) + 1, c.opts.strlen)) };
+        void lt;
+      }
+      return { kind: 'string', size: c.opts.strlen };
+    },
+    store(g, e, dst, size) {
+      const t = g.type(e.args[0]);
+      if (t.kind === 'string') {
+        const own = g.type(e);
+        const n = own.kind === 'string' ? Math.min(own.size, size) : size;
+        g.storeInto(e.args[0], dst, { kind: 'string', size: n });
+        g.a.st('b', dst.base, dst.off + n - 1, 0);
+        if (size > n) g.zero({ base: dst.base, off: dst.off + n }, size - n);
+        return;
+      }
+      const own = g.type(e);
+      const n = own.kind === 'string' ? Math.min(own.size, size) : size;
+      const p = g.scalar(e.args[0]);
+      const len = e.args[1] && g.type(e).kind === 'string' && !(e.args[1].kind === 'IntegerLit') ? g.scalar(e.args[1]) : null;
+      if (size > n) g.zero({ base: dst.base, off: dst.off + n }, size - n);
+      readStr(g, p, dst, n, len);
+      g.release1(p);
+      if (len) g.release1(len);
+    },
+  },
+  buf: {
+    minArgs: 1,
+    maxArgs: 2,
+    check(c, e) {
+      c.int(e.args[0], 'buf() pointer');
+      const n = e.args[1] ? c.constInt(e.args[1]) : undefined;
+      if (e.args[1]) c.int(e.args[1], 'buf() length');
+      if (e.args[1] && n === undefined) return { kind: 'buffer', size: c.opts.strlen };
+      return { kind: 'buffer', size: Math.max(1, Math.min(Number(n ?? BigInt(c.opts.strlen)), 1024)) };
+    },
+    store(g, e, dst, size) {
+      const own = g.type(e);
+      const cap = own.kind === 'buffer' ? own.size : size - 4;
+      const p = g.scalar(e.args[0]);
+      const len = e.args[1] ? g.scalar(e.args[1]) : null;
+      g.zero(dst, size);
+      if (len) {
+        const ok = g.a.newLabel('bufok');
+        g.a.jle(len, cap, ok);
+        g.a.mov64(len, cap);
+        g.a.label(ok);
+        g.a.stx('w', dst.base, dst.off, len);
+        g.a.mov64(R2, len);
+      } else {
+        g.a.st('w', dst.base, dst.off, cap);
+        g.a.mov64(R2, cap);
+      }
+      g.lea(R1, { base: dst.base, off: dst.off + 4 });
+      g.a.mov64(R3, p);
+      g.a.call(g.probe.user ? Helper.probe_read_user : Helper.probe_read_kernel);
+      g.release1(p);
+      if (len) g.release1(len);
+    },
+  },
+  strncmp: {
+    minArgs: 3,
+    maxArgs: 3,
+    check(c, e) {
+      requireStrings(c, e.args.slice(0, 2), 'strncmp() needs strings');
+      c.requireConst(e.args[2], 'strncmp() length');
+      return U64;
+    },
+    scalar(g, e) {
+      // bpftrace: 0 when the first n bytes are equal, 1 otherwise
+      return scanStrings(g, e, e.args.slice(0, 2), (r, [a, b]) => {
+        const n = Number(g.constOf(e.args[2]));
+        const la = a.size, lb = b.size;
+        flag(g, r, (differ, end) => {
+          for (let i = 0; i < n; i++) {
+            if (i >= la || i >= lb) {
+              // past one buffer: equal only if the other has ended too
+              if (i < la) {
+                g.a.ldx('b', R0, a.base, a.off + i);
+                g.a.jne(R0, 0, differ);
+              } else if (i < lb) {
+                g.a.ldx('b', R0, b.base, b.off + i);
+                g.a.jne(R0, 0, differ);
+              }
+              break;
+            }
+            g.a.ldx('b', R0, a.base, a.off + i);
+            g.a.ldx('b', R1, b.base, b.off + i);
+            g.a.jne(R0, R1, differ);
+            g.a.jeq(R0, 0, end);
+          }
+        });
+      });
+    },
+  },
+  strcontains: {
+    minArgs: 2,
+    maxArgs: 2,
+    check(c, e) {
+      requireStrings(c, e.args, 'strcontains() needs strings');
+      const needle = e.args[1];
+      if (needle.kind !== 'StringLit') c.error('strcontains(): the needle must be a string literal', needle.span);
+      return U64;
+    },
+    scalar(g, e) {
+      return scanStrings(g, e, e.args.slice(0, 1), (r, [h]) => {
+        const hs = h.size;
+        const needle = Buffer.from((e.args[1] as { value: string }).value);
+        flag(g, r, (found, end) => {
+          if (needle.length === 0) g.a.ja(found);
+          for (let i = 0; i + needle.length <= hs - 1 && needle.length > 0; i++) {
+            const next = g.a.newLabel('scnext');
+            for (let j = 0; j < needle.length; j++) {
+              g.a.ldx('b', R0, h.base, h.off + i + j);
+              g.a.jne(R0, needle[j], next);
+            }
+            g.a.ja(found);
+            g.a.label(next);
+            // the haystack ended: stop searching
+            g.a.ldx('b', R0, h.base, h.off + i);
+            g.a.jeq(R0, 0, end);
+          }
+        });
+      });
+    },
+  },
+  strlen: {
+    minArgs: 1,
+    maxArgs: 1,
+    check(c, e) {
+      requireStrings(c, e.args, 'strlen() needs a string');
+      return U64;
+    },
+    scalar(g, e) {
+      return scanStrings(g, e, e.args, (r, [s]) => {
+        const end = g.a.newLabel('slend');
+        g.a.mov64(r, 0);
+        for (let i = 0; i < s.size; i++) {
+          g.a.ldx('b', R0, s.base, s.off + i);
+          g.a.jeq(R0, 0, end);
+          g.a.mov64(r, i + 1);
+        }
+        g.a.label(end);
+      });
+    },
+  },
+};

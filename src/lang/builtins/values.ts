@@ -1,0 +1,208 @@
+/**
+ * Functions producing values: symbols and addresses, stacks, registers,
+ * time, signals, map queries, and the aggregation names.
+ */
+import { Helper, R1 } from '../../ebpf/asm';
+import type { Expr } from '../ast';
+import type { FunctionDef } from '../feature';
+import { INT64 as I64, NONE, UINT64 as U64 } from '../types';
+import { regOffset } from '../../arch';
+import { helperValue, mapArgKeys, regsOnly, signalNumber, stackCheck, stackId, storeWithPid, ustackStore } from './lower';
+
+export const VALUE_FUNCTIONS: Record<string, FunctionDef> = {
+  ksym: {
+    minArgs: 1,
+    maxArgs: 1,
+    check(c, e) {
+      c.int(e.args[0], 'ksym() address');
+      return { kind: 'ksym' };
+    },
+    scalar: (g, e) => g.scalar(e.args[0]),
+  },
+  usym: {
+    minArgs: 1,
+    maxArgs: 1,
+    check(c, e) {
+      c.int(e.args[0], 'usym() address');
+      return { kind: 'usym' };
+    },
+    store: (g, e, dst) => storeWithPid(g, dst, g.scalar(e.args[0])),
+  },
+  kaddr: {
+    minArgs: 1,
+    maxArgs: 1,
+    check(c, e) {
+      const a = e.args[0];
+      if (a.kind !== 'StringLit') return c.error('kaddr(): the symbol must be a string literal', a.span);
+      if (c.opts.target.kernelSymbolAddress(a.value) === undefined) c.error(`kaddr(): unknown kernel symbol '${a.value}'`, a.span);
+      return U64;
+    },
+    scalar(g, e) {
+      const a = e.args[0];
+      const r = g.temp(e.span);
+      g.a.ldImm64(r, a.kind === 'StringLit' ? (g.target.kernelSymbolAddress(a.value) ?? 0n) : 0n);
+      return r;
+    },
+  },
+  ntop: {
+    minArgs: 1,
+    maxArgs: 2,
+    check(c, e) {
+      for (const a of e.args) {
+        const t = c.type(a);
+        if (t.kind !== 'int' && t.kind !== 'string' && t.kind !== 'none') c.error(`ntop(): unsupported argument ${t.kind}`, a.span);
+      }
+      return { kind: 'inet' };
+    },
+    store(g, e, dst, size) {
+      // layout: u32 family, then 16 address bytes (IPv4 in the first 4)
+      g.zero(dst, size);
+      const addrExpr = e.args[e.args.length - 1];
+      const at = g.type(addrExpr);
+      if (e.args.length === 2) {
+        const fam = g.scalar(e.args[0]);
+        g.a.stx('w', dst.base, dst.off, fam);
+        g.release1(fam);
+      } else g.a.st('w', dst.base, dst.off, at.kind === 'string' && at.size >= 16 ? 10 : 2);
+      if (at.kind === 'int') {
+        const v = g.scalar(addrExpr);
+        g.a.stx('w', dst.base, dst.off + 4, v);
+        g.release1(v);
+      } else {
+        const src = g.addr(addrExpr);
+        g.copy({ base: dst.base, off: dst.off + 4 }, src, Math.min(16, at.kind === 'string' ? at.size : 16));
+        g.dropLoc(src);
+      }
+    },
+  },
+  sizeof: {
+    minArgs: 1,
+    maxArgs: 1,
+    check: () => U64,
+    scalar(g, e) {
+      const r = g.temp(e.span);
+      const t = g.type(e.args[0]);
+      g.a.mov64(r, t.kind === 'int' ? t.size : 8);
+      return r;
+    },
+  },
+  signal: {
+    minArgs: 1,
+    maxArgs: 1,
+    unsafe: true,
+    check(c, e) {
+      const a = e.args[0];
+      if (a.kind === 'StringLit') {
+        if (signalNumber(a.value) === undefined) c.error(`signal(): unknown signal '${a.value}'`, a.span);
+      } else c.int(a, 'signal number');
+      return NONE;
+    },
+    stmt(g, e) {
+      const a = e.args[0];
+      if (a.kind === 'StringLit') g.a.mov64(R1, signalNumber(a.value) ?? 0);
+      else {
+        const r = g.scalar(a);
+        g.a.mov64(R1, r);
+        g.release1(r);
+      }
+      g.a.call(Helper.send_signal);
+    },
+  },
+  kstack: {
+    minArgs: 0,
+    maxArgs: 2,
+    check: stackCheck('kstack'),
+    scalar: (g, e) => stackId(g, false, e.span),
+  },
+  ustack: {
+    minArgs: 0,
+    maxArgs: 2,
+    check: stackCheck('ustack'),
+    store: (g, e, dst) => ustackStore(g, dst, e.span),
+  },
+  reg: {
+    minArgs: 1,
+    maxArgs: 1,
+    check(c, e) {
+      const a = e.args[0];
+      if (!regsOnly(c, e, 'reg()')) return NONE;
+      if (a.kind !== 'StringLit' || c.opts.target.arch.ptRegs[a.value] === undefined) {
+        return c.error(`reg(): expected a register name in quotes (${Object.keys(c.opts.target.arch.ptRegs).join(', ')})`, a.span);
+      }
+      return U64;
+    },
+    scalar(g, e) {
+      const r = g.temp(e.span);
+      g.a.ldx('dw', r, g.ctx, regOffset(g.target.arch, (e.args[0] as { value: string }).value));
+      return r;
+    },
+  },
+  strftime: {
+    minArgs: 2,
+    maxArgs: 2,
+    check(c, e) {
+      const f = e.args[0];
+      c.int(e.args[1], 'strftime() time');
+      if (f.kind !== 'StringLit') return c.error('strftime(): the format must be a string literal', f.span);
+      return { kind: 'timestamp', format: f.value };
+    },
+    scalar: (g, e) => g.scalar(e.args[1]),
+  },
+  nsecs: {
+    minArgs: 0,
+    maxArgs: 1,
+    check(c, e) {
+      const a = e.args[0];
+      if (a && !(a.kind === 'Identifier' || a.kind === 'Builtin') ) c.error('nsecs(): expected boot, monotonic or tai', a.span);
+      return U64;
+    },
+    scalar(g, e) {
+      const a = e.args[0];
+      const mode = a && (a.kind === 'Identifier' || a.kind === 'Builtin') ? a.name : 'monotonic';
+      return helperValue(g, mode === 'boot' ? Helper.ktime_get_boot_ns : mode === 'tai' ? Helper.ktime_get_tai_ns : Helper.ktime_get_ns, e.span);
+    },
+  },
+  delete: {
+    minArgs: 1,
+    maxArgs: 3,
+    check(c, e) {
+      const m = c.mapArg(e.args[0], 'delete');
+      const keys = mapArgKeys(e);
+      if (m && (m.key === null) !== (keys === null)) c.error(m.key ? `delete(): ${m.name} needs a key` : `delete(): ${m.name} has no keys`, e.span);
+      if (keys) keys.forEach((k) => c.type(k));
+      return NONE;
+    },
+    stmt(g, e) {
+      g.mapDelete(e.args[0] as Extract<Expr, { kind: 'MapRef' }>, mapArgKeys(e));
+    },
+  },
+  has_key: {
+    minArgs: 2,
+    maxArgs: 3,
+    check(c, e) {
+      const m = c.mapArg(e.args[0], 'has_key');
+      if (m && !m.key) c.error(`has_key(): ${m.name} has no keys`, e.args[0].span);
+      e.args.slice(1).forEach((k) => c.type(k));
+      return U64;
+    },
+    scalar: (g, e) => g.mapHasKey(e.args[0] as Extract<Expr, { kind: 'MapRef' }>, e.args.slice(1), e.span),
+  },
+  len: {
+    minArgs: 1,
+    maxArgs: 1,
+    check(c, e) {
+      c.mapArg(e.args[0], 'len');
+      return I64;
+    },
+    scalar: (g, e) => g.mapLength(e.args[0] as Extract<Expr, { kind: 'MapRef' }>, e.span),
+  },
+  // aggregations: typed and lowered by the map assignment itself
+  count: { minArgs: 0, maxArgs: 0, check: () => NONE },
+  sum: { minArgs: 1, maxArgs: 1, check: () => NONE },
+  avg: { minArgs: 1, maxArgs: 1, check: () => NONE },
+  min: { minArgs: 1, maxArgs: 1, check: () => NONE },
+  max: { minArgs: 1, maxArgs: 1, check: () => NONE },
+  stats: { minArgs: 1, maxArgs: 1, check: () => NONE },
+  hist: { minArgs: 1, maxArgs: 2, check: () => NONE },
+  lhist: { minArgs: 4, maxArgs: 4, check: () => NONE },
+};

@@ -1,0 +1,446 @@
+/**
+ * Expressions: scalars into temp registers (spilling in Sethi–Ullman order
+ * when registers run out), conditions as jumps, memory values stored at a
+ * location, and string comparison.
+ */
+import { FP, Helper, R0, R1, R2, R3, type Reg, type JmpCond } from '../../ebpf/asm';
+import type { Expr, MapRef } from '../ast';
+import type { Loc, Lowering } from '../feature';
+import { builtinVar, functionDef } from '../builtins';
+import { isScalar, memSize, type Type } from '../types';
+import { ContextGen } from './context';
+
+export abstract class ExprGen extends ContextGen {
+  /** Reads a map value as a scalar (maps.ts). */
+  protected abstract mapReadScalar(m: MapRef): Reg;
+  /** Stores a map value at dst (maps.ts). */
+  protected abstract mapValueInto(m: MapRef, dst: Loc, target: Type): void;
+  /** This generator as the builtins' lowering interface (program.ts). */
+  protected abstract get lower(): Lowering;
+  /** `x++` and friends as a value (maps.ts). */
+  protected abstract incDec(e: Extract<Expr, { kind: 'IncDec' }>): Reg;
+
+  /** Registers an expression needs (rough Sethi–Ullman number). */
+  need(e: Expr): number {
+    switch (e.kind) {
+      case 'Binary':
+        return Math.max(this.need(e.left), this.need(e.right) + 1);
+      case 'Unary':
+      case 'Cast':
+        return this.need(e.operand);
+      case 'Ternary':
+        return Math.max(this.need(e.cond), this.need(e.then), this.need(e.otherwise));
+      case 'Call':
+        return e.args.reduce((m, x) => Math.max(m, this.need(x) + 1), 1);
+      case 'Index':
+        return Math.max(this.need(e.object), this.need(e.index) + 1);
+      default:
+        return 1;
+    }
+  }
+
+  /** Evaluates a scalar expression into a fresh temporary register. */
+  scalar(e: Expr): Reg {
+    const t = this.type(e);
+    switch (e.kind) {
+      case 'IntegerLit': {
+        const r = this.temp(e.span);
+        this.a.movConst(r, e.value);
+        return r;
+      }
+      case 'BoolLit': {
+        const r = this.temp(e.span);
+        this.a.mov64(r, e.value ? 1 : 0);
+        return r;
+      }
+      case 'PositionalParam': {
+        const r = this.temp(e.span);
+        const v = e.index === 0 ? BigInt(this.paramsCount()) : this.paramInt(e.index);
+        this.a.movConst(r, v);
+        return r;
+      }
+      case 'Builtin': {
+        const b = builtinVar(e.name);
+        if (!b?.scalar) this.fail(`${e.name} cannot be used as a value here`, e.span);
+        return b.scalar(this.lower, e);
+      }
+      case 'Variable': {
+        const r = this.temp(e.span);
+        this.a.ldx('dw', r, FP, this.varSlot(e.name, e.span));
+        return r;
+      }
+      case 'MapRef':
+        return this.mapReadScalar(e);
+      case 'Call': {
+        const f = functionDef(e.name);
+        if (!f?.scalar) this.fail(`${e.name}() cannot be used as a value`, e.span);
+        return f.scalar(this.lower, e);
+      }
+      case 'Binary':
+        return this.binary(e);
+      case 'Unary': {
+        if (e.op === '!') return this.boolOf(e);
+        const r = this.scalar(e.operand);
+        if (e.op === '-') this.a.neg64(r);
+        else if (e.op === '~') this.a.xor64(r, -1);
+        return r;
+      }
+      case 'Ternary': {
+        const els = this.a.newLabel('else'), end = this.a.newLabel('tend');
+        const r = this.temp(e.span);
+        this.cond(e.cond, els);
+        const r1 = this.scalar(e.then);
+        this.a.mov64(r, r1);
+        this.release1(r1);
+        this.a.ja(end);
+        this.a.label(els);
+        const r2 = this.scalar(e.otherwise);
+        this.a.mov64(r, r2);
+        this.release1(r2);
+        this.a.label(end);
+        return r;
+      }
+      case 'Cast': {
+        const r = this.scalar(e.operand);
+        this.normalize(r, t);
+        return r;
+      }
+      case 'FieldAccess': {
+        if (this.inst.facts.btfOffsets.has(e)) return this.btfRead(e, t);
+        return this.fieldScalar(e.object, e.field, e.span);
+      }
+      case 'IncDec':
+        return this.incDec(e);
+      case 'Offsetof': {
+        const v = this.inst.facts.offsetof.get(e);
+        if (v === undefined) this.fail('internal: offsetof() was not computed', e.span);
+        const r = this.temp(e.span);
+        this.a.mov64(r, v);
+        return r;
+      }
+      case 'Index':
+        return this.indexScalar(e);
+      case 'TupleIndex': {
+        const mark = this.frameMark;
+        const loc = this.addr(e.object);
+        const ot = this.type(e.object);
+        const r = this.temp(e.span);
+        if (ot.kind === 'tuple') this.a.ldx('dw', r, loc.base, loc.off + ot.offsets[e.index]);
+        this.dropLoc(loc);
+        this.release(Math.min(mark, this.frameMark));
+        return r;
+      }
+      case 'Sizeof': {
+        const r = this.temp(e.span);
+        const op = e.operand;
+        let n = 8;
+        if (op.kind === 'TypeName') {
+          const ct = this.inst.exprs.get(e);
+          n = ct ? 8 : 8;
+          const m = /^u?int(8|16|32|64)$/.exec(op.base);
+          if (op.pointerDepth > 0) n = 8;
+          else if (m) n = Number(m[1]) / 8;
+          else if (op.base === 'char' || op.base === 'bool') n = 1;
+          else if (op.base === 'short') n = 2;
+          else if (op.base === 'int') n = 4;
+          if (op.arrayLength !== null) n *= op.arrayLength;
+        } else {
+          const ot = this.type(op);
+          n = ot.kind === 'int' ? ot.size : ot.kind === 'array' ? ot.field.size : memSize(ot);
+        }
+        this.a.mov64(r, n);
+        return r;
+      }
+      default:
+        this.fail(`${e.kind} cannot be used as a number`, e.span);
+    }
+  }
+
+  protected boolOf(e: Expr): Reg {
+    const r = this.temp(e.span);
+    const f = this.a.newLabel('false');
+    const end = this.a.newLabel('bend');
+    // r is reserved before evaluating the condition so the condition's temps differ.
+    this.cond(e, f);
+    this.a.mov64(r, 1);
+    this.a.ja(end);
+    this.a.label(f);
+    this.a.mov64(r, 0);
+    this.a.label(end);
+    return r;
+  }
+
+  protected binary(e: Extract<Expr, { kind: 'Binary' }>): Reg {
+    const op = e.op;
+    if (['==', '!=', '<', '<=', '>', '>=', '&&', '||'].includes(op)) return this.boolOf(e);
+    const t = this.type(e);
+    const [l, r] = this.operands(e.left, e.right);
+    switch (op) {
+      case '+': this.a.add64(l, r); break;
+      case '-': this.a.sub64(l, r); break;
+      case '*': this.a.mul64(l, r); break;
+      case '/': this.a.div64(l, r); break;
+      case '%': this.a.mod64(l, r); break;
+      case '&': this.a.and64(l, r); break;
+      case '|': this.a.or64(l, r); break;
+      case '^': this.a.xor64(l, r); break;
+      case '<<': this.a.lsh64(l, r); break;
+      case '>>': this.a.rsh64(l, r); break;
+      default: this.fail(`operator ${op} not supported`, e.span);
+    }
+    this.release1(r);
+    this.normalize(l, t);
+    return l;
+  }
+
+  /** Evaluates two operands into registers, spilling the left one if the right one needs the registers. */
+  operands(left: Expr, right: Expr): [Reg, Reg] {
+    let l = this.scalar(left);
+    if (this.need(right) > this.freeCount()) {
+      const slot = this.alloc(8);
+      this.a.stx('dw', FP, slot, l);
+      this.release1(l);
+      const r = this.scalar(right);
+      l = this.temp(left.span);
+      this.a.ldx('dw', l, FP, slot);
+      return [l, r];
+    }
+    return [l, this.scalar(right)];
+  }
+
+  /** Jumps to `falseLabel` when `e` is false (zero), falls through otherwise. */
+  cond(e: Expr, falseLabel: string): void {
+    if (e.kind === 'Unary' && e.op === '!') {
+      const t = this.a.newLabel('not');
+      this.cond(e.operand, t);
+      this.a.ja(falseLabel);
+      this.a.label(t);
+      return;
+    }
+    if (e.kind === 'Binary') {
+      if (e.op === '&&') {
+        this.cond(e.left, falseLabel);
+        this.cond(e.right, falseLabel);
+        return;
+      }
+      if (e.op === '||') {
+        const t = this.a.newLabel('or');
+        const f = this.a.newLabel('orf');
+        this.cond(e.left, f);
+        this.a.ja(t);
+        this.a.label(f);
+        this.cond(e.right, falseLabel);
+        this.a.label(t);
+        return;
+      }
+      const cmp = ['==', '!=', '<', '<=', '>', '>='];
+      if (cmp.includes(e.op)) {
+        const lt = this.type(e.left), rt = this.type(e.right);
+        if (lt.kind === 'string' || rt.kind === 'string') {
+          this.stringCompare(e.left, e.right, e.op === '==' ? falseLabel : null, e.op === '!=' ? falseLabel : null);
+          return;
+        }
+        const signed = lt.kind === 'int' && rt.kind === 'int' && lt.signed && rt.signed;
+        const neg: Record<string, JmpCond> = signed
+          ? { '==': 'JNE', '!=': 'JEQ', '<': 'JSGE', '<=': 'JSGT', '>': 'JSLE', '>=': 'JSLT' }
+          : { '==': 'JNE', '!=': 'JEQ', '<': 'JGE', '<=': 'JGT', '>': 'JLE', '>=': 'JLT' };
+        const rc = e.right.kind === 'IntegerLit' && e.right.value >= -0x80000000n && e.right.value <= 0x7fffffffn ? Number(e.right.value) : undefined;
+        if (rc !== undefined) {
+          const l = this.scalar(e.left);
+          this.a.jcond(neg[e.op], l, rc, falseLabel);
+          this.release1(l);
+          return;
+        }
+        const [l, r] = this.operands(e.left, e.right);
+        this.a.jcond(neg[e.op], l, r, falseLabel);
+        this.release1(l);
+        this.release1(r);
+        return;
+      }
+    }
+    const r = this.scalar(e);
+    this.a.jeq(r, 0, falseLabel);
+    this.release1(r);
+  }
+
+  /**
+   * Compares two strings up to their NUL: jumps to `ifDiffer` when they differ
+   * and to `ifEqual` when equal (a null label falls through).
+   */
+  stringCompare(a: Expr, b: Expr, ifDiffer: string | null, ifEqual: string | null): void {
+    const mark = this.frameMark;
+    const differ = ifDiffer ?? this.a.newLabel('sdiff');
+    const equal = ifEqual ?? this.a.newLabel('seq');
+    if (b.kind !== 'StringLit' && a.kind === 'StringLit') [a, b] = [b, a];
+    const la = this.addr(a);
+    const sa = memSize(this.type(a));
+    if (b.kind === 'StringLit' || (b.kind === 'PositionalParam' && this.type(b).kind === 'string')) {
+      const bytes = Buffer.from(b.kind === 'StringLit' ? b.value : this.paramStr(b.index));
+      const n = Math.min(bytes.length, sa);
+      for (let i = 0; i < n; i++) {
+        this.a.ldx('b', R0, la.base, la.off + i);
+        this.a.jne(R0, bytes[i], differ);
+      }
+      if (bytes.length > sa) this.a.ja(differ);
+      else if (bytes.length < sa) {
+        this.a.ldx('b', R0, la.base, la.off + bytes.length);
+        this.a.jne(R0, 0, differ);
+      }
+      this.a.ja(equal);
+    } else {
+      const lb = this.addr(b);
+      const sb = memSize(this.type(b));
+      const n = Math.min(sa, sb);
+      for (let i = 0; i < n; i++) {
+        this.a.ldx('b', R0, la.base, la.off + i);
+        this.a.ldx('b', R1, lb.base, lb.off + i);
+        this.a.jne(R0, R1, differ);
+        this.a.jeq(R0, 0, equal);
+      }
+      if (sa !== sb) {
+        const longer = sa > sb ? la : lb;
+        this.a.ldx('b', R0, longer.base, longer.off + n);
+        this.a.jne(R0, 0, differ);
+      }
+      this.a.ja(equal);
+      this.dropLoc(lb);
+    }
+    if (!ifDiffer) this.a.label(differ);
+    if (!ifEqual) this.a.label(equal);
+    this.dropLoc(la);
+    this.release(mark);
+  }
+
+  /** Frees the temp register of a location (FP-based locations need nothing). */
+  dropLoc(l: Loc): void {
+    if (l.base !== FP) this.release1(l.base);
+  }
+
+  /** Address of a memory-typed value; valid until the end of the statement. */
+  addr(e: Expr): Loc {
+    if (e.kind === 'Variable') return { base: FP, off: this.varSlot(e.name, e.span) };
+    const t = this.type(e);
+    const off = this.alloc(memSize(t), e.span);
+    const loc = { base: FP, off };
+    this.storeInto(e, loc, t);
+    return loc;
+  }
+
+  /**
+   * Writes the value of `e` at `dst` in the layout of `target` (which may be
+   * wider than the value's own type: shorter strings are zero-padded).
+   */
+  storeInto(e: Expr, dst: Loc, target: Type): void {
+    const t = this.type(e);
+    if (isScalar(t)) {
+      const r = this.scalar(e);
+      this.a.stx('dw', dst.base, dst.off, r);
+      this.release1(r);
+      return;
+    }
+    const tsize = memSize(target);
+    const vsize = memSize(t);
+    switch (e.kind) {
+      case 'StringLit':
+      case 'PositionalParam': {
+        const text = e.kind === 'StringLit' ? e.value : this.paramStr(e.index);
+        const bytes = Buffer.alloc(tsize);
+        Buffer.from(text).copy(bytes, 0, 0, Math.max(0, tsize - 1));
+        this.storeBytes(dst, bytes);
+        return;
+      }
+      case 'Tuple': {
+        const tt = target.kind === 'tuple' ? target : t;
+        if (tt.kind !== 'tuple') break;
+        this.zeroPadding(dst, tt);
+        e.elements.forEach((el, i) => this.storeInto(el, { base: dst.base, off: dst.off + tt.offsets[i] }, tt.fields[i]));
+        return;
+      }
+      case 'Variable': {
+        const src = { base: FP, off: this.varSlot(e.name, e.span) };
+        this.copyValue(dst, target, src, t);
+        return;
+      }
+      case 'Builtin': {
+        const b = builtinVar(e.name);
+        if (b?.store) {
+          b.store(this.lower, e, dst, tsize);
+          return;
+        }
+        break;
+      }
+      case 'Call': {
+        const f = functionDef(e.name);
+        if (f?.store) {
+          f.store(this.lower, e, dst, tsize);
+          return;
+        }
+        break;
+      }
+      case 'MapRef':
+        this.mapValueInto(e, dst, target);
+        return;
+      case 'Ternary': {
+        const els = this.a.newLabel('selse'), end = this.a.newLabel('send');
+        this.cond(e.cond, els);
+        this.storeInto(e.then, dst, target);
+        this.a.ja(end);
+        this.a.label(els);
+        this.storeInto(e.otherwise, dst, target);
+        this.a.label(end);
+        return;
+      }
+      case 'TupleIndex': {
+        const mark = this.frameMark;
+        const ot = this.type(e.object);
+        const src = this.addr(e.object);
+        if (ot.kind === 'tuple') this.copyValue(dst, target, { base: src.base, off: src.off + ot.offsets[e.index] }, ot.fields[e.index]);
+        this.dropLoc(src);
+        this.release(mark);
+        return;
+      }
+      case 'FieldAccess': {
+        if (this.inst.facts.btfOffsets.has(e) && t.kind === 'string') {
+          // char array member of a kernel struct: read it as a string
+          const addr = this.btfAddr(e);
+          this.zero(dst, tsize);
+          this.lea(R1, dst);
+          this.a.mov64(R2, Math.min(tsize, t.size));
+          this.a.mov64(R3, addr);
+          this.release1(addr);
+          this.a.call(Helper.probe_read_kernel_str);
+          return;
+        }
+        if (this.type(e.object).kind === 'ctx') {
+          this.ctxFieldStore(e.field, dst, tsize, e.span);
+          return;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    this.fail(`cannot produce a ${t.kind} value from ${e.kind}${vsize ? '' : ''}`, e.span);
+  }
+
+  /** Copies a stored value into a possibly wider slot (zero-padding strings, re-laying out tuples). */
+  copyValue(dst: Loc, target: Type, src: Loc, t: Type): void {
+    if (target.kind === 'tuple' && t.kind === 'tuple' && target.size !== t.size) {
+      this.zeroPadding(dst, target);
+      t.fields.forEach((f, i) => this.copyValue({ base: dst.base, off: dst.off + target.offsets[i] }, target.fields[i], { base: src.base, off: src.off + t.offsets[i] }, f));
+      return;
+    }
+    const vs = memSize(t), ts = memSize(target);
+    this.copy(dst, src, Math.min(vs, ts));
+    if (ts > vs) this.zero({ base: dst.base, off: dst.off + vs }, ts - vs);
+  }
+
+  /** Zeroes the gaps between tuple fields (string fields are fully written by their stores). */
+  zeroPadding(dst: Loc, t: Extract<Type, { kind: 'tuple' }>): void {
+    t.fields.forEach((f, i) => {
+      const end = t.offsets[i] + memSize(f);
+      const next = i + 1 < t.fields.length ? t.offsets[i + 1] : t.size;
+      if (next > end) this.zero({ base: dst.base, off: dst.off + end }, next - end);
+    });
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * Resources shared by all programs of one script: the maps (user maps, the
+ * event ring, the loss counter, the stack map, ...), the event table and the
+ * probe names. Programs ask for them by index; each is created on first use.
+ */
+import type { EventSpec, MapSpec, UserMapSpec } from '../artifact';
+import { CompileError } from '../diagnostics';
+import type { MapInfo } from '../semantic';
+import type { SharedResources } from '../feature';
+import type { Target } from '../../target/target';
+import { hasStack, memSize, valueTypeOf } from '../types';
+
+/** Resources shared by all programs of one script. */
+export class Shared implements SharedResources {
+  readonly maps: MapSpec[] = [];
+  readonly events: EventSpec[] = [];
+  readonly userMaps: UserMapSpec[] = [];
+  private readonly userMapIndex = new Map<string, number>();
+  ringIndex = -1;
+  lossIndex = -1;
+  stackIndex = -1;
+  startIndex = -1;
+  readonly probeNames: string[] = [];
+
+  constructor(
+    readonly mapInfos: Map<string, MapInfo>,
+    readonly opts: { strlen: number; maxMapKeys: number; ringSize: number; stackLimit: number; target: Target },
+    readonly params: string[],
+  ) {}
+
+  addMap(spec: MapSpec): number {
+    this.maps.push(spec);
+    return this.maps.length - 1;
+  }
+
+  /** The user map's index into `maps`, creating it on first use. */
+  userMap(name: string): { index: number; info: MapInfo } {
+    const info = this.mapInfos.get(name);
+    if (!info) throw new CompileError(`undefined map: ${name}`, null);
+    let um = this.userMapIndex.get(name);
+    if (um === undefined) {
+      const agg = info.agg;
+      const hist = agg.kind === 'hist' || agg.kind === 'lhist';
+      const percpu = agg.kind !== 'scalar';
+      let keySize = info.key ? memSize(info.key) : 8;
+      if (hist) keySize += 8;
+      const kname = `AT_${name.slice(1)}`.slice(0, 15);
+      const index = this.addMap({
+        name: kname,
+        kind: percpu ? 'percpu_hash' : 'hash',
+        keySize,
+        // min/max: value plus a "set" flag, so CPUs that never saw the key do not count as 0
+        valueSize: agg.kind === 'min' || agg.kind === 'max' ? 16 : Math.max(8, memSize(info.value)),
+        maxEntries: this.opts.maxMapKeys,
+      });
+      // The key/value layouts name the stack map: create it before describing them.
+      if (hasStack(info.key) || hasStack(info.value)) this.stacks();
+      // hist/lhist keys carry the bucket index in 8 more bytes, which the runtime strips
+      const key = info.key ? valueTypeOf(info.key, this.stackIndex) : null;
+      this.userMaps.push({ name, map: index, key, multiKey: info.multiKey, value: valueTypeOf(info.value, this.stackIndex), aggregation: agg, percpu });
+      um = this.userMaps.length - 1;
+      this.userMapIndex.set(name, um);
+    }
+    return { index: this.userMaps[um].map, info };
+  }
+
+  userMapNumber(name: string): number {
+    this.userMap(name);
+    return this.userMapIndex.get(name) as number;
+  }
+
+  ring(): number {
+    if (this.ringIndex < 0) this.ringIndex = this.addMap({ name: 'events', kind: 'ringbuf', keySize: 0, valueSize: 0, maxEntries: this.opts.ringSize });
+    return this.ringIndex;
+  }
+
+  loss(): number {
+    if (this.lossIndex < 0) this.lossIndex = this.addMap({ name: 'lost', kind: 'percpu_array', keySize: 4, valueSize: 8, maxEntries: 1 });
+    return this.lossIndex;
+  }
+
+  stacks(): number {
+    if (this.stackIndex < 0) {
+      this.stackIndex = this.addMap({ name: 'stacks', kind: 'stack_trace', keySize: 4, valueSize: 8 * this.opts.stackLimit, maxEntries: 4096 });
+    }
+    return this.stackIndex;
+  }
+
+  /** Array map (1 × u64) holding the script's start time for `elapsed`, written by a synthetic BEGIN program. */
+  start(): number {
+    if (this.startIndex < 0) this.startIndex = this.addMap({ name: 'start', kind: 'array', keySize: 4, valueSize: 8, maxEntries: 1 });
+    return this.startIndex;
+  }
+
+  private seenIndex = -1;
+  private captureEvent = -1;
+
+  /** LRU set of pids already announced to userspace for symbol capture, and the event announcing one. */
+  capture(): { map: number; event: number } {
+    if (this.seenIndex < 0) {
+      this.seenIndex = this.addMap({ name: 'seen_pids', kind: 'lru_hash', keySize: 4, valueSize: 1, maxEntries: 16384 });
+      this.captureEvent = this.addEvent({ kind: 'capture', pid: { offset: 8, type: { kind: 'int', size: 4, signed: false } } });
+    }
+    return { map: this.seenIndex, event: this.captureEvent };
+  }
+
+  addEvent(e: EventSpec): number {
+    this.events.push(e);
+    return this.events.length - 1;
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * The language's type model and memory layout, shared by every stage: the
+ * checker assigns these types, the code generator lays values out by them,
+ * and ValueType is the layout the runtime decodes (ScriptArtifact).
+ *
+ * This module imports nothing, so any module may use it without a cycle.
+ *
+ * In memory (map keys and values, tuples, event records) every integer takes
+ * 8 bytes, sign- or zero-extended from its type; that keeps every field
+ * aligned and the records simple to decode.
+ */
+
+export type StackMode = 'bpftrace' | 'perf' | 'raw';
+
+/** The part of a tracepoint field an `args.array[i]` access needs (sys/tracefs TracepointField has it). */
+export interface ArrayField {
+  offset: number;
+  size: number;
+}
+
+/** The type of a value as the compiler sees it. */
+export type Type =
+  /**
+   * `btf`: the value is a pointer to this kernel struct/union (BTF type id), so
+   * `->member` reads through it; with `embedded`, it is not a value but the
+   * address of a struct inside another one (`curtask->se` in `curtask->se.vruntime`).
+   */
+  | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean; btf?: number; embedded?: boolean }
+  | { kind: 'string'; size: number }
+  | { kind: 'tuple'; fields: Type[]; offsets: number[]; size: number }
+  | { kind: 'buffer'; size: number }
+  /** The `args` record of a tracepoint. */
+  | { kind: 'ctx' }
+  /** A fixed array field of `args` (only indexable). */
+  | { kind: 'array'; elem: Type; elemSize: number; length: number; field: ArrayField }
+  | { kind: 'kstack' | 'ustack'; mode: StackMode; limit: number }
+  | { kind: 'ksym' | 'usym' | 'username' | 'probe' }
+  /** `format`: set for strftime() values, which print as formatted time. */
+  | { kind: 'timestamp'; format?: string }
+  | { kind: 'inet' }
+  | { kind: 'none' };
+
+/**
+ * The decoded type of a value in a record or a map key/value, as the runtime
+ * sees it. Sizes are in bytes as laid out in memory by the generated code.
+ */
+export type ValueType =
+  | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean }
+  | { kind: 'bool' }
+  | { kind: 'string'; size: number }
+  | { kind: 'buffer'; size: number } // u32 length followed by `size` bytes (buf())
+  | { kind: 'tuple'; size: number; fields: { offset: number; type: ValueType }[] }
+  /** u64 stack id into the stack map `stackMap` (an index into ScriptArtifact.maps); the pid for ustack is recorded separately. */
+  | { kind: 'kstack' | 'ustack'; stackMap: number; mode: 'bpftrace' | 'perf' | 'raw'; limit: number }
+  | { kind: 'ksym' | 'kaddr' } // u64 kernel address, printed as a symbol
+  | { kind: 'usym' } // u64 address followed by u64 pid (16 bytes)
+  | { kind: 'inet'; size: number } // u32 family (AF_INET/AF_INET6) + 16 bytes address (ntop)
+  | { kind: 'username' } // u64 uid, printed as a user name
+  | { kind: 'probe' } // u64 index into ScriptArtifact.probeNames
+  /** u64 ns; with `format` (a strftime() value) it prints as that formatted wall-clock time. */
+  | { kind: 'timestamp'; mode: 'boot' | 'monotonic' | 'realtime'; format?: string }
+  | { kind: 'none' };
+
+export const INT64: Type = { kind: 'int', size: 8, signed: true };
+export const UINT64: Type = { kind: 'int', size: 8, signed: false };
+export const NONE: Type = { kind: 'none' };
+
+/** Types held in a register (the rest are blocks of memory). */
+export function isScalar(t: Type): boolean {
+  return t.kind === 'int' || t.kind === 'kstack' || t.kind === 'ksym' || t.kind === 'username' || t.kind === 'probe' || t.kind === 'timestamp';
+}
+
+/** Size of a type's memory layout (ints are always stored in 8 bytes). */
+export function memSize(t: Type): number {
+  switch (t.kind) {
+    case 'int':
+    case 'kstack':
+    case 'ksym':
+    case 'username':
+    case 'probe':
+    case 'timestamp':
+      return 8;
+    case 'string':
+      return t.size;
+    case 'tuple':
+      return t.size;
+    case 'buffer':
+      return align8(4 + t.size);
+    case 'ustack':
+    case 'usym':
+      return 16;
+    case 'inet':
+      return 24;
+    default:
+      return 0;
+  }
+}
+
+export function align8(n: number): number {
+  return (n + 7) & ~7;
+}
+
+/** Builds a tuple type with 8-byte aligned fields. */
+export function tupleType(fields: Type[]): Type {
+  const offsets: number[] = [];
+  let off = 0;
+  for (const f of fields) {
+    offsets.push(off);
+    off = align8(off + memSize(f));
+  }
+  return { kind: 'tuple', fields, offsets, size: off };
+}
+
+/** The artifact's ValueType for a type's memory layout. */
+export function valueTypeOf(t: Type, stackMap = -1): ValueType {
+  switch (t.kind) {
+    case 'int':
+      return { kind: 'int', size: 8, signed: t.signed };
+    case 'string':
+      return { kind: 'string', size: t.size };
+    case 'tuple':
+      return { kind: 'tuple', size: t.size, fields: t.fields.map((f, i) => ({ offset: t.offsets[i], type: valueTypeOf(f, stackMap) })) };
+    case 'buffer':
+      return { kind: 'buffer', size: t.size };
+    case 'kstack':
+    case 'ustack':
+      return { kind: t.kind, stackMap, mode: t.mode, limit: t.limit };
+    case 'ksym':
+      return { kind: 'ksym' };
+    case 'usym':
+      return { kind: 'usym' };
+    case 'username':
+      return { kind: 'username' };
+    case 'probe':
+      return { kind: 'probe' };
+    case 'timestamp':
+      return t.format === undefined ? { kind: 'timestamp', mode: 'boot' } : { kind: 'timestamp', mode: 'boot', format: t.format };
+    case 'inet':
+      return { kind: 'inet', size: 24 };
+    default:
+      return { kind: 'none' };
+  }
+}
+
+/** Byte size of a ValueType as laid out by the code generator. */
+export function sizeOf(t: ValueType): number {
+  switch (t.kind) {
+    case 'int':
+      return t.size;
+    case 'bool':
+      return 1;
+    case 'string':
+    case 'tuple':
+      return t.size;
+    case 'buffer':
+      return 4 + t.size;
+    case 'kstack':
+    case 'ustack':
+      return t.kind === 'ustack' ? 16 : 8; // ustack: stack id + pid
+    case 'ksym':
+    case 'kaddr':
+    case 'username':
+    case 'probe':
+    case 'timestamp':
+      return 8;
+    case 'usym':
+      return 16;
+    case 'inet':
+      return t.size;
+    case 'none':
+      return 0;
+  }
+}
+
+export function typeName(t: Type): string {
+  switch (t.kind) {
+    case 'int':
+      return `${t.signed ? '' : 'unsigned '}int${t.size * 8}`;
+    case 'string':
+      return `string[${t.size}]`;
+    case 'tuple':
+      return `(${t.fields.map(typeName).join(', ')})`;
+    case 'buffer':
+      return `buffer[${t.size}]`;
+    case 'array':
+      return `${typeName(t.elem)}[${t.length}]`;
+    case 'kstack':
+    case 'ustack':
+      return `${t.kind}(${t.mode}, ${t.limit})`;
+    case 'ctx':
+      return 'args';
+    default:
+      return t.kind;
+  }
+}
+
+export function sameShape(a: Type, b: Type): boolean {
+  if (a.kind !== b.kind) return false;
+  if (a.kind === 'tuple' && b.kind === 'tuple') return a.fields.length === b.fields.length && a.fields.every((f, i) => sameShape(f, b.fields[i]));
+  return true;
+}
+
+/** Widens two types of the same shape to one that holds both (longest string, fieldwise tuples); undefined when incompatible. */
+export function unify(a: Type, b: Type): Type | undefined {
+  if (a.kind === 'int' && b.kind === 'int') return a.size === b.size ? a : { kind: 'int', size: 8, signed: a.signed };
+  if (a.kind === 'string' && b.kind === 'string') return { kind: 'string', size: Math.max(a.size, b.size) };
+  if (a.kind === 'buffer' && b.kind === 'buffer') return { kind: 'buffer', size: Math.max(a.size, b.size) };
+  if (a.kind === 'tuple' && b.kind === 'tuple') {
+    if (a.fields.length !== b.fields.length) return undefined;
+    const fs: Type[] = [];
+    for (let i = 0; i < a.fields.length; i++) {
+      const u = unify(a.fields[i], b.fields[i]);
+      if (!u) return undefined;
+      fs.push(u);
+    }
+    return tupleType(fs);
+  }
+  if (a.kind === 'kstack' && b.kind === 'kstack') return a;
+  if (a.kind === 'ustack' && b.kind === 'ustack') return a;
+  if (a.kind === b.kind && a.kind !== 'ctx' && a.kind !== 'array' && a.kind !== 'none') return a;
+  return undefined;
+}
+
+/** Stored form of a value: integers always widen to 64 bits. */
+export function storedType(t: Type): Type {
+  if (t.kind === 'int') return { kind: 'int', size: 8, signed: t.signed };
+  if (t.kind === 'tuple') return tupleType(t.fields.map(storedType));
+  return t;
+}
+
+export function isStorable(t: Type): boolean {
+  return t.kind !== 'ctx' && t.kind !== 'array' && t.kind !== 'none';
+}
+
+/** Whether a key or value layout holds a stack id (then the script needs the stack map). */
+export function hasStack(t: Type | null): boolean {
+  if (!t) return false;
+  if (t.kind === 'kstack' || t.kind === 'ustack') return true;
+  return t.kind === 'tuple' && t.fields.some(hasStack);
+}
+
+/** Integer type names usable in casts. */
+export const CAST_TYPES: Record<string, Type> = {
+  int8: { kind: 'int', size: 1, signed: true }, uint8: { kind: 'int', size: 1, signed: false },
+  int16: { kind: 'int', size: 2, signed: true }, uint16: { kind: 'int', size: 2, signed: false },
+  int32: { kind: 'int', size: 4, signed: true }, uint32: { kind: 'int', size: 4, signed: false },
+  int64: { kind: 'int', size: 8, signed: true }, uint64: { kind: 'int', size: 8, signed: false },
+  char: { kind: 'int', size: 1, signed: true }, short: { kind: 'int', size: 2, signed: true },
+  int: { kind: 'int', size: 4, signed: true }, long: { kind: 'int', size: 8, signed: true },
+  u8: { kind: 'int', size: 1, signed: false }, u16: { kind: 'int', size: 2, signed: false },
+  u32: { kind: 'int', size: 4, signed: false }, u64: { kind: 'int', size: 8, signed: false },
+  s8: { kind: 'int', size: 1, signed: true }, s16: { kind: 'int', size: 2, signed: true },
+  s32: { kind: 'int', size: 4, signed: true }, s64: { kind: 'int', size: 8, signed: true },
+  bool: { kind: 'int', size: 1, signed: false },
+};
