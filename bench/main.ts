@@ -511,6 +511,127 @@ async function sectionLibrary(s: Section, loadgen: string, runs: number, n: numb
   }
 }
 
+// ---- 8. Prometheus export ---------------------------------------------------
+
+/** CPU time (user+sys, all threads) a process has used, in ms (clock ticks of /proc/PID/stat). */
+function processCpuMs(pid: number): number {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return ((Number(rest[11]) + Number(rest[12])) * 1000) / 100; // utime, stime (fields 14, 15) at USER_HZ = 100
+}
+
+async function scrape(url: string): Promise<{ ms: number; bytes: number; series: number }> {
+  const t0 = process.hrtime.bigint();
+  const res = await fetch(url);
+  const body = await res.text();
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (res.status !== 200) throw new Error(`scrape: HTTP ${res.status}`);
+  return { ms, bytes: body.length, series: body.split('\n').filter((l) => l && !l.startsWith('#') && !l.startsWith('tsbpf_')).length };
+}
+
+let exportPort = 19500 + (process.pid % 400);
+
+async function sectionExport(s: Section, loadgen: string, runs: number, n: number, skip: Partial<Record<SideName, string>>): Promise<void> {
+  // 10,000 series: the low bits of the clock as a key, filled by n umask calls (n / 10,000 per key on average)
+  const many = 'config = { max_map_keys = 16384 } tracepoint:syscalls:sys_enter_umask /pid == PID/ { @series[nsecs % 10000] = count(); }';
+  const samples: Metrics[] = [];
+  let err: string | undefined = skip.tsbpf;
+  for (let i = 0; i < runs && !err; i++) {
+    const load = await startLoad(loadgen, 'umask', n);
+    const url = `http://127.0.0.1:${++exportPort}/metrics`;
+    try {
+      let m: Metrics = {};
+      const r = await traceRun(loadgen, [...TSBPF, 'export', '--listen', `127.0.0.1:${exportPort}`, '--name', 'bench', '-e', many.replace('PID', String(load.pid))], {
+        ready: /tsbpf export: serving/, timeoutMs: 120_000,
+        whileAttached: async (pid) => {
+          await load.go();
+          const idle0 = processCpuMs(pid);
+          await sleep(2000);
+          const idle = (processCpuMs(pid) - idle0) / 2;
+          const first = await scrape(url); // warm-up (JIT), not counted
+          const K = 20;
+          const cpu0 = processCpuMs(pid);
+          const walls: number[] = [];
+          for (let k = 0; k < K; k++) walls.push((await scrape(url)).ms);
+          const cpu = (processCpuMs(pid) - cpu0) / K;
+          walls.sort((a, b) => a - b);
+          m = { wall: walls[K >> 1], cpu, series: first.series, kb: first.bytes / 1024, idle };
+        },
+      });
+      if (m.wall === undefined) throw new Error(firstLine(r.stderrTail) || 'the exporter did not serve');
+      samples.push(m);
+    } catch (e) {
+      err = (e as Error).message.split('\n')[0].slice(0, 200);
+    } finally {
+      load.kill();
+    }
+  }
+  const caseName = 'one counter map with ~10,000 series (`@series[nsecs % 10000] = count()`)';
+  for (const [key, metric, unit] of [
+    ['wall', 'scrape time (median of 20)', 'ms'], ['cpu', 'exporter CPU per scrape', 'ms'], ['series', 'series exposed', 'series'],
+    ['kb', 'response size', 'KB'], ['idle', 'exporter CPU while not scraped', 'ms/s'],
+  ] as const) {
+    const ts = summarize(samples.map((x) => x[key]));
+    s.rows.push({ case: caseName, metric, unit, better: key === 'series' || key === 'kb' ? 'info' : 'lower', tsbpf: ts, tsbpfError: ts ? undefined : err ?? 'no data', peerError: 'n/a' });
+  }
+  log(`  8. 10,000 series: ${err ?? `${fmt(summarize(samples.map((x) => x.wall))?.median)} ms per scrape`}`);
+
+  // Per-event cost: the same script with the exporter (scraped every 100 ms) and without it (tsbpf -e)
+  const cases: Array<[string, string]> = [
+    ['@[pid] = count()', 'tracepoint:syscalls:sys_enter_umask { @[pid] = count(); }'],
+    ['@[comm] = hist(arg) (the exporter adds a sum() for _sum)', 'tracepoint:syscalls:sys_enter_umask { @[comm] = hist(args->mask); }'],
+    ['@[comm] = hist(arg), annotated sum=no (no _sum)', '// export @ sum=no\ntracepoint:syscalls:sys_enter_umask { @[comm] = hist(args->mask); }'],
+  ];
+  const metrics: MetricDef[] = [
+    { key: 'ns', label: 'run time per event', unit: 'ns', better: 'lower' },
+    { key: 'insns', label: 'xlated instructions', unit: 'insns', better: 'lower' },
+  ];
+  const restore = setSysctl('kernel.bpf_stats_enabled', '1');
+  try {
+    for (const [name, script] of cases) {
+      await compare(s, name, runs, metrics, async (side) => {
+        const load = await startLoad(loadgen, 'umask', n);
+        const port = ++exportPort;
+        try {
+          const argv = side === 'tsbpf' ? [...TSBPF, 'export', '--listen', `127.0.0.1:${port}`, '-e', script] : [...TSBPF, '-e', script];
+          let m: Metrics = {};
+          const r = await traceRun(loadgen, argv, {
+            ready: side === 'tsbpf' ? /tsbpf export: serving/ : undefined, timeoutMs: 120_000, expectPerfFds: 1,
+            whileAttached: async (pid) => {
+              const before = progStats(pid);
+              let scraping = side === 'tsbpf';
+              const scraper = (async () => {
+                while (scraping) {
+                  await scrape(`http://127.0.0.1:${port}/metrics`);
+                  await sleep(100);
+                }
+              })();
+              try {
+                await load.go();
+              } finally {
+                scraping = false;
+                await scraper;
+              }
+              const ran = ranSince(before, progStats(pid));
+              if (!ran.length) throw new Error('no program of the tracer ran');
+              const cnt = ran.reduce((a, p) => a + p.dCnt, 0);
+              const ns = ran.reduce((a, p) => a + p.dNs, 0);
+              const main = ran.reduce((a, p) => (p.dCnt > a.dCnt ? p : a));
+              m = { ns: ns / cnt, insns: progSizes(main.id)?.xlatedInsns };
+            },
+          });
+          if (m.ns === undefined) throw new Error(firstLine(r.stderrTail) || 'no run statistics');
+          return m;
+        } finally {
+          load.kill();
+        }
+      }, skip.tsbpf ? { tsbpf: skip.tsbpf, peer: skip.tsbpf } : {});
+    }
+  } finally {
+    restore();
+  }
+}
+
 // ---------------------------------------------------------------------------
 
 function cell(x: Summary | undefined, err: string | undefined): string {
@@ -649,6 +770,15 @@ export async function main(argv: string[]): Promise<number> {
       'bench/ringbuf.ts, a tracepoint program assembled with src/ebpf sending 16-byte records via bpf_ringbuf_output on each loadgen ' +
       'getppid, received by RingBufReader.'),
     loadgen, R(3, 1), cfg.quick ? 200_000 : 1_000_000);
+  }
+
+  if (want(8)) {
+    const n = cfg.quick ? 50_000 : 200_000;
+    await sectionExport(section(8, 'Prometheus export', 'tsbpf -e (no exporter)',
+      `\`tsbpf export\` on loopback. Scrapes by fetch() from the harness; exporter CPU from /proc/PID/stat (all threads, 10 ms ticks) ` +
+      `over 20 scrapes after one warm-up; ${n.toLocaleString('en-US')} umask calls by bench/loadgen. Per-event cost as in section 2, ` +
+      'the exporter side scraped every 100 ms while the load runs; the other column is the same script under plain `tsbpf -e`.'),
+    loadgen, R(3, 1), n, skipTs);
   }
 
   const elapsedS = (Date.now() - t0) / 1000;

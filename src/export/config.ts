@@ -9,8 +9,8 @@
  *   - tool: biolatency          # a tool with its flags ...
  *     args: [-D]
  *     name: disk                # metric prefix (default: the tool's or file's name)
- *     maps:
- *       '@lat': { labels: [dev], help: "Block I/O latency, microseconds" }
+ *     maps:                     # per map: name, labels, help, skip, sum (false: no _sum, no companion sum())
+ *       '@lat': { labels: [disk], help: "Block I/O latency, microseconds" }
  *   - file: /etc/tsbpf/syscalls.bt   # ... or a script file ...
  *   - name: sys                      # ... or the program itself
  *     program: |
@@ -31,6 +31,8 @@ export interface MapOptions {
   help?: string;
   /** Leave this map out. */
   skip?: boolean;
+  /** false: no `_sum` for this histogram, so no companion sum() and no extra work per event (default true). */
+  sum?: boolean;
 }
 
 /** One metric source: exactly one of `file`, `program` or `tool`. */
@@ -113,14 +115,15 @@ function strList(v: unknown, where: string): string[] {
 
 function mapOptions(v: unknown, where: string): MapOptions {
   if (!isPlain(v)) throw new ConfigError(`${where} must be a mapping`);
-  only(v, ['name', 'labels', 'help', 'skip'], where);
+  only(v, ['name', 'labels', 'help', 'skip', 'sum'], where);
   const m: MapOptions = {};
   if (v.name !== undefined) m.name = str(v.name, `${where}.name`);
   if (v.labels !== undefined) m.labels = strList(v.labels, `${where}.labels`);
   if (v.help !== undefined) m.help = str(v.help, `${where}.help`);
-  if (v.skip !== undefined) {
-    if (typeof v.skip !== 'boolean') throw new ConfigError(`${where}.skip must be true or false`);
-    m.skip = v.skip;
+  for (const k of ['skip', 'sum'] as const) {
+    if (v[k] === undefined) continue;
+    if (typeof v[k] !== 'boolean') throw new ConfigError(`${where}.${k} must be true or false`);
+    m[k] = v[k] as boolean;
   }
   return m;
 }

@@ -83,7 +83,8 @@ async function prepare(s: ScriptSource, prefix: string): Promise<Prepared> {
     text = s.program ?? '';
     sourceName = 'stdin';
   }
-  const inst = instrumentScript(text, sourceName);
+  const noSum = new Set(Object.entries(s.maps ?? {}).filter(([, o]) => o.sum === false).map(([name]) => name));
+  const inst = instrumentScript(text, sourceName, { noSum });
   const artifact = compile({ name: sourceName, text: inst.text }, compileOpts);
   if (artifact.unsafe) throw new ConfigError(`${sourceName}: the script uses unsafe functions (system, signal), which the exporter does not run`);
   if (!artifact.programs.some((p) => p.attach.some((a) => a.kind !== 'begin' && a.kind !== 'end'))) {

@@ -7,7 +7,8 @@
  * a histogram's buckets do not carry the sum of the values Prometheus wants
  * as `_sum`. The compiler is not changed: the companion is ordinary script.
  *
- * Annotations in comments name labels and help explicitly:
+ * Annotations in comments name labels and help explicitly, or turn the
+ * companion sum off (sum=no: no `_sum`, and no extra work per event):
  *   // export @lat labels=disk,flags help="Block I/O latency in microseconds"
  *
  * @example
@@ -106,13 +107,23 @@ function distinct(names: string[]): string[] {
   return names.map((n, i) => (names.indexOf(n) === i ? n : `${n}_${i + 1}`));
 }
 
-/** `// export @map labels=a,b help="text"` lines. */
-function annotations(text: string): Map<string, { labels?: string[]; help?: string }> {
-  const out = new Map<string, { labels?: string[]; help?: string }>();
-  const re = /\/\/\s*export\s+(@[A-Za-z0-9_]*)((?:\s+(?:labels=[A-Za-z0-9_,]+|help="(?:[^"\\]|\\.)*"))*)\s*$/gm;
+/** What a `// export @map labels=a,b sum=no help="text"` comment says. */
+interface Annotation {
+  labels?: string[];
+  help?: string;
+  /** sum=no: no companion sum for this histogram (no `_sum`, no extra cost per event). */
+  sum?: boolean;
+}
+
+/** `// export @map ...` lines. */
+function annotations(text: string): Map<string, Annotation> {
+  const out = new Map<string, Annotation>();
+  const re = /\/\/\s*export\s+(@[A-Za-z0-9_]*)((?:\s+(?:labels=[A-Za-z0-9_,]+|sum=(?:yes|no)|help="(?:[^"\\]|\\.)*"))*)\s*$/gm;
   for (const m of text.matchAll(re)) {
-    const a: { labels?: string[]; help?: string } = {};
+    const a: Annotation = {};
     const labels = /labels=([A-Za-z0-9_,]+)/.exec(m[2]);
+    const sum = /sum=(yes|no)/.exec(m[2]);
+    if (sum) a.sum = sum[1] === 'yes';
     const help = /help="((?:[^"\\]|\\.)*)"/.exec(m[2]);
     if (labels) a.labels = labels[1].split(',').filter(Boolean);
     if (help) a.help = help[1].replace(/\\(.)/g, '$1');
@@ -122,11 +133,12 @@ function annotations(text: string): Map<string, { labels?: string[]; help?: stri
 }
 
 /** Parses the script (errors propagate as the compiler's CompileError) and instruments it. */
-export function instrumentScript(text: string, name = 'script'): InstrumentedScript {
+export function instrumentScript(text: string, name = 'script', opts: { noSum?: ReadonlySet<string> } = {}): InstrumentedScript {
   const ast = parse({ name, text });
   const maps = new Map<string, MapInfo>();
   const inserts: Array<{ at: number; text: string }> = [];
   const notes = annotations(text);
+  const wantsSum = (map: string) => !(opts.noSum?.has(map) || notes.get(map)?.sum === false);
   const src = (n: Node) => text.slice(n.span.start, n.span.end);
   const fromAggregation = new Set<string>();
   for (const { target: ref, value } of assignments(ast)) {
@@ -135,7 +147,8 @@ export function instrumentScript(text: string, name = 'script'): InstrumentedScr
     const isAgg = call !== undefined && AGGREGATIONS.has(call.name);
     const keyTexts = (target.keys ?? []).map(src);
     const sumMap = `${target.name}${SUM_SUFFIX}`;
-    if (call && HISTOGRAMS.has(call.name) && call.args.length > 0 && src(target).startsWith('@')) {
+    const withSum = call !== undefined && HISTOGRAMS.has(call.name) && wantsSum(target.name);
+    if (withSum && call.args.length > 0 && src(target).startsWith('@')) {
       inserts.push({ at: call.span.end, text: `;${sumMap}${target.keys ? `[${keyTexts.join(', ')}]` : ''} = sum(${src(call.args[0])})` });
     }
     // described by its aggregation (`@x = count()`) rather than another assignment, else by its first one
@@ -147,7 +160,7 @@ export function instrumentScript(text: string, name = 'script'): InstrumentedScr
       labels: note?.labels ?? distinct(keyTexts.map((k, i) => (devices[i] ? 'disk' : labelFromExpr(k, i)))),
       devices,
       help: note?.help ?? `${target.name}${keyTexts.length ? `[${keyTexts.join(', ')}]` : ''} = ${src(value).replace(/\s+/g, ' ')}`,
-      sumMap: call && HISTOGRAMS.has(call.name) ? sumMap : undefined,
+      sumMap: withSum ? sumMap : undefined,
     });
   }
   // clear()/zero() of a histogram empties its companion too, so _sum restarts with the buckets

@@ -44,6 +44,16 @@ test('a dev_t key (args->dev) is labelled disk, with the device name', () => {
   assert.deepEqual(family?.lines, ['n_total{disk="sda1"} 2']);
 });
 
+test('sum=no (annotation or config) leaves a histogram without companion sum, so its program is unchanged', () => {
+  const text = 'tracepoint:syscalls:sys_enter_read { @h = hist(args->count); @g = hist(args->count); }';
+  const a = instrumentScript(`// export @h sum=no\n${text}`);
+  assert.equal(a.maps.get('@h')?.sumMap, undefined);
+  assert.equal(a.maps.get('@g')?.sumMap, '@g__sum');
+  const b = instrumentScript(text, 'x', { noSum: new Set(['@h', '@g']) });
+  assert.equal(b.text, text);
+  assert.deepEqual(parseConfig("scripts:\n  - program: x\n    maps: { '@h': { sum: false } }\n").scripts[0].maps, { '@h': { sum: false } });
+});
+
 test('clear() and zero() of a histogram reset its companion sum too', () => {
   const s = instrumentScript('BEGIN { @h = lhist(1, 0, 10, 1); } interval:s:1 { clear(@h); zero(@h); }');
   assert.match(s.text, /clear\(@h\);clear\(@h__sum\); zero\(@h\);zero\(@h__sum\);/);
