@@ -14,6 +14,7 @@
  *   ...
  *   link.close();
  */
+import * as fs from 'node:fs';
 import * as sys from '../sys/bpf';
 import { AttachType } from '../sys/bpf';
 import { SyscallError } from '../sys/errno';
@@ -34,6 +35,8 @@ export interface Link extends Closable {
   readonly method: string;
   /** The fds this link owns (perf event fds and/or a BPF link fd). */
   readonly fds: readonly number[];
+  /** Like close(), but the fds close on libuv's thread pool (see closeLinksConcurrently). */
+  closeConcurrently?(): Promise<void>;
 }
 
 type ProgRef = Program | { fd: number };
@@ -45,12 +48,15 @@ class FdLink implements Link {
   readonly fds: number[];
   private probeEvent: tracefs.ProbeEvent | undefined;
   private closed = false;
+  /** The fds not closed yet, in closing order. */
+  private readonly openFds: number[];
 
   constructor(kind: string, target: string, method: string, fds: number[], probeEvent?: tracefs.ProbeEvent) {
     this.kind = kind;
     this.target = target;
     this.method = method;
     this.fds = fds;
+    this.openFds = [...fds];
     this.probeEvent = probeEvent;
     track(this);
   }
@@ -60,12 +66,21 @@ class FdLink implements Link {
     this.closed = true;
     untrack(this);
     // Fds first: tracefs refuses to delete a probe event that a perf event still uses (EBUSY).
-    for (const fd of this.fds) sys.closeFd(fd);
+    for (const fd of this.openFds.splice(0)) sys.closeFd(fd);
     if (this.probeEvent) {
       const ev = this.probeEvent;
       this.probeEvent = undefined;
       tracefs.removeProbeEvent(ev);
     }
+  }
+
+  async closeConcurrently(): Promise<void> {
+    // Still tracked meanwhile: an exit in between closes what is left (an fd is taken off the list before its close starts).
+    while (!this.closed && this.openFds.length > 0) {
+      const fd = this.openFds.shift() as number;
+      await new Promise<void>((res) => fs.close(fd, () => res()));
+    }
+    this.close();
   }
 }
 
@@ -266,6 +281,16 @@ export function attachPerfEvent(prog: ProgRef, o: PerfEventOptions): Link {
   }
   const what = `type ${o.type} config ${o.config} ${o.frequency !== undefined ? `freq ${o.frequency}` : `period ${o.samplePeriod ?? 1}`}`;
   return new FdLink('perf_event', what, 'perf_ioctl', fds);
+}
+
+
+/**
+ * Closes links at the same time, each one's fds in order on libuv's thread
+ * pool: detaching a tracepoint waits for an RCU grace period (tens of ms on a
+ * loaded host), so one after the other, ending a 4-tracepoint tool took 300-500 ms.
+ */
+export async function closeLinksConcurrently(links: readonly Link[]): Promise<void> {
+  await Promise.all(links.map((l) => (l.closeConcurrently ? l.closeConcurrently() : Promise.resolve(l.close()))));
 }
 
 /** Closes several links, newest first, continuing past failures (the first error is rethrown). */

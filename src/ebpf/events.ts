@@ -133,10 +133,10 @@ export class RingBufReader implements Closable {
     }
   }
 
-  /** Delivers everything committed now (e.g. at exit, before printing); returns records delivered. */
-  drainNow(): number {
+  /** Delivers everything committed now (e.g. at exit, before printing), or at most `limitBytes`; returns records delivered. */
+  drainNow(limitBytes = Number.MAX_SAFE_INTEGER): number {
     const before = this.records;
-    this.drainBytes(Number.MAX_SAFE_INTEGER);
+    this.drainBytes(limitBytes);
     return this.records - before;
   }
 

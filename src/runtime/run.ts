@@ -12,7 +12,7 @@
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { encode, isLdImm64, PseudoLd, type Insn } from '../ebpf/asm';
-import { attachKprobe, attachKprobeMulti, attachPerfEvent, attachRawTracepoint, attachTracepoint, attachTracing, attachUprobe, type Link } from '../ebpf/attach';
+import { attachKprobe, attachKprobeMulti, attachPerfEvent, attachRawTracepoint, attachTracepoint, attachTracing, attachUprobe, closeLinksConcurrently, type Link } from '../ebpf/attach';
 import { RingBufReader } from '../ebpf/events';
 import { BpfMap, numPossibleCpus } from '../ebpf/maps';
 import { loadProgram, type Program, type ProgTypeName, VerifierError } from '../ebpf/programs';
@@ -63,9 +63,10 @@ export interface RunOptions {
   /** Install SIGINT/SIGTERM handlers (the CLI does; library users may not want it). */
   handleSignals?: boolean;
   /**
-   * Tools' hooks. onEvent sees every decoded printf-like event first and
-   * returns true when it printed it itself; onStart runs once tracing is live
-   * (set timers there); onExit replaces the default map printing at exit.
+   * Tools' hooks. onEvent sees every decoded printf and join() event first
+   * (join: one str per element) and returns true when it printed it itself;
+   * onStart runs once tracing is live, before any event is delivered (print
+   * headers, set timers there); onExit replaces the default map printing at exit.
    */
   onEvent?: (ev: EventSpec, values: V.Value[], rt: ScriptRuntime) => boolean;
   onStart?: (rt: ScriptRuntime) => void;
@@ -81,6 +82,8 @@ export class RuntimeError extends Error {
 }
 
 const MAP_NAME_MAX = 15;
+/** Event bytes handled per turn of the event loop (a few ms of work even on the slow, hooked path). */
+const DRAIN_BATCH_BYTES = 256 << 10;
 
 export class ScriptRuntime {
   private readonly a: ScriptArtifact;
@@ -137,7 +140,10 @@ export class ScriptRuntime {
       if (this.a.eventRing >= 0) {
         const m = this.maps[this.a.eventRing];
         this.prepareFastPaths();
-        this.reader = RingBufReader.withOffsets({ fd: m.fd, maxEntries: this.ringBytes() }, (b, off, len) => this.onRecord(b, off, len));
+        // Started after onStart: a tool's header comes before its first event. Small batches
+        // yield to the event loop, so a flood delays neither SIGINT nor a timer by more than a batch.
+        this.reader = RingBufReader.withOffsets({ fd: m.fd, maxEntries: this.ringBytes() }, (b, off, len) => this.onRecord(b, off, len),
+          { start: false, budgetBytes: DRAIN_BATCH_BYTES });
       }
       if (this.a.lossCounter >= 0) {
         const t = setInterval(() => this.reportLoss(), 1000);
@@ -147,6 +153,7 @@ export class ScriptRuntime {
       this.runOnce('begin');
       if (this.o.cmd) this.startCommand(this.o.cmd);
       this.o.onStart?.(this);
+      this.reader?.start();
       if (!this.hasLiveProbes() && !this.o.cmd) {
         // Only BEGIN/END: bpftrace runs END right after BEGIN.
         void this.finish(this.exitCode);
@@ -324,11 +331,16 @@ export class ScriptRuntime {
 
   /** Runs the BEGIN or END programs once in the kernel (BPF_PROG_TEST_RUN). */
   private runOnce(kind: 'begin' | 'end'): void {
+    let ran = false;
     this.a.programs.forEach((p, idx) => {
       if (!p.attach.some((s) => s.kind === kind)) return;
       this.programs[idx].testRun({ ctx: Buffer.alloc(8) });
+      ran = true;
     });
-    this.reader?.drainNow();
+    // BEGIN's output is committed by now: deliver up to it (probes already attached keep producing,
+    // so "until empty" could last as long as a flood does).
+    if (ran && kind === 'begin') this.reader?.drainNow(this.reader.pending());
+    else if (kind === 'end') this.reader?.drainNow();
   }
 
   private startCommand(cmd: string): void {
@@ -437,7 +449,11 @@ export class ScriptRuntime {
   }
 
   private handleEvent(id: number, ev: EventSpec, rec: Buffer): void {
-    if (this.o.onEvent && ev.kind === 'printf' && this.o.onEvent(ev, this.fields(rec, ev.fields), this)) return;
+    if (this.o.onEvent) {
+      // join() reaches a tool's hook too (one str per element), in ring order with its printf events.
+      const values = ev.kind === 'printf' ? this.fields(rec, ev.fields) : ev.kind === 'join' ? joinParts(ev, rec).map(V.str) : undefined;
+      if (values && this.o.onEvent(ev, values, this)) return;
+    }
     switch (ev.kind) {
       case 'capture':
         // the compiler asks for this once per pid that recorded user addresses: the process may exit before printing
@@ -498,19 +514,9 @@ export class ScriptRuntime {
         }
         return;
       }
-      case 'join': {
-        const parts: string[] = [];
-        for (let i = 0; i < ev.maxArgs; i++) {
-          const off = ev.field.offset + i * ev.argSize;
-          if (off >= rec.length) break;
-          const end = rec.indexOf(0, off);
-          const s = rec.toString('latin1', off, end < 0 || end > off + ev.argSize ? off + ev.argSize : end);
-          if (s === '' ) break;
-          parts.push(s);
-        }
-        this.emit(this.out.join(parts.join(ev.separator)));
+      case 'join':
+        this.emit(this.out.join(joinParts(ev, rec).join(ev.separator)));
         return;
-      }
     }
   }
 
@@ -559,6 +565,11 @@ export class ScriptRuntime {
   /** Ends tracing as exit() would. */
   stop(code = 0): void {
     void this.finish(code);
+  }
+
+  /** Writes a tool's event line: batched with the other event output (one write per drained batch, not per line). */
+  printEvent(s: string): void {
+    this.emit(s);
   }
 
   /** Writes program output (respects -o), in order with event output. */
@@ -650,7 +661,9 @@ export class ScriptRuntime {
   private async finish(code: number): Promise<void> {
     if (this.finishing) return;
     this.finishing = true;
-    for (const l of this.links) l.close();
+    // In parallel: each tracepoint's detach waits for an RCU grace period (~50-100 ms on a loaded host);
+    // events keep being delivered meanwhile.
+    await closeLinksConcurrently(this.links);
     this.links = [];
     this.reader?.drainNow();
     try {
@@ -691,6 +704,20 @@ export class ScriptRuntime {
       this.child = undefined;
     }
   }
+}
+
+/** The elements a join() record carries, up to the first empty one. */
+function joinParts(ev: Extract<EventSpec, { kind: 'join' }>, rec: Buffer): string[] {
+  const parts: string[] = [];
+  for (let i = 0; i < ev.maxArgs; i++) {
+    const off = ev.field.offset + i * ev.argSize;
+    if (off >= rec.length) break;
+    const end = rec.indexOf(0, off);
+    const s = rec.toString('latin1', off, end < 0 || end > off + ev.argSize ? off + ev.argSize : end);
+    if (s === '') break;
+    parts.push(s);
+  }
+  return parts;
 }
 
 function sumCpus(vs: readonly Buffer[], signed: boolean): bigint {

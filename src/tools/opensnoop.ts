@@ -149,14 +149,14 @@ const mod: ToolModule<OpensnoopOptions> = {
   },
   main(o) {
     o.calls = ['open', 'openat'].filter((c) => tpExists('syscalls', `sys_enter_${c}`));
-    const onEvent = (ev: EventSpec, v: Value[], rt: { print(s: string): void }): boolean => {
+    const onEvent = (ev: EventSpec, v: Value[], rt: { printEvent(s: string): void }): boolean => {
       if (ev.kind !== 'printf' || ev.format !== EV) return false;
       const rec: OpenRecord = {
         pid: Number(intOf(v[0])), uid: Number(intOf(v[2])), ret: Number(BigInt.asIntN(64, intOf(v[3]))),
         flags: Number(intOf(v[4])), comm: strOf(v[5]), path: strOf(v[6]),
       };
       if (o.name !== undefined && !rec.comm.includes(o.name)) return true;
-      rt.print(opensnoopLine(o, rec, new Date()));
+      rt.printEvent(opensnoopLine(o, rec, new Date()));
       return true;
     };
     return runToolProgram({ name: 'opensnoop', program: opensnoopProgram(o), banner: opensnoopHeader(o), onEvent, duration: o.duration });

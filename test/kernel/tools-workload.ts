@@ -9,9 +9,9 @@ export interface Workload {
   go(): Promise<number | null>;
 }
 
-export function startWorkload(mode: 'getppid' | 'enoent' | 'sleep' | 'spin', n: number): Workload {
-  const bin = buildFixture('tools_workload');
-  const child = spawn(bin, [mode, String(n)], { stdio: ['pipe', 'ignore', 'inherit'] });
+export function startWorkload(mode: 'getppid' | 'enoent' | 'sleep' | 'spin' | 'opens' | 'coldpath' | 'threads', n: number, extra: string[] = []): Workload {
+  const bin = buildFixture('tools_workload', ['-pthread']);
+  const child = spawn(bin, [mode, String(n), ...extra], { stdio: ['pipe', 'ignore', 'inherit'] });
   const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
   return {
     pid: child.pid as number,
