@@ -599,6 +599,200 @@ static napi_value js_unix_dgram_send(napi_env env, napi_callback_info info) {
   return make_int(env, err);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Shared objects generated at run time (USDT providers, src/ebpf/usdt-provider.ts): */
+/* dlopen, look up a symbol, call a function with up to six integer or string */
+/* arguments, and view a variable (a USDT semaphore) as an ArrayBuffer so     */
+/* JavaScript can test it without a native call.                             */
+
+#include <dlfcn.h>
+
+struct dl_lib {
+  void *handle; /* NULL once closed */
+  int refs;     /* the library's JS handle + one per symbol handle */
+};
+
+struct dl_sym {
+  struct dl_lib *lib;
+  void *addr;
+};
+
+static void dl_lib_unref(struct dl_lib *l) {
+  if (--l->refs == 0) {
+    if (l->handle) dlclose(l->handle);
+    free(l);
+  }
+}
+
+static void dl_lib_finalize(napi_env env, void *data, void *hint) { dl_lib_unref(data); }
+
+static void dl_sym_finalize(napi_env env, void *data, void *hint) {
+  struct dl_sym *s = data;
+  dl_lib_unref(s->lib);
+  free(s);
+}
+
+/* dlopen(path) -> library handle, or the dlerror() message as a string */
+static napi_value js_dlopen(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char path[4096];
+  size_t len;
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], path, sizeof(path), &len) != napi_ok ||
+      len >= sizeof(path) - 1) {
+    napi_throw_type_error(env, NULL, "dlopen(path)");
+    return NULL;
+  }
+  void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  napi_value out;
+  if (!h) {
+    const char *e = dlerror();
+    napi_create_string_utf8(env, e ? e : "dlopen failed", NAPI_AUTO_LENGTH, &out);
+    return out;
+  }
+  struct dl_lib *l = calloc(1, sizeof(*l));
+  l->handle = h;
+  l->refs = 1;
+  CHECK(napi_create_external(env, l, dl_lib_finalize, NULL, &out));
+  return out;
+}
+
+static struct dl_lib *get_lib(napi_env env, napi_value v) {
+  struct dl_lib *l = NULL;
+  if (napi_get_value_external(env, v, (void **)&l) != napi_ok || !l) {
+    napi_throw_type_error(env, NULL, "expected a library handle");
+    return NULL;
+  }
+  return l;
+}
+
+static struct dl_sym *get_sym(napi_env env, napi_value v) {
+  struct dl_sym *s = NULL;
+  if (napi_get_value_external(env, v, (void **)&s) != napi_ok || !s) {
+    napi_throw_type_error(env, NULL, "expected a symbol handle");
+    return NULL;
+  }
+  if (!s->lib->handle) {
+    napi_throw_error(env, NULL, "the library of this symbol is closed");
+    return NULL;
+  }
+  return s;
+}
+
+/* dlsym(lib, name) -> symbol handle, or undefined when absent */
+static napi_value js_dlsym(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct dl_lib *l = argc > 0 ? get_lib(env, argv[0]) : NULL;
+  if (!l) return NULL;
+  char name[512];
+  size_t len;
+  if (argc < 2 || napi_get_value_string_utf8(env, argv[1], name, sizeof(name), &len) != napi_ok ||
+      len >= sizeof(name) - 1) {
+    napi_throw_type_error(env, NULL, "dlsym(lib, name)");
+    return NULL;
+  }
+  if (!l->handle) {
+    napi_throw_error(env, NULL, "dlsym: the library is closed");
+    return NULL;
+  }
+  void *addr = dlsym(l->handle, name);
+  if (!addr) return NULL;
+  struct dl_sym *s = calloc(1, sizeof(*s));
+  s->lib = l;
+  s->addr = addr;
+  l->refs++;
+  napi_value out;
+  CHECK(napi_create_external(env, s, dl_sym_finalize, NULL, &out));
+  return out;
+}
+
+/* dlclose(lib): unmaps the library; its symbol handles then refuse to work. */
+static napi_value js_dlclose(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct dl_lib *l = argc > 0 ? get_lib(env, argv[0]) : NULL;
+  if (!l) return NULL;
+  if (l->handle) dlclose(l->handle);
+  l->handle = NULL;
+  return NULL;
+}
+
+#define CALL_MAX_ARGS 6
+#define CALL_INLINE_STR 256
+
+/*
+ * symCall(sym, ...args): calls the function with up to six arguments in the
+ * integer registers: a number or bigint as a 64-bit integer, a string as a
+ * pointer to a NUL-terminated UTF-8 copy that lives until the call returns.
+ */
+static napi_value js_sym_call(napi_env env, napi_callback_info info) {
+  size_t argc = 1 + CALL_MAX_ARGS;
+  napi_value argv[1 + CALL_MAX_ARGS];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct dl_sym *s = argc > 0 ? get_sym(env, argv[0]) : NULL;
+  if (!s) return NULL;
+  uint64_t a[CALL_MAX_ARGS] = {0};
+  char inline_str[CALL_MAX_ARGS][CALL_INLINE_STR];
+  char *heap_str[CALL_MAX_ARGS] = {NULL};
+  int bad = 0;
+  for (size_t i = 0; i + 1 < argc && i < CALL_MAX_ARGS && !bad; i++) {
+    napi_value v = argv[i + 1];
+    napi_valuetype t;
+    napi_typeof(env, v, &t);
+    if (t == napi_string) {
+      size_t n;
+      napi_get_value_string_utf8(env, v, NULL, 0, &n);
+      char *buf = inline_str[i];
+      if (n + 1 > CALL_INLINE_STR) buf = heap_str[i] = malloc(n + 1);
+      if (!buf) {
+        bad = 1;
+        break;
+      }
+      napi_get_value_string_utf8(env, v, buf, n + 1, &n);
+      a[i] = (uint64_t)(uintptr_t)buf;
+    } else {
+      int64_t x;
+      if (get_i64(env, v, &x)) bad = 1;
+      a[i] = (uint64_t)x;
+    }
+  }
+  if (!bad) {
+    void (*fn)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) =
+        (void (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t))s->addr;
+    fn(a[0], a[1], a[2], a[3], a[4], a[5]);
+  }
+  for (int i = 0; i < CALL_MAX_ARGS; i++) free(heap_str[i]);
+  if (bad) napi_throw_type_error(env, NULL, "symCall(sym, ...args): arguments are integers, bigints or strings");
+  return NULL;
+}
+
+/*
+ * symView(sym, bytes) -> an ArrayBuffer over the symbol's memory (no copy).
+ * The caller drops it before closing the library.
+ */
+static napi_value js_sym_view(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct dl_sym *s = argc > 0 ? get_sym(env, argv[0]) : NULL;
+  if (!s) return NULL;
+  int64_t bytes;
+  if (argc < 2 || get_i64(env, argv[1], &bytes) || bytes <= 0 || bytes > 4096) {
+    napi_throw_type_error(env, NULL, "symView(sym, bytes)");
+    return NULL;
+  }
+  napi_value out;
+  if (napi_create_external_arraybuffer(env, s->addr, (size_t)bytes, NULL, NULL, &out) != napi_ok) {
+    napi_throw_error(env, NULL, "symView: this Node.js does not allow external ArrayBuffers");
+    return NULL;
+  }
+  return out;
+}
+
 #define EXPORT(name, fn)                                                   \
   do {                                                                     \
     napi_value f;                                                          \
@@ -621,6 +815,11 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("unwatch", js_unwatch);
   EXPORT("watchRef", js_watch_ref);
   EXPORT("unixDgramSend", js_unix_dgram_send);
+  EXPORT("dlopen", js_dlopen);
+  EXPORT("dlsym", js_dlsym);
+  EXPORT("dlclose", js_dlclose);
+  EXPORT("symCall", js_sym_call);
+  EXPORT("symView", js_sym_view);
   napi_value page;
   napi_create_int64(env, sysconf(_SC_PAGESIZE), &page);
   napi_set_named_property(env, exports, "pageSize", page);

@@ -29,7 +29,7 @@ export { closeAll, track } from './ebpf/cleanup';
 export { MapType, ProgType } from './sys/bpf';
 export { PerfType, SwEvent, HwEvent } from './sys/perf';
 export * as elf from './ebpf/elf';
-export * as usdt from './ebpf/usdt';
+export * as usdt from './usdt';
 export * as btf from './ebpf/btf';
 export * as symbolize from './ebpf/symbolize';
 export * as ldcache from './ebpf/ldcache';

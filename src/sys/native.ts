@@ -12,6 +12,10 @@ export type PointerPatch = [Uint8Array, number, Uint8Array];
 export interface RingHandle { readonly __ring: unique symbol }
 /** Opaque handle for a libuv poll watch on a file descriptor. */
 export interface WatchHandle { readonly __watch: unique symbol }
+/** Opaque handle for a shared object opened with dlopen. */
+export interface DlHandle { readonly __dl: unique symbol }
+/** Opaque handle for a symbol of a dlopen'ed object (refuses to work once the object is closed). */
+export interface SymHandle { readonly __sym: unique symbol }
 
 export interface NativeAddon {
   bpf(cmd: number, attr: Uint8Array, patches?: PointerPatch[]): number;
@@ -31,6 +35,14 @@ export interface NativeAddon {
   watchRef(w: WatchHandle, on: boolean): void;
   /** One datagram to an AF_UNIX socket address (a path, or NUL-prefixed abstract name); 0 or -errno. */
   unixDgramSend(address: Uint8Array, message: Uint8Array): number;
+  /** dlopen(path, RTLD_NOW | RTLD_LOCAL); dlerror()'s message on failure. */
+  dlopen(path: string): DlHandle | string;
+  dlsym(lib: DlHandle, name: string): SymHandle | undefined;
+  dlclose(lib: DlHandle): void;
+  /** Calls a function with up to 6 integer arguments (a string is passed as a pointer to a NUL-terminated copy). */
+  symCall(sym: SymHandle, ...args: (number | bigint | string)[]): void;
+  /** The symbol's memory as an ArrayBuffer (no copy); drop it before dlclose. */
+  symView(sym: SymHandle, bytes: number): ArrayBuffer;
   readonly pageSize: number;
   readonly possibleCpusHint: number;
 }

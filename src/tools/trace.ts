@@ -184,6 +184,8 @@ export function attachPoint(p: ProbeSpec, pid?: number): string {
     case 't':
       return `tracepoint:${p.lib}:${p.func}`;
     case 'u':
+      // bcc: 'u::probe -p PID' searches every object the process maps (probes defined at run time live in a library).
+      if (p.lib === '' && pid !== undefined) return `usdt:*:${p.func}`;
       return `usdt:${libPath(p.lib, pid)}:${p.func}`;
     case 'p':
     case 'r':
