@@ -2,6 +2,9 @@
 // Test entry point: `npm test` (all), `npm test -- unit`, `npm test -- kernel`, or file filters.
 // Builds the TypeScript first (incremental), then runs node's built-in test runner
 // over dist/test/<suite>/**/*.test.js, one file at a time per CPU.
+// `--unprivileged` (run as root): builds as root, then runs the tests as nobody
+// (uid/gid 65534, no groups), with C fixtures compiled into a directory nobody owns;
+// CI runs the unit suite this way to prove it needs no privileges and no kernel.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -12,8 +15,9 @@ const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), 
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 
 const args = process.argv.slice(2);
+const unprivileged = args.includes('--unprivileged');
 const suites = args.filter((a) => a === 'unit' || a === 'kernel');
-const filters = args.filter((a) => a !== 'unit' && a !== 'kernel');
+const filters = args.filter((a) => a !== 'unit' && a !== 'kernel' && a !== '--unprivileged');
 const chosen = suites.length ? suites : ['unit', 'kernel'];
 
 function walk(dir, out) {
@@ -38,5 +42,26 @@ if (!files.length) {
   console.error('no test files matched');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit', cwd: root });
-process.exit(r.status ?? 1);
+const testArgs = ['--test', '--test-concurrency=1', ...files];
+if (!unprivileged) {
+  const r = spawnSync(process.execPath, testArgs, { stdio: 'inherit', cwd: root });
+  process.exit(r.status ?? 1);
+}
+if (process.getuid() !== 0) {
+  console.error('--unprivileged drops root privileges: run it as root');
+  process.exit(1);
+}
+const NOBODY = 65534;
+const fixtureDir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'tsbpf-fixtures-'));
+fs.chownSync(fixtureDir, NOBODY, NOBODY);
+let status = 1;
+try {
+  const r = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, ...testArgs], {
+    stdio: 'inherit', cwd: root, env: { ...process.env, TSBPF_FIXTURE_DIR: fixtureDir, HOME: fixtureDir },
+  });
+  if (r.error) console.error(`cannot run setpriv: ${r.error.message}`);
+  status = r.status ?? 1;
+} finally {
+  fs.rmSync(fixtureDir, { recursive: true, force: true });
+}
+process.exit(status);

@@ -1,7 +1,8 @@
 /**
  * Test fixtures are small C programs under test/fixtures/, compiled at test
  * time with the system C compiler into dist/fixtures/ (rebuilt when the
- * source is newer). Returns the path of the executable.
+ * source is newer), or into $TSBPF_FIXTURE_DIR (test/run.js --unprivileged
+ * points it at a directory the unprivileged user owns). Returns the path of the executable.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -11,7 +12,7 @@ const root = path.join(__dirname, '..', '..', '..');
 
 export function buildFixture(name: string, extraFlags: string[] = []): string {
   const src = path.join(root, 'test', 'fixtures', `${name}.c`);
-  const outDir = path.join(root, 'dist', 'fixtures');
+  const outDir = process.env.TSBPF_FIXTURE_DIR || path.join(root, 'dist', 'fixtures');
   const out = path.join(outDir, name);
   fs.mkdirSync(outDir, { recursive: true });
   const stale = !fs.existsSync(out) || fs.statSync(out).mtimeMs < fs.statSync(src).mtimeMs;

@@ -15,7 +15,8 @@ import { BpfMap } from '../../src/ebpf/maps';
 import { loadProgram } from '../../src/ebpf/programs';
 import { attachTracepoint } from '../../src/ebpf/attach';
 import { closeAll } from '../../src/ebpf/cleanup';
-import { captureProcess, forgetProcess, formatKstack, formatUstack, ksym, usym } from '../../src/ebpf/symbolize';
+import * as fs from 'node:fs';
+import { captureProcess, forgetProcess, formatKstack, formatUstack, kernelSymbols, ksym, reloadKernelSymbols, usym } from '../../src/ebpf/symbolize';
 
 after(() => closeAll());
 
@@ -112,4 +113,66 @@ kernelTest('kernel and user stacks of a traced syscall resolve to the known call
   assert.match(formatUstack(pid, uaddrs), /\n {8}fixture_middle\+\d+\n {8}fixture_outer\+\d+\n {8}main\+\d+\n/);
   assert.match(formatUstack(pid, uaddrs, { mode: 'perf' }), /\n\t[0-9a-f]+ fixture_outer\+\d+ \(\/\S+usdt_target\)\n/);
   forgetProcess(pid);
+});
+
+kernelTest('kallsyms: every 50th text symbol resolves back to itself (+1 byte)', () => {
+  const text = fs.readFileSync('/proc/kallsyms', 'latin1');
+  const byAddr = new Map<string, Set<string>>();
+  const entries: [string, string, string | undefined][] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]+) (\w) (\S+)(?:\t\[(\S+)\])?$/.exec(line);
+    if (!m || /^0+$/.test(m[1]) || m[2] === 'A' || m[2] === 'a') continue;
+    const s = byAddr.get(m[1]) ?? new Set<string>();
+    s.add(m[3]);
+    byAddr.set(m[1], s);
+    if ('tTwW'.includes(m[2])) entries.push([m[1], m[3], m[4]]);
+  }
+  const sortedAddrs = [...byAddr.keys()].map((a) => BigInt(`0x${a}`)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const next = new Map<bigint, bigint>();
+  for (let i = 0; i + 1 < sortedAddrs.length; i++) next.set(sortedAddrs[i], sortedAddrs[i + 1]);
+  reloadKernelSymbols(); // other tests in this file loaded programs since the table was cached
+  const ks = kernelSymbols();
+  let checked = 0;
+  let modules = 0;
+  for (let i = 0; i < entries.length; i += 50) {
+    const [hex, , mod] = entries[i];
+    const addr = BigInt(`0x${hex}`);
+    const n = next.get(addr);
+    if (n !== undefined && n - addr < 2n) continue;
+    const r = ks.lookup(addr + 1n);
+    assert.ok(r, hex);
+    // Several names may share an address (aliases, data symbols): any of them is right.
+    assert.ok(byAddr.get(hex)!.has(r.name), `${hex}: got ${r.name}+${r.offset}`);
+    assert.equal(r.offset, 1);
+    if (mod) {
+      assert.equal(r.module, mod);
+      modules++;
+    }
+    checked++;
+    if (checked > 300) break;
+  }
+  assert.ok(checked > 100, `checked ${checked}`);
+  // Module symbols (ftrace trampolines, bpf programs, modules) carry their [module]. They sit at the end
+  // of kallsyms, past the sampled ones; bpf programs come and go (other tests run), so only those still
+  // present when the table was parsed are checked.
+  for (const [hex, name, mod] of entries.filter((e) => e[2]).slice(0, 50)) {
+    const addr = BigInt(`0x${hex}`);
+    if (ks.address(name) !== addr) continue;
+    const n = next.get(addr);
+    if (n !== undefined && n - addr < 2n) continue;
+    assert.equal(ks.lookup(addr + 1n)?.module, mod, `${name} at ${hex}`);
+    modules++;
+  }
+  if (entries.some((e) => e[2])) assert.ok(modules > 0, 'no module symbol was checked');
+  const vfsRead = ks.address('vfs_read');
+  assert.ok(vfsRead && vfsRead > 0xffff000000000000n);
+  assert.equal(ks.lookup(vfsRead)?.name, 'vfs_read');
+  assert.equal(ks.lookup(1n), undefined);
+});
+
+kernelTest('formatKstack resolves real kernel addresses', () => {
+  const ks = kernelSymbols();
+  const a = ks.address('vfs_read')!;
+  const b = ks.address('ksys_read')!;
+  assert.equal(formatKstack([a + 4n, b + 10n, 0n]), '\n        vfs_read+4\n        ksys_read+10\n');
 });

@@ -6,12 +6,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compile, dumpCodegen } from '../../src/lang/compile';
 import { CompileError } from '../../src/lang/diagnostics';
+import { unitTarget } from '../helpers/target';
 
 const src = (text: string) => ({ name: 't.bt', text });
 
 function errorOf(text: string, opts = {}): CompileError {
   try {
-    compile(src(text), opts);
+    compile(src(text), { target: unitTarget(), ...opts });
   } catch (e) {
     if (e instanceof CompileError) return e;
     throw e;
@@ -40,7 +41,7 @@ test('printf: argument count and type checked at compile time, pointing at the a
 
 test('unsafe functions need --unsafe', () => {
   assert.match(errorOf('BEGIN { system("ls"); }').diagnostics[0].message, /--unsafe/);
-  const a = compile(src('BEGIN { system("ls %d", 1); }'), { unsafe: true });
+  const a = compile(src('BEGIN { system("ls %d", 1); }'), { target: unitTarget(), unsafe: true });
   assert.equal(a.unsafe, true);
   assert.equal(a.events[0].kind, 'system');
 });
@@ -63,12 +64,12 @@ test('unknown probe type and timer units', () => {
 });
 
 test('an empty probe is two instructions: r0 = 0; exit', () => {
-  const a = compile(src('tracepoint:syscalls:sys_enter_getppid { }'));
+  const a = compile(src('tracepoint:syscalls:sys_enter_getppid { }'), { target: unitTarget() });
   assert.deepEqual(a.programs[0].insns.map((i) => i.code), [0xb7, 0x95]);
 });
 
 test('artifact shape: BEGIN/END raw tracepoint programs, ctx saved in r6 only when used, events and user maps', () => {
-  const a = compile(src('BEGIN { @c[1, "a"] = count(); printf("%s %d\\n", comm, 5); } END { print(@c); }'));
+  const a = compile(src('BEGIN { @c[1, "a"] = count(); printf("%s %d\\n", comm, 5); } END { print(@c); }'), { target: unitTarget() });
   assert.equal(a.programs.length, 2);
   assert.deepEqual(a.programs.map((p) => p.attach[0].kind), ['begin', 'end']);
   for (const p of a.programs) {
@@ -95,7 +96,7 @@ test('artifact shape: BEGIN/END raw tracepoint programs, ctx saved in r6 only wh
 });
 
 test('timers and perf events map to perf attach specs', () => {
-  const a = compile(src('interval:s:2 { } profile:hz:99 { } software:page-faults:100 { } hardware:cache-misses { }'));
+  const a = compile(src('interval:s:2 { } profile:hz:99 { } software:page-faults:100 { } hardware:cache-misses { }'), { target: unitTarget() });
   assert.deepEqual(a.programs[0].attach[0], { kind: 'interval', periodNs: 2e9 });
   assert.equal(a.programs[1].attach[0].kind, 'perf');
   assert.equal((a.programs[1].attach[0] as { frequency?: number }).frequency, 99);

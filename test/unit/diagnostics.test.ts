@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compile } from '../../src/lang/compile';
 import { CompileError } from '../../src/lang/diagnostics';
+import { unitTarget } from '../helpers/target';
 
 function errorOf(text: string, name = 'stdin'): string {
   try {
-    compile({ name, text }, {});
+    compile({ name, text }, { target: unitTarget() });
   } catch (e) {
     assert.ok(e instanceof CompileError, `not a CompileError: ${String(e)}`);
     return e.format();
@@ -51,7 +52,7 @@ test('printf arguments: count mismatch underlines the call, type mismatch the ar
 
 test('unsafe builtins are refused without the unsafe option, with the flag to use', () => {
   assert.match(errorOf('BEGIN { system("true"); exit(); }'), /ERROR: system\(\) is an unsafe function: run with --unsafe/);
-  assert.equal(compile({ name: 'stdin', text: 'BEGIN { system("true"); exit(); }' }, { unsafe: true }).unsafe, true);
+  assert.equal(compile({ name: 'stdin', text: 'BEGIN { system("true"); exit(); }' }, { unsafe: true, target: unitTarget() }).unsafe, true);
 });
 
 test('a diagnostic never carries a stack trace in its formatted text', () => {
