@@ -14,6 +14,7 @@ import { parseExportArgs } from '../../src/cli/commands/export';
 import type { MapDump } from '../../src/runtime/format/maps';
 import { int, str, uint, stack } from '../../src/runtime/values';
 import { compile } from '../../src/lang/compile';
+import { unitTarget } from '../helpers/target';
 
 const hasPromtool = spawnSync('promtool', ['--version']).status === 0;
 
@@ -31,7 +32,7 @@ test('labels are named after the key expressions, and a hist() gets a companion 
   assert.match(s.text, /@h\[args->fd\] = hist\(args->count \* 2\);@h__sum\[args->fd\] = sum\(args->count \* 2\); \}/);
   assert.equal(s.maps.get('@r')?.help, '@r[comm, args.count] = count()');
   // the instrumented text still compiles, and the companion is an ordinary sum() map
-  const a = compile({ name: 't', text: s.text }, {});
+  const a = compile({ name: 't', text: s.text }, { target: unitTarget() });
   assert.equal(a.userMaps.find((m) => m.name === '@h__sum')?.aggregation.kind, 'sum');
 });
 
