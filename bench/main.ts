@@ -632,6 +632,80 @@ async function sectionExport(s: Section, loadgen: string, runs: number, n: numbe
   }
 }
 
+// ---- 9. USDT probes of a Node.js program (usdt.provider) -------------------
+
+interface UsdtApp { pid: number; run(n: number, mode: 'fire' | 'floor'): Promise<Metrics>; kill(): void }
+
+/** Starts dist/bench/node-usdt.js (myapp:firstProbe enabled) and waits for its "ready PID". */
+async function startUsdtApp(): Promise<UsdtApp> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'bench', 'node-usdt.js')], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const waitLine = async (re: RegExp): Promise<RegExpExecArray> => {
+    for (;;) {
+      const m = re.exec(out);
+      if (m) {
+        out = out.slice(m.index + m[0].length);
+        return m;
+      }
+      if (child.exitCode !== null) throw new Error(`bench/node-usdt exited: ${firstLine(err)}`);
+      await sleep(10);
+    }
+  };
+  await waitLine(/^ready \d+\n/m);
+  return {
+    pid: child.pid as number,
+    async run(n, mode) {
+      child.stdin!.write(`go ${n} ${mode}\n`);
+      const j = JSON.parse((await waitLine(/^\{.*\}\n/m))[0]) as { nsPerCall: number; wallNsPerCall: number; callbacks: number; total: number };
+      return { ns: j.nsPerCall, wall: j.wallNsPerCall, callbacks: j.callbacks, total: j.total };
+    },
+    kill: () => child.kill('SIGKILL'),
+  };
+}
+
+async function sectionNodeUsdt(s: Section, loadgen: string, runs: number, untracedN: number, tracedN: number, skip: Partial<Record<SideName, string>>): Promise<void> {
+  // Not traced: fire() against the floor of any enabled-check in JavaScript.
+  await compare(s, `probe.fire(() => [i, 'My little string']), not traced (${untracedN.toLocaleString('en-US')} calls)`, runs, [
+    { key: 'ns', label: 'CPU per call', unit: 'ns', better: 'lower' },
+    { key: 'callbacks', label: 'callbacks run', unit: 'calls', better: 'info' },
+  ], async (side) => {
+    const app = await startUsdtApp();
+    try {
+      return await app.run(untracedN, side === 'tsbpf' ? 'fire' : 'floor');
+    } finally {
+      app.kill();
+    }
+  }, skip.tsbpf ? { tsbpf: skip.tsbpf } : {});
+
+  // Traced: each fire traps into the kernel's uprobe, the tracer's program counts it.
+  const script = 'BEGIN { printf("ready\\n"); } usdt:*:myapp:firstProbe { @ = count(); }';
+  await compare(s, `probe.fire(...), traced: -p PID '${script.replace(/^BEGIN[^}]*\} /, '')}' (${tracedN.toLocaleString('en-US')} calls)`, runs, [
+    { key: 'ns', label: 'CPU per call (the firing process)', unit: 'ns', better: 'lower' },
+    { key: 'counted', label: 'fires counted by the tracer', unit: '%', better: 'higher' },
+  ], async (side) => {
+    const app = await startUsdtApp();
+    try {
+      let m: Metrics = {};
+      const argv = [...(side === 'tsbpf' ? TSBPF : [BPFTRACE]), '-p', String(app.pid), '-e', script];
+      const r = await traceRun(loadgen, argv, {
+        ready: /^ready$/m, timeoutMs: 120_000,
+        whileAttached: async () => {
+          m = await app.run(tracedN, 'fire');
+        },
+      });
+      const count = /^@: (\d+)$/m.exec(r.stdoutTail);
+      if (m.ns === undefined || !count) throw new Error(firstLine(r.stderrTail) || 'no result');
+      if (m.callbacks !== tracedN) throw new Error(`${m.callbacks} callbacks ran for ${tracedN} traced fires`);
+      return { ...m, counted: (100 * Number(count[1])) / (m.total as number) };
+    } finally {
+      app.kill();
+    }
+  }, skip);
+}
+
 // ---------------------------------------------------------------------------
 
 function cell(x: Summary | undefined, err: string | undefined): string {
@@ -779,6 +853,16 @@ export async function main(argv: string[]): Promise<number> {
       `over 20 scrapes after one warm-up; ${n.toLocaleString('en-US')} umask calls by bench/loadgen. Per-event cost as in section 2, ` +
       'the exporter side scraped every 100 ms while the load runs; the other column is the same script under plain `tsbpf -e`.'),
     loadgen, R(3, 1), n, skipTs);
+  }
+
+  if (want(9)) {
+    await sectionNodeUsdt(section(9, 'USDT probes of a Node.js program (usdt.provider)', 'reference / bpftrace',
+      'bench/node-usdt.ts: `myapp:firstProbe(int, string)` of `usdt.provider()`, fired in a loop after a warm-up; CPU time (user+sys) ' +
+      'of the firing process per call. Not traced: the reference column is the same call shape on a function testing an ordinary ' +
+      'Uint16Array (the least an enabled-check costs in JavaScript). Traced: the reference column is the same process traced by ' +
+      'bpftrace instead of tsbpf (the uprobe trap dominates); both run `BEGIN { printf("ready\\n"); }` first, so firing starts once everything is ' +
+      'attached; "counted" = the tracer\'s @ count / fires made (warm-up included).'),
+    loadgen, R(3, 1), cfg.quick ? 2_000_000 : 20_000_000, cfg.quick ? 20_000 : 100_000, skip);
   }
 
   const elapsedS = (Date.now() - t0) / 1000;

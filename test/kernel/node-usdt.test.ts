@@ -162,3 +162,32 @@ kernelTest('the same probe through tplist -p, tsbpf -p -e usdt:*:myapp:firstProb
     app.run.child.kill('SIGKILL');
   }
 });
+
+kernelTest('examples/node-usdt: counts down only on traced fires, then disables the provider and exits', async () => {
+  const ex = track(spawn(process.execPath, [path.join(__dirname, '..', '..', 'examples', 'node-usdt.js'), '100'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  try {
+    await ex.waitFor('Firing probe...\nFiring probe...\n');
+    assert.ok(!ex.stdout().includes('Probe fired!'), 'untraced fires run no callback');
+    const trace = track(spawn(tsbpfBin, ['trace', '-p', String(ex.child.pid), 'u::firstProbe "%d - %s", arg1, arg2'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    try {
+      await until('the example exits', () => ex.child.exitCode !== null, trace);
+      await until('the trace shows the last fire', () => trace.stdout().includes(' 0 - My little string\n'), trace);
+      const t = await trace.stop();
+      assert.equal(t.code, 0, t.stderr);
+      // A tick that fell between the semaphore rising and the program being linked (inside the tracer's
+      // attach) ran the callback unseen; every fire after the attach is seen, in order, down to 0.
+      const lines = t.stdout.split('\n').slice(1).filter(Boolean);
+      assert.ok(lines.length >= 1 && lines.length <= 10, t.stdout);
+      const pid = String(ex.child.pid).padEnd(7);
+      assert.deepEqual(lines, lines.map((_, k) => `${pid} ${pid} ${'node'.padEnd(15)} ${'firstProbe'.padEnd(16)} ${lines.length - 1 - k} - My little string`));
+    } finally {
+      trace.child.kill('SIGKILL');
+    }
+    const r = await ex.done();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(probeFired(r.stdout), 10);
+    assert.ok(r.stdout.endsWith('Firing probe...\nDisable provider\n'), r.stdout);
+  } finally {
+    ex.child.kill('SIGKILL');
+  }
+});
