@@ -22,3 +22,7 @@ register('offcputime', tool('./offcputime'));
 register('tcplife', tool('./tcplife'));
 register('killsnoop', tool('./killsnoop'));
 register('sigsnoop', tool('./sigsnoop'));
+register('exitsnoop', tool('./exitsnoop'));
+register('tcpstates', tool('./tcpstates'));
+register('tcpconnect', tool('./tcpconnect'));
+register('tcpaccept', tool('./tcpaccept'));

@@ -169,7 +169,8 @@ export function parseArgs(spec: ArgSpec, argv: readonly string[]): ParsedArgs {
       }
       continue;
     }
-    if (a.startsWith('-') && a.length > 1 && !/^-\d/.test(a)) {
+    // -4/-6 are flags where a tool declares them (tcpstates), negative numbers otherwise.
+    if (a.startsWith('-') && a.length > 1 && (!/^-\d/.test(a) || byShort.has(a[1]))) {
       for (let j = 1; j < a.length; j++) {
         const c = a[j];
         if (c === 'h') {
