@@ -50,6 +50,8 @@ export interface TypeRules {
   requireConst(e: Expr, what: string): bigint;
   /** The map behind a map argument; undefined (after an error, or in pass 1) when unknown. */
   mapArg(e: Expr, fn: string): MapFacts | undefined;
+  /** The definition of a named value type (Type 'named'). */
+  namedType(name: string): NamedValueTypeDef;
   /** A u64 pointer to kernel struct/union `name` (a plain u64 without BTF). */
   btfPointer(name: string, tag?: 'struct' | 'union'): Type;
 }
@@ -111,6 +113,19 @@ export interface Lowering {
   mapDelete(m: MapRef, keyExprs: Expr[] | null): void;
   mapHasKey(m: MapRef, keyExprs: Expr[], span: Span): Reg;
   mapLength(m: MapRef, span: Span): Reg;
+}
+
+/**
+ * A value type a builtin introduces (Type/ValueType 'named'): its wire layout
+ * is one u64, computed in the kernel; user space shows it as `text` wherever
+ * it appears (printf %s, print, map keys and values, JSON strings, sorted as
+ * text). Registered by name in a definition file's VALUE_TYPES table.
+ */
+export interface NamedValueTypeDef {
+  /** The printf conversions it accepts: 'string' (%s) or 'integer' (%d, %x, ...). */
+  printfAs: 'string' | 'integer';
+  /** The text of the u64 the kernel recorded. */
+  text(raw: bigint): string;
 }
 
 /** A builtin variable (`pid`, `comm`, `arg0`, ...). */

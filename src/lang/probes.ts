@@ -31,6 +31,8 @@ export interface ProbeContext {
   regs: boolean;
   /** ctx is an array of u64 arguments (raw tracepoints, BEGIN/END). */
   u64Args: boolean;
+  /** BEGIN/END: run once from user space (BPF_PROG_TEST_RUN by the tracer), not on a kernel event. */
+  fromUserSpace?: boolean;
   retprobe: boolean;
   /** User-space probe (uprobe/usdt): func is a user symbol, pointers are user memory. */
   user: boolean;
@@ -502,7 +504,7 @@ const beginEnd = (which: 'BEGIN' | 'END'): ProviderDef => ({
   name: which,
   aliases: [],
   expand() {
-    return [{ spec: { kind: which === 'BEGIN' ? 'begin' : 'end' }, ctx: { ...baseCtx(which, 'raw_tracepoint', which), u64Args: true }, name: which }];
+    return [{ spec: { kind: which === 'BEGIN' ? 'begin' : 'end' }, ctx: { ...baseCtx(which, 'raw_tracepoint', which), u64Args: true, fromUserSpace: true }, name: which }];
   },
 });
 

@@ -21,8 +21,8 @@ import { optionalBtf, type Target } from '../target/target';
 import type { Aggregation } from './artifact';
 import { CompileError, type Diagnostic, nearestNames } from './diagnostics';
 import type { ProbeContext } from './probes';
-import { builtinNames, builtinVar, functionDef, functionNames } from './builtins';
-import type { TypeRules } from './feature';
+import { builtinNames, builtinVar, functionDef, functionNames, namedValueType } from './builtins';
+import type { NamedValueTypeDef, TypeRules } from './feature';
 import {
   type Type, CAST_TYPES, INT64, NONE, UINT64, isStorable, memSize, sameShape, storedType, tupleType, typeName, unify,
 } from './types';
@@ -140,6 +140,10 @@ export class Checker implements TypeRules {
 
   typeOf(e: Expr): Type {
     return this.exprs.get(e) ?? NONE;
+  }
+
+  namedType(name: string): NamedValueTypeDef {
+    return namedValueType(name);
   }
 
   btfPointer(name: string, tag: 'struct' | 'union' = 'struct'): Type {

@@ -38,6 +38,11 @@ export type Type =
   /** `format`: set for strftime() values, which print as formatted time. */
   | { kind: 'timestamp'; format?: string }
   | { kind: 'inet' }
+  /**
+   * A value type a builtin defines (NamedValueTypeDef, registered in
+   * lang/builtins.ts): a u64 held in a register, printed as text in user space.
+   */
+  | { kind: 'named'; name: string }
   | { kind: 'none' };
 
 /**
@@ -59,6 +64,8 @@ export type ValueType =
   | { kind: 'probe' } // u64 index into ScriptArtifact.probeNames
   /** u64 ns; with `format` (a strftime() value) it prints as that formatted wall-clock time. */
   | { kind: 'timestamp'; mode: 'boot' | 'monotonic' | 'realtime'; format?: string }
+  /** u64 shown through the value type `name`'s definition (Type 'named'). */
+  | { kind: 'named'; name: string }
   | { kind: 'none' };
 
 export const INT64: Type = { kind: 'int', size: 8, signed: true };
@@ -67,7 +74,7 @@ export const NONE: Type = { kind: 'none' };
 
 /** Types held in a register (the rest are blocks of memory). */
 export function isScalar(t: Type): boolean {
-  return t.kind === 'int' || t.kind === 'kstack' || t.kind === 'ksym' || t.kind === 'username' || t.kind === 'probe' || t.kind === 'timestamp';
+  return t.kind === 'int' || t.kind === 'kstack' || t.kind === 'ksym' || t.kind === 'username' || t.kind === 'probe' || t.kind === 'timestamp' || t.kind === 'named';
 }
 
 /** Size of a type's memory layout (ints are always stored in 8 bytes). */
@@ -79,6 +86,7 @@ export function memSize(t: Type): number {
     case 'username':
     case 'probe':
     case 'timestamp':
+    case 'named':
       return 8;
     case 'string':
       return t.size;
@@ -91,7 +99,10 @@ export function memSize(t: Type): number {
       return 16;
     case 'inet':
       return 24;
-    default:
+    // not values in memory: `args` itself, a whole args array, nothing
+    case 'ctx':
+    case 'array':
+    case 'none':
       return 0;
   }
 }
@@ -137,7 +148,11 @@ export function valueTypeOf(t: Type, stackMap = -1): ValueType {
       return t.format === undefined ? { kind: 'timestamp', mode: 'boot' } : { kind: 'timestamp', mode: 'boot', format: t.format };
     case 'inet':
       return { kind: 'inet', size: 24 };
-    default:
+    case 'named':
+      return { kind: 'named', name: t.name };
+    case 'ctx':
+    case 'array':
+    case 'none':
       return { kind: 'none' };
   }
 }
@@ -162,6 +177,7 @@ export function sizeOf(t: ValueType): number {
     case 'username':
     case 'probe':
     case 'timestamp':
+    case 'named':
       return 8;
     case 'usym':
       return 16;
@@ -189,6 +205,8 @@ export function typeName(t: Type): string {
       return `${t.kind}(${t.mode}, ${t.limit})`;
     case 'ctx':
       return 'args';
+    case 'named':
+      return t.name;
     default:
       return t.kind;
   }
@@ -196,6 +214,7 @@ export function typeName(t: Type): string {
 
 export function sameShape(a: Type, b: Type): boolean {
   if (a.kind !== b.kind) return false;
+  if (a.kind === 'named' && b.kind === 'named') return a.name === b.name;
   if (a.kind === 'tuple' && b.kind === 'tuple') return a.fields.length === b.fields.length && a.fields.every((f, i) => sameShape(f, b.fields[i]));
   return true;
 }
@@ -215,6 +234,7 @@ export function unify(a: Type, b: Type): Type | undefined {
     }
     return tupleType(fs);
   }
+  if (a.kind === 'named' && b.kind === 'named') return a.name === b.name ? a : undefined;
   if (a.kind === 'kstack' && b.kind === 'kstack') return a;
   if (a.kind === 'ustack' && b.kind === 'ustack') return a;
   if (a.kind === b.kind && a.kind !== 'ctx' && a.kind !== 'array' && a.kind !== 'none') return a;

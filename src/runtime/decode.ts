@@ -7,6 +7,7 @@
 import type { ValueType } from '../lang/artifact';
 import * as V from './values';
 import { strftime } from './format/strftime';
+import { namedValueType } from '../lang/builtins';
 
 /** What decoding needs from the outside world. */
 export interface Resolver {
@@ -84,6 +85,8 @@ export function decodeValue(b: Buffer, off: number, t: ValueType, r: Resolver): 
       if (t.format === undefined) return V.int(ns, 64, false);
       return V.sym(strftime(t.format, r.bootToRealtime ? r.bootToRealtime(ns) : ns), 'timestamp');
     }
+    case 'named':
+      return V.sym(namedValueType(t.name).text(b.readBigUInt64LE(off)), 'named');
     case 'none':
       return V.none;
   }

@@ -59,7 +59,7 @@ export interface StackValue {
   readonly addrs?: readonly bigint[];
 }
 /** Which resolver produced a `sym` value; only affects sorting and nothing else. */
-export type SymOrigin = 'ksym' | 'usym' | 'username' | 'probe' | 'timestamp' | 'mac' | 'cgroup_path' | 'strerror';
+export type SymOrigin = 'ksym' | 'usym' | 'username' | 'probe' | 'timestamp' | 'mac' | 'cgroup_path' | 'strerror' | 'named';
 /** A value bpftrace resolves to text in userspace (symbol names, user names, strftime output...). */
 export interface SymValue { readonly kind: 'sym'; readonly text: string; readonly origin: SymOrigin }
 /** An address from `ntop()`: 4 bytes (AF_INET) or 16 bytes (AF_INET6), network order. */

@@ -5,58 +5,11 @@
  * and events must show exactly those.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { kernelTest } from '../helpers/kernel';
 import { buildFixture } from '../helpers/fixtures';
-import { loadScript, type Loaded } from './lang-helpers';
-import { attachTracepoint, attachUprobe, closeLinks, type Link } from '../../src/ebpf/attach';
+import { attachAll, FixtureProcess as Target, loadScript } from './lang-helpers';
+import { closeLinks } from '../../src/ebpf/attach';
 import { RingBufReader } from '../../src/ebpf/events';
-
-class Target {
-  private readonly p: ChildProcessWithoutNullStreams;
-  private buf = '';
-  private waiters: (() => void)[] = [];
-  constructor(path: string) {
-    this.p = spawn(path, [], { stdio: 'pipe' });
-    this.p.stdout.on('data', (d: Buffer) => {
-      this.buf += d.toString();
-      while (this.buf.includes('ok\n')) {
-        this.buf = this.buf.slice(this.buf.indexOf('ok\n') + 3);
-        this.waiters.shift()?.();
-      }
-    });
-  }
-  get pid(): number {
-    return this.p.pid as number;
-  }
-  do(cmd: string): Promise<void> {
-    return new Promise((res) => {
-      this.waiters.push(res);
-      this.p.stdin.write(`${cmd}\n`);
-    });
-  }
-  async end(): Promise<void> {
-    const done = new Promise((res) => this.p.on('exit', res));
-    this.p.stdin.end();
-    await done;
-  }
-}
-
-function attachAll(l: Loaded): Link[] {
-  const links: Link[] = [];
-  try {
-    l.artifact.programs.forEach((p, i) => {
-      for (const a of p.attach) {
-        if (a.kind === 'tracepoint') links.push(attachTracepoint(l.programs[i], a.category, a.event));
-        else if (a.kind === 'uprobe') links.push(attachUprobe(l.programs[i], a.path, BigInt(a.offset), { retprobe: a.retprobe }));
-      }
-    });
-  } catch (e) {
-    closeLinks(links);
-    throw e;
-  }
-  return links;
-}
 
 kernelTest('lang e2e: tracepoint with pid filter counts exactly N syscalls; args fields are typed', async () => {
   const t = new Target(buildFixture('uprobe_target'));

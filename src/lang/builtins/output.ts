@@ -6,65 +6,60 @@ import { FP, Helper, R1, R2, R3 } from '../../ebpf/asm';
 import type { Call } from '../ast';
 import type { EventSpec } from '../artifact';
 import type { FunctionDef, Lowering, TypeRules } from '../feature';
-import { INT64 as I64, NONE } from '../types';
+import { INT64 as I64, NONE, typeName, type Type } from '../types';
+import { checkFormat, parseFormat, PrintfFormatError, type PrintfArgClass } from '../../runtime/format/printf';
 
-interface FormatSpec {
-  conv: string;
-  text: string;
-}
-
-/** Parses a printf format into conversions; throws a message for invalid ones. */
-export function parseFormat(fmt: string): FormatSpec[] {
-  const out: FormatSpec[] = [];
-  const re = /%([-+ #0]*)(\d+|\*)?(?:\.(\d+|\*))?(hh|h|ll|l|z|j|t)?([a-zA-Z%])/g;
-  let m: RegExpExecArray | null;
-  let last = 0;
-  while ((m = re.exec(fmt))) {
-    const between = fmt.slice(last, m.index);
-    if (between.includes('%')) throw new Error(`invalid format specifier near '${between.slice(between.indexOf('%'))}'`);
-    last = re.lastIndex;
-    if (m[5] === '%') continue;
-    if (!'diuxXocsp'.includes(m[5]) && m[5] !== 'r') throw new Error(`invalid format specifier '%${m[5]}'`);
-    if (m[2] === '*' || m[3] === '*') throw new Error(`'*' width or precision is not supported`);
-    out.push({ conv: m[5], text: m[0] });
+/** How printf sees a value (bpftrace's classes: everything printed as text is a string). */
+function printfClass(c: TypeRules, t: Type): PrintfArgClass | undefined {
+  switch (t.kind) {
+    case 'int':
+      return 'integer';
+    case 'buffer':
+      return 'buffer';
+    case 'tuple':
+      return 'tuple';
+    case 'named':
+      return c.namedType(t.name).printfAs;
+    case 'none':
+    case 'ctx':
+    case 'array':
+      return undefined;
+    default:
+      return 'string';
   }
-  if (fmt.slice(last).includes('%')) throw new Error(`incomplete format specifier at the end`);
-  return out;
 }
 
+/** Checks a printf-style call against its format with the runtime's (bpftrace's) parser; returns the format. */
 function checkFormatArgs(c: TypeRules, e: Call, what: string): string | undefined {
   const f = e.args[0];
   if (!f || f.kind !== 'StringLit') {
     c.error(`${what}: the first argument must be a string literal format`, (f ?? e).span);
     return undefined;
   }
-  let specs: FormatSpec[];
-  try {
-    specs = parseFormat(f.value);
-  } catch (err) {
-    c.error(`${what}: ${(err as Error).message}`, f.span);
-    return undefined;
-  }
   const args = e.args.slice(1);
-  args.forEach((a) => c.type(a));
-  if (specs.length !== args.length) {
-    const span = specs.length < args.length ? args[specs.length].span : e.span;
-    c.error(`${what}: ${specs.length} format specifier${specs.length === 1 ? '' : 's'} but ${args.length} argument${args.length === 1 ? '' : 's'}`, span);
-    return undefined;
-  }
-  specs.forEach((s, i) => {
-    const t = c.typeOf(args[i]);
-    if (t.kind === 'none') return;
-    if ('diuxXoc'.includes(s.conv) && t.kind !== 'int') {
-      if (!(t.kind === 'username' || t.kind === 'probe' || t.kind === 'ksym' || t.kind === 'usym' || t.kind === 'kstack' || t.kind === 'ustack' || t.kind === 'timestamp' || t.kind === 'inet')) {
-        c.error(`${what}: ${s.text} expects an integer, got ${t.kind}`, args[i].span);
-      }
-    }
-    if (s.conv === 'p' && t.kind !== 'int') c.error(`${what}: %p expects an integer, got ${t.kind}`, args[i].span);
-    if (s.conv === 'r' && t.kind !== 'buffer') c.error(`${what}: %r expects a buf(), got ${t.kind}`, args[i].span);
-    if (t.kind === 'ctx' || t.kind === 'array') c.error(`${what}: cannot print ${t.kind}`, args[i].span);
+  const classes = args.map((a) => {
+    const t = c.type(a);
+    if (t.kind === 'ctx' || t.kind === 'array') c.error(`${what}: cannot print ${typeName(t)}`, a.span);
+    return printfClass(c, t);
   });
+  // an argument whose type is unknown (already reported) is not checked again
+  if (classes.some((k) => k === undefined)) return f.value;
+  const parsed = parseFormat(f.value);
+  try {
+    checkFormat(parsed, classes as PrintfArgClass[], kindOf(what));
+  } catch (err) {
+    if (!(err instanceof PrintfFormatError)) throw err;
+    // point at the first argument too many, or the one of the wrong type; the call when arguments are missing
+    const wrongType = parsed.parts.findIndex((p) => p.spec.offset === err.offset);
+    const at = args.length > parsed.parts.length ? args[parsed.parts.length] : args.length === parsed.parts.length ? args[wrongType] : undefined;
+    c.error(err.message, (at ?? e).span);
+  }
   return f.value;
+}
+
+/** `printf()` → `printf` (the function name as bpftrace's messages say it). */
+function kindOf(what: string): string {
+  return what.replace(/\(\)$/, '');
 }
 
 /** A statement-only call that sends a formatted record (printf, system, cat). */

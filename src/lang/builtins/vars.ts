@@ -54,6 +54,27 @@ export const BUILTIN_VARS: Record<string, BuiltinVarDef> = {
   // typed as struct task_struct * when the kernel has BTF, so curtask->pid works
   curtask: { check: (c) => c.btfPointer('task_struct'), scalar: (g, e) => helperValue(g, Helper.get_current_task, e.span) },
   jiffies: intVar((g, e) => helperValue(g, Helper.jiffies64, e.span)),
+  // bpftrace's usermode: 1 when the probe fired while the CPU ran user code. With registers (k/uprobes, usdt,
+  // perf events) that is pt_regs->cs's privilege level: (cs & 3) + 1 >> 2 is 1 exactly for level 3. Without
+  // them, BEGIN/END run from the tracer in user space (1); tracepoints and fentry fire in the kernel (0).
+  usermode: {
+    check(c, e) {
+      if (c.ctx.regs && c.opts.target.arch.ptRegs.cs === undefined) c.error(`usermode is not supported on ${c.opts.target.arch.name}`, e.span);
+      return { kind: 'int', size: 1, signed: false };
+    },
+    scalar(g, e) {
+      const r = g.temp(e.span);
+      if (!g.probe.regs) {
+        g.a.mov64(r, g.probe.fromUserSpace ? 1 : 0);
+        return r;
+      }
+      g.a.ldx('dw', r, g.ctx, regOffset(g.target.arch, 'cs'));
+      g.a.and64(r, 3);
+      g.a.add64(r, 1);
+      g.a.rsh64(r, 2);
+      return r;
+    },
+  },
   numaid: intVar((g, e) => helperValue(g, Helper.get_numa_node_id, e.span)),
   // the probe's context pointer, as bpftrace's ctx (an integer here: no struct types for it)
   ctx: intVar((g, e) => {

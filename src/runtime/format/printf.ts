@@ -30,6 +30,8 @@ export type Conversion = 'd' | 'u' | 'o' | 'x' | 'X' | 'p' | 'c' | 's' | 'r' | '
 
 /** What kind of argument a conversion takes, for the compiler's type check. */
 export type ArgClass = 'integer' | 'string' | 'buffer';
+/** What kind of value an argument is (a tuple fits no conversion). */
+export type PrintfArgClass = ArgClass | 'tuple';
 
 /** One conversion specification. */
 export interface FormatSpec {
@@ -141,7 +143,7 @@ export function parseFormat(fmt: string): ParsedFormat {
  * compiler inferred ('string' also covers everything printed as text: ksym,
  * usym, kstack, inet, username, strftime...; pointers count as 'integer').
  */
-export function checkFormat(parsed: ParsedFormat, args: readonly ArgClass[], func = 'printf'): void {
+export function checkFormat(parsed: ParsedFormat, args: readonly PrintfArgClass[], func = 'printf'): void {
   const n = parsed.parts.length;
   if (args.length !== n) {
     const what = args.length < n ? 'Not enough' : 'Too many';

@@ -1,0 +1,66 @@
+/**
+ * The feature registry (src/lang/builtins.ts): every definition is complete,
+ * and every stage reads the same one (the parser's builtin names are the
+ * registry's, the checker and the code generator run its hooks).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { builtinNames, builtinVar, functionDef, functionNames, isBuiltinName, namedValueType, namedValueTypeNames } from '../../src/lang/builtins';
+import { parse } from '../../src/lang/parser';
+import { decodeValue, type Resolver } from '../../src/runtime/decode';
+import { sym } from '../../src/runtime/values';
+
+const unused = (): never => {
+  throw new Error('not needed by these values');
+};
+const noResolver: Resolver = { stack: unused, ksym: unused, usym: unused, username: unused, probeName: unused };
+
+/** Names whose definition refuses them with a sentence (bpftrace has them; tsbpf cannot provide them). */
+const REFUSED = new Set(['cpid']);
+/** Read only through its fields (`args.x`), which the expression lowering handles. */
+const FIELDS_ONLY = new Set(['args']);
+/** Function names the map assignment lowers (aggregations), and statement-only functions. */
+const AGGREGATIONS = new Set(['count', 'sum', 'avg', 'min', 'max', 'stats', 'hist', 'lhist']);
+
+test('every builtin variable parses as a Builtin and has a type rule and a lowering', () => {
+  assert.ok(builtinNames().length > 20);
+  for (const name of builtinNames()) {
+    assert.ok(isBuiltinName(name));
+    const p = parse({ name: 't', text: `BEGIN { @ = ${name}; }` });
+    const stmt = p.probes[0].body.stmts[0];
+    assert.ok(stmt.kind === 'AssignStmt' && stmt.value.kind === 'Builtin' && stmt.value.name === name, name);
+    const d = builtinVar(name)!;
+    assert.equal(typeof d.check, 'function', name);
+    if (!REFUSED.has(name) && !FIELDS_ONLY.has(name)) assert.ok(d.scalar || d.store, `${name} has no lowering`);
+  }
+  // argN/sargN are ten names each, not patterns
+  assert.ok(isBuiltinName('arg9') && !isBuiltinName('arg10') && isBuiltinName('sarg0'));
+  assert.ok(!isBuiltinName('printf') && !isBuiltinName('nosuch'));
+});
+
+test('every function has an arity, a type rule and a lowering (aggregations are lowered by the map assignment)', () => {
+  for (const name of functionNames()) {
+    const f = functionDef(name)!;
+    assert.ok(f.minArgs >= 0 && f.maxArgs >= f.minArgs, name);
+    assert.equal(typeof f.check, 'function', name);
+    if (!AGGREGATIONS.has(name)) assert.ok(f.scalar || f.store || f.stmt, `${name} has no lowering`);
+  }
+});
+
+test('named value types: strerror prints glibc text, decoded from the u64 the kernel wrote', () => {
+  assert.ok(namedValueTypeNames().includes('strerror'));
+  const t = namedValueType('strerror');
+  assert.equal(t.printfAs, 'string');
+  assert.equal(t.text(0n), 'Success');
+  assert.equal(t.text(2n), 'No such file or directory');
+  assert.equal(t.text(22n), 'Invalid argument');
+  assert.equal(t.text(133n), 'Memory page has hardware error');
+  assert.equal(t.text(41n), 'Unknown error 41');
+  assert.equal(t.text(200n), 'Unknown error 200');
+  // an int argument, as C's strerror(int): -2 stays -2
+  assert.equal(t.text(BigInt.asUintN(64, -2n)), 'Unknown error -2');
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(13n);
+  assert.deepEqual(decodeValue(b, 0, { kind: 'named', name: 'strerror' }, noResolver), sym('Permission denied', 'named'));
+  assert.throws(() => namedValueType('nosuch'), /no value type named nosuch/);
+});
