@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import { listTracepoints, tracepointFormat, tracefsRoot } from '../sys/tracefs';
 import { findSymbols } from '../ebpf/elf';
 import { readUsdtProbes } from '../ebpf/usdt';
+import { processObjects } from '../lang/probes';
 
 const SOFTWARE = ['alignment-faults', 'bpf-output', 'context-switches', 'cpu-clock', 'cpu-migrations', 'dummy',
   'emulation-faults', 'major-faults', 'minor-faults', 'page-faults', 'task-clock'];
@@ -31,6 +32,37 @@ export interface ListOptions {
   pid: number | null;
 }
 
+/**
+ * `-l 'usdt:*:[provider:]name' -p PID`: the probes of every object the
+ * process maps (its libraries, and objects it generated at run time), named
+ * as bpftrace 0.17 names them: usdt:/proc/PID/root/PATH:provider:name.
+ */
+function listProcessUsdt(rest: string, pid: number): number {
+  const parts = rest.split(':');
+  const [providerGlob, nameGlob] = parts.length >= 3 ? [parts[1], parts.slice(2).join(':')] : ['*', parts[1] || '*'];
+  const pr = globRe(providerGlob || '*');
+  const nr = globRe(nameGlob);
+  let objects: string[];
+  try {
+    objects = processObjects(pid);
+  } catch {
+    process.stderr.write(`tsbpf: cannot read the mappings of process ${pid}\n`);
+    return 1;
+  }
+  const out = new Set<string>();
+  for (const file of objects) {
+    let probes;
+    try {
+      probes = readUsdtProbes(file);
+    } catch {
+      continue; // not an ELF file we can read: it has no probes to list
+    }
+    for (const p of probes) if (pr.test(p.provider) && nr.test(p.name)) out.add(`usdt:${file}:${p.provider}:${p.name}`);
+  }
+  process.stdout.write([...out].sort().map((l) => `${l}\n`).join(''));
+  return 0;
+}
+
 /** Prints matching probes to stdout; returns the exit code. */
 export function listProbes(patternIn: string, o: ListOptions): number {
   let pattern = patternIn || '*';
@@ -46,6 +78,7 @@ export function listProbes(patternIn: string, o: ListOptions): number {
     const rest = pattern.slice(provider.length + 1);
     const sep = rest.lastIndexOf(':');
     let file = sep >= 0 ? rest.slice(0, rest.indexOf(':') >= 0 && provider === 'usdt' ? rest.indexOf(':') : sep) : rest;
+    if (provider === 'usdt' && (file === '*' || file === '') && o.pid !== null) return listProcessUsdt(rest, o.pid);
     if ((file === '*' || file === '') && o.pid !== null) file = fs.readlinkSync(`/proc/${o.pid}/exe`);
     if (!file || file.includes('*')) {
       process.stderr.write(`tsbpf: listing ${provider} probes needs a binary path (${provider}:/path:*) or -p PID\n`);

@@ -130,13 +130,20 @@ kernelTest("the document's scenario: trace -p PID 'u::firstProbe \"%d - %s\", ar
   }
 });
 
-kernelTest('the same probe through tplist -p, tsbpf -p -e usdt:*:myapp:firstProbe and bpftrace 0.17; disable() removes it', async () => {
+kernelTest('the same probe through tplist -p, -l -p, tsbpf -p -e usdt:*:myapp:firstProbe and bpftrace 0.17; disable() removes it', async () => {
   const app = await startApp();
   try {
     const list = track(spawn(tsbpfBin, ['tplist', '-p', String(app.pid)], { stdio: ['ignore', 'pipe', 'pipe'] }));
     const l = await list.done();
     assert.equal(l.code, 0, l.stderr);
     assert.ok(l.stdout.split('\n').includes(`${app.objPath} myapp:firstProbe`), l.stdout);
+    // -l over every object the process maps, named as bpftrace names them.
+    const listed = await track(spawn(tsbpfBin, ['-l', 'usdt:*:myapp:*', '-p', String(app.pid)], { stdio: ['ignore', 'pipe', 'pipe'] })).done();
+    assert.equal(listed.stdout, `usdt:/proc/${app.pid}/root${app.objPath}:myapp:firstProbe\n`, listed.stderr);
+    if (hasBpftrace()) {
+      const theirs = await track(spawn(bpftraceBin, ['-l', 'usdt:*:myapp:*', '-p', String(app.pid)], { stdio: ['ignore', 'pipe', 'pipe'] })).done();
+      assert.equal(listed.stdout, theirs.stdout);
+    }
 
     const ours = await traceFires(app, tsbpfBin, ['-p', String(app.pid), '-e', 'usdt:*:myapp:firstProbe { printf("%d %s\\n", arg0, str(arg1)); }'], (t) => t.stderr().includes('Attached 1 probe'), [10, 11, 12, -13], '-13 My little string\n');
     assert.equal(ours.code, 0, ours.stderr);

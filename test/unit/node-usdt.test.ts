@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -75,6 +75,9 @@ test('readelf -n shows one stapsdt note per probe; -S the sections; --dyn-syms t
       assert.equal(n.sema, sym(`myapp_${n.name}_semaphore`));
       assert.equal(n.base, base);
     }
+    const all = spawnSync('readelf', ['-a', '-W', file], { encoding: 'utf8' });
+    assert.equal(all.status, 0);
+    assert.equal(all.stderr, '', 'readelf finds nothing malformed');
     const img = fs.readFileSync(file);
     for (const n of seen) assert.deepEqual([...img.subarray(n.pc, n.pc + 2)], [0x90, 0xc3], 'nop; ret at the probe site');
     // Three loads (R, R+X, R+W), the dynamic section, a non-executable stack.
