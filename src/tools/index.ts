@@ -26,3 +26,6 @@ register('exitsnoop', tool('./exitsnoop'));
 register('tcpstates', tool('./tcpstates'));
 register('tcpconnect', tool('./tcpconnect'));
 register('tcpaccept', tool('./tcpaccept'));
+register('statsnoop', tool('./statsnoop'));
+register('syncsnoop', tool('./syncsnoop'));
+register('mountsnoop', tool('./mountsnoop'));
