@@ -23,7 +23,7 @@ import { ConfigError, DEFAULT_LISTEN, DEFAULT_SERIES_LIMIT, parseListen, readTru
 import { instrumentScript, SUM_SUFFIX, type MapInfo } from './instrument';
 import type { Value } from '../runtime/values';
 import { diskNameOf, listDisks, type Disk } from '../tools/common/disks';
-import { contentType, familyFromMap, labelValue, negotiate, renderFamilies, sanitizeName, type ExpositionFormat, type MetricFamily } from './metrics';
+import { contentType, distinctNames, familyFromMap, labelValue, negotiate, renderFamilies, sanitizeName, type ExpositionFormat, type MetricFamily } from './metrics';
 import { sdNotify } from './notify';
 
 /** One map served as a metric. */
@@ -103,7 +103,8 @@ async function prepare(s: ScriptSource, prefix: string): Promise<Prepared> {
     const name = sanitizeName(o.name ?? (local ? `${prefix}_${local}` : prefix));
     const keyCount = spec.key === null ? 0 : spec.multiKey && spec.key.kind === 'tuple' ? spec.key.fields.length : 1;
     const given = o.labels ?? info?.labels ?? [];
-    const labels = Array.from({ length: keyCount }, (_, i) => sanitizeName(given[i] ?? `key${i}`));
+    // valid and distinct whatever the config says; `__` names are Prometheus' own
+    const labels = distinctNames(Array.from({ length: keyCount }, (_, i) => sanitizeName(given[i] ?? `key${i}`).replace(/^__+/, 'key_')));
     const devices = labels.map((_, i) => info?.devices[i] ?? false);
     maps.push({ spec, sum: info?.sumMap ? byName.get(info.sumMap) : undefined, name, labels, devices, help: o.help ?? info?.help ?? spec.name });
   }

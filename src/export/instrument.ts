@@ -17,6 +17,7 @@
  *   s.text; // '... hist(args->nr_sector);@b__sum[args->dev] = sum(args->nr_sector); }'
  */
 import { parse } from '../lang/parser';
+import { distinctNames } from './metrics';
 
 export interface MapInfo {
   /** Label names, one per key component. */
@@ -102,11 +103,6 @@ function isDeviceKey(expr: string): boolean {
   return /^args\s*(->|\.)\s*dev$/.test(expr.trim());
 }
 
-/** Distinct names: a repeated one gets its position (`ret`, `ret_2`). */
-function distinct(names: string[]): string[] {
-  return names.map((n, i) => (names.indexOf(n) === i ? n : `${n}_${i + 1}`));
-}
-
 /** What a `// export @map labels=a,b sum=no help="text"` comment says. */
 interface Annotation {
   labels?: string[];
@@ -157,7 +153,7 @@ export function instrumentScript(text: string, name = 'script', opts: { noSum?: 
     const note = notes.get(target.name);
     const devices = keyTexts.map(isDeviceKey);
     maps.set(target.name, {
-      labels: note?.labels ?? distinct(keyTexts.map((k, i) => (devices[i] ? 'disk' : labelFromExpr(k, i)))),
+      labels: note?.labels ?? distinctNames(keyTexts.map((k, i) => (devices[i] ? 'disk' : labelFromExpr(k, i)))),
       devices,
       help: note?.help ?? `${target.name}${keyTexts.length ? `[${keyTexts.join(', ')}]` : ''} = ${src(value).replace(/\s+/g, ' ')}`,
       sumMap: withSum ? sumMap : undefined,

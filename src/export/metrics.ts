@@ -70,6 +70,11 @@ export function sanitizeName(s: string): string {
   return /^[0-9]/.test(t) ? `_${t}` : t;
 }
 
+/** Distinct names: a repeated one gets its position (`ret`, `ret_2`). */
+export function distinctNames(names: readonly string[]): string[] {
+  return names.map((n, i) => (names.indexOf(n) === i ? n : `${n}_${i + 1}`));
+}
+
 /** A map key component as a label value. */
 export function labelValue(v: Value): string {
   switch (v.kind) {

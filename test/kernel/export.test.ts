@@ -251,7 +251,12 @@ kernelTest('tsbpf export tells systemd it is ready (Type=notify): READY=1 on $NO
   let ex: Running | undefined;
   try {
     await until('the receiver', async () => (got.includes('bound') ? true : undefined), 20_000);
-    ex = await startExporter(['--listen', `127.0.0.1:${await freePort()}`, '-e', 'tracepoint:syscalls:sys_enter_getppid { @ = count(); }'], { ...process.env, NOTIFY_SOCKET: sock });
+    // started from a --config file this time (the way the example unit runs it)
+    const config = path.join(tmp, 'export.yaml');
+    fs.writeFileSync(config, `listen: 127.0.0.1:${await freePort()}\nscripts:\n  - name: cfg\n    program: |\n      tracepoint:syscalls:sys_enter_getppid { @ = count(); }\n`, { mode: 0o644 });
+    ex = await startExporter(['--config', config], { ...process.env, NOTIFY_SOCKET: sock });
+    const url = /serving 1 script on (\S+)/.exec(ex.stderr())?.[1] ?? '';
+    assert.match((await get(url)).body, /^cfg_total \d+$/m);
     await until('READY=1', async () => (/'READY=1\\nSTATUS=serving 1 script on http:\/\/127\.0\.0\.1:\d+\/metrics'/.test(got) ? true : undefined), 10_000);
     await stopExporter(ex);
     await until('STOPPING=1', async () => (got.includes("'STOPPING=1'") ? true : undefined), 10_000);
@@ -274,8 +279,53 @@ kernelTest('library: exporter() without a server counts a child\'s getppid calls
     await ex.close();
   }
   assert.equal(await ex.done, 0);
+  // the series limit: two pids, one series kept, one dropped and counted
+  const p1 = startWorkload('getppid', 3);
+  const p2 = startWorkload('getppid', 4);
+  const lim = await exporter({ listen: false, seriesLimit: 1, scripts: [{ name: 'lim', program: `tracepoint:syscalls:sys_enter_getppid /pid == ${p1.pid} || pid == ${p2.pid}/ { @p[pid] = count(); }` }] });
+  try {
+    assert.equal(await p1.go(), 0);
+    assert.equal(await p2.go(), 0);
+    const text = await lim.metrics('text');
+    assert.equal(text.match(/^lim_p_total\{pid="\d+"\} [34]$/gm)?.length, 1, text);
+    assert.match(text, /^tsbpf_series_dropped\{metric="lim_p"\} 1$/m);
+  } finally {
+    p1.child.kill('SIGKILL');
+    p2.child.kill('SIGKILL');
+    await lim.close();
+  }
   await assert.rejects(exporter({ listen: false, scripts: [{ program: 'BEGIN { @x = count(); }' }] }), /stdin: the script has only BEGIN\/END, so it would end at once/);
   const r = spawnSync(tsbpfBin, ['export', '--listen', '127.0.0.1:1', 'nosuchfile.bt'], { encoding: 'utf8' });
   assert.equal(r.status, 1);
   assert.equal(r.stderr, "tsbpf: cannot read script 'nosuchfile.bt': no such file\n");
+});
+
+kernelTest('clear() in the script drops counters and the histogram sum to zero (Prometheus reads it as a counter reset)', async () => {
+  const { exporter } = require('../../src/index') as typeof import('../../src/index');
+  const a1 = startWorkload('getppid', 31);
+  const a2 = startWorkload('getppid', 12);
+  const b = startWorkload('enoent', 1);
+  const script = `tracepoint:syscalls:sys_enter_getppid /pid == ${a1.pid} || pid == ${a2.pid}/ { @calls = count(); @h = lhist(3, 0, 10, 1); }\n` +
+    `tracepoint:syscalls:sys_enter_openat /pid == ${b.pid}/ { clear(@calls); clear(@h); }`;
+  const ex = await exporter({ listen: false, scripts: [{ name: 'clr', program: script }] });
+  const read = async (want: RegExp) => until(`metrics matching ${want}`, async () => {
+    const t = await ex.metrics('text');
+    return want.test(t) ? t : undefined;
+  }, 20_000);
+  try {
+    assert.equal(await a1.go(), 0);
+    const t1 = await read(/^clr_calls_total 31$/m);
+    assert.match(t1, /^clr_h_sum 93$/m);
+    assert.match(t1, /^clr_h_count 31$/m);
+    assert.equal(await b.go(), 0);
+    const t2 = await read(/^clr_calls_total 0$/m);
+    assert.doesNotMatch(t2, /^clr_h_sum [1-9]/m); // the companion sum was cleared with the buckets
+    assert.equal(await a2.go(), 0);
+    const t3 = await read(/^clr_calls_total 12$/m);
+    assert.match(t3, /^clr_h_sum 36$/m);
+    assert.match(t3, /^clr_h_count 12$/m);
+  } finally {
+    for (const w of [a1, a2, b]) w.child.kill('SIGKILL');
+    await ex.close();
+  }
 });
