@@ -2,6 +2,7 @@
  * bpftrace-compatible command line: `tsbpf [options] FILE|-e PROGRAM [param ...]`.
  * Parsing only; main.ts acts on the result.
  */
+import { UserError } from '../errors';
 
 export type OutputFormat = 'text' | 'json';
 export type BufferingMode = 'line' | 'full' | 'none';
@@ -29,7 +30,7 @@ export interface ScriptOptions {
   defines: Record<string, string>;
 }
 
-export class UsageError extends Error {
+export class UsageError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';

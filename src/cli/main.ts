@@ -12,6 +12,7 @@ import { MissingFeatureError } from '../sys/features';
 import { SyscallError } from '../sys/errno';
 import { VerifierError } from '../ebpf/programs';
 import { toolNames, runTool, toolsHelp } from '../tools/registry';
+import { isExplained } from '../errors';
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -167,9 +168,8 @@ export function describeError(e: unknown): string {
     const hint = e.code === 'EPERM' || e.code === 'EACCES' ? ' (BPF needs root: run with sudo)' : '';
     return `tsbpf: ${e.message}${hint}\n`;
   }
-  if (e instanceof Error && ['RuntimeError', 'UsageError', 'AttachTargetError', 'UnknownTracepointError', 'TracefsError', 'ToolError'].includes(e.name)) {
-    return `tsbpf: ${e.message}\n`;
-  }
+  // every other user or environment error is one sentence as it stands (src/errors.ts)
+  if (isExplained(e)) return `tsbpf: ${e.message}\n`;
   const err = e instanceof Error ? e : new Error(String(e));
   if (process.env.TSBPF_DEBUG === '1') return `tsbpf: internal error: ${err.stack ?? err.message}\n`;
   return `tsbpf: internal error: ${err.message}\n(set TSBPF_DEBUG=1 for details)\n`;

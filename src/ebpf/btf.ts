@@ -14,6 +14,7 @@
  *   btf.typeName(btf.find('task_struct', 'struct')!); // 'struct task_struct'
  */
 import * as fs from 'node:fs';
+import { EnvironmentError, UserError } from '../errors';
 
 export const BTF_MAGIC = 0xeb9f;
 
@@ -34,7 +35,7 @@ const kindNames: BtfKindName[] = [
 ];
 
 /** Malformed BTF, or an unsupported version. */
-export class BtfError extends Error {
+export class BtfError extends EnvironmentError {
   constructor(message: string) {
     super(message);
     this.name = 'BtfError';
@@ -42,7 +43,7 @@ export class BtfError extends Error {
 }
 
 /** A type or member named by the user does not exist. */
-export class BtfNotFoundError extends Error {
+export class BtfNotFoundError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'BtfNotFoundError';

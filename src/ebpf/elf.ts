@@ -13,9 +13,10 @@
  *   const hit = elf.symbolAt(0x4a1b2n);            // address -> symbol+offset
  */
 import * as fs from 'node:fs';
+import { UserError } from '../errors';
 
 /** The file is not an ELF64 little-endian object, or is malformed. */
-export class ElfError extends Error {
+export class ElfError extends UserError {
   readonly path: string;
   constructor(path: string, message: string) {
     super(`${path}: ${message}`);
@@ -25,7 +26,7 @@ export class ElfError extends Error {
 }
 
 /** A symbol the user asked for is not in the file. */
-export class SymbolNotFoundError extends Error {
+export class SymbolNotFoundError extends UserError {
   readonly path: string;
   readonly symbol: string;
   constructor(path: string, symbol: string, hint = '') {

@@ -18,6 +18,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { UserError } from '../errors';
 
 export interface LdCacheEntry {
   /** Soname, e.g. 'libc.so.6'. */
@@ -27,7 +28,7 @@ export interface LdCacheEntry {
 }
 
 /** The library could not be found anywhere. */
-export class LibraryNotFoundError extends Error {
+export class LibraryNotFoundError extends UserError {
   constructor(readonly library: string) {
     super(`library '${library}' not found (searched the process maps, /etc/ld.so.cache and the standard directories); give its full path instead`);
     this.name = 'LibraryNotFoundError';

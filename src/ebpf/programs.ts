@@ -10,6 +10,7 @@
 import * as sys from '../sys/bpf';
 import { ProgType, AttachType, ProgLoadError } from '../sys/bpf';
 import { vmlinuxFuncBtfId } from '../sys/features';
+import { EnvironmentError, UserError } from '../errors';
 
 export type ProgTypeName =
   | 'socket_filter' | 'kprobe' | 'tracepoint' | 'raw_tracepoint' | 'perf_event' | 'syscall'
@@ -103,7 +104,7 @@ export function functionsBtf(names: string[]): Buffer {
 export const BPF_F_SLEEPABLE = 1 << 4;
 
 /** The verifier (or the loader) refused a program. */
-export class VerifierError extends Error {
+export class VerifierError extends EnvironmentError {
   /** The whole verifier log. */
   readonly log: string;
   /** Index of the rejected instruction (for mapping back to source), when the log names one. */
@@ -202,7 +203,7 @@ function assemble(src: InsnSource): Uint8Array {
 }
 
 /** A tracing program's target could not be found in kernel BTF. */
-export class AttachTargetError extends Error {
+export class AttachTargetError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'AttachTargetError';

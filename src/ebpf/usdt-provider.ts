@@ -28,6 +28,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildSharedObject, type SoNote } from './elfwriter';
 import { native, type DlHandle, type SymHandle } from '../sys/native';
+import { UserError } from '../errors';
 
 /** Integer argument types (C's stdint names without `_t`) and strings. */
 export type UsdtArgType = 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'string';
@@ -63,7 +64,7 @@ const ARG_REGS = ['rdi', 'rsi', 'rdx', 'rcx', 'r8', 'r9'] as const;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 /** Bad use of the provider API: one sentence saying what to change. */
-export class UsdtProviderError extends Error {
+export class UsdtProviderError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'UsdtProviderError';

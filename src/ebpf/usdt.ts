@@ -12,9 +12,10 @@
  *   for (const p of readUsdtProbes('/usr/bin/python3')) console.log(p.provider, p.name, p.fileOffset);
  */
 import { ElfError, ElfFile, globToRegExp, type ElfSymbol } from './elf';
+import { UserError } from '../errors';
 
 /** A USDT argument spec the parser does not understand. */
-export class UsdtArgError extends Error {
+export class UsdtArgError extends UserError {
   readonly spec: string;
   constructor(spec: string, why: string) {
     super(`cannot parse USDT argument '${spec}': ${why}`);
@@ -24,7 +25,7 @@ export class UsdtArgError extends Error {
 }
 
 /** A probe named by the user does not exist in the file. */
-export class UsdtProbeNotFoundError extends Error {
+export class UsdtProbeNotFoundError extends UserError {
   constructor(readonly path: string, readonly provider: string, readonly probe: string) {
     super(`USDT probe ${provider}:${probe} not found in ${path} (list them with: tsbpf -l 'usdt:${path}:*')`);
     this.name = 'UsdtProbeNotFoundError';

@@ -21,6 +21,7 @@
  * root (or us) owns or can write is refused.
  */
 import * as fs from 'node:fs';
+import { UserError } from '../errors';
 
 /** Per-map overrides. */
 export interface MapOptions {
@@ -64,7 +65,7 @@ export interface ExporterOptions {
 export const DEFAULT_LISTEN = '127.0.0.1:9435';
 export const DEFAULT_SERIES_LIMIT = 10000;
 
-export class ConfigError extends Error {
+export class ConfigError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'UsageError'; // shown as one sentence by the CLI

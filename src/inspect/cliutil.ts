@@ -5,9 +5,10 @@
  */
 import { SyscallError } from '../sys/errno';
 import { bpftoolJson, type JsonValue } from './json';
+import { UserError } from '../errors';
 
 /** A mistake in how the command was invoked: printed as-is, exit status 2. */
-export class UsageError extends Error {
+export class UsageError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';

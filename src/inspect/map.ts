@@ -10,6 +10,7 @@ import type { JsonValue } from './json';
 import { PROG_TYPE_NAMES } from './bpfinfo';
 import { Btf, type BtfType } from '../ebpf/btf';
 import { btfGetFdById, btfInfo } from '../sys/bpf';
+import { EnvironmentError, UserError } from '../errors';
 
 export interface MapEntry extends MapInfo {
   memlock?: number;
@@ -21,7 +22,7 @@ export interface MapEntry extends MapInfo {
 }
 
 /** Thrown when a requested map id does not exist. */
-export class NoSuchMapError extends Error {
+export class NoSuchMapError extends UserError {
   constructor(readonly id: number) {
     super(`there is no BPF map with id ${id}`);
     this.name = 'NoSuchMapError';
@@ -134,7 +135,7 @@ export interface MapElement {
 }
 
 /** Thrown when a map's values cannot be read from user space at all. */
-export class UnreadableMapError extends Error {
+export class UnreadableMapError extends EnvironmentError {
   constructor(readonly map: MapInfo) {
     super(`map ${map.id} (${mapTypeName(map.type) ?? `type ${map.type}`}) has no user-space readable elements`);
     this.name = 'UnreadableMapError';

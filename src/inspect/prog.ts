@@ -8,6 +8,7 @@ import { btfGetFdById, btfInfo } from '../sys/bpf';
 import { Btf } from '../ebpf/btf';
 import { bpfObjectRefs, fdinfo, type ObjRef } from './procfs';
 import type { JsonValue } from './json';
+import { UserError } from '../errors';
 
 /** One program as listed: kernel info plus what only the fd or /proc can tell. */
 export interface ProgEntry extends ProgInfo {
@@ -18,7 +19,7 @@ export interface ProgEntry extends ProgInfo {
 }
 
 /** Thrown when a requested program id does not exist. */
-export class NoSuchProgramError extends Error {
+export class NoSuchProgramError extends UserError {
   constructor(readonly id: number) {
     super(`there is no BPF program with id ${id}`);
     this.name = 'NoSuchProgramError';

@@ -6,6 +6,7 @@
  */
 import type { TypeDef } from './ast';
 import type { KernelBtf } from '../target/target';
+import { UserError } from '../errors';
 
 interface Layout {
   size: number;
@@ -21,7 +22,7 @@ const SCALARS: Record<string, number> = {
   int64: 8, uint64: 8, double: 8, size_t: 8, ssize_t: 8, off_t: 8, loff_t: 8,
 };
 
-export class CTypeError extends Error {}
+export class CTypeError extends UserError {}
 
 function structLayout(tag: string, name: string, defs: readonly TypeDef[], seen: Set<string>): Layout {
   const def = defs.find((d) => d.name === name && d.tag === tag);

@@ -9,6 +9,7 @@
  * span; the CLI prints `format()` and exits non-zero, never a stack trace.
  */
 import type { SourceFile, Span } from './ast';
+import { UserError } from '../errors';
 
 export type Severity = 'ERROR' | 'WARNING';
 
@@ -20,7 +21,7 @@ export interface Diagnostic {
   notes: string[];
 }
 
-export class CompileError extends Error {
+export class CompileError extends UserError {
   readonly diagnostics: Diagnostic[];
   readonly source: SourceFile | null;
   constructor(message: string, span: Span | null, source: SourceFile | null = null, notes: string[] = []) {

@@ -11,6 +11,7 @@
  * children are ordered by name, and no clock or randomness is involved, so
  * the same folded text always yields byte-identical SVG.
  */
+import { UserError } from '../errors';
 
 /** A stack with how often it was seen; frames go from the outermost caller to the leaf. */
 export interface CountedStack {
@@ -57,7 +58,7 @@ export interface ParsedFolded {
 }
 
 /** Thrown for unusable renderer options (a negative width...). */
-export class FlameGraphOptionError extends Error {
+export class FlameGraphOptionError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'FlameGraphOptionError';

@@ -31,6 +31,7 @@ import { OutBuffer } from './outbuf';
 import { ScriptResolver } from './resolve';
 import { captureProcess } from '../ebpf/symbolize';
 import * as V from './values';
+import { UserError } from '../errors';
 
 export interface RunOptions {
   format?: 'text' | 'json';
@@ -74,7 +75,7 @@ export interface RunOptions {
 }
 
 /** An error that stops a script before it runs, phrased for the user. */
-export class RuntimeError extends Error {
+export class RuntimeError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'RuntimeError';

@@ -1,4 +1,5 @@
 import * as os from 'node:os';
+import { EnvironmentError } from '../errors';
 
 const names = new Map<number, string>();
 for (const [name, num] of Object.entries(os.constants.errno)) names.set(num as number, name);
@@ -29,7 +30,7 @@ const messages: Record<string, string> = {
 };
 
 /** A system call failure: carries the syscall name and errno. */
-export class SyscallError extends Error {
+export class SyscallError extends EnvironmentError {
   readonly errno: number;
   readonly code: string;
   readonly syscall: string;

@@ -15,9 +15,10 @@ import { dynamicPmu, pmuType } from './perf';
 import { hasProbeEvents, hasTracefs } from './tracefs';
 import { SyscallError } from './errno';
 import { native } from './native';
+import { EnvironmentError, InternalError } from '../errors';
 
 /** A kernel feature tsbpf needs is missing; the message names it and says why. */
-export class MissingFeatureError extends Error {
+export class MissingFeatureError extends EnvironmentError {
   readonly feature: string;
   constructor(feature: string, message?: string) {
     super(message ?? describeMissing(feature));
@@ -42,7 +43,7 @@ function callHelperThenReturn(helperId: number): Buffer {
  * typically when not root). Without this, "refused" read as "missing" for
  * maps (ringbuf "no" as nobody) and as "present" for helpers (bpf_cookie "yes").
  */
-class CannotTell extends Error {}
+class CannotTell extends InternalError {}
 
 const EPERM = 1;
 const EACCES = 13;

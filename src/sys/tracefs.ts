@@ -10,9 +10,10 @@
  *   const fmt = tracepointFormat('syscalls', 'sys_enter_openat'); // fields with offsets
  */
 import * as fs from 'node:fs';
+import { EnvironmentError, UserError } from '../errors';
 
 /** tracefs cannot be found or mounted. */
-export class TracefsError extends Error {
+export class TracefsError extends EnvironmentError {
   constructor(message: string) {
     super(message);
     this.name = 'TracefsError';
@@ -20,7 +21,7 @@ export class TracefsError extends Error {
 }
 
 /** A tracepoint named by the user does not exist. */
-export class UnknownTracepointError extends Error {
+export class UnknownTracepointError extends UserError {
   readonly category: string;
   readonly event: string;
   constructor(category: string, event: string) {

@@ -3,6 +3,7 @@
  * Tools") that `tsbpf tools` groups the tools by; 'multi' holds the
  * multi-purpose tools the book introduces first (funccount, trace, argdist...).
  */
+import { UserError } from '../errors';
 export const TOOL_CATEGORIES = {
   multi: 'Multi-purpose',
   cpu: 'CPUs',
@@ -29,7 +30,7 @@ export interface ToolDef {
 }
 
 /** A user mistake in a tool's flags or arguments: printed as one sentence. */
-export class ToolError extends Error {
+export class ToolError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'ToolError';

@@ -4,6 +4,7 @@
  * (src/export/ does the work; this is the command line).
  */
 import type { ExporterOptions, ScriptSource } from '../../export/config';
+import { UserError } from '../../errors';
 
 const HELP = `Usage: tsbpf export [OPTIONS] (FILE.bt | -e 'PROGRAM' | TOOL [ARGS] [--])...
 
@@ -29,7 +30,7 @@ EXAMPLES:
     tsbpf export --config /etc/tsbpf/export.yaml
 `;
 
-class ExportUsageError extends Error {
+class ExportUsageError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';

@@ -15,6 +15,7 @@
 import {
   AluOp, AtomicOp, Class, type Insn, JmpOp, type MemSize, memSizeCode, Mode, PseudoCall, PseudoLd, Size, Src, encode,
 } from './insn';
+import { InternalError } from '../../errors';
 
 /**
  * A register. Registers are objects, not numbers, so that a plain number
@@ -34,7 +35,7 @@ export const REGS: readonly Reg[] = [R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10
 /** The second operand of ALU and jump instructions: a register or a 32-bit immediate. */
 export type Operand = Reg | number;
 
-export class AsmError extends Error {
+export class AsmError extends InternalError {
   constructor(message: string) {
     super(message);
     this.name = 'AsmError';

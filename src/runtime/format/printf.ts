@@ -24,6 +24,7 @@
  * formatPrintf(f, [str('ab'), int(42n)]); // "ab      |   42\n"
  */
 import { type Value, hexFormatBuffer, valueText } from '../values';
+import { UserError } from '../../errors';
 
 export type LengthModifier = '' | 'hh' | 'h' | 'l' | 'll' | 'j' | 'z' | 't';
 export type Conversion = 'd' | 'u' | 'o' | 'x' | 'X' | 'p' | 'c' | 's' | 'r' | 'rx' | 'rh';
@@ -58,7 +59,7 @@ export interface ParsedFormat {
 }
 
 /** A printf format that does not fit its arguments; `offset` points into the format string when known. */
-export class PrintfFormatError extends Error {
+export class PrintfFormatError extends UserError {
   constructor(message: string, readonly offset?: number) {
     super(message);
     this.name = 'PrintfFormatError';
