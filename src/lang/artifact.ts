@@ -57,7 +57,8 @@ export type EventSpec =
   | { kind: 'clear' | 'zero'; userMap: number }
   | { kind: 'system'; format: string; fields: FieldSpec[] }
   | { kind: 'cat'; format: string; fields: FieldSpec[] }
-  | { kind: 'join'; field: FieldSpec; separator: string; maxArgs: number; argSize: number }
+  /** join(): `tid` is the thread that sent it (tools match it to the thread's printf events); `field` the elements. */
+  | { kind: 'join'; tid: FieldSpec; field: FieldSpec; separator: string; maxArgs: number; argSize: number }
   | { kind: 'strftime'; format: string; field: FieldSpec }
   /**
    * A process (u32 pid at `pid`) whose user addresses (ustack, usym, func in

@@ -65,7 +65,7 @@ export interface RunOptions {
   handleSignals?: boolean;
   /**
    * Tools' hooks. onEvent sees every decoded printf and join() event first
-   * (join: one str per element) and returns true when it printed it itself;
+   * (join: the sending thread's id, then one str per element) and returns true when it printed it itself;
    * onStart runs once tracing is live, before any event is delivered (print
    * headers, set timers there); onExit replaces the default map printing at exit.
    */
@@ -451,8 +451,9 @@ export class ScriptRuntime {
 
   private handleEvent(id: number, ev: EventSpec, rec: Buffer): void {
     if (this.o.onEvent) {
-      // join() reaches a tool's hook too (one str per element), in ring order with its printf events.
-      const values = ev.kind === 'printf' ? this.fields(rec, ev.fields) : ev.kind === 'join' ? joinParts(ev, rec).map(V.str) : undefined;
+      // join() reaches a tool's hook too (the thread id, then one str per element), in ring order with its printf events.
+      const values = ev.kind === 'printf' ? this.fields(rec, ev.fields)
+        : ev.kind === 'join' ? [V.uint(rec.readUInt32LE(ev.tid.offset), 32), ...joinParts(ev, rec).map(V.str)] : undefined;
       if (values && this.o.onEvent(ev, values, this)) return;
     }
     switch (ev.kind) {

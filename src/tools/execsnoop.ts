@@ -1,19 +1,24 @@
 /**
  * execsnoop: traces execve() through the syscalls:sys_enter_execve and
- * sys_exit_execve tracepoints; columns and flags as libbpf-tools execsnoop.
+ * sys_exit_execve tracepoints; columns as libbpf-tools execsnoop, flags as
+ * bcc's (a superset of libbpf-tools').
  *
- * The enter probe sends the file name and each argument as separate events
- * (memory of the old image is gone by the time execve returns); the exit
- * probe sends the result, and userspace assembles one line per exec by pid.
+ * Every exec attempt is keyed by its thread: the enter probe sends the file
+ * name and argv (join() records, which carry the thread id), the exit probe
+ * the result, and events of one thread arrive in order, so a PATH search (env,
+ * a shell, a shim: several execve calls by one thread) gives one line per
+ * attempt with that attempt's arguments. A successful exec's arguments are read
+ * again at exit from the new image (mm->arg_start..arg_end: complete, up to
+ * ARGSIZE bytes each); a failed one keeps what join() read at entry (its
+ * elements are at most JOIN_ARG_BYTES - 1 bytes).
  */
 import type { EventSpec } from '../lang/artifact';
 import type { Value } from '../runtime/values';
 import type { ParsedArgs } from './common/args';
 import { defineTool, type ToolModule } from './common/define';
+import { cgroupId, parseUser } from './common/filters';
 import { clockTime } from './common/hist';
-import * as fs from 'node:fs';
-import { CompileError } from '../lang/diagnostics';
-import { compileTool, intOf, runToolProgram, strOf } from './common/script';
+import { intOf, runToolProgram, strOf } from './common/script';
 import { ToolError } from './tool';
 
 export interface ExecsnoopOptions {
@@ -21,90 +26,107 @@ export interface ExecsnoopOptions {
   timestamp: boolean;
   fails: boolean;
   uid?: number;
+  ppid?: number;
+  cgroup?: bigint;
   quote: boolean;
-  name?: string;
-  line?: string;
+  name?: RegExp;
+  line?: RegExp;
   printUid: boolean;
+  printCpu: boolean;
+  printParentComm: boolean;
   maxArgs: number;
 }
 
-/** Argument strings are read up to this many bytes (libbpf-tools' ARGSIZE). */
+/** Bytes of one argument shown (bcc's and libbpf-tools' ARGSIZE, NUL included). */
 const ARGSIZE = 128;
-const EV_FILE = 'F %d %s\n';
-const EV_ARG = 'A %d %s\n';
-const EV_MORE = 'M %d\n';
-const EV_RET = 'R %d %d %d %d %s\n';
+/** join() reads 16 elements per record (so argv is read in chunks of 16 pointers = 128 bytes). */
+const JOIN_ELEMS = 16;
+const EV_ENTER = 'E %d %s\n';
+const EV_RET = 'R %d %d %d %d %d %d %s %s\n';
+/** A successful exec's result: its argv area came just before, in EV_IMAGE pieces. */
+const EV_RET_OK = 'S %d %d %d %d %d %d %s %s\n';
+const EV_IMAGE = 'I %d %r\n';
+const MAX_ARGS_LIMIT = 60;
+/** The largest buf() the language reads (its strlen limit). */
+const BUF_MAX = 200;
+
+/** Bytes of the new image's argv area read for a successful exec: maxArgs + 1 arguments of ARGSIZE. */
+function imageBytes(maxArgs: number): number {
+  return (maxArgs + 1) * ARGSIZE;
+}
+
+
+
+/** join() records needed to see argv[0..maxArgs] (argv[maxArgs] only to know whether there were more). */
+function joinChunks(maxArgs: number): number {
+  return Math.ceil((maxArgs + 1) / JOIN_ELEMS);
+}
 
 export function execsnoopProgram(o: ExecsnoopOptions): string {
-  const pred = o.uid !== undefined ? ` /uid == ${o.uid}/` : '';
-  // Nested ifs stop at the first NULL in argv without needing loops.
-  let body = `printf("${escape(EV_MORE)}", pid);`;
-  for (let i = o.maxArgs - 1; i >= 1; i--) {
-    const next = i + 1;
-    body = `printf("${escape(EV_ARG)}", pid, str($p, ${ARGSIZE}));\n    $p = args->argv[${next}];\n    if ($p != 0) {\n      ${body.replace(/\n/g, '\n  ')}\n    }`;
-  }
-  const args = o.maxArgs > 1 ? `  $p = args->argv[1];\n  if ($p != 0) {\n    ${body}\n  }\n` : `  if (args->argv[1] != 0) { printf("${escape(EV_MORE)}", pid); }\n`;
+  const conds: string[] = [];
+  if (o.uid !== undefined) conds.push(`uid == ${o.uid}`);
+  if (o.ppid !== undefined) conds.push(`curtask->real_parent->tgid == ${o.ppid}`);
+  if (o.cgroup !== undefined) conds.push(`cgroup == ${o.cgroup}`);
+  const pred = conds.length ? ` /${conds.join(' && ')}/` : '';
+  const joins = Array.from({ length: joinChunks(o.maxArgs) }, (_, k) => `  join(args->argv${k ? ` + ${k * JOIN_ELEMS * 8}` : ''});`);
+  const fields = 'tid, pid, curtask->real_parent->tgid, uid, cpu, args->ret, comm, curtask->real_parent->comm';
+  // The new image's argv area, sent in buf() pieces of at most BUF_MAX bytes (the language's limit) before
+  // the exit event, each only as long as what is left: reading past arg_end could cross the end of the stack
+  // and fail. (The verifier knows $len's range after each test, so it walks one path per piece count.)
+  const pieces = Math.ceil(imageBytes(o.maxArgs) / BUF_MAX);
+  const image = Array.from({ length: pieces }, (_, k) => k === 0
+    ? `    if ($len > 0) { printf("${escape(EV_IMAGE)}", tid, buf($start, $len)); }`
+    // (address and length in variables: as arguments of buf() they would need more registers than the compiler has)
+    : `    if ($len > ${k * BUF_MAX}) { $at = $start + ${k * BUF_MAX}; $left = $len - ${k * BUF_MAX}; printf("${escape(EV_IMAGE)}", tid, buf($at, $left)); }`);
   return [
+    `config = { strlen = ${BUF_MAX} }`,
+    '',
     `tracepoint:syscalls:sys_enter_execve${pred}`,
     '{',
-    `  printf("${escape(EV_FILE)}", pid, str(args->filename, ${ARGSIZE}));`,
-    args + '}',
+    `  printf("${escape(EV_ENTER)}", tid, str(args->filename, ${ARGSIZE}));`,
+    ...joins,
+    '}',
     '',
     `tracepoint:syscalls:sys_exit_execve${pred}`,
     '{',
-    `  printf("${escape(EV_RET)}", pid, curtask->real_parent->tgid, uid, args->ret, comm);`,
+    '  if (args->ret == 0) {',
+    '    // the new image: its argv strings lie between arg_start and arg_end',
+    '    $start = curtask->mm->arg_start;',
+    '    $len = curtask->mm->arg_end - $start;',
+    ...image,
+    `    printf("${escape(EV_RET_OK)}", ${fields});`,
+    '  } else {',
+    `    printf("${escape(EV_RET)}", ${fields});`,
+    '  }',
     '}',
     '',
   ].join('\n');
-}
-
-/**
- * The same trace for compilers without pointer indexing or task fields:
- * argv comes from join() (its text arrives through the runtime's output
- * stream, between this pid's F and J events) and the parent pid from the
- * fork tracepoint (processes older than the tool: /proc at print time).
- */
-export function execsnoopFallbackProgram(o: ExecsnoopOptions): string {
-  const pred = o.uid !== undefined ? ` /uid == ${o.uid}/` : '';
-  return [
-    'tracepoint:sched:sched_process_fork\n{\n  @ppid[args->child_pid] = args->parent_pid;\n}\n',
-    'tracepoint:sched:sched_process_exit\n{\n  delete(@ppid[args->pid]);\n}\n',
-    `tracepoint:syscalls:sys_enter_execve${pred}\n{\n  printf("${escape(EV_FILE)}", pid, str(args->filename, ${ARGSIZE}));\n  join(args->argv, "${JOIN_SEP_ESCAPED}");\n  printf("${escape(EV_JOINED)}", pid);\n}\n`,
-    `tracepoint:syscalls:sys_exit_execve${pred}\n{\n  printf("${escape(EV_RET)}", pid, @ppid[pid], uid, args->ret, comm);\n}\n`,
-  ].join('\n');
-}
-
-const EV_JOINED = 'J %d\n';
-const JOIN_SEP = '\x1f';
-const JOIN_SEP_ESCAPED = '\\x1f';
-
-function ppidFromProc(pid: number): number {
-  try {
-    const m = /^PPid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
 }
 
 function escape(s: string): string {
   return s.replace(/\n/g, '\\n');
 }
 
-/** The header line(s), as libbpf-tools prints them. */
+/** The header line, as libbpf-tools prints it (plus bcc's -M and -C columns where bcc puts them). */
 export function execsnoopHeader(o: ExecsnoopOptions): string {
   let s = '';
   if (o.time) s += 'TIME'.padEnd(9);
   if (o.timestamp) s += 'TIME(s)'.padEnd(8) + ' ';
   if (o.printUid) s += 'UID'.padEnd(6) + ' ';
-  return s + `${'PCOMM'.padEnd(16)} ${'PID'.padEnd(6)} ${'PPID'.padEnd(6)} ${'RET'.padStart(3)} ARGS\n`;
+  s += `${'PCOMM'.padEnd(16)} ${'PID'.padEnd(6)} `;
+  if (o.printParentComm) s += `${'PARENT'.padEnd(16)} `;
+  s += `${'PPID'.padEnd(6)} `;
+  if (o.printCpu) s += `${'CPU'.padEnd(4)} `;
+  return s + `${'RET'.padStart(3)} ARGS\n`;
 }
 
 export interface ExecRecord {
   comm: string;
+  parentComm: string;
   pid: number;
   ppid: number;
   uid: number;
+  cpu: number;
   ret: number;
   args: string[];
   truncated: boolean;
@@ -117,18 +139,93 @@ export function execsnoopLine(o: ExecsnoopOptions, e: ExecRecord, now: Date, sin
   if (o.timestamp) s += sinceStart.toFixed(3).padEnd(8);
   // libbpf-tools prints the UID without a separator (its header has one): kept for byte-identical output.
   if (o.printUid) s += String(e.uid).padEnd(6);
-  s += `${e.comm.padEnd(16)} ${String(e.pid).padEnd(6)} ${String(e.ppid).padEnd(6)} ${String(e.ret).padStart(3)} `;
-  for (const a of e.args) s += o.quote ? `"${a.replace(/"/g, '\\"')}" ` : `${a} `;
+  s += `${e.comm.padEnd(16)} ${String(e.pid).padEnd(6)} `;
+  if (o.printParentComm) s += `${e.parentComm.padEnd(16)} `;
+  s += `${String(e.ppid).padEnd(6)} `;
+  if (o.printCpu) s += `${String(e.cpu).padEnd(4)} `;
+  s += `${String(e.ret).padStart(3)} `;
+  for (const a of e.args) s += o.quote ? `"${argText(a).replace(/"/g, '\\"')}" ` : `${argText(a)} `;
   if (e.truncated) s += o.quote ? '"..." ' : '... ';
   return s + '\n';
 }
 
-/** Whether libbpf-tools would print this exec with these filters. */
+/** An argument as one token of the line: a newline in it would start a new line (bcc prints \n). */
+function argText(a: string): string {
+  return a.includes('\n') ? a.replace(/\n/g, '\\n') : a;
+}
+
+/** Whether this exec is printed with these filters (bcc: -n and -l are regular expressions). */
 export function execsnoopWanted(o: ExecsnoopOptions, e: ExecRecord): boolean {
   if (!o.fails && e.ret < 0) return false;
-  if (o.name !== undefined && !e.comm.includes(o.name)) return false;
-  if (o.line !== undefined && !e.args.some((a) => a.includes(o.line as string))) return false;
+  if (o.name !== undefined && !o.name.test(e.comm)) return false;
+  if (o.line !== undefined && !o.line.test(e.args.join(' '))) return false;
   return true;
+}
+
+/** Arguments of a successful exec from its new image's argv area: NUL-separated, argv[0] first. */
+export function argvFromImage(bytes: Uint8Array): string[] {
+  const out: string[] = [];
+  let start = 0;
+  for (let i = 0; i <= bytes.length; i++) {
+    if (i === bytes.length || bytes[i] === 0) {
+      if (i === bytes.length && i === start) break;
+      out.push(Buffer.from(bytes.buffer, bytes.byteOffset + start, Math.min(i - start, ARGSIZE - 1)).toString('latin1'));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+/** One exec attempt of a thread, between its enter and exit events. */
+interface Attempt {
+  file: string;
+  /** argv as join() read it at entry, chunk by chunk. */
+  argv: string[];
+  /** join() records seen so far; a short one ends argv (later chunks read past its NULL). */
+  chunks: number;
+  complete: boolean;
+  /** Pieces of the new image's argv area (a successful exec). */
+  image: Buffer[];
+}
+
+/**
+ * Turns the event stream into exec records: per thread, the attempt opened by
+ * its enter event collects the join() chunks and is closed by the exit event.
+ * An exit with no enter (the exec began before tracing) is skipped, as libbpf-tools does.
+ */
+export class ExecAssembler {
+  private readonly open = new Map<number, Attempt>();
+
+  constructor(private readonly maxArgs: number) {}
+
+  enter(tid: number, file: string): void {
+    this.open.set(tid, { file, argv: [], chunks: 0, complete: false, image: [] });
+  }
+
+  join(tid: number, parts: string[]): void {
+    const a = this.open.get(tid);
+    if (!a || a.complete) return;
+    a.chunks++;
+    a.argv.push(...parts);
+    if (parts.length < JOIN_ELEMS || a.chunks >= joinChunks(this.maxArgs)) a.complete = true;
+  }
+
+  /** A piece of the new image's argv area (successful exec), in order. */
+  image(tid: number, bytes: Uint8Array): void {
+    const a = this.open.get(tid);
+    if (a) a.image.push(Buffer.from(bytes));
+  }
+
+  /** Closes the thread's attempt: a successful one takes its arguments from the new image when it sent them. */
+  exit(tid: number, r: Omit<ExecRecord, 'args' | 'truncated'>): ExecRecord | undefined {
+    const a = this.open.get(tid);
+    if (!a) return undefined;
+    this.open.delete(tid);
+    const argv = r.ret === 0 && a.image.length ? argvFromImage(Buffer.concat(a.image)) : a.argv;
+    // bcc: the file name, then argv[1..maxArgs-1], then "..." when argv goes on.
+    const rest = argv.slice(1);
+    return { ...r, args: [a.file, ...rest.slice(0, this.maxArgs - 1)], truncated: rest.length > this.maxArgs - 1 };
+  }
 }
 
 const mod: ToolModule<ExecsnoopOptions> = {
@@ -141,143 +238,94 @@ const mod: ToolModule<ExecsnoopOptions> = {
       { short: 'T', long: 'time', dest: 'time', kind: 'flag', help: 'include time column on output (HH:MM:SS)' },
       { short: 't', long: 'timestamp', dest: 'timestamp', kind: 'flag', help: 'include timestamp on output (seconds since start)' },
       { short: 'x', long: 'fails', dest: 'fails', kind: 'flag', help: 'include failed exec()s' },
-      { short: 'u', long: 'uid', dest: 'uid', kind: 'int', metavar: 'UID', min: 0, help: 'trace this UID only' },
+      { short: 'u', long: 'uid', dest: 'uid', kind: 'string', metavar: 'USER', help: 'trace this UID only (a number or a user name)' },
+      { short: 'P', long: 'ppid', dest: 'ppid', kind: 'int', metavar: 'PPID', min: 0, help: 'trace this parent PID only' },
+      { short: 'c', long: 'cgroup', dest: 'cgroup', kind: 'string', metavar: 'CGROUP', help: 'trace processes in this cgroup v2 directory only (libbpf-tools)' },
       { short: 'q', long: 'quote', dest: 'quote', kind: 'flag', help: 'Add quotemarks (") around arguments' },
-      { short: 'n', long: 'name', dest: 'name', kind: 'string', metavar: 'NAME', help: 'only print commands whose name contains NAME' },
-      { short: 'l', long: 'line', dest: 'line', kind: 'string', metavar: 'LINE', help: 'only print commands where an arg contains LINE' },
+      { short: 'n', long: 'name', dest: 'name', kind: 'string', metavar: 'NAME', help: 'only print commands matching this name (regex)' },
+      { short: 'l', long: 'line', dest: 'line', kind: 'string', metavar: 'LINE', help: 'only print commands where arg contains this line (regex)' },
       { short: 'U', long: 'print-uid', dest: 'printUid', kind: 'flag', help: 'print UID column' },
-      { long: 'max-args', dest: 'maxArgs', kind: 'int', metavar: 'MAX_ARGS', min: 1, help: 'maximum number of arguments parsed and displayed, defaults to 20' },
+      { short: 'C', long: 'print-cpu', dest: 'printCpu', kind: 'flag', help: 'print CPU column' },
+      { short: 'M', long: 'print-pcomm', dest: 'printParentComm', kind: 'flag', help: 'print parent command (column PARENT)' },
+      { long: 'max-args', dest: 'maxArgs', kind: 'int', metavar: 'MAX_ARGS', min: 1, help: `maximum number of arguments parsed and displayed, defaults to 20 (at most ${MAX_ARGS_LIMIT})` },
     ],
     examples: [
       'execsnoop           # trace all exec() syscalls',
       'execsnoop -x        # include failed exec()s',
       'execsnoop -T        # include time (HH:MM:SS)',
+      'execsnoop -P 181    # only trace new processes whose parent PID is 181',
       'execsnoop -U        # include UID',
       'execsnoop -u 1000   # only trace UID 1000',
+      'execsnoop -u user   # get user UID and trace only them',
       'execsnoop -t        # include timestamps',
       'execsnoop -q        # add "quotemarks" around arguments',
       'execsnoop -n main   # only print command lines containing "main"',
       'execsnoop -l tpkg   # only print command where arguments contains "tpkg"',
+      'execsnoop -c /sys/fs/cgroup/system.slice  # only trace that cgroup',
     ],
-    notes: 'Follows libbpf-tools: ARGS starts with the executed path (not argv[0]); -n matches the new comm; no -c (cgroup) yet.\n' +
-      'Until the compiler can index argv and read task fields, arguments come from join() (up to 16, 64 bytes each) and\n' +
-      'PPID from fork events (processes started before tracing: /proc at print time).',
+    notes: 'Columns follow libbpf-tools (PCOMM is the new command; ARGS starts with the executed path, not argv[0]);\n' +
+      'flags follow bcc: -n and -l are regular expressions (libbpf-tools: substrings), -u takes a name too, -P, -C, -M.\n' +
+      'Each exec attempt is one line, with its own arguments (a PATH search shows every failed attempt with -x).\n' +
+      `Arguments: up to ${ARGSIZE - 1} bytes each for a successful exec (read from the new image); a failed exec's are\n` +
+      'read at entry, up to 63 bytes each. Not supported: --cgroupmap, --mntnsmap (BPF maps the tool would have to share).',
   },
   options(a: ParsedArgs): ExecsnoopOptions {
     const maxArgs = a.int('maxArgs') ?? 20;
-    if (maxArgs > 60) throw new ToolError(`--max-args must be at most 60, got ${maxArgs}`);
+    if (maxArgs > MAX_ARGS_LIMIT) throw new ToolError(`--max-args must be at most ${MAX_ARGS_LIMIT}, got ${maxArgs}`);
+    const regex = (dest: string, flag: string): RegExp | undefined => {
+      const s = a.str(dest);
+      if (s === undefined) return undefined;
+      try {
+        return new RegExp(s);
+      } catch (e) {
+        throw new ToolError(`${flag}: '${s}' is not a valid regular expression (${(e as Error).message})`);
+      }
+    };
+    const user = a.str('uid');
+    const cg = a.str('cgroup');
     return {
       time: a.flag('time'),
       timestamp: a.flag('timestamp'),
       fails: a.flag('fails'),
-      uid: a.int('uid'),
+      uid: user !== undefined ? parseUser(user) : undefined,
+      ppid: a.int('ppid'),
+      cgroup: cg !== undefined ? cgroupId(cg) : undefined,
       quote: a.flag('quote'),
-      name: a.str('name'),
-      line: a.str('line'),
+      name: regex('name', '-n'),
+      line: regex('line', '-l'),
       printUid: a.flag('printUid'),
+      printCpu: a.flag('printCpu'),
+      printParentComm: a.flag('printParentComm'),
       maxArgs,
     };
   },
   main(o) {
-    let full = true;
-    try {
-      compileTool('execsnoop', execsnoopProgram(o));
-    } catch (e) {
-      if (!(e instanceof CompileError)) throw e;
-      full = false;
-    }
-    const out = (s: string) => process.stdout.write(s);
-    const pending = new Map<number, { file: string; args: string[]; truncated: boolean; joined: boolean }>();
-    /** Pids whose F event came and whose join text has not: the join belongs to one of them. */
-    const awaitingJoin: number[] = [];
     const start = Date.now();
-    /** Exec records whose join() text has not arrived yet, printed when it does (or after a grace period). */
-    const deferred = new Map<number, { rec: ExecRecord; timer: NodeJS.Timeout }>();
-    const emit = (rec: ExecRecord) => {
-      if (execsnoopWanted(o, rec)) out(execsnoopLine(o, rec, new Date(), (Date.now() - start) / 1000));
-    };
-    // join() records reach userspace in the order the F events were sent, but not necessarily
-    // right after them: match them first-in first-out.
-    const onJoin = (chunk: string): void => {
-      // The runtime batches its output: one chunk may hold several join() lines.
-      for (const line of chunk.split('\n')) {
-        if (line === '') continue;
-        if (!awaitingJoin.length || /^Lost \d+ events/.test(line)) {
-          out(`${line}\n`);
-          continue;
-        }
-        const parts = line.split(JOIN_SEP);
-        const pid = awaitingJoin.shift() as number;
-        const argv = parts.slice(1);
-        const args = argv.slice(0, o.maxArgs - 1);
-        const truncated = argv.length > o.maxArgs - 1;
-        const d = deferred.get(pid);
-        if (d) {
-          clearTimeout(d.timer);
-          deferred.delete(pid);
-          emit({ ...d.rec, args: [...d.rec.args, ...args], truncated });
-          continue;
-        }
-        const p = pending.get(pid);
-        if (p) {
-          p.args.push(...args);
-          p.truncated = truncated;
-          p.joined = true;
-        }
+    const execs = new ExecAssembler(o.maxArgs);
+    const onEvent = (ev: EventSpec, v: Value[], rt: { printEvent(s: string): void }): boolean => {
+      if (ev.kind === 'join') {
+        execs.join(Number(intOf(v[0])), v.slice(1).map(strOf));
+        return true;
       }
-    };
-    const onEvent = (ev: EventSpec, v: Value[]): boolean => {
       if (ev.kind !== 'printf') return false;
-      const pid = Number(intOf(v[0]));
-      switch (ev.format) {
-        case EV_FILE: {
-          const file = strOf(v[1]);
-          pending.set(pid, { file, args: [file], truncated: false, joined: false });
-          if (!full) awaitingJoin.push(pid);
-          return true;
-        }
-        case EV_ARG:
-          pending.get(pid)?.args.push(strOf(v[1]));
-          return true;
-        case EV_MORE: {
-          const p = pending.get(pid);
-          if (p) p.truncated = true;
-          return true;
-        }
-        case EV_JOINED:
-          return true;
-        case EV_RET: {
-          const p = pending.get(pid);
-          pending.delete(pid);
-          let ppid = Number(intOf(v[1]));
-          if (!full && ppid === 0) ppid = ppidFromProc(pid);
-          const rec: ExecRecord = {
-            pid, ppid, uid: Number(intOf(v[2])), ret: Number(intOf(v[3])), comm: strOf(v[4]),
-            args: p?.args ?? [], truncated: p?.truncated ?? false,
-          };
-          if (full || !p || p.joined) emit(rec);
-          else deferred.set(pid, { rec, timer: setTimeout(() => (deferred.delete(pid), emit(rec)), 200) });
-          return true;
-        }
+      const tid = Number(intOf(v[0]));
+      if (ev.format === EV_ENTER) {
+        execs.enter(tid, strOf(v[1]));
+        return true;
       }
-      return false;
+      if (ev.format === EV_IMAGE) {
+        if (v[1]?.kind === 'buf') execs.image(tid, v[1].bytes);
+        return true;
+      }
+      if (ev.format !== EV_RET && ev.format !== EV_RET_OK) return false;
+      const rec = execs.exit(tid, {
+        pid: Number(intOf(v[1])), ppid: Number(intOf(v[2])), uid: Number(intOf(v[3])), cpu: Number(intOf(v[4])),
+        ret: Number(BigInt.asIntN(32, intOf(v[5]))), comm: strOf(v[6]), parentComm: strOf(v[7]),
+      });
+      if (rec && execsnoopWanted(o, rec)) rt.printEvent(execsnoopLine(o, rec, new Date(), (Date.now() - start) / 1000));
+      return true;
     };
-    return runToolProgram({
-      name: 'execsnoop',
-      program: full ? execsnoopProgram(o) : execsnoopFallbackProgram(o),
-      onStart: () => out(execsnoopHeader(o)),
-      onEvent,
-      // At exit, execs still waiting for their join() text are printed with what is known.
-      report: () => {
-        for (const [pid, d] of deferred) {
-          clearTimeout(d.timer);
-          deferred.delete(pid);
-          emit(d.rec);
-        }
-      },
-      // Everything this tool prints goes straight to stdout; what the runtime writes is join() text.
-      write: onJoin,
-    });
+    return runToolProgram({ name: 'execsnoop', program: execsnoopProgram(o), banner: execsnoopHeader(o), onEvent });
   },
 };
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { bitesize, bitesizeProgram, bitesizeReport } from '../../src/tools/bitesize';
-import { execsnoop, execsnoopHeader, execsnoopLine, execsnoopWanted, type ExecRecord } from '../../src/tools/execsnoop';
+import { ExecAssembler, execsnoop, execsnoopHeader, execsnoopProgram, execsnoopLine, execsnoopWanted, type ExecRecord } from '../../src/tools/execsnoop';
 import { opensnoop, opensnoopHeader, opensnoopLine } from '../../src/tools/opensnoop';
 import { biolatency, biolatencyProgram, flagsFromRwbs } from '../../src/tools/biolatency';
 import { runqlat, runqlatReport } from '../../src/tools/runqlat';
@@ -37,7 +37,7 @@ test('bitesize: program filters and report layout', () => {
 test('execsnoop: header and lines in libbpf-tools columns', () => {
   const o = toolOptions(execsnoop, ['-T', '-t', '-U', '-q']);
   assert.equal(execsnoopHeader(o), 'TIME     TIME(s)  UID    PCOMM            PID    PPID   RET ARGS\n');
-  const e: ExecRecord = { comm: 'true', pid: 42, ppid: 7, uid: 0, ret: 0, args: ['/bin/true', 'a b'], truncated: false };
+  const e: ExecRecord = { comm: 'true', parentComm: 'sh', pid: 42, ppid: 7, uid: 0, cpu: 1, ret: 0, args: ['/bin/true', 'a b'], truncated: false };
   assert.equal(execsnoopLine(o, e, at, 0.5), '03:04:05 0.500   0     true             42     7        0 "/bin/true" "a b" \n');
   const plain = toolOptions(execsnoop, []);
   assert.equal(execsnoopHeader(plain), 'PCOMM            PID    PPID   RET ARGS\n');
@@ -47,6 +47,46 @@ test('execsnoop: header and lines in libbpf-tools columns', () => {
   assert.equal(execsnoopWanted(toolOptions(execsnoop, ['-n', 'tru']), e), true);
   assert.equal(execsnoopWanted(toolOptions(execsnoop, ['-l', 'zzz']), e), false);
   assert.throws(() => toolOptions(execsnoop, ['--max-args', '0']), /at least 1/);
+  // bcc's -M and -C columns, -n/-l as regular expressions, -u by name
+  const mc = toolOptions(execsnoop, ['-M', '-C']);
+  assert.equal(execsnoopHeader(mc), 'PCOMM            PID    PARENT           PPID   CPU  RET ARGS\n');
+  assert.equal(execsnoopLine(mc, e, at, 0), 'true             42     sh               7      1      0 /bin/true a b \n');
+  assert.equal(execsnoopWanted(toolOptions(execsnoop, ['-n', '^t.ue$']), e), true);
+  assert.equal(execsnoopWanted(toolOptions(execsnoop, ['-l', 'a\\sb']), e), true);
+  assert.equal(toolOptions(execsnoop, ['-u', 'root']).uid, 0);
+  assert.throws(() => toolOptions(execsnoop, ['-u', 'no-such-user-xyz']), /'no-such-user-xyz' is not a valid UID or user name/);
+  assert.throws(() => toolOptions(execsnoop, ['-n', '(']), /-n: '\(' is not a valid regular expression/);
+});
+
+test('execsnoop: one record per exec attempt of a thread, arguments of that attempt, --max-args as bcc', () => {
+  const x = new ExecAssembler(20);
+  const r = { comm: 'env', parentComm: 'sh', pid: 5, ppid: 1, uid: 0, cpu: 0 };
+  // env's PATH search: two failed attempts, then the one that works, all by thread 5
+  x.enter(5, '/a/true');
+  x.join(5, ['true', 'one', 'two']);
+  assert.deepEqual(x.exit(5, { ...r, ret: -2 })?.args, ['/a/true', 'one', 'two']);
+  x.enter(5, '/b/true');
+  x.join(5, ['true', 'one', 'two']);
+  assert.deepEqual(x.exit(5, { ...r, ret: -2 })?.args, ['/b/true', 'one', 'two']);
+  x.enter(5, '/bin/true');
+  x.join(5, ['true', 'one', 'two']);
+  x.join(5, ['garbage past the NULL']);
+  x.image(5, Buffer.from('true\0one\0t'));
+  x.image(5, Buffer.from('wo\0'));
+  const ok = x.exit(5, { ...r, ret: 0, comm: 'true' });
+  assert.deepEqual(ok?.args, ['/bin/true', 'one', 'two']);
+  assert.equal(ok?.truncated, false);
+  // an exit without its enter (exec begun before tracing) is no line
+  assert.equal(x.exit(6, { ...r, ret: 0 }), undefined);
+  // 25 arguments, --max-args 20: the file and argv[1..19], then "..."
+  const many = Array.from({ length: 26 }, (_, i) => `a${i}`);
+  x.enter(7, '/bin/many');
+  x.join(7, many.slice(0, 16));
+  x.join(7, many.slice(16));
+  const m = x.exit(7, { ...r, ret: -13 });
+  assert.deepEqual(m?.args, ['/bin/many', ...many.slice(1, 20)]);
+  assert.equal(m?.truncated, true);
+  assert.match(execsnoopProgram(toolOptions(execsnoop, ['--max-args', '40'])), /join\(args->argv \+ 256\);\n}/);
 });
 
 test('opensnoop: header, failed and successful lines, -f flag names', () => {

@@ -2,7 +2,7 @@
  * Builtin functions that send records to user space: printf, system, cat,
  * print, clear, zero, time, exit, join.
  */
-import { FP, Helper, R1, R2, R3 } from '../../ebpf/asm';
+import { FP, Helper, R0, R1, R2, R3 } from '../../ebpf/asm';
 import type { Call } from '../ast';
 import type { EventSpec } from '../artifact';
 import type { FunctionDef, Lowering, TypeRules } from '../feature';
@@ -174,14 +174,17 @@ export const OUTPUT_FUNCTIONS: Record<string, FunctionDef> = {
       const maxArgs = 16, argSize = 64;
       const sepArg = e.args[1];
       const sep = sepArg && sepArg.kind === 'StringLit' ? sepArg.value : ' ';
-      const id = g.shared.addEvent({ kind: 'join', field: { offset: 8, type: { kind: 'string', size: maxArgs * argSize } }, separator: sep, maxArgs, argSize });
+      // The thread id goes first: a tool matches the record to that thread's other events (tools/execsnoop.ts).
+      const id = g.shared.addEvent({ kind: 'join', tid: { offset: 8, type: { kind: 'int', size: 4, signed: false } }, field: { offset: 16, type: { kind: 'string', size: maxArgs * argSize } }, separator: sep, maxArgs, argSize });
       const argv = g.scalar(e.args[0]);
-      g.emitEvent(id, 8 + maxArgs * argSize, (rec) => {
+      g.emitEvent(id, 16 + maxArgs * argSize, (rec) => {
         const done = g.a.newLabel('jdone');
         const slot = g.alloc(8);
         g.a.stx('dw', FP, slot, argv);
+        g.a.call(Helper.get_current_pid_tgid);
+        g.a.stx('dw', rec, 8, R0);
         for (let i = 0; i < maxArgs; i++) {
-          const off = 8 + i * argSize;
+          const off = 16 + i * argSize;
           g.a.st('b', rec, off, 0);
           // pointer = argv[i]
           g.a.mov64(R1, FP);
