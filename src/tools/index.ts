@@ -29,3 +29,4 @@ register('tcpaccept', tool('./tcpaccept'));
 register('statsnoop', tool('./statsnoop'));
 register('syncsnoop', tool('./syncsnoop'));
 register('mountsnoop', tool('./mountsnoop'));
+register('biosnoop', tool('./biosnoop'));
