@@ -21,8 +21,10 @@ export interface OpensnoopOptions {
   duration?: number;
   name?: string;
   extended: boolean;
-  /** open(2) flag bits that must all be set (bcc's -f). */
+  /** bcc's -f: an open is shown when it has any of these flag bits... */
   flagMask?: number;
+  /** ...or, with -f O_RDONLY, when it is opened read-only. */
+  readOnly?: boolean;
   /** Which entry tracepoints exist here (open is absent on some architectures). */
   calls?: string[];
 }
@@ -42,17 +44,24 @@ export function opensnoopProgram(o: OpensnoopOptions): string {
   if (o.pid !== undefined) conds.push(`pid == ${o.pid}`);
   if (o.tid !== undefined) conds.push(`tid == ${o.tid}`);
   if (o.uid !== undefined) conds.push(`uid == ${o.uid}`);
-  if (o.flagMask) conds.push(`(args->flags & ${o.flagMask}) == ${o.flagMask}`);
+  // bcc: an open passes when it has any of the -f flags; O_RDONLY (0) means "neither O_WRONLY nor O_RDWR".
+  if (o.flagMask !== undefined) {
+    const any = o.flagMask ? [`(args->flags & ${o.flagMask}) != 0`] : [];
+    if (o.readOnly) any.push('(args->flags & 3) == 0');
+    conds.push(any.length > 1 ? `(${any.join(' || ')})` : any[0]);
+  }
   const pred = conds.length ? ` /${conds.join(' && ')}/` : '';
   const out: string[] = [];
   for (const c of o.calls ?? ['open', 'openat']) {
-    out.push(`tracepoint:syscalls:sys_enter_${c}${pred}\n{\n  @fname[tid] = str(args->filename, 255);\n  @flags[tid] = args->flags;\n  @live[tid] = 1;\n}\n`);
+    // The path's address, read at exit as libbpf-tools does: at entry its page may not be faulted in yet
+    // (a string never touched before), and a BPF read cannot fault it (the path would print empty).
+    out.push(`tracepoint:syscalls:sys_enter_${c}${pred}\n{\n  @fname[tid] = args->filename;\n  @flags[tid] = args->flags;\n  @live[tid] = 1;\n}\n`);
   }
   const exitPred = o.failed ? '@live[tid] && args->ret < 0' : '@live[tid]';
   for (const c of o.calls ?? ['open', 'openat']) {
     out.push(
       `tracepoint:syscalls:sys_exit_${c} /${exitPred}/\n{\n` +
-        `  printf("${EV.replace('\n', '\\n')}", pid, tid, uid, args->ret, @flags[tid], comm, @fname[tid]);\n` +
+        `  printf("${EV.replace('\n', '\\n')}", pid, tid, uid, args->ret, @flags[tid], comm, str(@fname[tid], 255));\n` +
         '  delete(@fname[tid]);\n  delete(@flags[tid]);\n  delete(@live[tid]);\n}\n',
     );
   }
@@ -110,7 +119,7 @@ const mod: ToolModule<OpensnoopOptions> = {
       { short: 'd', long: 'duration', dest: 'duration', kind: 'int', metavar: 'DURATION', min: 1, help: 'Duration to trace (seconds)' },
       { short: 'n', long: 'name', dest: 'name', kind: 'string', metavar: 'NAME', help: 'Trace process names containing this' },
       { short: 'e', long: 'extended-fields', dest: 'extended', kind: 'flag', help: 'Print extended fields (open flags, octal)' },
-      { short: 'f', long: 'flag-filter', dest: 'flags', kind: 'list', commaSplit: true, metavar: 'FLAG', help: 'Only opens with these flags (O_WRONLY, O_CREAT...), as bcc' },
+      { short: 'f', long: 'flag_filter', dest: 'flags', kind: 'list', commaSplit: true, metavar: 'FLAG', help: 'filter on flags argument (e.g., O_WRONLY); repeated: any of them (bcc)' },
     ],
     examples: [
       'opensnoop           # trace all open() syscalls',
@@ -129,11 +138,14 @@ const mod: ToolModule<OpensnoopOptions> = {
   },
   options(a: ParsedArgs): OpensnoopOptions {
     let mask = 0;
+    let readOnly = false;
     for (const f of a.list('flags')) {
       const v = OPEN_FLAGS[f.toUpperCase()];
       if (v === undefined) throw new ToolError(`unknown open flag '${f}' (known: ${Object.keys(OPEN_FLAGS).join(', ')})`);
       mask |= v;
+      if (v === 0) readOnly = true;
     }
+    const filtered = a.list('flags').length > 0;
     return {
       timestamp: a.flag('timestamp'),
       printUid: a.flag('printUid'),
@@ -144,7 +156,8 @@ const mod: ToolModule<OpensnoopOptions> = {
       duration: a.int('duration'),
       name: a.str('name'),
       extended: a.flag('extended'),
-      flagMask: mask || undefined,
+      flagMask: filtered ? mask : undefined,
+      readOnly,
     };
   },
   main(o) {

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { kernelTest } from '../helpers/kernel';
-import { sleep, startTool, startTwin, twinPath } from './tools-harness';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { run, sleep, startTool, startTwin, twinPath } from './tools-harness';
 import { startWorkload } from './tools-workload';
 
 const PATH = '/nonexistent/tsbpf-tools-workload';
@@ -48,5 +51,55 @@ kernelTest('opensnoop -T -U -e -n: columns and filtering by name', async () => {
   } finally {
     w.child.kill('SIGKILL');
     ours.child.kill('SIGKILL');
+  }
+});
+
+kernelTest('opensnoop: a path in a page the process never touched is shown (read at exit, once the kernel faulted it in)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsbpf-cold-'));
+  const file = path.join(dir, 'paths');
+  const n = 8;
+  const cold = `/nonexistent/tsbpf-cold-${process.pid}`;
+  // the path, NUL-terminated, at the start of each page: each open reads a page first touched by the kernel
+  const buf = Buffer.alloc(4096 * n);
+  for (let i = 0; i < n; i++) buf.write(`${cold}\0`, i * 4096, 'latin1');
+  fs.writeFileSync(file, buf);
+  const w = startWorkload('coldpath', n, [file]);
+  const ours = startTool('opensnoop', ['-p', String(w.pid)]);
+  try {
+    await ours.waitFor('PATH\n');
+    await sleep(200);
+    assert.equal(await w.go(), 0);
+    await sleep(300);
+    const r = await ours.stop();
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.split('\n').filter((l) => l.includes(' -1   2 '));
+    assert.equal(lines.length, n, r.stdout);
+    for (const l of lines) assert.ok(l.endsWith(` -1   2 ${cold}`), l);
+  } finally {
+    w.child.kill('SIGKILL');
+    ours.child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+kernelTest('opensnoop -f O_WRONLY -f O_RDWR: opens for writing or for reading and writing, not read-only ones (bcc: any of the flags)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsbpf-flags-'));
+  const tag = path.join(dir, 'f');
+  fs.writeFileSync(tag, '');
+  const ours = startTool('opensnoop', ['-f', 'O_WRONLY', '-f', 'O_RDWR', '-e', '-n', 'python3']);
+  try {
+    await ours.waitFor('PATH\n');
+    await sleep(200);
+    const py = `import os\nfor f in (os.O_RDONLY, os.O_WRONLY, os.O_RDWR, os.O_WRONLY | os.O_APPEND, os.O_RDONLY):\n    os.close(os.open(${JSON.stringify(tag)}, f))\n`;
+    assert.equal((await run('python3', ['-c', py])).code, 0);
+    await sleep(300);
+    const r = await ours.stop();
+    assert.equal(r.code, 0, r.stderr);
+    const flags = r.stdout.split('\n').filter((l) => l.endsWith(` ${tag}`)).map((l) => / (\d{8}) \//.exec(l)?.[1]);
+    // O_WRONLY, O_RDWR, O_WRONLY|O_APPEND (Python adds O_CLOEXEC, 02000000)
+    assert.deepEqual(flags, ['02000001', '02000002', '02002001'], r.stdout);
+  } finally {
+    ours.child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
