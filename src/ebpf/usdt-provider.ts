@@ -137,8 +137,9 @@ function sweepStale(tmp: string): void {
     return;
   }
   const uid = process.getuid?.();
+  const ours = new RegExp(`^${DIR_PREFIX}(\\d+)-`);
   for (const n of names) {
-    const m = new RegExp(`^${DIR_PREFIX}(\\d+)-`).exec(n);
+    const m = ours.exec(n);
     if (!m || Number(m[1]) === process.pid) continue;
     try {
       process.kill(Number(m[1]), 0);
@@ -199,11 +200,12 @@ export class ProviderProbe {
    * Fires the probe. `args` runs only while a tracer has the probe enabled;
    * it returns one value per declared argument (an integer or bigint for an
    * integer type — passed as 64 bits, the tracer reads the declared width —
-   * a string for `string`). Untraced, this is one memory load.
+   * a string for `string`; a probe without arguments needs no callback).
+   * Untraced, this is one memory load.
    */
-  fire(args: () => readonly UsdtArgValue[]): void {
+  fire(args?: () => readonly UsdtArgValue[]): void {
     if (this.semaphore[0] === 0) return;
-    this.fireWith(args());
+    this.fireWith(args ? args() : []);
   }
 
   private fireWith(values: readonly UsdtArgValue[]): void {
@@ -250,6 +252,8 @@ export class UsdtProvider {
     if (this.loaded) throw new UsdtProviderError(`provider '${this.name}' is enabled: declare probe '${name}' before enable() (or disable() first)`);
     if (!NAME.test(name)) throw new UsdtProviderError(`probe name '${name}' must be a C identifier (letters, digits, _; at most 64 characters)`);
     if (this.probeList.some((p) => p.name === name)) throw new UsdtProviderError(`provider '${this.name}' already has a probe '${name}'`);
+    const clash = this.probeList.find((p) => semaphoreSymbol(this.name, p.name) === name || semaphoreSymbol(this.name, name) === p.name);
+    if (clash) throw new UsdtProviderError(`probe name '${name}' clashes with the symbols of probe '${clash.name}' (each probe defines NAME and ${this.name}_NAME_semaphore)`);
     if (types.length > USDT_MAX_ARGS) throw new UsdtProviderError(`probe '${name}' has ${types.length} arguments; USDT probes take at most ${USDT_MAX_ARGS}`);
     const p = new ProviderProbe(this.name, name, types.map((t) => argType(t, name)));
     this.probeList.push(p);

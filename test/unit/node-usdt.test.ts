@@ -141,6 +141,7 @@ test('enable() maps the object from a private directory; fire() runs the callbac
   const pr = usdt.provider('unitapp');
   const first = pr.probe('firstProbe', 'int', 'char *');
   const six = pr.probe('six', ...sixArgs);
+  const tick = pr.probe('tick');
   let calls = 0;
   first.fire(() => [calls++, 'before enable']);
   pr.enable();
@@ -172,6 +173,8 @@ test('enable() maps the object from a private directory; fire() runs the callbac
     let sixCalls = 0;
     six.fire(() => (sixCalls++, [255, -(2n ** 63n), 'six', -1, 2n ** 64n - 1n, 4294967295]));
     assert.equal(sixCalls, 1);
+    setSemaphore(pr, 'tick', 1);
+    tick.fire(); // no arguments, no callback
     setSemaphore(pr, 'firstProbe', 0);
     first.fire(() => [calls++, 'untraced again']);
     assert.equal(calls, 1);
@@ -203,6 +206,7 @@ test('a provider with many probes: every symbol resolves through the generated h
     setSemaphore(pr, 'probe_17', 1);
     const fired = list.map((p, i) => { let n = 0; p.fire(() => (n++, [i])); return n; });
     assert.deepEqual(fired, list.map((_, i) => (i === 17 ? 1 : 0)));
+    assert.throws(() => list[17].fire(), /probe many:probe_17 takes 1 argument \(int64\), the callback returned 0/);
   } finally {
     pr.disable();
   }
@@ -241,6 +245,7 @@ test('bad declarations are one sentence each', () => {
   assert.throws(() => pr.probe('a:b'), /probe name 'a:b' must be a C identifier/);
   pr.probe('p', 'int');
   assert.throws(() => pr.probe('p'), /provider 'errs' already has a probe 'p'/);
+  assert.throws(() => pr.probe('errs_p_semaphore'), /probe name 'errs_p_semaphore' clashes with the symbols of probe 'p'/);
   pr.enable();
   try {
     assert.throws(() => pr.probe('q'), /provider 'errs' is enabled: declare probe 'q' before enable\(\)/);
