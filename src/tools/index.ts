@@ -30,3 +30,4 @@ register('statsnoop', tool('./statsnoop'));
 register('syncsnoop', tool('./syncsnoop'));
 register('mountsnoop', tool('./mountsnoop'));
 register('biosnoop', tool('./biosnoop'));
+register('cpudist', tool('./cpudist'));
