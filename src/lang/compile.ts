@@ -10,6 +10,7 @@ import type { AttachPoint, Probe, Program, SourceFile, Expr, Stmt } from './ast'
 import type { AttachSpec, ProgramSpec, ScriptArtifact } from './artifact';
 import { CompileError } from './diagnostics';
 import { parse } from './parser';
+import { some } from './visit';
 import { expandAttachPoint, type ExpandedPoint, type ProbeContext } from './probes';
 import { analyze, dumpTypes, type SemanticResult } from './semantic';
 import { Gen, Shared, startTimeProgram } from './codegen';
@@ -79,23 +80,7 @@ export function compileDetailed(source: SourceFile, opts: CompileOptions = {}): 
 }
 
 function usesName(probe: Probe, names: Set<string>): boolean {
-  let found = false;
-  const visit = (n: unknown): void => {
-    if (found || !n || typeof n !== 'object') return;
-    if (Array.isArray(n)) {
-      n.forEach(visit);
-      return;
-    }
-    const o = n as { kind?: string; name?: string };
-    if (o.kind === 'Builtin' && o.name && names.has(o.name)) {
-      found = true;
-      return;
-    }
-    for (const [k, v] of Object.entries(n)) if (k !== 'span') visit(v);
-  };
-  visit(probe.predicate);
-  visit(probe.body);
-  return found;
+  return some([probe.predicate, probe.body], (n) => n.kind === 'Builtin' && names.has(n.name));
 }
 
 interface Instance {

@@ -35,6 +35,15 @@ import { isBuiltinName } from './builtins';
 
 export type ParseOptions = PreprocessOptions;
 
+/**
+ * How deeply a program may nest parentheses, blocks, else-ifs, unary
+ * operators, casts and field/index accesses.
+ * The checker and code generator follow nesting recursively; at this depth
+ * they use well under half of Node's default stack. (Chains such as
+ * `a + b + c ...` are not nesting: their length is unlimited.)
+ */
+export const MAX_NESTING = 500;
+
 /** Words that cannot be used as identifiers. */
 export const KEYWORDS: ReadonlySet<string> = new Set([
   'if', 'else', 'unroll', 'while', 'for', 'let', 'return', 'break', 'continue', 'config', 'sizeof', 'offsetof',
@@ -92,6 +101,8 @@ class Parser {
   private prev: Span;
   /** > 0 while parsing a `/predicate/`: a `/` followed by `{` ends it instead of dividing. */
   private inPredicate = 0;
+  /** Nesting of expressions, unary operators and blocks being parsed (see MAX_NESTING). */
+  private depth = 0;
 
   constructor(
     private readonly source: SourceFile,
@@ -375,6 +386,26 @@ class Parser {
   // ---- statements ------------------------------------------------------------------
 
   private block(): Block {
+    this.enter();
+    try {
+      return this.blockBody();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /**
+   * Counts one more level of nesting; refuses the program past MAX_NESTING
+   * with one sentence at the token that went too deep (every later stage
+   * walks nesting recursively, and must never run out of stack).
+   */
+  private enter(): void {
+    if (++this.depth > MAX_NESTING) {
+      throw new CompileError(`the program nests more than ${MAX_NESTING} levels deep here (parentheses, blocks, else-ifs, operators or field accesses): tsbpf's limit`, this.peek().span, this.source);
+    }
+  }
+
+  private blockBody(): Block {
     const open = this.expect('{');
     const stmts: Stmt[] = [];
     for (;;) {
@@ -480,7 +511,15 @@ class Parser {
     let otherwise: Block | IfStmt | null = null;
     if (this.atWord('else')) {
       this.advance();
-      if (this.atWord('if')) otherwise = this.ifStmt();
+      if (this.atWord('if')) {
+        // an else-if chain nests IfStmts: it counts as nesting
+        this.enter();
+        try {
+          otherwise = this.ifStmt();
+        } finally {
+          this.depth--;
+        }
+      }
       else if (this.at('{')) otherwise = this.block();
       else throw this.unexpected(this.peek(), '{ or if');
     }
@@ -533,6 +572,15 @@ class Parser {
   }
 
   private expression(): Expr {
+    this.enter();
+    try {
+      return this.ternary();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private ternary(): Expr {
     const cond = this.binary(1);
     if (!this.at('?')) return cond;
     this.advance();
@@ -575,7 +623,13 @@ class Parser {
     if (t.kind === 'punct') {
       if (UNARY_OPS.has(t.text)) {
         this.advance();
-        const operand = this.unary();
+        this.enter();
+        let operand: Expr;
+        try {
+          operand = this.unary();
+        } finally {
+          this.depth--;
+        }
         return { kind: 'Unary', op: t.text as UnaryOp, operand, span: joinSpans(t.span, operand.span) };
       }
       if (t.text === '++' || t.text === '--') {
@@ -589,7 +643,13 @@ class Parser {
         this.advance();
         const type = this.typeName();
         this.expect(')', t);
-        const operand = this.unary();
+        this.enter();
+        let operand: Expr;
+        try {
+          operand = this.unary();
+        } finally {
+          this.depth--;
+        }
         return { kind: 'Cast', type, operand, span: joinSpans(t.span, operand.span) };
       }
     }
@@ -650,9 +710,20 @@ class Parser {
     return { kind: 'TypeName', base, pointerDepth, arrayLength, span: this.from(first.span) };
   }
 
+  /** `e.f`, `e->f`, `e.0`, `e[i]`, `e++`: each access nests `e` one level deeper. */
   private postfix(e: Expr): Expr {
+    const outer = this.depth;
+    try {
+      return this.postfixChain(e);
+    } finally {
+      this.depth = outer;
+    }
+  }
+
+  private postfixChain(e: Expr): Expr {
     for (;;) {
       const t = this.peek();
+      if (this.isPunct(t, '.') || this.isPunct(t, '->') || this.isPunct(t, '[')) this.enter();
       if (this.isPunct(t, '.') || this.isPunct(t, '->')) {
         this.advance();
         const f = this.peek();

@@ -15,7 +15,7 @@
  * A probe with several attach points may be typed once per attach point
  * (`args` differs between tracepoints), so expression types are per instance.
  */
-import type { Call, Expr, MapRef, Probe, Program, Span, Stmt, TypeDef, TypeName } from './ast';
+import type { Binary, Call, Expr, MapRef, Probe, Program, Span, Stmt, TypeDef, TypeName } from './ast';
 import { CTypeError, offsetOf } from './ctypes';
 import { optionalBtf, type Target } from '../target/target';
 import type { Aggregation } from './artifact';
@@ -133,8 +133,25 @@ export class Checker implements TypeRules {
 
   /** Types an expression (recording it) and returns the type. */
   type(e: Expr): Type {
+    if (e.kind === 'Binary' && e.left.kind === 'Binary') return this.binaryChain(e);
     const t = this.compute(e);
     this.exprs.set(e, t);
+    return t;
+  }
+
+  /**
+   * `a + b + c + ...` is a left-deep tree as deep as the chain is long: its
+   * left spine is typed bottom-up in a loop (in the order recursion would),
+   * so a chain of any length needs no stack.
+   */
+  private binaryChain(top: Binary): Type {
+    const spine = leftSpine(top);
+    let t = this.type(spine.leaf);
+    for (let i = spine.nodes.length - 1; i >= 0; i--) {
+      const b = spine.nodes[i];
+      t = this.binary(b.op, b.left, t, b.right, b.span);
+      this.exprs.set(b, t);
+    }
     return t;
   }
 
@@ -175,21 +192,14 @@ export class Checker implements TypeRules {
         return e.op === '-' ? -v : e.op === '~' ? ~v : e.op === '!' ? (v ? 0n : 1n) : undefined;
       }
       case 'Binary': {
-        const a = this.constInt(e.left), b = this.constInt(e.right);
-        if (a === undefined || b === undefined) return undefined;
-        switch (e.op) {
-          case '+': return a + b;
-          case '-': return a - b;
-          case '*': return a * b;
-          case '/': return b ? a / b : undefined;
-          case '%': return b ? a % b : undefined;
-          case '<<': return a << b;
-          case '>>': return a >> b;
-          case '&': return a & b;
-          case '|': return a | b;
-          case '^': return a ^ b;
-          default: return undefined;
+        // the left spine in a loop: chains are as long as the program
+        const spine = leftSpine(e);
+        let a = this.constInt(spine.leaf);
+        for (let i = spine.nodes.length - 1; i >= 0 && a !== undefined; i--) {
+          const b = this.constInt(spine.nodes[i].right);
+          a = b === undefined ? undefined : foldConst(spine.nodes[i].op, a, b);
         }
+        return a;
       }
       default:
         return undefined;
@@ -288,7 +298,7 @@ export class Checker implements TypeRules {
         return f.check(this, e);
       }
       case 'Binary':
-        return this.binary(e.op, e.left, e.right, e.span);
+        return this.binary(e.op, e.left, this.type(e.left), e.right, e.span);
       case 'Unary': {
         if (e.op === '*' || e.op === '&') return this.error(`pointer ${e.op === '*' ? 'dereference' : 'address-of'} is not supported`, e.span);
         const t = this.int(e.operand, `operand of '${e.op}'`);
@@ -309,7 +319,7 @@ export class Checker implements TypeRules {
         if (ot.kind === 'int' && ot.btf !== undefined) {
           return this.btfMember(ot.btf, e.field, e.span, e);
         }
-        const t = this.field(e.object, e.field, e.span);
+        const t = this.field(e.object, ot, e.field, e.span);
         // fentry/fexit: a parameter that points to a kernel struct can be followed with ->
         const argStruct = ot.kind === 'ctx' ? this.ctx.btfArgs?.[e.field] : undefined;
         if (argStruct !== undefined && t.kind === 'int') return { ...t, btf: argStruct };
@@ -392,8 +402,9 @@ export class Checker implements TypeRules {
     if (t.kind !== 'int' && t.kind !== 'none') this.error(`condition must be an integer, got ${typeName(t)}`, e.span);
   }
 
-  private binary(op: string, l: Expr, r: Expr, span: Span): Type {
-    const a = this.type(l), b = this.type(r);
+  /** The type of `l op r`, the left operand's type `a` given (see binaryChain). */
+  private binary(op: string, l: Expr, a: Type, r: Expr, span: Span): Type {
+    const b = this.type(r);
     if (a.kind === 'none' || b.kind === 'none') return INT64;
     if (op === '&&' || op === '||') {
       if (a.kind !== 'int') this.error(`operand of '${op}' must be an integer, got ${typeName(a)}`, l.span);
@@ -420,8 +431,8 @@ export class Checker implements TypeRules {
     return { kind: 'int', size: 8, signed };
   }
 
-  private field(obj: Expr, name: string, span: Span): Type {
-    const ot = this.type(obj);
+  /** `obj.name` where `obj` has type `ot` (already typed: typing it again would double the work per level). */
+  private field(obj: Expr, ot: Type, name: string, span: Span): Type {
     if (ot.kind === 'ctx') {
       const tp = this.ctx.tracepoint;
       if (!tp) return this.error('args is not available in this probe', obj.span);
@@ -717,6 +728,34 @@ export class Checker implements TypeRules {
         return { agg: { kind: 'lhist', min, max, step }, value: UINT64 };
       }
     }
+  }
+}
+
+/** A left-deep chain `((leaf op r) op r) ...`: its Binary nodes top first, and the innermost left operand. */
+export function leftSpine(top: Binary): { nodes: Binary[]; leaf: Expr } {
+  const nodes: Binary[] = [];
+  let x: Expr = top;
+  while (x.kind === 'Binary') {
+    nodes.push(x);
+    x = x.left;
+  }
+  return { nodes, leaf: x };
+}
+
+/** `a op b` of two integer constants; undefined for a division by zero or a non-arithmetic op. */
+function foldConst(op: string, a: bigint, b: bigint): bigint | undefined {
+  switch (op) {
+    case '+': return a + b;
+    case '-': return a - b;
+    case '*': return a * b;
+    case '/': return b ? a / b : undefined;
+    case '%': return b ? a % b : undefined;
+    case '<<': return a << b;
+    case '>>': return a >> b;
+    case '&': return a & b;
+    case '|': return a | b;
+    case '^': return a ^ b;
+    default: return undefined;
   }
 }
 

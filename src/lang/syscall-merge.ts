@@ -20,6 +20,7 @@ import type { Probe } from './ast';
 import type { ExpandedPoint, ProbeContext } from './probes';
 import type { AttachSpec } from './artifact';
 import type { TracepointField, TracepointFormat } from '../sys/tracefs';
+import { walk } from './visit';
 
 /** Fewer points than this attach individually (each costs one tracepoint enable). */
 export const MERGE_THRESHOLD = 8;
@@ -34,22 +35,13 @@ export interface MergedSyscalls {
 function argsUse(probe: Probe): { fields: Set<string>; whole: boolean } {
   const fields = new Set<string>();
   let whole = false;
-  const visit = (n: unknown, parentIsField: boolean): void => {
-    if (!n || typeof n !== 'object') return;
-    if (Array.isArray(n)) {
-      n.forEach((x) => visit(x, false));
-      return;
+  walk([probe.predicate, probe.body], (n) => {
+    if (n.kind === 'FieldAccess' && n.object.kind === 'Builtin' && n.object.name === 'args') {
+      fields.add(n.field);
+      return false;
     }
-    const o = n as { kind?: string; name?: string; object?: { kind?: string; name?: string }; field?: string };
-    if (o.kind === 'FieldAccess' && o.object?.kind === 'Builtin' && o.object.name === 'args' && o.field) {
-      fields.add(o.field);
-      return;
-    }
-    if (o.kind === 'Builtin' && o.name === 'args' && !parentIsField) whole = true;
-    for (const [k, v] of Object.entries(n)) if (k !== 'span') visit(v, false);
-  };
-  visit(probe.predicate, false);
-  visit(probe.body, false);
+    if (n.kind === 'Builtin' && n.name === 'args') whole = true;
+  });
   return { fields, whole };
 }
 

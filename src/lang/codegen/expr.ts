@@ -4,11 +4,15 @@
  * location, and string comparison.
  */
 import { FP, Helper, R0, R1, R2, R3, type Reg, type JmpCond } from '../../ebpf/asm';
-import type { Expr, MapRef } from '../ast';
+import type { Binary, Expr, MapRef } from '../ast';
+import { leftSpine } from '../semantic';
 import type { Loc, Lowering } from '../feature';
 import { builtinVar, functionDef } from '../builtins';
 import { isScalar, memSize, type Type } from '../types';
 import { ContextGen } from './context';
+
+/** Binary operators evaluated as conditions (jumps), not arithmetic. */
+const CONDITIONS: ReadonlySet<string> = new Set(['==', '!=', '<', '<=', '>', '>=', '&&', '||']);
 
 export abstract class ExprGen extends ContextGen {
   /** Reads a map value as a scalar (maps.ts). */
@@ -23,8 +27,11 @@ export abstract class ExprGen extends ContextGen {
   /** Registers an expression needs (rough Sethi–Ullman number). */
   need(e: Expr): number {
     switch (e.kind) {
-      case 'Binary':
-        return Math.max(this.need(e.left), this.need(e.right) + 1);
+      case 'Binary': {
+        // need(l op r) = max(need(l), need(r) + 1), unrolled over the left spine (chains are as long as the program)
+        const spine = leftSpine(e);
+        return spine.nodes.reduce((m, b) => Math.max(m, this.need(b.right) + 1), this.need(spine.leaf));
+      }
       case 'Unary':
       case 'Cast':
         return this.need(e.operand);
@@ -170,11 +177,28 @@ export abstract class ExprGen extends ContextGen {
     return r;
   }
 
-  protected binary(e: Extract<Expr, { kind: 'Binary' }>): Reg {
+  /**
+   * Arithmetic `l op r`. A chain `a + b + c ...` is evaluated from its
+   * innermost left operand up, in a loop, emitting what recursion would.
+   */
+  protected binary(e: Binary): Reg {
+    if (CONDITIONS.has(e.op)) return this.boolOf(e);
+    const spine: Binary[] = [];
+    let x: Expr = e;
+    while (x.kind === 'Binary' && !CONDITIONS.has(x.op)) {
+      spine.push(x);
+      x = x.left;
+    }
+    let l = this.scalar(x);
+    for (let i = spine.length - 1; i >= 0; i--) l = this.arith(spine[i], l);
+    return l;
+  }
+
+  /** Applies one arithmetic node to its evaluated left operand `l`. */
+  private arith(e: Binary, left: Reg): Reg {
     const op = e.op;
-    if (['==', '!=', '<', '<=', '>', '>=', '&&', '||'].includes(op)) return this.boolOf(e);
     const t = this.type(e);
-    const [l, r] = this.operands(e.left, e.right);
+    const [l, r] = this.withRight(left, e.left, e.right);
     switch (op) {
       case '+': this.a.add64(l, r); break;
       case '-': this.a.sub64(l, r); break;
@@ -195,7 +219,11 @@ export abstract class ExprGen extends ContextGen {
 
   /** Evaluates two operands into registers, spilling the left one if the right one needs the registers. */
   operands(left: Expr, right: Expr): [Reg, Reg] {
-    let l = this.scalar(left);
+    return this.withRight(this.scalar(left), left, right);
+  }
+
+  /** Evaluates `right` next to the evaluated `left` (in `l`), spilling `l` if `right` needs the registers. */
+  private withRight(l: Reg, left: Expr, right: Expr): [Reg, Reg] {
     if (this.need(right) > this.freeCount()) {
       const slot = this.alloc(8);
       this.a.stx('dw', FP, slot, l);
@@ -218,19 +246,8 @@ export abstract class ExprGen extends ContextGen {
       return;
     }
     if (e.kind === 'Binary') {
-      if (e.op === '&&') {
-        this.cond(e.left, falseLabel);
-        this.cond(e.right, falseLabel);
-        return;
-      }
-      if (e.op === '||') {
-        const t = this.a.newLabel('or');
-        const f = this.a.newLabel('orf');
-        this.cond(e.left, f);
-        this.a.ja(t);
-        this.a.label(f);
-        this.cond(e.right, falseLabel);
-        this.a.label(t);
+      if (e.op === '&&' || e.op === '||') {
+        this.logicalChain(e, falseLabel);
         return;
       }
       const cmp = ['==', '!=', '<', '<=', '>', '>='];
@@ -261,6 +278,35 @@ export abstract class ExprGen extends ContextGen {
     const r = this.scalar(e);
     this.a.jeq(r, 0, falseLabel);
     this.release1(r);
+  }
+
+  /**
+   * `a && b && ...` / `a || b || ...` (left-deep, as long as the program) in a
+   * loop, emitting what the recursive rules would:
+   *   l && r: cond(l, F); cond(r, F)
+   *   l || r: cond(l, f); ja t; f: cond(r, F); t:
+   */
+  private logicalChain(top: Binary, falseLabel: string): void {
+    const op = top.op;
+    const nodes: Binary[] = [];
+    let x: Expr = top;
+    while (x.kind === 'Binary' && x.op === op) {
+      nodes.push(x);
+      x = x.left;
+    }
+    if (op === '&&') {
+      this.cond(x, falseLabel);
+      for (let i = nodes.length - 1; i >= 0; i--) this.cond(nodes[i].right, falseLabel);
+      return;
+    }
+    const labels = nodes.map(() => ({ t: this.a.newLabel('or'), f: this.a.newLabel('orf') }));
+    this.cond(x, labels[nodes.length - 1].f);
+    for (let i = nodes.length - 1; i >= 0; i--) {
+      this.a.ja(labels[i].t);
+      this.a.label(labels[i].f);
+      this.cond(nodes[i].right, i === 0 ? falseLabel : labels[i - 1].f);
+      this.a.label(labels[i].t);
+    }
   }
 
   /**

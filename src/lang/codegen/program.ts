@@ -4,14 +4,15 @@
  * instructions with a source map and callback functions, and the synthetic
  * start-time program of `elapsed`.
  */
-import { Asm, FP, Helper, R0, R1, R2, R3, R6, type Insn, PseudoLd, type Reg } from '../../ebpf/asm';
+import { Asm, AsmError, FP, Helper, R0, R1, R2, R3, R6, type Insn, PseudoLd, type Reg } from '../../ebpf/asm';
 import type { Span } from '../ast';
 import type { ProgramSpec } from '../artifact';
 import type { Lowering } from '../feature';
 import type { InstanceTypes } from '../semantic';
 import type { Target } from '../../target/target';
 import type { Shared } from './resources';
-import { StmtGen, walkAst } from './statements';
+import { StmtGen } from './statements';
+import { some } from '../visit';
 
 /** x86 thread_info.status flag of a task inside a 32-bit syscall. */
 const TS_COMPAT = 0x0002;
@@ -30,15 +31,7 @@ function compatStatusOffset(target: Target): number | undefined {
 
 /** Whether a probe records user addresses that are symbolized later (ustack, usym, func in user probes). */
 function recordsUserAddresses(probe: InstanceTypes['probe'], userCtx: boolean): boolean {
-  let found = false;
-  const enter = (o: { kind?: string; name?: string }): boolean => {
-    if (found) return false;
-    if ((o.kind === 'Builtin' || o.kind === 'Call') && (o.name === 'ustack' || o.name === 'usym' || (o.name === 'func' && userCtx))) found = true;
-    return !found;
-  };
-  walkAst(probe.predicate, enter);
-  walkAst(probe.body, enter);
-  return found;
+  return some([probe.predicate, probe.body], (o) => (o.kind === 'Builtin' || o.kind === 'Call') && (o.name === 'ustack' || o.name === 'usym' || (o.name === 'func' && userCtx)));
 }
 
 /** Generates one program; builtins' lowerings see it as a Lowering. */
@@ -107,6 +100,16 @@ export class Gen extends StmtGen implements Lowering {
     else this.a.mov64(r, this.probeNameIndex);
   }
 
+  /** Resolves labels; a jump too far for BPF's 16-bit offsets is the program's size, said in one sentence. */
+  private resolve(): Insn[] {
+    try {
+      return this.a.resolve();
+    } catch (e) {
+      if (!(e instanceof AsmError)) throw e;
+      this.fail(`this probe's program is too large for BPF: a jump spans more than 32,767 instructions (${e.message}); split the probe or shorten its expressions`, this.inst.probe.span);
+    }
+  }
+
   /** Generates the whole program. */
   program(): { insns: Insn[]; sourceMap: (Span | null)[]; functions?: { insn: number; name: string }[] } {
     this.a.mov64(R6, R1);
@@ -131,7 +134,7 @@ export class Gen extends StmtGen implements Lowering {
       this.a.label(sp.label);
       sp.emit();
     }
-    const insns = this.a.resolve();
+    const insns = this.resolve();
     for (const f of this.funcRefs) {
       const start = this.subprogStart.get(f.label);
       if (start === undefined) this.fail(`internal: callback ${f.label} was not emitted`, null);

@@ -3,36 +3,19 @@
  * return, and the callback subprograms of for ($kv : @map) and len(@map).
  */
 import { FP, Helper, R0, R1, R2, R3, R4, R6, PseudoLd, type Reg } from '../../ebpf/asm';
-import type { Expr, MapRef, Span, Stmt } from '../ast';
+import type { Expr, MapRef, Node, Span, Stmt } from '../ast';
 import { functionDef } from '../builtins';
 import { NONE, isScalar, memSize, type Type } from '../types';
 import { TEMPS } from './frame';
 import { EventGen } from './events';
-
-/**
- * Visits every AST node object under `node` (arrays are walked through, spans
- * skipped); `enter` returns false to skip a node's children.
- */
-export function walkAst(node: unknown, enter: (n: { kind?: string; name?: string }) => boolean): void {
-  const visit = (n: unknown): void => {
-    if (!n || typeof n !== 'object') return;
-    if (Array.isArray(n)) {
-      n.forEach(visit);
-      return;
-    }
-    if (!enter(n as { kind?: string; name?: string })) return;
-    for (const [k, v] of Object.entries(n)) if (k !== 'span') visit(v);
-  };
-  visit(node);
-}
+import { walk } from '../visit';
 
 /** Names of the $variables referenced under `node`, skipping the subtree `skip`. */
-function varNames(node: unknown, skip?: unknown): Set<string> {
+function varNames(node: Node, skip?: Node): Set<string> {
   const out = new Set<string>();
-  walkAst(node, (o) => {
+  walk([node], (o) => {
     if (o === skip) return false;
-    if (o.kind === 'Variable' && o.name) out.add(o.name);
-    return true;
+    if (o.kind === 'Variable') out.add(o.name);
   });
   return out;
 }
