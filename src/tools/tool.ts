@@ -1,3 +1,5 @@
+import type { ArgSpec } from './common/args';
+
 /**
  * The chapters of the BPF performance tools catalogue (Gregg, "BPF Performance
  * Tools") that `tsbpf tools` groups the tools by; 'multi' holds the
@@ -25,6 +27,8 @@ export interface ToolDef {
   description: string;
   /** The chapter `tsbpf tools` lists it under. */
   category: ToolCategory;
+  /** Its flags, for -h, the man page and shell completion. */
+  spec: ArgSpec;
   /** Runs with the tool's own flags; resolves with the exit code. */
   run(argv: string[]): Promise<number>;
 }

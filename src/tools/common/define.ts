@@ -23,6 +23,7 @@ export function defineTool<O>(m: ToolModule<O>): ToolDef {
     name: m.spec.name,
     description: m.description,
     category: m.category,
+    spec: m.spec,
     async run(argv: string[]): Promise<number> {
       const a = parseArgs(m.spec, argv);
       if (a.help) {
