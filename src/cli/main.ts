@@ -5,7 +5,6 @@
  * trace is shown only for internal errors (or with TSBPF_DEBUG=1).
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { parseScriptArgs, USAGE, UsageError, type ScriptOptions } from './args';
 import { CompileError } from '../lang/diagnostics';
 import { MissingFeatureError } from '../sys/features';
@@ -13,6 +12,7 @@ import { SyscallError } from '../sys/errno';
 import { VerifierError } from '../ebpf/programs';
 import { toolNames, runTool, toolsHelp } from '../tools/registry';
 import { isExplained } from '../errors';
+import { version } from './version';
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -23,11 +23,12 @@ const commands: Record<string, () => Command> = {
   stats: () => require('./commands/stats').run as Command,
   flamegraph: () => require('./commands/flamegraph').run as Command,
   export: () => require('./commands/export').run as Command,
+  completion: () => require('./completion').run as Command,
 };
 
-export function version(): string {
-  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
-  return `tsbpf v${pkg.version}`;
+/** The subcommands other than tools (for the man page and shell completion). */
+export function commandNames(): string[] {
+  return Object.keys(commands);
 }
 
 /** The CLI, run by entry.ts (bin/tsbpf). Never throws: exits with the code. */

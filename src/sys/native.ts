@@ -3,7 +3,9 @@
  * system-call surface; policy and parsing live in TypeScript callers.
  * System calls return the kernel's result, or a negative errno.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { packageRoot } from './package-root';
 
 /** [target, byteOffset, source]: write source's address into target at byteOffset. */
 export type PointerPatch = [Uint8Array, number, Uint8Array];
@@ -49,14 +51,36 @@ export interface NativeAddon {
 
 let addon: NativeAddon | undefined;
 
+/**
+ * Where the addon may be, best first: the prebuilt linux-x64 one shipped in the
+ * package (N-API is ABI-stable, so one build serves every Node >= 20), then a
+ * local build from native/ (`npm run build:native`, node-gyp) for a platform
+ * where the prebuilt one does not load (e.g. a musl libc).
+ */
+export function addonCandidates(): string[] {
+  const root = packageRoot();
+  return [
+    path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'tsbpf_native.node'),
+    path.join(root, 'build', 'Release', 'tsbpf_native.node'),
+  ];
+}
+
 /** Loads the addon on first use so pure modules (parser, formatter) never need it. */
 export function native(): NativeAddon {
   if (!addon) {
-    const file = path.join(__dirname, '..', '..', '..', 'build', 'Release', 'tsbpf_native.node');
-    try {
-      addon = require(file) as NativeAddon;
-    } catch (e) {
-      throw new Error(`tsbpf: the native addon is not built (${file}); run 'npm ci' or 'npm run build'`);
+    const failures: string[] = [];
+    for (const file of addonCandidates()) {
+      if (!fs.existsSync(file)) continue;
+      try {
+        addon = require(file) as NativeAddon;
+        break;
+      } catch (e) {
+        failures.push(`${file}: ${(e as Error).message.split('\n')[0]}`);
+      }
+    }
+    if (!addon) {
+      const why = failures.length ? `it did not load (${failures.join('; ')})` : `no build of it for ${process.platform}-${process.arch} is in ${packageRoot()}`;
+      throw new Error(`tsbpf: the native addon is missing: ${why}; build it from source with 'npm run build:native' in ${packageRoot()} (needs a C compiler, make and python3)`);
     }
   }
   return addon;

@@ -184,7 +184,7 @@ kernelTest('-h prints usage (exit 0), -V the version, an unknown option is a usa
   assert.match(h.stdout, /^USAGE:/);
   const v = await runTsbpf(['-V']);
   ok(v);
-  assert.match(v.stdout, /^tsbpf v\d+\.\d+\.\d+\n$/);
+  assert.match(v.stdout, /^tsbpf v\d+\.\d+\.\d+ \(commit ([0-9a-f]{12}(-dirty)?|unknown[^)]*)\)\n$/);
   const u = await runTsbpf(['--frobnicate']);
   fails(u);
   assert.match(u.stderr, /unknown option '--frobnicate'/);
