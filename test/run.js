@@ -11,7 +11,11 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
-const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', root], { stdio: 'inherit' });
+// A fresh clone (npm ci has no build step: the package has no install scripts) gets the
+// whole build once: the addon, tsc, the CLI bundle and the man page (scripts/build.js).
+const fresh = !fs.existsSync(path.join(root, 'build', 'Release', 'tsbpf_native.node')) || !fs.existsSync(path.join(root, 'dist', 'tsbpf.js'));
+const build = fresh ? [path.join(root, 'scripts', 'build.js'), '--native'] : [require.resolve('typescript/bin/tsc'), '-p', root];
+const tsc = spawnSync(process.execPath, build, { stdio: 'inherit' });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 
 const args = process.argv.slice(2);

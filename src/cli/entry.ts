@@ -20,7 +20,8 @@ closeInspector();
 process.title = 'tsbpf';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-(require('./main') as typeof import('./main')).main(process.argv.slice(2));
+// launch.ts runs the one-file bundle of main when it is current (start-up cost), else ./main.
+(require('./launch') as typeof import('./launch')).launch(process.argv.slice(2));
 
 function closeInspector(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
