@@ -33,3 +33,4 @@ register('syncsnoop', tool(() => require('./syncsnoop')));
 register('mountsnoop', tool(() => require('./mountsnoop')));
 register('biosnoop', tool(() => require('./biosnoop')));
 register('cpudist', tool(() => require('./cpudist')));
+register('runqslower', tool(() => require('./runqslower')));
