@@ -10,6 +10,7 @@ import { MissingFeatureError, hasFeature } from '../sys/features';
 import type { HistMap, MapDump } from '../runtime/format/maps';
 import { valueText } from '../runtime/values';
 import type { ParsedArgs } from './common/args';
+import { EBPF_OPTION } from './common/ebpf';
 import { defineTool, type ToolModule } from './common/define';
 import { clockTime, log2HistText, slotsFromHist } from './common/hist';
 import { runToolProgram } from './common/script';
@@ -184,6 +185,7 @@ const mod: ToolModule<ArgdistOptions> = {
       { short: 'H', long: 'histogram', dest: 'hist', kind: 'list', metavar: 'SPECIFIER', help: 'probe specifier to capture histogram of (see examples below)' },
       { short: 'C', long: 'count', dest: 'freq', kind: 'list', metavar: 'SPECIFIER', help: 'probe specifier to capture count of (see examples below)' },
       { short: 't', long: 'timestamp', dest: 'timestamp', kind: 'flag', help: 'print timestamp before each summary (always on, as bcc)' },
+      EBPF_OPTION,
     ],
     examples: [
       "argdist -H 'p::__kmalloc(u64 size):u64:size'            # kmalloc sizes (needs kprobes)",

@@ -5,6 +5,7 @@
  */
 import type { HistMap, MapDump } from '../runtime/format/maps';
 import type { ParsedArgs } from './common/args';
+import { EBPF_OPTION } from './common/ebpf';
 import { defineTool, type ToolModule } from './common/define';
 import { diskByName, diskNameOf, listDisks } from './common/disks';
 import { clockTime, log2HistText, slotsFromHist } from './common/hist';
@@ -98,6 +99,7 @@ const mod: ToolModule<BiolatencyOptions> = {
       { short: 'D', long: 'disks', dest: 'perDisk', kind: 'flag', help: 'Print a histogram per disk device' },
       { short: 'F', long: 'flag', dest: 'perFlag', kind: 'flag', help: 'Print a histogram per set of I/O flags' },
       { short: 'd', long: 'disk', dest: 'disk', kind: 'string', metavar: 'DISK', help: 'Trace this disk only' },
+      EBPF_OPTION,
     ],
     positionals: [
       { name: 'interval', kind: 'int', min: 1, help: 'output interval, in seconds' },

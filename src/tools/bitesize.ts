@@ -4,6 +4,7 @@
  */
 import type { HistMap, MapDump } from '../runtime/format/maps';
 import { type ParsedArgs } from './common/args';
+import { EBPF_OPTION } from './common/ebpf';
 import { defineTool, type ToolModule } from './common/define';
 import { diskByName } from './common/disks';
 import { clockTime, log2HistText, slotsFromHist } from './common/hist';
@@ -55,6 +56,7 @@ const mod: ToolModule<BitesizeOptions> = {
       { short: 'c', long: 'comm', dest: 'comm', kind: 'string', metavar: 'COMM', help: 'Trace this comm only (prefix match, as libbpf-tools)' },
       { short: 'd', long: 'disk', dest: 'disk', kind: 'string', metavar: 'DISK', help: 'Trace this disk only' },
       { short: 'T', long: 'timestamp', dest: 'timestamp', kind: 'flag', help: 'Include timestamp on output' },
+      EBPF_OPTION,
     ],
     positionals: [
       { name: 'interval', kind: 'int', min: 1, help: 'output interval, in seconds' },

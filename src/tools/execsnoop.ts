@@ -15,6 +15,7 @@
 import type { EventSpec } from '../lang/artifact';
 import type { Value } from '../runtime/values';
 import type { ParsedArgs } from './common/args';
+import { EBPF_OPTION } from './common/ebpf';
 import { defineTool, type ToolModule } from './common/define';
 import { cgroupId, parseUser } from './common/filters';
 import { clockTime } from './common/hist';
@@ -248,6 +249,7 @@ const mod: ToolModule<ExecsnoopOptions> = {
       { short: 'C', long: 'print-cpu', dest: 'printCpu', kind: 'flag', help: 'print CPU column' },
       { short: 'M', long: 'print-pcomm', dest: 'printParentComm', kind: 'flag', help: 'print parent command (column PARENT)' },
       { long: 'max-args', dest: 'maxArgs', kind: 'int', metavar: 'MAX_ARGS', min: 1, help: `maximum number of arguments parsed and displayed, defaults to 20 (at most ${MAX_ARGS_LIMIT})` },
+      EBPF_OPTION,
     ],
     examples: [
       'execsnoop           # trace all exec() syscalls',

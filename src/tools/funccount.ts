@@ -11,6 +11,7 @@ import { MissingFeatureError, hasFeature } from '../sys/features';
 import { globToRegExp, listTracepoints } from '../sys/tracefs';
 import type { MapDump } from '../runtime/format/maps';
 import type { ParsedArgs } from './common/args';
+import { EBPF_OPTION } from './common/ebpf';
 import { defineTool, type ToolModule } from './common/define';
 import { clockTime } from './common/hist';
 import { runToolProgram } from './common/script';
@@ -146,6 +147,7 @@ const mod: ToolModule<FunccountOptions> = {
       { short: 'd', long: 'duration', dest: 'duration', kind: 'int', metavar: 'DURATION', min: 1, help: 'total duration of trace, seconds' },
       { short: 'T', long: 'timestamp', dest: 'timestamp', kind: 'flag', help: 'include timestamp on output' },
       { short: 'r', long: 'regexp', dest: 'regexp', kind: 'flag', help: 'use regular expressions. Default is "*" wildcards only.' },
+      EBPF_OPTION,
     ],
     positionals: [{ name: 'pattern', kind: 'string', help: 'search expression for events' }],
     examples: [

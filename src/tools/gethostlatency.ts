@@ -9,6 +9,7 @@ import { requireFeature } from '../sys/features';
 import type { EventSpec } from '../lang/artifact';
 import type { Value } from '../runtime/values';
 import type { ParsedArgs } from './common/args';
+import { EBPF_OPTION } from './common/ebpf';
 import { defineTool, type ToolModule } from './common/define';
 import { clockTime } from './common/hist';
 import { intOf, quote, runToolProgram, strOf } from './common/script';
@@ -46,6 +47,7 @@ const mod: ToolModule<GethostlatencyOptions> = {
     options: [
       { short: 'p', long: 'pid', dest: 'pid', kind: 'int', metavar: 'PID', min: 1, help: 'Process ID to trace' },
       { short: 'l', long: 'libc', dest: 'libc', kind: 'string', metavar: 'LIBC', help: 'Specify which libc.so to use' },
+      EBPF_OPTION,
     ],
     examples: [
       'gethostlatency             # time getaddrinfo/gethostbyname[2] calls',

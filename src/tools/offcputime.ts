@@ -5,9 +5,9 @@
  * off-CPU time is added under them. Output and flags as libbpf-tools
  * offcputime (microseconds), with bcc's -f folded output.
  */
-import * as fs from 'node:fs';
 import type { MapDump } from '../runtime/format/maps';
 import type { ParsedArgs } from './common/args';
+import { EBPF_OPTION } from './common/ebpf';
 import { defineTool, type ToolModule } from './common/define';
 import { intOf, runToolProgram, strOf } from './common/script';
 import { foldedStack, framesOf, mergeSamples, multiLineStack, type StackPrintOptions, type StackSample } from './common/stacks';
@@ -15,7 +15,6 @@ import { ToolError } from './tool';
 
 export interface OffcputimeOptions extends StackPrintOptions {
   pid?: number;
-  tids?: number[];
   tid?: number;
   userThreads: boolean;
   kernelThreads: boolean;
@@ -32,7 +31,8 @@ const PF_KTHREAD = 0x00200000;
 export function offcputimeProgram(o: OffcputimeOptions): string {
   const who: string[] = [];
   if (o.tid !== undefined) who.push(`args->prev_pid == ${o.tid}`);
-  if (o.tids?.length) who.push(`(${o.tids.map((t) => `args->prev_pid == ${t}`).join(' || ')})`);
+  // The switched-out task is current: its process id covers threads created after tracing started too.
+  if (o.pid !== undefined) who.push(`pid == ${o.pid}`);
   // The switched-out task is current, so its flags tell kernel threads from user threads.
   if (o.userThreads) who.push(`(curtask->flags & ${PF_KTHREAD}) == 0`);
   if (o.kernelThreads) who.push(`(curtask->flags & ${PF_KTHREAD}) != 0`);
@@ -88,6 +88,7 @@ const mod: ToolModule<OffcputimeOptions> = {
       { short: 'm', long: 'min-block-time', dest: 'min', kind: 'int', metavar: 'MIN-BLOCK-TIME', min: 0, help: 'the amount of time in microseconds over which we store traces (default 1)' },
       { short: 'M', long: 'max-block-time', dest: 'max', kind: 'int', metavar: 'MAX-BLOCK-TIME', min: 0, help: 'the amount of time in microseconds under which we store traces' },
       { long: 'state', dest: 'state', kind: 'int', metavar: 'STATE', min: 0, help: 'filter on this thread state bitmask (eg, 2 == TASK_UNINTERRUPTIBLE)' },
+      EBPF_OPTION,
     ],
     positionals: [{ name: 'duration', kind: 'int', min: 1, help: 'duration of trace, in seconds' }],
     examples: [
@@ -101,25 +102,17 @@ const mod: ToolModule<OffcputimeOptions> = {
       'offcputime -k          # only trace kernel threads (no user)',
       'offcputime -f 5        # folded output for flame graphs (bcc)',
     ],
-    notes: 'Follows libbpf-tools (values in microseconds); -f/-U/-K/-d come from bcc. -p covers the threads the process had at start.',
+    notes: 'Follows libbpf-tools (values in microseconds); -f/-U/-K/-d come from bcc. -p covers all of the process\'s threads, also those created later.',
   },
   options(a: ParsedArgs): OffcputimeOptions {
     if ([a.has('pid'), a.flag('uthreads'), a.flag('kthreads')].filter(Boolean).length > 1) throw new ToolError('-p, -u and -k are mutually exclusive');
     if (a.flag('ustacks') && a.flag('kstacks')) throw new ToolError('-U and -K are mutually exclusive');
     const pid = a.int('pid');
-    let tids: number[] | undefined;
-    if (pid !== undefined) {
-      try {
-        tids = fs.readdirSync(`/proc/${pid}/task`).map(Number);
-      } catch {
-        throw new ToolError(`no process with PID ${pid}`);
-      }
-    }
     const minUs = a.int('min') ?? 1;
     const maxUs = a.int('max');
     if (maxUs !== undefined && maxUs < minUs) throw new ToolError(`max-block-time (${maxUs}) is below min-block-time (${minUs})`);
     return {
-      pid, tids, tid: a.int('tid'), userThreads: a.flag('uthreads'), kernelThreads: a.flag('kthreads'),
+      pid, tid: a.int('tid'), userThreads: a.flag('uthreads'), kernelThreads: a.flag('kthreads'),
       userOnly: a.flag('ustacks'), kernelOnly: a.flag('kstacks'), delimited: a.flag('delimited'), annotate: false,
       folded: a.flag('folded'), minUs, maxUs, state: a.int('state'), duration: a.int('duration'),
     };

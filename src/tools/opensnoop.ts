@@ -5,6 +5,7 @@
 import type { EventSpec } from '../lang/artifact';
 import type { Value } from '../runtime/values';
 import type { ParsedArgs } from './common/args';
+import { EBPF_OPTION } from './common/ebpf';
 import { defineTool, type ToolModule } from './common/define';
 import { clockTime } from './common/hist';
 import { intOf, runToolProgram, strOf } from './common/script';
@@ -120,6 +121,7 @@ const mod: ToolModule<OpensnoopOptions> = {
       { short: 'n', long: 'name', dest: 'name', kind: 'string', metavar: 'NAME', help: 'Trace process names containing this' },
       { short: 'e', long: 'extended-fields', dest: 'extended', kind: 'flag', help: 'Print extended fields (open flags, octal)' },
       { short: 'f', long: 'flag_filter', dest: 'flags', kind: 'list', commaSplit: true, metavar: 'FLAG', help: 'filter on flags argument (e.g., O_WRONLY); repeated: any of them (bcc)' },
+      EBPF_OPTION,
     ],
     examples: [
       'opensnoop           # trace all open() syscalls',

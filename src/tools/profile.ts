@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import { foldedFromCounts, renderFlameGraph } from '../runtime/flamegraph';
 import type { MapDump } from '../runtime/format/maps';
 import type { ParsedArgs } from './common/args';
+import { EBPF_OPTION } from './common/ebpf';
 import { defineTool, type ToolModule } from './common/define';
 import { intOf, runToolProgram, strOf } from './common/script';
 import { flameFrames, foldedStack, framesOf, mergeSamples, multiLineStack, type StackPrintOptions, type StackSample } from './common/stacks';
@@ -71,6 +72,7 @@ const mod: ToolModule<ProfileOptions> = {
       { short: 'f', long: 'folded', dest: 'folded', kind: 'flag', help: 'output folded format, one line per stack (for flame graphs)' },
       { short: 'C', long: 'cpu', dest: 'cpu', kind: 'int', metavar: 'CPU', min: 0, help: 'cpu number to run profile on' },
       { long: 'flamegraph', dest: 'flamegraph', kind: 'string', metavar: 'FILE', help: 'also write an interactive SVG flame graph to FILE' },
+      EBPF_OPTION,
     ],
     positionals: [{ name: 'duration', kind: 'int', min: 1, help: 'duration of trace, in seconds' }],
     examples: [

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import type { HistMap, MapDump } from '../runtime/format/maps';
 import type { BucketCounts } from '../runtime/format/hist';
 import type { ParsedArgs } from './common/args';
+import { EBPF_OPTION } from './common/ebpf';
 import { defineTool, type ToolModule } from './common/define';
 import { clockTime, log2HistText, slotsFromHist } from './common/hist';
 import { intOf, runToolProgram, strOf } from './common/script';
@@ -19,22 +20,30 @@ export interface RunqlatOptions {
   perProcess: boolean;
   perThread: boolean;
   pid?: number;
-  /** Threads of `pid` when tracing started (the tracepoints carry thread ids only). */
+  /** Threads of `pid` when tracing started (the wakeup tracepoints carry thread ids only; later ones are followed). */
   tids?: number[];
   interval: number;
   count: number;
 }
 
 export function runqlatProgram(o: RunqlatOptions): string {
-  const tidIn = (expr: string) => (o.tids && o.tids.length ? `(${o.tids.map((t) => `${expr} == ${t}`).join(' || ')})` : '');
+  // -p: the wakeup tracepoints name the woken thread only. Threads the process had at start are listed;
+  // threads it creates later are remembered in @member when created (current is then their creator).
+  const member = (expr: string) =>
+    o.pid === undefined ? '' : `(${[...(o.tids ?? []).map((t) => `${expr} == ${t}`), `@member[${expr}] == 1`].join(' || ')})`;
   // The idle task (pid 0) is never queued: libbpf-tools skips it too.
-  const wakePred = ['args->pid != 0', tidIn('args->pid')].filter(Boolean).join(' && ');
+  const wakePred = ['args->pid != 0', member('args->pid')].filter(Boolean).join(' && ');
   const div = o.milliseconds ? 1000000 : 1000;
   const key = o.perProcess || o.perThread ? '[args->next_pid, args->next_comm]' : '';
   // A preempted task is still runnable: its prev_state holds only the preempt marker (TASK_REPORT_MAX), no state bits.
-  const prevPred = ['(args->prev_state & 0xff) == 0', 'args->prev_pid != 0', tidIn('args->prev_pid')].filter(Boolean).join(' && ');
+  const prevPred = ['(args->prev_state & 0xff) == 0', 'args->prev_pid != 0', o.pid !== undefined ? `pid == ${o.pid}` : ''].filter(Boolean).join(' && ');
   const nextPred = ['@qtime[args->next_pid] != 0'].join(' && ');
+  const members = o.pid === undefined ? [] : [
+    `tracepoint:sched:sched_process_fork /pid == ${o.pid}/\n{\n  @member[args->child_pid] = 1;\n}\n`,
+    `tracepoint:sched:sched_process_exit /pid == ${o.pid}/\n{\n  delete(@member[tid]);\n}\n`,
+  ];
   return [
+    ...members,
     `tracepoint:sched:sched_wakeup${wakePred ? ` /${wakePred}/` : ''}\n{\n  @qtime[args->pid] = nsecs;\n}\n`,
     `tracepoint:sched:sched_wakeup_new${wakePred ? ` /${wakePred}/` : ''}\n{\n  @qtime[args->pid] = nsecs;\n}\n`,
     `tracepoint:sched:sched_switch /${prevPred}/\n{\n  @qtime[args->prev_pid] = nsecs;\n}\n`,
@@ -91,7 +100,7 @@ function threadsOf(pid: number): number[] {
   try {
     return fs.readdirSync(`/proc/${pid}/task`).map(Number);
   } catch {
-    throw new ToolError(`no process with PID ${pid}`);
+    throw new ToolError(`-p: no process with PID ${pid}`);
   }
 }
 
@@ -107,6 +116,7 @@ const mod: ToolModule<RunqlatOptions> = {
       { short: 'P', long: 'pids', dest: 'pids', kind: 'flag', help: 'Print a histogram per process ID' },
       { short: 'L', long: 'tids', dest: 'tids', kind: 'flag', help: 'Print a histogram per thread ID' },
       { short: 'p', long: 'pid', dest: 'pid', kind: 'int', metavar: 'PID', min: 1, help: 'Trace this PID only' },
+      EBPF_OPTION,
     ],
     positionals: [
       { name: 'interval', kind: 'int', min: 1, help: 'output interval, in seconds' },
@@ -120,7 +130,7 @@ const mod: ToolModule<RunqlatOptions> = {
       'runqlat -p 185  # trace PID 185 only',
     ],
     notes: 'Follows libbpf-tools, on the sched tracepoints (no BTF tracepoints): -p covers the threads the process had at\n' +
-      'start, and -P groups threads by the process they belong to when printed. No --pidnss or -c (cgroup) yet.',
+      'start and those it creates later; -P groups threads by the process they belong to when printed. No --pidnss yet.',
   },
   options(a: ParsedArgs): RunqlatOptions {
     if (a.flag('pids') && a.flag('tids')) throw new ToolError('-P and -L cannot be used together');

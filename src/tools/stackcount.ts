@@ -5,6 +5,7 @@
  */
 import type { MapDump } from '../runtime/format/maps';
 import type { ParsedArgs } from './common/args';
+import { EBPF_OPTION } from './common/ebpf';
 import { defineTool, type ToolModule } from './common/define';
 import { clockTime } from './common/hist';
 import { intOf, runToolProgram, strOf } from './common/script';
@@ -85,6 +86,7 @@ const mod: ToolModule<StackcountOptions> = {
       { short: 'U', long: 'user-stacks-only', dest: 'user', kind: 'flag', help: 'user stack only' },
       { short: 'd', long: 'delimited', dest: 'delimited', kind: 'flag', help: 'insert delimiter between kernel/user stacks' },
       { short: 'f', long: 'folded', dest: 'folded', kind: 'flag', help: 'output folded format' },
+      EBPF_OPTION,
     ],
     positionals: [{ name: 'pattern', kind: 'string', help: 'search expression for events' }],
     examples: [

@@ -5,6 +5,7 @@
  */
 import type { MapDump } from '../runtime/format/maps';
 import type { ParsedArgs } from './common/args';
+import { EBPF_OPTION } from './common/ebpf';
 import { defineTool, type ToolModule } from './common/define';
 import { clockTime } from './common/hist';
 import { intOf, runToolProgram, strOf } from './common/script';
@@ -105,6 +106,7 @@ const mod: ToolModule<SyscountOptions> = {
       { short: 'm', long: 'milliseconds', dest: 'ms', kind: 'flag', help: 'Display latency in milliseconds (default: microseconds)' },
       { short: 'P', long: 'process', dest: 'process', kind: 'flag', help: 'Count by process and not by syscall' },
       { short: 'l', long: 'list', dest: 'list', kind: 'flag', help: 'Print list of recognized syscalls and exit' },
+      EBPF_OPTION,
     ],
     examples: [
       'syscount                 # print top 10 syscalls by count at exit',

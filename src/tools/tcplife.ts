@@ -8,6 +8,7 @@ import type { EventSpec } from '../lang/artifact';
 import { CompileError } from '../lang/diagnostics';
 import { inetNtop, type Value } from '../runtime/values';
 import type { ParsedArgs } from './common/args';
+import { EBPF_OPTION } from './common/ebpf';
 import { defineTool, type ToolModule } from './common/define';
 import { clockTime } from './common/hist';
 import { compileTool, intOf, runToolProgram, strOf } from './common/script';
@@ -152,6 +153,7 @@ const mod: ToolModule<TcplifeOptions> = {
       { short: 's', long: 'csv', dest: 'csv', kind: 'flag', help: 'comma separated values output (bcc)' },
       { short: '4', long: 'ipv4', dest: 'v4', kind: 'flag', help: 'trace IPv4 family only' },
       { short: '6', long: 'ipv6', dest: 'v6', kind: 'flag', help: 'trace IPv6 family only' },
+      EBPF_OPTION,
     ],
     examples: [
       'tcplife             # trace all TCP connect()s',

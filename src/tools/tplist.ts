@@ -25,7 +25,7 @@ export function mappedObjects(pid: number): string[] {
   try {
     maps = fs.readFileSync(`/proc/${pid}/maps`, 'utf8');
   } catch {
-    throw new ToolError(`no process with PID ${pid}`);
+    throw new ToolError(`-p: no process with PID ${pid}`);
   }
   const seen = new Set<string>();
   for (const line of maps.split('\n')) {
@@ -95,7 +95,8 @@ export function tplistText(o: TplistOptions): string {
     }
     return lines.length ? lines.join('\n') + '\n' : '';
   }
-  const [cat, ev] = (o.filter ?? '*:*').includes(':') ? (o.filter as string).split(':', 2) : ['*', o.filter ?? '*'];
+  const filter = o.filter ?? '*:*';
+  const [cat, ev] = filter.includes(':') ? filter.split(':', 2) : ['*', filter];
   for (const t of listTracepoints(cat || '*', ev || '*')) {
     lines.push(`${t.category}:${t.event}`);
     if (o.verbose) {

@@ -13,6 +13,7 @@ import type { EventSpec } from '../lang/artifact';
 import { formatPrintf, parseFormat } from '../runtime/format/printf';
 import { valueText, type Value } from '../runtime/values';
 import type { ParsedArgs } from './common/args';
+import { EBPF_OPTION } from './common/ebpf';
 import { defineTool, type ToolModule } from './common/define';
 import { clockTime } from './common/hist';
 import { intOf, runToolProgram, strOf } from './common/script';
@@ -168,7 +169,7 @@ function libPath(lib: string, pid?: number): string {
     try {
       return fs.readlinkSync(`/proc/${pid}/exe`);
     } catch {
-      throw new ToolError(`no process with PID ${pid}`);
+      throw new ToolError(`-p: no process with PID ${pid}`);
     }
   }
   try {
@@ -250,6 +251,7 @@ const mod: ToolModule<TraceOptions> = {
       { short: 'M', long: 'max-events', dest: 'max', kind: 'int', metavar: 'MAX_EVENTS', min: 1, help: 'number of events to print before quitting' },
       { short: 'n', long: 'name', dest: 'name', kind: 'string', metavar: 'NAME', help: 'only print process names containing this name' },
       { short: 'Z', long: 'string-size', dest: 'strsize', kind: 'int', metavar: 'STRING_SIZE', min: 1, help: 'maximum size to read from strings (default 80)' },
+      EBPF_OPTION,
     ],
     positionals: [{ name: 'probe', kind: 'string', rest: true, help: 'probe specifier (see examples)' }],
     examples: [

@@ -6,6 +6,7 @@
  */
 import { MissingFeatureError, hasFeature } from '../sys/features';
 import type { ParsedArgs } from './common/args';
+import { EBPF_OPTION } from './common/ebpf';
 import { defineTool, type ToolModule } from './common/define';
 import { clockTime } from './common/hist';
 import { intOf, runToolProgram } from './common/script';
@@ -71,6 +72,7 @@ const mod: ToolModule<VfsstatOptions> = {
     summary: 'vfsstat: Count some VFS calls',
     options: [
       { long: 'syscalls', dest: 'syscalls', kind: 'flag', help: 'Without kprobes: count the corresponding syscalls instead (an approximation, labelled as such)' },
+      EBPF_OPTION,
     ],
     positionals: [
       { name: 'interval', kind: 'int', min: 1, help: 'output interval, in seconds (default 1)' },

@@ -53,12 +53,17 @@ async function underFlood(args: string[], interrupt?: number) {
   }
 }
 
-kernelTest('opensnoop under a flood of opens already running at start: the header is line 1, SIGINT after 1 s ends it within 0.5 s', async () => {
+// Exit time is mostly the kernel's: detaching a tracepoint waits for an RCU grace period, slower on a loaded host
+// (~250 ms here when quiet, 550 ms at load 12 on 2 CPUs). The bound is loose enough for a busy CI machine and
+// far below what the old runtime took (2.4-8.4 s: it drained the ring until empty while the flood went on).
+const EXIT_BOUND_MS = 1500;
+
+kernelTest('opensnoop under a flood of opens already running at start: the header is line 1, SIGINT after 1 s ends it promptly', async () => {
   const r = await underFlood(['-n', 'tools_workload'], 1000);
-  assert.ok(r.exit - r.signalled < 500, `exit took ${r.exit - r.signalled} ms after SIGINT (${r.bytes} bytes of output)`);
+  assert.ok(r.exit - r.signalled < EXIT_BOUND_MS, `exit took ${r.exit - r.signalled} ms after SIGINT (${r.bytes} bytes of output)`);
 });
 
-kernelTest('opensnoop -d 1 under a flood of opens: the header is line 1 and it ends about 1 s after it (within 0.6 s more)', async () => {
+kernelTest('opensnoop -d 1 under a flood of opens: the header is line 1 and it ends about 1 s after it', async () => {
   const r = await underFlood(['-n', 'tools_workload', '-d', '1']);
-  assert.ok(r.exit - r.firstOutput < 1600, `exit came ${r.exit - r.firstOutput} ms after the header (${r.bytes} bytes of output)`);
+  assert.ok(r.exit - r.firstOutput < 1000 + EXIT_BOUND_MS, `exit came ${r.exit - r.firstOutput} ms after the header (${r.bytes} bytes of output)`);
 });

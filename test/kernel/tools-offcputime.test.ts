@@ -47,3 +47,27 @@ kernelTest('offcputime: -p with -u is refused', async () => {
   const r = await runToolToEnd('offcputime', ['-p', '1', '-u']);
   assert.equal(r.stderr, 'tsbpf: -p, -u and -k are mutually exclusive\n');
 });
+
+kernelTest('offcputime -p: threads created after tracing started are counted (4 threads sleeping 1 ms 20 times: at least 80000 us off CPU)', async () => {
+  const w = startWorkload('threads', 4);
+  const ours = startTool('offcputime', ['-f', '-p', String(w.pid)]);
+  try {
+    await sleep(1500);
+    assert.equal(ours.child.exitCode, null, ours.stderr());
+    assert.equal(await w.go(), 0);
+    await sleep(200);
+    const r = await ours.stop();
+    assert.equal(r.code, 0, r.stderr);
+    let total = 0;
+    for (const l of r.stdout.split('\n').filter(Boolean)) {
+      const m = /^tools_workload(;.*)? (\d+)$/.exec(l);
+      assert.ok(m, l);
+      total += Number(m[2]);
+    }
+    // the threads alone sleep 4 x 20 x 1 ms; the main thread waits for them on top of that
+    assert.ok(total >= 80000 && total < 5_000_000, `${total}\n${r.stdout}`);
+  } finally {
+    w.child.kill('SIGKILL');
+    ours.child.kill('SIGKILL');
+  }
+});

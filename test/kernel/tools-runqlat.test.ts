@@ -59,3 +59,22 @@ kernelTest('runqlat: -P with -L is refused in one sentence', async () => {
   assert.equal(r.code, 1);
   assert.equal(r.stderr, 'tsbpf: -P and -L cannot be used together\n');
 });
+
+kernelTest('runqlat -p: threads the process creates after tracing started are covered (4 threads sleeping 1 ms 20 times: at least 80 queuings)', async () => {
+  const w = startWorkload('threads', 4);
+  const ours = startTool('runqlat', ['-p', String(w.pid)]);
+  try {
+    await ours.waitFor('Hit Ctrl-C to end.\n');
+    await sleep(200);
+    assert.equal(await w.go(), 0);
+    await sleep(200);
+    const r = await ours.stop();
+    assert.equal(r.code, 0, r.stderr);
+    const n = total(parseHistRows(r.stdout));
+    // each thread is woken once per sleep (80), the main thread when its stdin line and its threads' ends come
+    assert.ok(n >= 80 && n <= 160, `count ${n}:\n${r.stdout}`);
+  } finally {
+    w.child.kill('SIGKILL');
+    ours.child.kill('SIGKILL');
+  }
+});

@@ -5,6 +5,9 @@
  */
 import type { ToolCategory, ToolDef } from '../tool';
 import { helpText, parseArgs, type ArgSpec, type ParsedArgs } from './args';
+import { EBPF_OPTION } from './ebpf';
+import { requireProcess } from './filters';
+import { takeToolProgram } from './script';
 
 export interface ToolModule<O> {
   spec: ArgSpec;
@@ -30,7 +33,19 @@ export function defineTool<O>(m: ToolModule<O>): ToolDef {
         process.stdout.write(helpText(m.spec));
         return 0;
       }
-      return m.main(m.options(a));
+      const o = m.options(a);
+      // A PID or TID filter naming no process would trace nothing, silently.
+      for (const dest of ['pid', 'tid']) {
+        const opt = m.spec.options.find((x) => x.dest === dest && x.kind === 'int');
+        if (opt) requireProcess(a.int(dest), opt.short ? `-${opt.short}` : `--${opt.long}`);
+      }
+      // bcc's --ebpf: print the program the tool would run (tsbpf language), run nothing.
+      if (a.flag('ebpf') && m.spec.options.some((x) => x === EBPF_OPTION)) {
+        const t = await takeToolProgram(() => m.main(o));
+        if (t) process.stdout.write(t.program.endsWith('\n') ? t.program : `${t.program}\n`);
+        return 0;
+      }
+      return m.main(o);
     },
   };
 }
