@@ -108,6 +108,9 @@ async function prepare(s: ScriptSource, prefix: string): Promise<Prepared> {
     const devices = labels.map((_, i) => info?.devices[i] ?? false);
     maps.push({ spec, sum: info?.sumMap ? byName.get(info.sumMap) : undefined, name, labels, devices, help: o.help ?? info?.help ?? spec.name });
   }
+  if (maps.length === 0) {
+    throw new ConfigError(`${s.tool ?? sourceName}: no map to serve (metrics come from maps: count(), sum(), hist()...; printf output is not a metric)`);
+  }
   return { prefix, artifact, maps };
 }
 
