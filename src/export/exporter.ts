@@ -91,6 +91,9 @@ async function prepare(s: ScriptSource, prefix: string): Promise<Prepared> {
     throw new ConfigError(`${sourceName}: the script has only BEGIN/END, so it would end at once: an exporter needs probes that keep running`);
   }
   const byName = new Map(artifact.userMaps.map((m) => [m.name, m]));
+  for (const name of Object.keys(s.maps ?? {})) {
+    if (!byName.has(name)) throw new ConfigError(`${s.tool ?? sourceName} has no map ${name} (it has ${artifact.userMaps.map((m) => m.name).filter((n) => !n.endsWith(SUM_SUFFIX)).join(', ') || 'none'})`);
+  }
   const maps: ExportedMap[] = [];
   for (const spec of artifact.userMaps) {
     if (spec.name.endsWith(SUM_SUFFIX) && inst.maps.has(spec.name.slice(0, -SUM_SUFFIX.length))) continue; // a companion

@@ -296,6 +296,8 @@ kernelTest('library: exporter() without a server counts a child\'s getppid calls
   }
   await assert.rejects(exporter({ listen: false, scripts: [{ program: 'BEGIN { @x = count(); }' }] }), /stdin: the script has only BEGIN\/END, so it would end at once/);
   await assert.rejects(exporter({ listen: false, scripts: [{ program: 'tracepoint:syscalls:sys_enter_getppid { printf("x\\n"); }' }] }), /stdin: no map to serve/);
+  await assert.rejects(exporter({ listen: false, scripts: [{ program: 'tracepoint:syscalls:sys_enter_getppid { @n = count(); }', maps: { '@m': { labels: ['x'] } } }] }),
+    /stdin has no map @m \(it has @n\)/);
   const r = spawnSync(tsbpfBin, ['export', '--listen', '127.0.0.1:1', 'nosuchfile.bt'], { encoding: 'utf8' });
   assert.equal(r.status, 1);
   assert.equal(r.stderr, "tsbpf: cannot read script 'nosuchfile.bt': no such file\n");
