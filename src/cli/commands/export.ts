@@ -122,11 +122,14 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   const { exporter } = require('../../export/exporter') as typeof import('../../export/exporter');
+  // a signal while starting stops it once started, through the same clean detach
+  let close: (() => void) | undefined;
+  let stopRequested = false;
+  const stop = (): void => (close ? close() : void (stopRequested = true));
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, stop);
   const ex = await exporter(opts);
-  const stop = (): void => void ex.close();
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  process.on('SIGHUP', stop);
+  close = () => void ex.close();
+  if (stopRequested) close();
   process.stderr.write(`tsbpf export: serving ${opts.scripts.length} script${opts.scripts.length === 1 ? '' : 's'} on ${ex.url}\n`);
   return ex.done;
 }
