@@ -34,3 +34,4 @@ register('mountsnoop', tool(() => require('./mountsnoop')));
 register('biosnoop', tool(() => require('./biosnoop')));
 register('cpudist', tool(() => require('./cpudist')));
 register('runqslower', tool(() => require('./runqslower')));
+register('funclatency', tool(() => require('./funclatency')));
