@@ -12,15 +12,15 @@
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { encode, isLdImm64, PseudoLd, type Insn } from '../ebpf/asm';
-import { attachKprobe, attachKprobeMulti, attachPerfEvent, attachRawTracepoint, attachTracepoint, attachTracing, attachUprobe, closeLinksConcurrently, type Link } from '../ebpf/attach';
+import { attachKprobeMulti, closeLinksConcurrently, type Link } from '../ebpf/attach';
 import { RingBufReader } from '../ebpf/events';
 import { BpfMap, numPossibleCpus } from '../ebpf/maps';
 import { loadProgram, type Program, type ProgTypeName, VerifierError } from '../ebpf/programs';
-import { PerfType, SwEvent } from '../sys/perf';
 import { AttachType } from '../sys/bpf';
 import { hasFeature, MissingFeatureError } from '../sys/features';
-import type { AttachSpec, EventSpec, ProgramSpec, ScriptArtifact, UserMapSpec } from '../lang/artifact';
+import type { EventSpec, ProgramSpec, ScriptArtifact, UserMapSpec } from '../lang/artifact';
 import { CompileError } from '../lang/diagnostics';
+import { attachSpec } from '../lang/probes';
 import { decodeValue, readInt } from './decode';
 import { createOutput, type OutputFormatter } from './format/output';
 import type { MapDump } from './format/maps';
@@ -292,42 +292,10 @@ export class ScriptRuntime {
         // a merged raw_syscalls attachment counts as the syscall tracepoints it serves (compiler's syscall-merge.ts)
         count += s.kind === 'tracepoint' && s.serves ? s.serves : 1;
         if (s.kind === 'begin' || s.kind === 'end') continue;
-        this.links.push(...this.attachOne(prog, s));
+        this.links.push(...attachSpec(prog, s)); // the provider's attacher for this kind (lang/probes.ts)
       }
     });
     return count;
-  }
-
-  private attachOne(prog: Program, s: AttachSpec): Link[] {
-    switch (s.kind) {
-      case 'tracepoint':
-        return [attachTracepoint(prog, s.category, s.event)];
-      case 'raw_tracepoint':
-        return [attachRawTracepoint(prog, s.event)];
-      case 'kprobe':
-        try {
-          return [attachKprobe(prog, s.func, { retprobe: s.retprobe, offset: s.offset, cookie: s.cookie !== undefined ? BigInt(s.cookie) : undefined })];
-        } catch (e) {
-          // one sentence: the missing feature, then what observes the same event (the compiler's table)
-          if (e instanceof MissingFeatureError && s.alternative) throw new MissingFeatureError(e.feature, `${e.message}; ${s.alternative}`);
-          throw e;
-        }
-      case 'uprobe':
-        return [attachUprobe(prog, s.path, BigInt(s.offset), {
-          retprobe: s.retprobe, pid: s.pid, refCtrOffset: s.refCtrOffset !== undefined ? BigInt(s.refCtrOffset) : undefined,
-          cookie: s.cookie !== undefined ? BigInt(s.cookie) : undefined, // `probe` of a program serving several points
-        })];
-      case 'fentry':
-      case 'fexit':
-        return [attachTracing(prog, s.func)];
-      case 'perf':
-        return [attachPerfEvent(prog, { type: s.type, config: BigInt(s.config), frequency: s.frequency, samplePeriod: s.period !== undefined ? BigInt(s.period) : undefined })];
-      case 'interval':
-        return [attachPerfEvent(prog, { type: PerfType.SOFTWARE, config: BigInt(SwEvent.CPU_CLOCK), samplePeriod: BigInt(s.periodNs), cpus: [0] })];
-      case 'begin':
-      case 'end':
-        return [];
-    }
   }
 
   /** Runs the BEGIN or END programs once in the kernel (BPF_PROG_TEST_RUN). */

@@ -73,30 +73,29 @@ export class KernelTarget implements Target {
 
   kprobeFunctions(): readonly string[] {
     if (this.functions) return this.functions;
-    const out = new Set<string>();
-    try {
-      for (const line of fs.readFileSync(`${tracefsRoot()}/available_filter_functions`, 'utf8').split('\n')) {
-        const name = line.split(/\s/)[0];
-        if (name) out.add(name);
-      }
-    } catch {
-      // no tracefs: kallsyms' text symbols
+    const read = (p: string): string | undefined => {
       try {
-        for (const name of kernelSymbols().functionNames()) out.add(name);
+        return fs.readFileSync(p, 'utf8');
       } catch {
-        // no symbol source: wildcards match nothing
+        return undefined;
+      }
+    };
+    let filter: string | undefined;
+    try {
+      filter = read(`${tracefsRoot()}/available_filter_functions`);
+    } catch {
+      // no tracefs
+    }
+    let names: Iterable<string> | undefined;
+    if (filter === undefined) {
+      try {
+        names = kernelSymbols().functionNames(); // kallsyms' text symbols
+      } catch {
+        names = []; // no symbol source: wildcards match nothing
       }
     }
     // functions kprobes refuse (debugfs lists them; without debugfs the attach reports them)
-    try {
-      for (const line of fs.readFileSync('/sys/kernel/debug/kprobes/blacklist', 'utf8').split('\n')) {
-        const name = line.trim().split(/\s+/)[1];
-        if (name) out.delete(name);
-      }
-    } catch {
-      // debugfs not mounted
-    }
-    return (this.functions = [...out].sort());
+    return (this.functions = traceableFunctions(filter, names, read('/sys/kernel/debug/kprobes/blacklist')));
   }
 
   tracepointCategories(): readonly string[] {
@@ -144,6 +143,26 @@ export class KernelTarget implements Target {
     if (!hostArch()) return (this.syscalls = null);
     return (this.syscalls = syscallTable(this.arch, (p) => fs.readFileSync(p, 'utf8')));
   }
+}
+
+/**
+ * The functions a kprobe can attach to, sorted and unique: the names of
+ * available_filter_functions ("name [module]" lines), else `fallback` (kallsyms
+ * text symbols), minus the kprobe blacklist ("0xstart-0xend name" lines).
+ */
+export function traceableFunctions(filterFunctions: string | undefined, fallback: Iterable<string> | undefined, blacklist: string | undefined): string[] {
+  const out = new Set<string>();
+  if (filterFunctions !== undefined) {
+    for (const line of filterFunctions.split('\n')) {
+      const name = line.split(/\s/)[0];
+      if (name) out.add(name);
+    }
+  } else for (const name of fallback ?? []) out.add(name);
+  for (const line of (blacklist ?? '').split('\n')) {
+    const name = line.trim().split(/\s+/)[1];
+    if (name) out.delete(name);
+  }
+  return [...out].sort();
 }
 
 /** The architecture's syscall table, extended by numbers appended later as the installed UAPI header lists them. */

@@ -39,7 +39,7 @@ function point(event: string, fields: [string, string, number][]): ExpandedPoint
   const name = `tracepoint:syscalls:${event}`;
   return {
     spec: { kind: 'tracepoint', category: 'syscalls', event },
-    ctx: { provider: 'tracepoint', progType: 'tracepoint', regs: false, u64Args: false, retprobe: false, user: true, probeName: name, perPoint: false, tracepoint: fmt },
+    ctx: { provider: 'tracepoint', progType: 'tracepoint', regs: false, u64Args: false, funcArgs: false, retprobe: false, user: true, probeName: name, perPoint: false, tracepoint: fmt },
     name,
   };
 }

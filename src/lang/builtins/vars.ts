@@ -163,9 +163,7 @@ export const BUILTIN_VARS: Record<string, BuiltinVarDef> = {
       else if (c.ctx.usdtArgs && n >= c.ctx.usdtArgs.length) c.error(`this usdt probe has ${c.ctx.usdtArgs.length} arguments`, e.span);
       else if (!c.ctx.regs && !c.ctx.u64Args) c.error(`${e.name} is not available in ${c.ctx.provider} probes`, e.span);
       else if (c.ctx.regs && !c.ctx.usdtArgs && n >= c.opts.target.arch.argRegs.length) c.error(`${e.name}: only arg0..arg5 are available`, e.span);
-      else if (c.ctx.provider === 'profile' || c.ctx.provider === 'interval' || c.ctx.provider === 'software' || c.ctx.provider === 'hardware') {
-        c.error(`${e.name} is not available in ${c.ctx.provider} probes`, e.span);
-      }
+      else if (!c.ctx.funcArgs) c.error(`${e.name} is not available in ${c.ctx.provider} probes`, e.span);
       if (c.ctx.usdtArgs && c.ctx.usdtArgs[n]) {
         const a = c.ctx.usdtArgs[n];
         return { kind: 'int', size: 8, signed: a.signed };

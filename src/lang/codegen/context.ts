@@ -112,7 +112,7 @@ export abstract class ContextGen extends FrameGen {
       this.a.ldx('dw', r, this.ctx, n * 8);
       return r;
     }
-    if (c.regs && (c.provider === 'kprobe' || c.provider === 'uprobe' || c.provider === 'kretprobe' || c.provider === 'uretprobe')) {
+    if (c.regs && c.funcArgs) {
       if (n >= this.target.arch.argRegs.length) this.fail(`arg${n}: only arg0..arg5 are passed in registers`, span);
       this.a.ldx('dw', r, this.ctx, argOffsets(this.target.arch)[n]);
       return r;

@@ -1,0 +1,103 @@
+/**
+ * Perf-event providers: timers (interval, profile), software and hardware
+ * counters. Their programs run on a perf event; the context is struct
+ * bpf_perf_event_data (pt_regs of the interrupted code first), so registers
+ * are readable but there are no function arguments.
+ */
+import type { AttachPoint } from '../ast';
+import type { AttachSpec } from '../artifact';
+import { PerfType, SwEvent, HwEvent } from '../../sys/perf';
+import { attachPerfEvent } from '../../ebpf/attach';
+import { baseCtx, err, hintNames, parseCount, provider, type Attacher, type ListRequest } from './provider';
+
+const timeUnits: Record<string, number> = { s: 1e9, ms: 1e6, us: 1e3, ns: 1 };
+
+/** Event name → [config, default period]; a string value is an alias of the event it names. */
+type PerfEventTable = Record<string, [number, number] | string>;
+
+const swEvents: PerfEventTable = {
+  'cpu-clock': [SwEvent.CPU_CLOCK, 1000000], cpu: 'cpu-clock',
+  'task-clock': [SwEvent.TASK_CLOCK, 1000000],
+  'page-faults': [SwEvent.PAGE_FAULTS, 100], faults: 'page-faults',
+  'context-switches': [SwEvent.CONTEXT_SWITCHES, 1000], cs: 'context-switches',
+  'cpu-migrations': [SwEvent.CPU_MIGRATIONS, 1], 'minor-faults': [SwEvent.PAGE_FAULTS_MIN, 100],
+  'major-faults': [SwEvent.PAGE_FAULTS_MAJ, 1], 'alignment-faults': [SwEvent.ALIGNMENT_FAULTS, 1],
+  'emulation-faults': [SwEvent.EMULATION_FAULTS, 1], dummy: [SwEvent.DUMMY, 1], 'bpf-output': [SwEvent.BPF_OUTPUT, 1],
+};
+
+const hwEvents: PerfEventTable = {
+  'cpu-cycles': [HwEvent.CPU_CYCLES, 1000000], cycles: 'cpu-cycles',
+  instructions: [HwEvent.INSTRUCTIONS, 1000000], 'cache-references': [HwEvent.CACHE_REFERENCES, 1000000],
+  'cache-misses': [HwEvent.CACHE_MISSES, 1000000], 'branch-instructions': [HwEvent.BRANCH_INSTRUCTIONS, 100000],
+  branches: 'branch-instructions', 'branch-misses': [HwEvent.BRANCH_MISSES, 100000],
+  'bus-cycles': [HwEvent.BUS_CYCLES, 100000], 'frontend-stalls': [HwEvent.STALLED_CYCLES_FRONTEND, 1000000],
+  'backend-stalls': [HwEvent.STALLED_CYCLES_BACKEND, 1000000], 'ref-cycles': [HwEvent.REF_CPU_CYCLES, 1000000],
+};
+
+/** Every perf event attaches the same way: on each CPU, or on one for `interval`. */
+const attachPerf: Attacher<'perf'> = (prog, s) => [attachPerfEvent(prog, {
+  type: s.type, config: BigInt(s.config), frequency: s.frequency, samplePeriod: s.period !== undefined ? BigInt(s.period) : undefined,
+})];
+
+function perfProvider(name: string, aliases: string[], table: PerfEventTable, type: number) {
+  return provider({
+    name,
+    aliases,
+    listing: 'default',
+    list: (req: ListRequest) => Object.keys(table).filter((ev) => typeof table[ev] !== 'string').sort()
+      .map((ev) => `${name}:${ev}:`).filter((n) => req.matches(n)),
+    attach: { perf: attachPerf },
+    expand(ap: AttachPoint) {
+      const [ev, cnt] = ap.parts;
+      const entry = ev === undefined ? undefined : table[ev];
+      const e = typeof entry === 'string' ? table[entry] as [number, number] : entry;
+      if (!e) {
+        throw err(ap, `${name}: unknown event '${ev ?? ''}'`, hintNames(ev ?? '', Object.keys(table)));
+      }
+      const period = cnt === undefined ? e[1] : parseCount(ap, cnt, 'count');
+      const full = `${name}:${ev}:${period}`;
+      return [{ spec: { kind: 'perf', type, config: e[0], period, allCpus: true }, ctx: { ...baseCtx(name, 'perf_event', full), regs: true }, name: full }];
+    },
+  });
+}
+
+export const softwareProvider = perfProvider('software', ['s'], swEvents, PerfType.SOFTWARE);
+export const hardwareProvider = perfProvider('hardware', ['h'], hwEvents, PerfType.HARDWARE);
+
+
+
+export const intervalProvider = provider({
+  name: 'interval',
+  aliases: ['i'],
+  // one timer on one CPU: the program runs once per period, not once per CPU
+  attach: {
+    interval: (prog, s) => [attachPerfEvent(prog, { type: PerfType.SOFTWARE, config: BigInt(SwEvent.CPU_CLOCK), samplePeriod: BigInt(s.periodNs), cpus: [0] })],
+  },
+  expand(ap) {
+    let [unit, n] = ap.parts;
+    if (n === undefined && unit !== undefined) [unit, n] = ['ms', unit];
+    let periodNs: number;
+    if (unit === 'hz') periodNs = Math.round(1e9 / parseCount(ap, n, 'frequency'));
+    else if (unit !== undefined && timeUnits[unit] !== undefined && unit !== 'ns') periodNs = parseCount(ap, n, 'period') * timeUnits[unit];
+    else throw err(ap, `interval: unknown unit '${unit ?? ''}' (use s, ms, us or hz)`);
+    const full = `interval:${unit}:${n}`;
+    return [{ spec: { kind: 'interval', periodNs }, ctx: { ...baseCtx('interval', 'perf_event', full), regs: true }, name: full }];
+  },
+});
+
+export const profileProvider = provider({
+  name: 'profile',
+  aliases: ['p'],
+  attach: { perf: attachPerf },
+  expand(ap) {
+    const [unit, n] = ap.parts;
+    let spec: AttachSpec;
+    if (unit === 'hz') spec = { kind: 'perf', type: PerfType.SOFTWARE, config: SwEvent.CPU_CLOCK, frequency: parseCount(ap, n, 'frequency'), allCpus: true };
+    else if (unit !== undefined && timeUnits[unit] !== undefined && unit !== 'ns') {
+      spec = { kind: 'perf', type: PerfType.SOFTWARE, config: SwEvent.CPU_CLOCK, period: parseCount(ap, n, 'period') * timeUnits[unit], allCpus: true };
+    } else throw err(ap, `profile: unknown unit '${unit ?? ''}' (use hz, s, ms or us)`);
+    const full = `profile:${unit}:${n}`;
+    return [{ spec, ctx: { ...baseCtx('profile', 'perf_event', full), regs: true }, name: full }];
+  },
+});
+

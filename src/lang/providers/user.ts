@@ -1,0 +1,263 @@
+/**
+ * User-space probes: uprobe/uretprobe on a function (or address) of a binary
+ * or library, and USDT probes from a binary's stapsdt notes. Binaries are
+ * resolved here, at compile time (paths, libraries by short name, PATH, and
+ * with -p the process's own view through /proc/PID/root).
+ */
+import * as fs from 'node:fs';
+import type { AttachPoint } from '../ast';
+import type { AttachSpec } from '../artifact';
+import { UserError } from '../../errors';
+import { globToRegExp } from '../../sys/tracefs';
+import { ElfFile, findSymbols, isGlob } from '../../ebpf/elf';
+import { resolveLibrary } from '../../ebpf/ldcache';
+import { readMaps } from '../../ebpf/symbolize';
+import { findUsdtProbes, readUsdtProbes } from '../../ebpf/usdt';
+import { attachUprobe } from '../../ebpf/attach';
+import { baseCtx, err, hintNames, provider, type Attacher, type ExpandedPoint, type ListRequest, type ProviderOptions } from './provider';
+
+/**
+ * Resolves the binary of a uprobe/usdt target: a path, a library short name
+ * (`libc`, via the linker cache or — with a pid — what that process mapped),
+ * or a program name on PATH. With a pid, paths are looked up through
+ * /proc/PID/root, so a process in a container is probed in its own files.
+ */
+export function resolveBinary(target: string, pid?: number): string | undefined {
+  const inRoot = (p: string): string => {
+    if (pid === undefined || !p.startsWith('/')) return p;
+    const r = `/proc/${pid}/root${p}`;
+    return fs.existsSync(r) ? r : p;
+  };
+  if (target.includes('/')) {
+    const p = inRoot(target);
+    return fs.existsSync(p) ? p : undefined;
+  }
+  if (pid !== undefined) {
+    // the process's own executable by name
+    try {
+      const exe = fs.readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, '');
+      if (exe.split('/').pop() === target) return inRoot(exe);
+    } catch {
+      // gone or not ours: fall back to system-wide lookups
+    }
+  }
+  try {
+    return inRoot(resolveLibrary(target, pid));
+  } catch {
+    // not a library
+  }
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
+    const p = `${dir}/${target}`;
+    if (fs.existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+/** Files a process has mapped executable (its binary and shared libraries), through /proc/PID/root. */
+export function processObjects(pid: number): string[] {
+  const out = new Set<string>();
+  for (const m of readMaps(pid)) {
+    const p = m.path.replace(/ \(deleted\)$/, '');
+    if (p.startsWith('/') && m.perms.includes('x')) out.add(p);
+  }
+  return [...out].map((p) => (fs.existsSync(`/proc/${pid}/root${p}`) ? `/proc/${pid}/root${p}` : p));
+}
+
+/** The path as the user knows it (without the /proc/PID/root prefix), for probe names. */
+function shownPath(p: string): string {
+  return p.replace(/^\/proc\/\d+\/root(?=\/)/, '');
+}
+
+const attachUprobeSpec: Attacher<'uprobe'> = (prog, s) => [attachUprobe(prog, s.path, BigInt(s.offset), {
+  retprobe: s.retprobe, pid: s.pid, refCtrOffset: s.refCtrOffset !== undefined ? BigInt(s.refCtrOffset) : undefined,
+  cookie: s.cookie !== undefined ? BigInt(s.cookie) : undefined, // `probe` of a program serving several points
+})];
+
+/**
+ * The binary a -l request for a user-space provider names: `PROVIDER:/path:...`,
+ * or with -p and `*` (or nothing) the process's executable.
+ */
+function listedBinary(provider: string, req: ListRequest): string {
+  const rest = req.rest;
+  const sep = rest.lastIndexOf(':');
+  let file = sep >= 0 ? rest.slice(0, rest.indexOf(':') >= 0 && provider === 'usdt' ? rest.indexOf(':') : sep) : rest;
+  if ((file === '*' || file === '') && req.pid !== undefined) file = fs.readlinkSync(`/proc/${req.pid}/exe`);
+  if (!file || file.includes('*')) throw new UserError(`listing ${provider} probes needs a binary path (${provider}:/path:*) or -p PID`);
+  if (!fs.existsSync(file)) throw new UserError(`${file}: no such file`);
+  return file;
+}
+
+function uprobeProvider(name: string, aliases: string[], retprobe: boolean) {
+  return provider({
+    name,
+    aliases,
+    listing: 'alone',
+    list(req: ListRequest) {
+      const file = listedBinary(name, req);
+      const sep = req.rest.lastIndexOf(':');
+      const fnGlob = sep >= 0 ? req.rest.slice(sep + 1) || '*' : '*';
+      return findSymbols(file, fnGlob, { functionsOnly: true }).map((s) => `${name}:${file}:${s.name}`);
+    },
+    attach: { uprobe: attachUprobeSpec },
+    expand(ap: AttachPoint, opts: ProviderOptions) {
+      if (ap.parts.length < 2) throw err(ap, `${name} needs a binary and a function: ${name}:/path:FUNC`);
+      const binArg = ap.parts.slice(0, -1).join(':');
+      let target = ap.parts[ap.parts.length - 1];
+      const path = resolveBinary(binArg, opts.pid);
+      if (!path) throw err(ap, `${name}: cannot find binary or library '${binArg}'${opts.pid !== undefined ? ` (also looked in process ${opts.pid})` : ''}`);
+      let elf: ElfFile;
+      try {
+        elf = ElfFile.open(path);
+      } catch (e) {
+        throw err(ap, `${name}: cannot read ELF file ${path}: ${(e as Error).message}`);
+      }
+      const out: ExpandedPoint[] = [];
+      const mk = (offset: number, symbol: string | undefined, shown: string): ExpandedPoint => {
+        const full = `${name}:${shownPath(path)}:${shown}`;
+        const spec: AttachSpec = { kind: 'uprobe', path, offset, retprobe };
+        if (symbol) spec.symbol = symbol;
+        if (opts.pid !== undefined) spec.pid = opts.pid;
+        return { spec, ctx: { ...baseCtx(name, 'kprobe', full), regs: true, funcArgs: true, retprobe, user: true, funcName: symbol ?? shown }, name: full };
+      };
+      if (/^0x[0-9a-f]+$/i.test(target) || /^\d+$/.test(target)) {
+        const addr = Number(target);
+        const off = elf.vaddrToFileOffset(addr);
+        if (off === undefined) throw err(ap, `${name}: address ${target} is not in a loaded segment of ${path}`);
+        out.push(mk(off, undefined, target));
+        return out;
+      }
+      let extra = 0;
+      const plus = /^(.*)\+(0x[0-9a-f]+|\d+)$/i.exec(target);
+      if (plus) {
+        if (retprobe) throw err(ap, `${name} does not take an offset`);
+        target = plus[1];
+        extra = Number(plus[2]);
+      }
+      if (isGlob(target)) {
+        const syms = elf.findSymbols(target, { functionsOnly: true });
+        if (!syms.length) throw err(ap, `no functions in ${path} match '${target}'`);
+        const seen = new Set<string>();
+        for (const s of syms) {
+          if (seen.has(s.name)) continue;
+          seen.add(s.name);
+          out.push(mk(elf.symbolFileOffset(s.name) + extra, s.name, s.name));
+        }
+        return out;
+      }
+      let off: number;
+      try {
+        off = elf.symbolFileOffset(target);
+      } catch {
+        const names = elf.findSymbols('*', { functionsOnly: true }).map((s) => s.name);
+        throw err(ap, `${name}: function '${target}' not found in ${path}`, hintNames(target, names));
+      }
+      out.push(mk(off + extra, target, extra ? `${target}+${extra}` : target));
+      return out;
+    },
+  });
+}
+
+export const uprobe = uprobeProvider('uprobe', ['u'], false);
+export const uretprobe = uprobeProvider('uretprobe', ['ur'], true);
+
+/**
+ * `-l 'usdt:*:[provider:]name' -p PID`: the probes of every object the
+ * process maps (its libraries, and objects it generated at run time), named
+ * as bpftrace 0.17 names them: usdt:/proc/PID/root/PATH:provider:name.
+ */
+function listProcessUsdt(rest: string, pid: number): string[] {
+  const parts = rest.split(':');
+  const [providerGlob, nameGlob] = parts.length >= 3 ? [parts[1], parts.slice(2).join(':')] : ['*', parts[1] || '*'];
+  const pr = globToRegExp(providerGlob || '*');
+  const nr = globToRegExp(nameGlob);
+  let objects: string[];
+  try {
+    objects = processObjects(pid);
+  } catch (e) {
+    throw new UserError(`cannot read the mappings of process ${pid}`, { cause: e });
+  }
+  const out: string[] = [];
+  for (const file of objects) {
+    let probes;
+    try {
+      probes = readUsdtProbes(file);
+    } catch {
+      continue; // not an ELF file we can read: it has no probes to list
+    }
+    for (const p of probes) if (pr.test(p.provider) && nr.test(p.name)) out.push(`usdt:${file}:${p.provider}:${p.name}`);
+  }
+  return out;
+}
+
+export const usdtProvider = provider({
+  name: 'usdt',
+  aliases: ['U'],
+  listing: 'alone',
+  list(req) {
+    const file0 = req.rest.slice(0, req.rest.indexOf(':') >= 0 ? req.rest.indexOf(':') : undefined);
+    if ((file0 === '*' || file0 === '') && req.pid !== undefined) return listProcessUsdt(req.rest, req.pid);
+    const file = listedBinary('usdt', req);
+    const out: string[] = [];
+    for (const p of readUsdtProbes(file)) {
+      const name = `usdt:${file}:${p.provider}:${p.name}`;
+      if (req.matches(name) || req.rest.endsWith(':*') || req.rest === file) out.push(name);
+    }
+    return out;
+  },
+  attach: { uprobe: attachUprobeSpec },
+  expand(ap, opts) {
+    const pid = opts.pid;
+    // With -p the binary may be omitted or '*': every object the process has mapped.
+    const anyObject = ap.parts.length === 1 || ap.parts[0] === '*' || ap.parts[0] === '';
+    if (ap.parts.length < 1 || ap.parts.length > 3 || (anyObject && pid === undefined)) {
+      throw err(ap, `usdt needs a binary and a probe: usdt:/path:[provider:]name${anyObject ? ' (usdt:*:name needs -p PID)' : ''}`);
+    }
+    let paths: string[];
+    if (anyObject) {
+      try {
+        paths = processObjects(pid as number);
+      } catch (e) {
+        throw err(ap, `usdt: cannot read the mappings of process ${pid}: ${(e as Error).message}`);
+      }
+    } else {
+      const path = resolveBinary(ap.parts[0], pid);
+      if (!path) throw err(ap, `usdt: cannot find binary '${ap.parts[0]}'`);
+      paths = [path];
+    }
+    const rest = anyObject && ap.parts.length !== 3 ? ap.parts.slice(-1) : ap.parts.slice(1);
+    const provider = rest.length === 2 ? rest[0] : '*';
+    const pname = rest[rest.length - 1];
+    const out: ExpandedPoint[] = [];
+    const known: string[] = [];
+    for (const path of paths) {
+      let probes;
+      try {
+        probes = findUsdtProbes(path, provider, pname);
+      } catch (e) {
+        if (anyObject) continue;
+        throw err(ap, `usdt: cannot read probes of ${path}: ${(e as Error).message}`);
+      }
+      if (!probes.length) {
+        try {
+          known.push(...readUsdtProbes(path).map((p) => `${p.provider}:${p.name}`));
+        } catch {
+          // no notes
+        }
+      }
+      for (const p of probes) {
+        if (!p.args) throw err(ap, `usdt: cannot parse the arguments of ${p.provider}:${p.name}: ${p.argError ?? ''}`);
+        const full = `usdt:${shownPath(path)}:${p.provider}:${p.name}`;
+        const spec: AttachSpec = { kind: 'uprobe', path, offset: p.fileOffset, retprobe: false };
+        if (p.semaphoreOffset) spec.refCtrOffset = p.semaphoreOffset;
+        if (pid !== undefined) spec.pid = pid;
+        // Different probe sites place arguments differently: one program each.
+        out.push({ spec, ctx: { ...baseCtx('usdt', 'kprobe', full), regs: true, funcArgs: true, user: true, usdtArgs: p.args, usdtAddress: p.address, perPoint: true }, name: full });
+      }
+    }
+    if (!out.length) {
+      const where = anyObject ? `process ${pid}` : shownPath(paths[0]);
+      throw err(ap, `usdt probe not found: ${provider}:${pname} in ${where}`, hintNames(`${provider}:${pname}`, known));
+    }
+    return out;
+  },
+});
