@@ -5,11 +5,12 @@
  *   {p,r,t,u}:{[library],category}:function(signature)[:type[,type...]:expr[,expr...][:filter]][#label]
  */
 import * as fs from 'node:fs';
-import { resolveLibrary } from '../ebpf/ldcache';
+import { tracepointFormat } from '../sys/tracefs';
 import { MissingFeatureError, hasFeature } from '../sys/features';
 import type { HistMap, MapDump } from '../runtime/format/maps';
 import { valueText } from '../runtime/values';
 import type { ParsedArgs } from './common/args';
+import { bccLibraryPath, translateStrcmp } from './common/bcc';
 import { EBPF_OPTION } from './common/ebpf';
 import { defineTool, type ToolModule } from './common/define';
 import { clockTime, log2HistText, slotsFromHist } from './common/hist';
@@ -33,11 +34,14 @@ export interface ArgdistSpec {
 export interface ArgdistOptions {
   specs: ArgdistSpec[];
   pid?: number;
+  tid?: number;
+  duration?: number;
+  verbose?: boolean;
+  include?: string[];
   interval: number;
   count?: number;
   top?: number;
   cumulative: boolean;
-  timestamp: boolean;
   stringSize: number;
 }
 
@@ -68,7 +72,9 @@ export function parseArgdistSpec(raw: string, mode: 'hist' | 'freq'): ArgdistSpe
   }
   parts.push(cur.trim());
   if (parts.length < 3) throw new ToolError(`invalid argdist spec '${raw}': expected type:library:function(signature)...`);
-  const [kind, lib, fn, types, exprs, ...filter] = parts;
+  const [given, lib, fn, types, exprs, ...filter] = parts;
+  // bcc: an empty type is p ('::__kmalloc(...)')
+  const kind = given || 'p';
   if (!['p', 'r', 't', 'u'].includes(kind)) throw new ToolError(`invalid probe type '${kind}' in '${raw}' (use p, r, t or u)`);
   const m = /^([^()]+)(?:\((.*)\))?$/.exec(fn);
   if (!m) throw new ToolError(`invalid function '${fn}' in '${raw}'`);
@@ -84,11 +90,7 @@ export function parseArgdistSpec(raw: string, mode: 'hist' | 'freq'): ArgdistSpe
 
 function libPath(lib: string, pid?: number): string {
   if (lib === '' && pid !== undefined) return fs.readlinkSync(`/proc/${pid}/exe`);
-  try {
-    return lib.includes('/') ? lib : resolveLibrary(lib, pid);
-  } catch (e) {
-    throw new ToolError(`cannot find library '${lib}': ${(e as Error).message}`);
-  }
+  return bccLibraryPath(lib, pid);
 }
 
 function probeOf(s: ArgdistSpec, ret: boolean, pid?: number): string {
@@ -108,9 +110,21 @@ function probeOf(s: ArgdistSpec, ret: boolean, pid?: number): string {
   }
 }
 
-/** bcc names → tsbpf: parameters by position, $retval, $latency, $entry(p). */
+/** Field names of a tracepoint (bcc's argdist lets t: specs name them bare: 'irq' for args->irq). */
+function tracepointFields(s: ArgdistSpec): string[] {
+  if (s.kind !== 't') return [];
+  try {
+    return tracepointFormat(s.lib, s.func).fields.map((f) => f.name).filter((n) => !n.startsWith('common_'));
+  } catch {
+    return []; // the compiler names a missing tracepoint
+  }
+}
+
+/** bcc names → tsbpf: parameters by position, $retval, $latency, $entry(p), $PID, $COMM, STRCMP, bare tracepoint fields. */
 function translate(e: string, s: ArgdistSpec, idx: number): string {
   let x = e;
+  for (const f of tracepointFields(s)) x = x.replace(new RegExp(`(?<![\\w$>.@])${f}\\b(?!\\s*\\()`, 'g'), `args->${f}`);
+  x = x.replace(/\$PID\b/g, 'pid').replace(/\$TID\b/g, 'tid').replace(/\$COMM\b/g, 'comm').replace(/\$UID\b/g, 'uid');
   x = x.replace(/\$entry\((\w+)\)/g, (_, p: string) => `@entry${idx}_${p}[tid]`);
   x = x.replace(/\$latency\b/g, `(nsecs - @entry${idx}__ts[tid])`);
   x = x.replace(/\$retval\b/g, 'retval');
@@ -119,13 +133,13 @@ function translate(e: string, s: ArgdistSpec, idx: number): string {
   s.params.forEach((name, i) => {
     x = x.replace(new RegExp(`(?<![\\w$>.@])${name}\\b`, 'g'), `arg${i}`);
   });
-  return x;
+  return translateStrcmp(x);
 }
 
 export function argdistProgram(o: ArgdistOptions): string {
   const out: string[] = [];
   o.specs.forEach((s, i) => {
-    const pidPred = o.pid !== undefined ? `pid == ${o.pid}` : '';
+    const pidPred = o.tid !== undefined ? `tid == ${o.tid}` : o.pid !== undefined ? `pid == ${o.pid}` : '';
     const all = [...s.exprs, s.filter ?? ''].join(' ');
     const needEntry = s.kind === 'r' && /\$(latency|entry)\b/.test(all);
     if (needEntry) {
@@ -140,7 +154,7 @@ export function argdistProgram(o: ArgdistOptions): string {
     const conds = [pidPred, needEntry ? `@entry${i}__ts[tid] != 0` : '', s.filter ? `(${translate(s.filter, s, i)})` : ''].filter(Boolean);
     const exprs = s.exprs.map((e, k) => {
       const t = translate(e, s, i);
-      return /char\s*\*/.test(s.types[k] ?? '') ? `str(${t}, ${o.stringSize})` : t;
+      return /char\s*\*/.test(s.types[k] ?? '') && t !== 'comm' ? `str(${t}, ${o.stringSize})` : t;
     });
     const key = s.mode === 'freq' ? (exprs.length ? `[${exprs.join(', ')}]` : '') : '';
     const body = s.mode === 'freq' ? `@a${i}${key} = count();` : `@a${i} = hist(${exprs[0] ?? '0'});`;
@@ -184,7 +198,10 @@ const mod: ToolModule<ArgdistOptions> = {
       { short: 'T', long: 'top', dest: 'top', kind: 'int', metavar: 'TOP', min: 1, help: 'number of top results to show (not applicable to histograms)' },
       { short: 'H', long: 'histogram', dest: 'hist', kind: 'list', metavar: 'SPECIFIER', help: 'probe specifier to capture histogram of (see examples below)' },
       { short: 'C', long: 'count', dest: 'freq', kind: 'list', metavar: 'SPECIFIER', help: 'probe specifier to capture count of (see examples below)' },
-      { short: 't', long: 'timestamp', dest: 'timestamp', kind: 'flag', help: 'print timestamp before each summary (always on, as bcc)' },
+      { short: 't', long: 'tid', dest: 'tid', kind: 'int', metavar: 'TID', min: 1, help: 'id of the thread to trace (optional)' },
+      { short: 'd', long: 'duration', dest: 'duration', kind: 'int', metavar: 'DURATION', min: 1, help: 'total duration of trace, in seconds' },
+      { short: 'v', long: 'verbose', dest: 'verbose', kind: 'flag', help: 'print the resulting program (tsbpf language) before executing' },
+      { short: 'I', long: 'include', dest: 'include', kind: 'list', metavar: 'header', help: 'header files (accepted and ignored: types come from the kernel BTF)' },
       EBPF_OPTION,
     ],
     examples: [
@@ -202,16 +219,22 @@ const mod: ToolModule<ArgdistOptions> = {
     const specs = [...a.list('hist').map((s) => parseArgdistSpec(s, 'hist')), ...a.list('freq').map((s) => parseArgdistSpec(s, 'freq'))];
     if (!specs.length && !a.help) throw new ToolError('at least one -H or -C specifier is required (see argdist -h)');
     return {
-      specs, pid: a.int('pid'), interval: a.int('interval') ?? 1, count: a.int('count'), top: a.int('top'),
-      cumulative: a.flag('cumulative'), timestamp: a.flag('timestamp'), stringSize: a.int('strsize') ?? 80,
+      specs, pid: a.int('pid'), tid: a.int('tid'), duration: a.int('duration'), verbose: a.flag('verbose'), include: a.list('include'),
+      interval: a.int('interval') ?? 1, count: a.int('count'), top: a.int('top'),
+      cumulative: a.flag('cumulative'), stringSize: a.int('strsize') ?? 80,
     };
   },
   main(o) {
+    const program = argdistProgram(o);
+    if (o.verbose) process.stdout.write(program);
+    if (o.include?.length) process.stderr.write('argdist: -I is ignored (types come from the kernel BTF, not headers)\n');
     return runToolProgram({
       name: 'argdist',
-      program: argdistProgram(o),
+      program,
+      userProgram: true,
       interval: o.interval,
       count: o.count,
+      duration: o.duration,
       compile: { pid: o.pid },
       report: (rt) => {
         let s = `[${clockTime()}]\n`;

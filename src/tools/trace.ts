@@ -7,12 +7,13 @@
  * a tsbpf probe. Columns as bcc: PID TID COMM FUNC -.
  */
 import * as fs from 'node:fs';
-import { resolveLibrary } from '../ebpf/ldcache';
 import { MissingFeatureError, hasFeature } from '../sys/features';
 import type { EventSpec } from '../lang/artifact';
 import { formatPrintf, parseFormat } from '../runtime/format/printf';
 import { valueText, type Value } from '../runtime/values';
 import type { ParsedArgs } from './common/args';
+import { bccLibraryPath, translateStrcmp } from './common/bcc';
+import { cgroupId } from './common/filters';
 import { EBPF_OPTION } from './common/ebpf';
 import { defineTool, type ToolModule } from './common/define';
 import { clockTime } from './common/hist';
@@ -30,6 +31,19 @@ export interface TraceOptions {
   maxEvents?: number;
   name?: string;
   stringSize: number;
+  uid?: number;
+  cgroup?: bigint;
+  /** -S: also trace this process (bcc leaves its own pid out). */
+  includeSelf?: boolean;
+  unixTimestamp?: boolean;
+  printCpu?: boolean;
+  msgFilter?: string;
+  /** -a: addresses before stack frames. */
+  address?: boolean;
+  /** -A: count identical lines, print them with their counts at the end. */
+  aggregate?: boolean;
+  verbose?: boolean;
+  ringPages?: number;
 }
 
 export interface ProbeSpec {
@@ -102,8 +116,9 @@ export function parseProbeSpec(text: string): ProbeSpec {
     lib = parts[0];
     func = parts[1];
   } else {
-    if (!['p', 'r', 't', 'u'].includes(parts[0])) throw new ToolError(`unknown probe type '${parts[0]}' in '${text}' (use p, r, t or u)`);
-    kind = parts[0] as ProbeSpec['kind'];
+    // bcc: an empty type is p (':c:malloc', '::do_sys_open')
+    if (!['', 'p', 'r', 't', 'u'].includes(parts[0])) throw new ToolError(`unknown probe type '${parts[0]}' in '${text}' (use p, r, t or u)`);
+    kind = (parts[0] || 'p') as ProbeSpec['kind'];
     lib = parts[1];
     func = parts.slice(2).join(':');
   }
@@ -143,7 +158,7 @@ export function translateExpr(expr: string, p: ProbeSpec): string {
   e = e.replace(/\barg(\d+)\b/g, (_, n: string) => `arg${Math.max(Number(n) - 1, 0)}`);
   e = e.replace(/\$(pid|tgid)\b/g, 'pid').replace(/\$tid\b/g, 'tid').replace(/\$uid\b/g, 'uid').replace(/\$gid\b/g, 'gid').replace(/\$cpu\b/g, 'cpu');
   e = e.replace(/\$?retval\b/g, 'retval');
-  return e;
+  return translateStrcmp(e);
 }
 
 /** Wraps the arguments printed with %s in str() (bcc reads strings for %s) and %K/%U in ksym/usym. */
@@ -172,11 +187,7 @@ function libPath(lib: string, pid?: number): string {
       throw new ToolError(`-p: no process with PID ${pid}`);
     }
   }
-  try {
-    return lib.includes('/') ? lib : resolveLibrary(lib, pid);
-  } catch (e) {
-    throw new ToolError(`cannot find library '${lib}': ${(e as Error).message}`);
-  }
+  return bccLibraryPath(lib, pid);
 }
 
 /** The tsbpf attach point for a spec. */
@@ -213,16 +224,21 @@ export function traceProgram(o: TraceOptions): { program: string; events: Map<st
   o.probes.forEach((text, i) => {
     const p = parseProbeSpec(text);
     const conds: string[] = [];
-    if (o.pid !== undefined) conds.push(`pid == ${o.pid}`);
     if (o.tid !== undefined) conds.push(`tid == ${o.tid}`);
+    else if (o.pid !== undefined) conds.push(`pid == ${o.pid}`);
+    else if (!o.includeSelf) conds.push(`pid != ${process.pid}`);
+    if (o.uid !== undefined) conds.push(`uid == ${o.uid}`);
+    if (o.cgroup !== undefined) conds.push(`cgroup == ${o.cgroup}`);
     if (p.predicate) conds.push(`(${translateExpr(p.predicate, p)})`);
     const pred = conds.length ? ` /${conds.join(' && ')}/` : '';
     const typed = p.format !== undefined ? typedArgs(p.format, p.args, p, o.stringSize) : { format: '', args: [] };
     // A per-probe prefix keeps formats distinct so userspace knows which probe fired.
-    const fmt = `T${i}|%d|%d|%s|${typed.format}`;
-    const extra = [o.kernelStack ? 'kstack' : '', o.userStack ? 'ustack' : ''].filter(Boolean);
+    const fmt = `T${i}|%d|%d|%d|%d|%s|${typed.format}`;
+    // perf mode carries the addresses -a prints
+    const mode = o.address ? '(perf)' : '';
+    const extra = [o.kernelStack ? `kstack${mode}` : '', o.userStack ? `ustack${mode}` : ''].filter(Boolean);
     const fmtAll = fmt + extra.map(() => '%s').join('');
-    const args = ['pid', 'tid', 'comm', ...typed.args, ...extra].join(', ');
+    const args = ['pid', 'tid', 'cpu', 'nsecs', 'comm', ...typed.args, ...extra].join(', ');
     events.set(fmtAll, { label: p.kind === 't' ? p.func : p.func, format: typed.format, argCount: typed.args.length });
     out.push(`${attachPoint(p, o.pid)}${pred}\n{\n  printf(${JSON.stringify(fmtAll)}, ${args});\n}\n`);
   });
@@ -231,7 +247,8 @@ export function traceProgram(o: TraceOptions): { program: string; events: Map<st
 
 export function traceHeader(o: TraceOptions, trivial: boolean): string {
   let s = '';
-  if (o.timestamp || o.time) s += `${'TIME'.padEnd(8)} `;
+  if (o.timestamp || o.time) s += `${'TIME'.padEnd(o.unixTimestamp ? 17 : 8)} `;
+  if (o.printCpu) s += `${'CPU'.padEnd(3)} `;
   return s + `${'PID'.padEnd(7)} ${'TID'.padEnd(7)} ${'COMM'.padEnd(15)} ${'FUNC'.padEnd(16)} ${trivial ? '' : '-'}\n`;
 }
 
@@ -251,6 +268,19 @@ const mod: ToolModule<TraceOptions> = {
       { short: 'M', long: 'max-events', dest: 'max', kind: 'int', metavar: 'MAX_EVENTS', min: 1, help: 'number of events to print before quitting' },
       { short: 'n', long: 'name', dest: 'name', kind: 'string', metavar: 'NAME', help: 'only print process names containing this name' },
       { short: 'Z', long: 'string-size', dest: 'strsize', kind: 'int', metavar: 'STRING_SIZE', min: 1, help: 'maximum size to read from strings (default 80)' },
+      { short: 'b', long: 'buffer-pages', dest: 'pages', kind: 'int', metavar: 'BUFFER_PAGES', min: 1, help: 'number of pages of the event ring buffer (a power of two; default: 4 MiB)' },
+      { long: 'uid', dest: 'uid', kind: 'int', metavar: 'UID', min: 0, help: 'id of the user to trace (optional)' },
+      { short: 'v', long: 'verbose', dest: 'verbose', kind: 'flag', help: 'print the resulting program (tsbpf language) before executing' },
+      { short: 'S', long: 'include-self', dest: 'self', kind: 'flag', help: "do not filter trace's own pid from the trace" },
+      { short: 'u', long: 'unix-timestamp', dest: 'unix', kind: 'flag', help: 'print UNIX timestamp instead of offset from trace start, requires -t' },
+      { short: 'C', long: 'print_cpu', dest: 'cpu', kind: 'flag', help: 'print CPU id' },
+      { short: 'c', long: 'cgroup-path', dest: 'cgroup', kind: 'string', metavar: 'CGROUP_PATH', help: 'cgroup path (cgroup v2 directory)' },
+      { short: 'f', long: 'msg-filter', dest: 'msgFilter', kind: 'string', metavar: 'MSG_FILTER', help: 'only print the msg of event containing this string' },
+      { short: 'B', long: 'bin_cmp', dest: 'binCmp', kind: 'flag', help: 'allow to use STRCMP with binary values (accepted; STRCMP compares strings read up to NUL)' },
+      { short: 's', long: 'sym_file_list', dest: 'symFiles', kind: 'string', metavar: 'SYM_FILE_LIST', help: 'symbol files (not supported: symbols come from the binaries and their debuglink files)' },
+      { short: 'a', long: 'address', dest: 'address', kind: 'flag', help: 'print virtual address in stacks' },
+      { short: 'I', long: 'include', dest: 'include', kind: 'list', metavar: 'header', help: 'header files (accepted and ignored: types come from the kernel BTF)' },
+      { short: 'A', long: 'aggregate', dest: 'aggregate', kind: 'flag', help: 'aggregate amount of each trace (needs -M)' },
       EBPF_OPTION,
     ],
     positionals: [{ name: 'probe', kind: 'string', rest: true, help: 'probe specifier (see examples)' }],
@@ -268,11 +298,20 @@ const mod: ToolModule<TraceOptions> = {
   options(a: ParsedArgs): TraceOptions {
     const probes = a.list('probe');
     if (!probes.length && !a.help) throw new ToolError('at least one probe specifier is required (see trace -h)');
+    if (a.has('pid') && a.has('tid')) throw new ToolError('only one of -p and -L may be specified');
+    if (a.flag('aggregate') && !a.has('max')) throw new ToolError('-M/--max-events should be specified with -A/--aggregate');
+    if (a.has('symFiles')) throw new ToolError('-s: symbol files are not supported (symbols come from the binaries and their debuglink files)');
+    const pages = a.int('pages');
+    if (pages !== undefined && (pages & (pages - 1)) !== 0) throw new ToolError(`-b: the number of pages must be a power of two, got ${pages}`);
+    const cg = a.str('cgroup');
     const o: TraceOptions = {
       probes, pid: a.int('pid'), tid: a.int('tid'), timestamp: a.flag('timestamp'), time: a.flag('time'),
       userStack: a.flag('ustack'), kernelStack: a.flag('kstack'), maxEvents: a.int('max'), name: a.str('name'),
-      stringSize: a.int('strsize') ?? 80,
+      stringSize: a.int('strsize') ?? 80, uid: a.int('uid'), cgroup: cg !== undefined ? cgroupId(cg) : undefined,
+      includeSelf: a.flag('self'), unixTimestamp: a.flag('unix'), printCpu: a.flag('cpu'), msgFilter: a.str('msgFilter'),
+      address: a.flag('address'), aggregate: a.flag('aggregate'), verbose: a.flag('verbose'), ringPages: pages,
     };
+    if (a.list('include').length) process.stderr.write('trace: -I is ignored (types come from the kernel BTF, not headers)\n');
     for (const p of probes) parseProbeSpec(p);
     return o;
   },
@@ -281,33 +320,62 @@ const mod: ToolModule<TraceOptions> = {
     const trivial = [...events.values()].every((e) => e.format === '');
     const parsed = new Map([...events].map(([k, e]) => [k, parseFormat(e.format)]));
     let printed = 0;
-    let first: number | undefined;
-    const onEvent = (ev: EventSpec, v: Value[], rt: { print(s: string): void; stop(code?: number): void }): boolean => {
+    let firstNs: bigint | undefined;
+    /** Kernel time (ns) of the first event, as wall-clock ns: for -u. */
+    let firstRealNs = 0n;
+    const counts = new Map<string, number>();
+    const printAggregate = (rt: { print(s: string): void }) => {
+      for (const [line, n] of [...counts].sort((x, y) => y[1] - x[1])) rt.print(`${line}-->COUNT ${n}\n\n`);
+      counts.clear();
+    };
+    const onEvent = (ev: EventSpec, v: Value[], rt: { print(s: string): void; printEvent(s: string): void; stop(code?: number): void }): boolean => {
       if (ev.kind !== 'printf') return false;
       const info = events.get(ev.format);
       if (!info) return false;
-      const comm = strOf(v[2]);
+      const comm = strOf(v[4]);
       if (o.name !== undefined && !comm.includes(o.name)) return true;
       if (o.maxEvents !== undefined && printed >= o.maxEvents) return true;
+      const msg = info.format === '' ? '' : formatPrintf(parsed.get(ev.format) as ReturnType<typeof parseFormat>, v.slice(5, 5 + info.argCount));
+      if (o.msgFilter !== undefined && !msg.includes(o.msgFilter)) return true;
       let s = '';
-      if (o.time) s += `${clockTime().padEnd(8)} `;
+      if (o.time && !o.timestamp) s += `${clockTime().padEnd(8)} `;
       else if (o.timestamp) {
-        const now = Date.now();
-        first ??= now;
-        s += `${((now - first) / 1000).toFixed(6).slice(0, 8).padEnd(8)} `;
+        // bcc: seconds since the first event, from the kernel's clock (-u: as a UNIX time)
+        const ns = intOf(v[3]);
+        if (firstNs === undefined) {
+          firstNs = ns;
+          firstRealNs = BigInt(Date.now()) * 1_000_000n;
+        }
+        const off = Number(ns - firstNs) / 1e9;
+        s += o.unixTimestamp ? `${(off + Number(firstRealNs) / 1e9).toFixed(6).slice(0, 17).padEnd(17)} ` : `${off.toFixed(6).slice(0, 8).padEnd(8)} `;
       }
-      const msg = info.format === '' ? '' : formatPrintf(parsed.get(ev.format) as ReturnType<typeof parseFormat>, v.slice(3, 3 + info.argCount));
+      if (o.printCpu) s += `${String(intOf(v[2])).padEnd(3)} `;
       s += `${String(intOf(v[0])).padEnd(7)} ${String(intOf(v[1])).padEnd(7)} ${comm.padEnd(15)} ${info.label.padEnd(16)} ${msg}\n`;
-      for (const st of v.slice(3 + info.argCount)) {
-        if (st.kind === 'stack') for (const f of st.frames) s += `        ${f}\n`;
-        else s += valueText(st);
+      for (const st of v.slice(5 + info.argCount)) {
+        if (st.kind === 'stack') {
+          st.frames.forEach((f, k) => {
+            const addr = o.address && st.addrs ? `${st.addrs[k].toString(16).padStart(16)} ` : '';
+            s += `        ${addr}${o.address ? f.replace(/^\s*[0-9a-f]+\s+/, '') : f}\n`;
+          });
+        } else s += valueText(st);
         s += '\n';
       }
-      rt.print(s);
-      if (o.maxEvents !== undefined && ++printed >= o.maxEvents) rt.stop();
+      if (o.aggregate) counts.set(s, (counts.get(s) ?? 0) + 1);
+      else rt.printEvent(s);
+      if (o.maxEvents !== undefined && ++printed >= o.maxEvents) {
+        if (o.aggregate) printAggregate(rt);
+        rt.stop();
+      }
       return true;
     };
-    return runToolProgram({ name: 'trace', program, banner: traceHeader(o, trivial), onEvent, compile: { pid: o.pid } });
+    if (o.verbose) process.stdout.write(program.endsWith('\n') ? program : `${program}\n`);
+    return runToolProgram({
+      name: 'trace', program, banner: traceHeader(o, trivial), onEvent, compile: { pid: o.pid },
+      runOptions: o.ringPages !== undefined ? { ringBytes: o.ringPages * 4096 } : undefined,
+      // -A: what was counted before Ctrl-C is printed too
+      report: o.aggregate ? (rt) => printAggregate(rt) : undefined,
+      userProgram: true,
+    });
   },
 };
 

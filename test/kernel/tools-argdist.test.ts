@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { buildFixture } from '../helpers/fixtures';
 import { kernelTest } from '../helpers/kernel';
 import { parseHistRows, runToolToEnd, sleep, startTool } from './tools-harness';
+import { startWorkload } from './tools-workload';
 
 kernelTest('argdist -C on a USDT argument and -H on a uprobe $retval count the fixture exactly', async () => {
   const bin = buildFixture('tools_usdt');
@@ -39,4 +40,27 @@ kernelTest('argdist: bad specifiers are one sentence', async () => {
   assert.equal(r.stderr, "tsbpf: $retval, $latency and $entry() are only available in return probes (r:...), not in 'p:c:malloc(size_t size):size_t:$retval'\n");
   const r2 = await runToolToEnd('argdist', []);
   assert.equal(r2.stderr, 'tsbpf: at least one -H or -C specifier is required (see argdist -h)\n');
+});
+
+kernelTest('argdist bcc syntax: -t TID, $PID and $COMM keys, STRCMP in the filter, -d ends it', async () => {
+  const w = startWorkload('enoent', 23);
+  const spec = 't:syscalls:sys_enter_openat():u32,char*:$PID,$COMM:STRCMP("/nonexistent/tsbpf-tools-workload",args->filename)';
+  const ours = startTool('argdist', ['-t', String(w.pid), '-i', '30', '-d', '3', '-C', spec]);
+  try {
+    await sleep(1500);
+    assert.equal(ours.child.exitCode, null, ours.stderr());
+    assert.equal(await w.go(), 0);
+    const r = await ours.done(10000);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`\\n\\t23 {9}\\$PID = ${w.pid}, \\$COMM = tools_workload\\n`), r.stdout);
+  } finally {
+    w.child.kill('SIGKILL');
+    ours.child.kill('SIGKILL');
+  }
+});
+
+kernelTest('argdist: an expression that does not compile is the user\'s, said so', async () => {
+  const r = await runToolToEnd('argdist', ['-C', 't:syscalls:sys_enter_getppid():int:args->nope']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^tsbpf: argdist: the probe specification does not compile: .*nope/);
 });

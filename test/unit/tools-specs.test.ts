@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { parseProbeSpec, splitTopLevel, trace, translateExpr, typedArgs, traceHeader } from '../../src/tools/trace';
 import { parseArgdistSpec, argdistBlock, argdistProgram } from '../../src/tools/argdist';
 import { parsePattern, funcLabel, funccountReport } from '../../src/tools/funccount';
-import { decodeSession, tcplifeHeader, tcplifeLine } from '../../src/tools/tcplife';
+import { decodeSession, tcplifeHeader, tcplifeLine, tcplifeProgram } from '../../src/tools/tcplife';
 import { foldedStack, multiLineStack } from '../../src/tools/common/stacks';
 import { profileProgram } from '../../src/tools/profile';
 import { vfsstatHeader, vfsstatLine, vfsstatProgram } from '../../src/tools/vfsstat';
@@ -38,11 +38,19 @@ test('argdist: specs, program and count blocks', () => {
   assert.deepEqual([s.kind, s.lib, s.func, s.params, s.types, s.exprs, s.filter], ['p', 'c', 'malloc', ['size'], ['size_t'], ['size'], 'size==16']);
   const r = parseArgdistSpec('r:/bin/x:f(int a):u64:$latency,$entry(a)#lat', 'freq');
   assert.equal(r.label, 'lat');
-  const prog = argdistProgram({ specs: [r], interval: 1, cumulative: false, timestamp: false, stringSize: 80 });
+  const prog = argdistProgram({ specs: [r], interval: 1, cumulative: false, stringSize: 80 });
   assert.match(prog, /^uprobe:\/bin\/x:f\n\{\n {2}@entry0__ts\[tid\] = nsecs;\n {2}@entry0_a\[tid\] = arg0;\n\}/);
   assert.match(prog, /uretprobe:\/bin\/x:f \/@entry0__ts\[tid\] != 0\/\n\{\n {2}@a0\[\(nsecs - @entry0__ts\[tid\]\), @entry0_a\[tid\]\] = count\(\);/);
   assert.throws(() => parseArgdistSpec('p:c:f():int:$retval', 'hist'), /only available in return probes/);
   assert.throws(() => parseArgdistSpec('t:a:b():int:x,y', 'hist'), /takes one expression/);
+  // bcc syntax: an empty type is p; $PID, $COMM; STRCMP; a tracepoint's fields by bare name (the man page's ':int:irq')
+  assert.equal(parseArgdistSpec('::__kmalloc(size_t size):size_t:size', 'hist').kind, 'p');
+  const pidComm = argdistProgram({ specs: [parseArgdistSpec('t:syscalls:sys_enter_getppid():u32,char*:$PID,$COMM', 'freq')], interval: 1, cumulative: false, stringSize: 80, tid: 7 });
+  assert.match(pidComm, /^tracepoint:syscalls:sys_enter_getppid \/tid == 7\/\n\{\n {2}@a0\[pid, comm\] = count\(\);/);
+  const irq = argdistProgram({ specs: [parseArgdistSpec('t:irq:irq_handler_entry():int:irq', 'freq')], interval: 1, cumulative: false, stringSize: 80 });
+  assert.match(irq, /@a0\[args->irq\] = count\(\);/);
+  const cmp = argdistProgram({ specs: [parseArgdistSpec('r:/bin/x:open(char *file):u64:$latency:STRCMP("test.txt",$entry(file))', 'hist')], interval: 1, cumulative: false, stringSize: 80 });
+  assert.match(cmp, /\(str\(@entry0_file\[tid\]\) == "test.txt"\)/);
   const block = argdistBlock(s, { name: '@a0', keyed: true, kind: 'count', entries: [{ key: [uint(16)], value: 3n }, { key: [uint(32)], value: 9n }] });
   assert.equal(block, 'p:c:malloc(size_t size):size_t:size:size==16\n\tCOUNT      EVENT\n\t3          size = 16\n\t9          size = 32\n');
 });
@@ -70,6 +78,10 @@ test('tcplife: decoding addresses and the libbpf-tools row', () => {
   assert.equal(tcplifeHeader(o), 'PID     COMM             LADDR           LPORT RADDR           RPORT TX_KB  RX_KB  MS\n');
   assert.equal(tcplifeLine(o, e, at, 0), '1234    curl             127.0.0.1       40000 10.0.0.2        80    10.00  2.00   1.50\n');
   assert.equal(tcplifeLine(toolOptions(tcplife, ['-s']), e, at, 0), '1234,curl,4,127.0.0.1,40000,10.0.0.2,80,10,2,1.50\n');
+  // -4 and -6 are flags (they were taken for negative numbers)
+  assert.equal(toolOptions(tcplife, ['-4']).ipv4Only, true);
+  assert.equal(toolOptions(tcplife, ['-6']).ipv6Only, true);
+  assert.match(tcplifeProgram({ ...toolOptions(tcplife, ['-6']), bytes: false }), /args->family == 10/);
   assert.throws(() => toolOptions(tcplife, ['-L', '99999']), /port numbers/);
 });
 

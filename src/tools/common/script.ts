@@ -62,6 +62,8 @@ export interface ToolProgram {
   compile?: CompileOptions;
   /** Said after the reason when the generated program does not compile (e.g. which flag avoids the feature). */
   compileHint?: string;
+  /** The program carries the user's own expressions (trace, argdist): a compile error is theirs to fix. */
+  userProgram?: boolean;
 }
 
 /** Set by takeToolProgram: runToolProgram hands the program over instead of running it. */
@@ -97,6 +99,7 @@ export async function runToolProgram(t: ToolProgram): Promise<number> {
     const { CompileError } = require('../../lang/diagnostics') as typeof import('../../lang/diagnostics');
     if (!(e instanceof CompileError) || process.env.TSBPF_DEBUG === '1') throw e;
     const why = e.diagnostics.map((d) => d.message).filter((m, i, a) => a.indexOf(m) === i).join('; ');
+    if (t.userProgram) throw new ToolError(`${t.name}: the probe specification does not compile: ${why} (--ebpf shows the program)`);
     throw new ToolError(`${t.name}: this build's compiler cannot compile the program this tool generates (${why})${t.compileHint ? `; ${t.compileHint}` : ''}`);
   }
   for (const w of artifact.warnings) process.stderr.write(w.endsWith('\n') ? w : `${w}\n`);
