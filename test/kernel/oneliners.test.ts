@@ -1,6 +1,7 @@
 /**
  * The one-liners of bpftrace's documentation and of the BPF performance tools
- * literature, run under both bin/tsbpf and bpftrace 0.17 on the same
+ * literature, run under bin/tsbpf, bpftrace 0.17 and bpftrace 0.23 (Debian 13's,
+ * from test/peers/bpftrace-0.23; see test/helpers/peers.ts) on the same
  * deterministic workload (test/fixtures/conf_work.c, built under a comm unique
  * to this test process).
  * Where bpftrace is deterministic, stdout must match byte for byte (minus its
@@ -10,7 +11,9 @@
  * bpftrace installed.
  *
  * bpftrace 0.17 only knows `args->field`, so scripts use that spelling
- * (tsbpf accepts both).
+ * (tsbpf accepts both). tsbpf follows 0.17's output; where 0.23 prints
+ * something else, DIFFERS_IN_023 records what (and the test checks that it
+ * still differs, so a stale entry is noticed).
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -20,6 +23,7 @@ import { test } from 'node:test';
 import { kernelTest } from '../helpers/kernel';
 import { execFileSync } from 'node:child_process';
 import { hasBpftrace, repoRoot, hasStackTrace, runBpftrace, runTsbpf, stripAttaching, type RunOpts, type RunResult } from '../helpers/tsbpf';
+import { bpftrace023, peerAvailable, runPeer } from '../helpers/peers';
 
 /**
  * The workload's comm, unique to this test process: scripts filter on it, and
@@ -42,16 +46,50 @@ function work(): string {
   return (workPath = out);
 }
 
+/**
+ * Programs whose output under bpftrace 0.23 differs from 0.17's (which tsbpf
+ * prints): a fragment of the program text → what 0.23 does instead.
+ */
+const HIST_HEADER_023 = 'a hist()/lhist() map prints its name line as "@h:", without the trailing space 0.17 (and tsbpf) print';
+const DIFFERS_IN_023: Array<[string, string]> = [
+  ['@h = hist(5)', HIST_HEADER_023],
+  ['@l = lhist(5, 0, 100, 10)', HIST_HEADER_023],
+  ['@h["a"] = hist(1024)', HIST_HEADER_023],
+  ['lhist(- args->ret, 0, 100, 1)', HIST_HEADER_023],
+  ['str(args->filename, 6)', 'str(ptr, n) keeps n - 1 characters (n counts the terminating NUL): "[/none]" where 0.17 printed "[/nonex]"'],
+];
+
 interface Pair {
   ts: RunResult;
+  /** bpftrace 0.17's run. */
   bt: RunResult | undefined;
+  /** bpftrace 0.23's run. */
+  bt23: RunResult | undefined;
+  /** How 0.23's output is known to differ from 0.17's, when it does. */
+  differs023: string | undefined;
 }
 
-/** Runs the same command line under tsbpf and (when installed) bpftrace, one after the other. */
+/** Runs the same command line under tsbpf and (when available) bpftrace 0.17 and 0.23, one after the other. */
 async function both(args: string[], o: RunOpts = {}): Promise<Pair> {
   const ts = await runTsbpf(args, o);
   const bt = hasBpftrace() ? await runBpftrace(args, o) : undefined;
-  return { ts, bt };
+  const bt23 = peerAvailable(bpftrace023) ? await runPeer(bpftrace023, args, o) : undefined;
+  const text = args.join(' ');
+  const differs023 = DIFFERS_IN_023.find(([fragment]) => text.includes(fragment))?.[1];
+  return { ts, bt, bt23, differs023 };
+}
+
+/**
+ * tsbpf's output against bpftrace 0.23's, compared by `norm`: equal, unless
+ * DIFFERS_IN_023 records a difference, which must then still be there.
+ */
+function compare023(p: Pair, norm: (s: string) => string): void {
+  if (!p.bt23) return;
+  ok(p.bt23, 'bpftrace 0.23');
+  const ts = norm(p.ts.stdout);
+  const bt = norm(stripAttaching(p.bt23.stdout));
+  if (p.differs023) assert.notEqual(ts, bt, `recorded as differing in bpftrace 0.23 (${p.differs023}) but the outputs are now equal: remove the DIFFERS_IN_023 entry`);
+  else assert.equal(ts, bt, `tsbpf vs bpftrace 0.23 differ\n--- tsbpf stderr:\n${p.ts.stderr}`);
 }
 
 function ok(r: RunResult, what = 'tsbpf'): void {
@@ -62,18 +100,22 @@ function ok(r: RunResult, what = 'tsbpf'): void {
 /** tsbpf's stdout must equal bpftrace's byte for byte. */
 function sameOutput(p: Pair): void {
   ok(p.ts);
-  if (!p.bt) return;
-  ok(p.bt, 'bpftrace');
-  assert.equal(p.ts.stdout, stripAttaching(p.bt.stdout), `tsbpf vs bpftrace differ\n--- tsbpf stderr:\n${p.ts.stderr}`);
+  if (p.bt) {
+    ok(p.bt, 'bpftrace 0.17');
+    assert.equal(p.ts.stdout, stripAttaching(p.bt.stdout), `tsbpf vs bpftrace 0.17 differ\n--- tsbpf stderr:\n${p.ts.stderr}`);
+  }
+  compare023(p, (s) => s);
 }
 
 /** Same lines, any order (maps print equal values in implementation order). */
 function sameLines(p: Pair): void {
   ok(p.ts);
-  if (!p.bt) return;
-  ok(p.bt, 'bpftrace');
   const sort = (s: string) => s.split('\n').sort().join('\n');
-  assert.equal(sort(p.ts.stdout), sort(stripAttaching(p.bt.stdout)), `tsbpf:\n${p.ts.stdout}\nbpftrace:\n${p.bt.stdout}`);
+  if (p.bt) {
+    ok(p.bt, 'bpftrace 0.17');
+    assert.equal(sort(p.ts.stdout), sort(stripAttaching(p.bt.stdout)), `tsbpf:\n${p.ts.stdout}\nbpftrace 0.17:\n${p.bt.stdout}`);
+  }
+  compare023(p, sort);
 }
 
 /** `@[k]: v` lines of a printed map as a Map. */
@@ -104,6 +146,7 @@ kernelTest('hello world: BEGIN and END print like bpftrace', async () => {
   assert.equal(p.ts.stdout, 'Hello world!\nGame over!\n\n\n');
   assert.equal(p.ts.code, 0);
   if (p.bt) assert.equal(stripAttaching(p.bt.stdout), p.ts.stdout);
+  compare023(p, (s) => s);
   assert.match(p.ts.stderr, /^Attached 2 probes$/m);
 });
 
@@ -213,6 +256,7 @@ kernelTest('system() needs --unsafe (clear error, like bpftrace) and runs the co
   assert.ok(!hasStackTrace(p.ts.stderr));
   assert.match(p.ts.stderr, /--unsafe/);
   if (p.bt) assert.notEqual(p.bt.code, 0);
+  if (p.bt23) assert.notEqual(p.bt23.code, 0);
   sameOutput(await both(['--unsafe', '-e', prog]));
 });
 
@@ -226,6 +270,7 @@ kernelTest('signal() (unsafe) delivers the signal to the current task', async ()
   const p = await both(['--unsafe', '-c', `${bin} getppid 1 pause`, '-e', prog], { timeoutMs: 20_000 });
   assert.match(p.ts.stdout, /^got 10$/m, p.ts.stderr);
   if (p.bt) assert.match(p.bt.stdout, /^got 10$/m);
+  if (p.bt23) assert.match(p.bt23.stdout, /^got 10$/m);
 });
 
 // ---- tracepoints on the workload ---------------------------------------------------------------
@@ -311,14 +356,15 @@ kernelTest('block_rq_issue hist(args->bytes) by comm: the workload\'s direct 64 
     const rows = histRows(p.ts.stdout);
     assert.match(p.ts.stdout, new RegExp(`^@\\[${COMM}\\]: $`, 'm'));
     assert.ok((rows.get('[64K, 128K)') ?? 0) >= 20, p.ts.stdout);
-    if (p.bt) {
-      // Two separate runs: the file system may add a journal/metadata write of its own
-      // in the workload's context, so both must see the 20 direct writes and agree
-      // within that noise, not to the unit.
-      ok(p.bt, 'bpftrace');
-      const bt = histRows(p.bt.stdout).get('[64K, 128K)') ?? 0;
+    // Separate runs: the file system may add a journal/metadata write of its own
+    // in the workload's context, so each must see the 20 direct writes and agree
+    // within that noise, not to the unit.
+    for (const [name, r] of [['bpftrace 0.17', p.bt], ['bpftrace 0.23', p.bt23]] as const) {
+      if (!r) continue;
+      ok(r, name);
+      const bt = histRows(r.stdout).get('[64K, 128K)') ?? 0;
       const ts = rows.get('[64K, 128K)') ?? 0;
-      assert.ok(bt >= 20 && Math.abs(bt - ts) <= 2, `bpftrace:\n${p.bt.stdout}\ntsbpf:\n${p.ts.stdout}`);
+      assert.ok(bt >= 20 && Math.abs(bt - ts) <= 2, `${name}:\n${r.stdout}\ntsbpf:\n${p.ts.stdout}`);
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -338,8 +384,13 @@ kernelTest('profile:hz:99 kstack: readable kernel stacks with function names, in
   assert.ok(total > 20 && total < 400, `${total} samples`);
   assert.match(p.ts.stdout, /entry_SYSCALL_64|do_syscall_64/);
   if (p.bt) {
-    ok(p.bt, 'bpftrace');
+    ok(p.bt, 'bpftrace 0.17');
     assert.match(p.bt.stdout, /^@\[\n(?: {4}[A-Za-z_][\w.]*\+\d+\n)+\]: \d+$/m);
+  }
+  if (p.bt23) {
+    // bpftrace 0.23 indents stack frames by 8 spaces where 0.17 (and tsbpf) use 4.
+    ok(p.bt23, 'bpftrace 0.23');
+    assert.match(p.bt23.stdout, /^@\[\n(?: {8}[A-Za-z_][\w.]*\+\d+\n)+\]: \d+$/m);
   }
 });
 
@@ -349,7 +400,7 @@ kernelTest('interval:s:1 with time(), print, clear: printed counts add up to the
   const prog = `tracepoint:syscalls:sys_enter_getppid /comm == "${COMM}"/ { @ = count(); } interval:s:1 { time(); print(@); clear(@); }`;
   const p = await both(['-c', `${bin} getppid 100 sleep 3300 getppid 50`, '-e', prog], { timeoutMs: 30_000 });
   ok(p.ts);
-  for (const r of [p.ts, p.bt]) {
+  for (const r of [p.ts, p.bt, p.bt23]) {
     if (!r) continue;
     const out = stripAttaching(r.stdout);
     const times = out.match(/^\d\d:\d\d:\d\d$/gm) ?? [];
