@@ -13,6 +13,7 @@ import { VerifierError } from '../ebpf/programs';
 import { toolNames, runTool, toolsHelp } from '../tools/registry';
 import { isExplained } from '../errors';
 import { version } from './version';
+import { encodeText } from '../runtime/text';
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -134,7 +135,7 @@ async function runScriptCommand(o: ScriptOptions): Promise<number> {
   if (o.outFile) {
     fd = fs.openSync(o.outFile, 'w');
     const f = fd;
-    write = (s) => fs.writeSync(f, s);
+    write = (s) => fs.writeSync(f, encodeText(s));
     writeBytes = (b) => fs.writeSync(f, b);
   } else if (o.buffering === 'full') {
     const chunks: Buffer[] = [];
@@ -148,7 +149,7 @@ async function runScriptCommand(o: ScriptOptions): Promise<number> {
         size = 0;
       }
     };
-    write = (s) => writeBytes?.(Buffer.from(s));
+    write = (s) => writeBytes?.(encodeText(s));
     process.on('exit', () => fs.writeSync(1, Buffer.concat(chunks)));
   }
   try {

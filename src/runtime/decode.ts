@@ -8,6 +8,7 @@ import type { ValueType } from '../lang/artifact';
 import * as V from './values';
 import { strftime } from './format/strftime';
 import { namedValueType } from '../lang/builtins';
+import { decodeBytes } from './text';
 
 /** What decoding needs from the outside world. */
 export interface Resolver {
@@ -40,7 +41,7 @@ export function readCString(b: Buffer, off: number, size: number): string {
   const end = Math.min(b.length, off + size);
   let n = b.indexOf(0, off);
   if (n < 0 || n > end) n = end;
-  return b.toString('latin1', off, n);
+  return decodeBytes(b, off, n); // bytes kept as they are (text.ts): UTF-8 stays UTF-8
 }
 
 /** Decodes one value of type `t` found at `off` in `b`. */

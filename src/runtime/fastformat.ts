@@ -16,6 +16,7 @@ import type { FieldSpec, ValueType } from '../lang/artifact';
 import { sizeOf } from '../lang/artifact';
 import { decodeValue, type Resolver } from './decode';
 import { formatOne, layoutNumber, lengthBits, planFormat, type FormatSpec, type ParsedFormat } from './format/printf';
+import { decodeBytes } from './text';
 import { OutBuffer } from './outbuf';
 import * as V from './values';
 
@@ -123,7 +124,7 @@ function stringField(spec: FormatSpec, offset: number, size: number): RecordWrit
     const limit = Math.min(start + size, b.length);
     let end = b.indexOf(0, start);
     if (end < 0 || end > limit) end = limit;
-    out.text(formatOne(spec, V.str(b.toString('latin1', start, end))));
+    out.text(formatOne(spec, V.str(decodeBytes(b, start, end))));
   };
 }
 

@@ -9,6 +9,8 @@
  *   o.text('pid '); o.decimal(42); o.byte(10);
  *   process.stdout.write(o.take()); // "pid 42\n"
  */
+import { decodeBytes, encodeText, hasRawBytes } from './text';
+
 const POW10 = Array.from({ length: 17 }, (_, i) => 10 ** i);
 /** "00" "01" ... "99" as ASCII pairs: two digits per division. */
 const DIGIT_PAIRS = Uint8Array.from({ length: 200 }, (_, i) => 48 + (i % 2 === 0 ? Math.floor(i / 20) : (i >> 1) % 10));
@@ -42,9 +44,13 @@ export class OutBuffer {
     this.buf[this.pos++] = c;
   }
 
-  /** Appends `s` encoded as UTF-8 (what writing the string to a stream would produce). */
+  /** Appends `s` encoded as UTF-8, raw kernel bytes in it (text.ts) as the bytes they were. */
   text(s: string): void {
     if (s.length === 0) return;
+    if (hasRawBytes(s)) {
+      this.bytes(encodeText(s));
+      return;
+    }
     this.reserve(s.length * 3);
     this.pos += this.buf.write(s, this.pos, 'utf8');
   }
@@ -112,23 +118,15 @@ export class OutBuffer {
     buf[--p] = n < 10 ? 48 + n : a + n;
   }
 
-  /**
-   * Appends the C string at src[start, limit) (cut at the first NUL). The
-   * runtime decodes kernel strings as latin1 and writes them as UTF-8, so
-   * bytes >= 0x80 become two bytes here, exactly as that round trip would.
-   */
+  /** Appends the C string at src[start, limit) (cut at the first NUL), its bytes as they are. */
   cString(src: Buffer, start: number, limit: number): void {
-    this.reserve(2 * (limit - start));
+    this.reserve(limit - start);
     const buf = this.buf;
     let p = this.pos;
     for (let i = start; i < limit; i++) {
       const c = src[i];
       if (c === 0) break;
-      if (c < 0x80) buf[p++] = c;
-      else {
-        buf[p++] = 0xc0 | (c >> 6);
-        buf[p++] = 0x80 | (c & 0x3f);
-      }
+      buf[p++] = c;
     }
     this.pos = p;
   }
@@ -140,9 +138,9 @@ export class OutBuffer {
     return out;
   }
 
-  /** The output so far as a string; the buffer starts empty. */
+  /** The output so far as a string (raw bytes escaped as in text.ts); the buffer starts empty. */
   takeString(): string {
-    const out = this.buf.toString('utf8', 0, this.pos);
+    const out = decodeBytes(this.buf, 0, this.pos);
     this.reset();
     return out;
   }

@@ -28,6 +28,7 @@ import { formatPrintf, parseFormat, type ParsedFormat } from './format/printf';
 import { strftime, TIME_DEFAULT_FORMAT } from './format/strftime';
 import { compileRecordWriter, recordSize, type RecordWriter } from './fastformat';
 import { OutBuffer } from './outbuf';
+import { decodeBytes, encodeText } from './text';
 import { ScriptResolver } from './resolve';
 import { captureProcess } from '../ebpf/symbolize';
 import * as V from './values';
@@ -113,7 +114,7 @@ export class ScriptRuntime {
     this.a = artifact;
     this.o = opts;
     this.out = createOutput(opts.format ?? 'text');
-    this.write = opts.write ?? ((s) => process.stdout.write(s));
+    this.write = opts.write ?? ((s) => process.stdout.write(encodeText(s)));
     this.writeBytes = opts.writeBytes ?? (opts.write ? undefined : (b) => process.stdout.write(b));
     this.message = opts.message ?? ((s) => process.stderr.write(s));
     this.resolver = new ScriptResolver(() => this.maps, artifact.probeNames);
@@ -468,17 +469,19 @@ export class ScriptRuntime {
         const cmd = formatPrintf(this.parsed(id, ev.format), this.fields(rec, ev.fields));
         const { execSync } = require('node:child_process') as typeof import('node:child_process');
         try {
-          this.emit(this.out.syscall(execSync(cmd, { encoding: 'latin1', stdio: ['ignore', 'pipe', 'inherit'], shell: '/bin/sh' })));
+          const stdout = execSync(cmd, { stdio: ['ignore', 'pipe', 'inherit'], shell: '/bin/sh' });
+          this.emit(this.out.syscall(decodeBytes(stdout, 0, stdout.length)));
         } catch (e) {
-          const err = e as { stdout?: string };
-          if (err.stdout) this.emit(this.out.syscall(err.stdout));
+          const err = e as { stdout?: Buffer };
+          if (err.stdout?.length) this.emit(this.out.syscall(decodeBytes(err.stdout, 0, err.stdout.length)));
         }
         return;
       }
       case 'cat': {
         const file = formatPrintf(this.parsed(id, ev.format), this.fields(rec, ev.fields));
         try {
-          this.emit(this.out.cat(fs.readFileSync(file, 'latin1')));
+          const data = fs.readFileSync(file);
+          this.emit(this.out.cat(decodeBytes(data, 0, data.length)));
         } catch (e) {
           this.message(`tsbpf: cat: cannot read ${file}: ${(e as Error).message}\n`);
         }
@@ -683,7 +686,7 @@ function joinParts(ev: Extract<EventSpec, { kind: 'join' }>, rec: Buffer): strin
     const off = ev.field.offset + i * ev.argSize;
     if (off >= rec.length) break;
     const end = rec.indexOf(0, off);
-    const s = rec.toString('latin1', off, end < 0 || end > off + ev.argSize ? off + ev.argSize : end);
+    const s = decodeBytes(rec, off, end < 0 || end > off + ev.argSize ? off + ev.argSize : end);
     if (s === '') break;
     parts.push(s);
   }

@@ -27,6 +27,7 @@
  * const key: Value[] = [str('bash'), int(42n)];
  * valueText(tuple([int(1n), str('two')])); // "(1, two)"
  */
+import { isRawByteAt, rawByteJsonEscape } from './text';
 
 /** Width in bits of a kernel integer. */
 export type IntBits = 8 | 16 | 32 | 64;
@@ -212,7 +213,7 @@ export function jsonEscape(s: string): string {
       case 0x0d: out += '\\r'; break;
       case 0x09: out += '\\t'; break;
       default:
-        out += c <= 0x1f ? '\\u' + c.toString(16).padStart(4, '0') : s[i];
+        out += c <= 0x1f ? '\\u' + c.toString(16).padStart(4, '0') : isRawByteAt(s, i) ? rawByteJsonEscape(c) : s[i];
     }
   }
   return out;

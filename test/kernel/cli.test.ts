@@ -213,6 +213,30 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+// ---- bytes pass through ----------------------------------------------------------------------
+
+kernelTest('non-ASCII bytes print as they are: literals, comm and file names (UTF-8 or not), text and JSON', async () => {
+  // the workload runs under a name whose bytes are UTF-8 "é" and a lone 0xff: that is its comm
+  const name = Buffer.concat([Buffer.from('c\u00e9'), Buffer.of(0xff), Buffer.from(String(process.pid))]).subarray(0, 15);
+  const dir = fs.mkdtempSync(path.join(tmp, 'bytes-'));
+  fs.copyFileSync(work(), Buffer.concat([Buffer.from(`${dir}/`), name]));
+  fs.chmodSync(Buffer.concat([Buffer.from(`${dir}/`), name]), 0o755);
+  const prog = `tracepoint:syscalls:sys_enter_getppid /comm != "${COMM}" && comm != "tsbpf"/ { printf("café %s|\\n", comm); @[comm, "naïve"] = count(); }`;
+  const runIt = (format: string) => runCommand(tsbpfBin, ['-f', format, '-e', prog], {
+    stopWhen: { text: 'Attached', delayMs: 300 }, timeoutMs: 20_000,
+    onText: { text: 'Attached', fn: () => execFileSync('/bin/sh', ['-c', 'for f in "$1"/c*; do "$f" getppid 2; done', 'sh', dir]) },
+  });
+  const text = await runIt('text');
+  const bytes = Buffer.from(text.stdout, 'latin1'); // runCommand reads stdout as latin1: one char per byte
+  const line = Buffer.concat([Buffer.from('caf\u00e9 '), name, Buffer.from('|\n')]);
+  assert.ok(bytes.indexOf(line) >= 0, `no line ${line.toString('hex')} in ${bytes.toString('hex')}`);
+  assert.ok(bytes.indexOf(Buffer.concat([Buffer.from('@['), name, Buffer.from(', na\u00efve]: 2\n')])) >= 0, bytes.toString('latin1'));
+  const json = await runIt('json');
+  const events = Buffer.from(json.stdout, 'latin1').toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; data: unknown });
+  const escaped = `c\u00e9\uffffffff${name.subarray(4).toString()}`; // 0xff as bpftrace escapes it, \uffffffff: U+FFFF, then "ffff"
+  assert.ok(events.some((e) => e.type === 'printf' && e.data === `café ${escaped}|\n`), json.stdout);
+});
+
 // ---- security: no debugger in a root process ------------------------------------------------
 
 /** TCP ports the process listens on (its socket fds matched against /proc/net/tcp{,6} LISTEN rows). */

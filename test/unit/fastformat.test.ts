@@ -105,7 +105,7 @@ test('missing arguments: no fast formatter (the general path reports it per even
   assert.equal(compileRecordWriter(parseFormat('%d %d\n'), [{ offset: 8, type: { kind: 'int', size: 8, signed: true } }], resolver), undefined);
 });
 
-test('OutBuffer: decimal and hex digits up to 2^53, latin1 bytes as UTF-8, growth', () => {
+test('OutBuffer: decimal and hex digits up to 2^53, C strings byte for byte, growth', () => {
 
   const o = new OutBuffer(4);
   const nums = [0, 9, 10, 99, 100, 101, 999, 1000, 65535, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 10 ** 15, 10 ** 15 - 1, 2 ** 53 - 1];
@@ -122,9 +122,8 @@ test('OutBuffer: decimal and hex digits up to 2^53, latin1 bytes as UTF-8, growt
   const src = Buffer.from('a\xe9\xffz\0rest', 'latin1');
   o.cString(src, 0, src.length);
   o.cString(src, 5, 7);
-  expected += 'a\xe9\xffzre';
   o.text('\u20ac');
-  expected += '\u20ac';
-  assert.equal(o.takeString(), expected);
+  // the kernel's bytes pass through as they are (0xe9 0xff are not UTF-8 and stay single bytes)
+  assert.deepEqual(o.take(), Buffer.concat([Buffer.from(expected), Buffer.from('a\xe9\xffzre', 'latin1'), Buffer.from('\u20ac')]));
   assert.equal(o.length, 0);
 });
