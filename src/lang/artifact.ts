@@ -158,6 +158,12 @@ export interface ScriptArtifact {
   eventRing: number;
   /** Index of a per-CPU array (1 entry, u64) counting failed ring-buffer reserves, or -1. */
   lossCounter: number;
+  /**
+   * Index of a per-CPU array (one u64 per user map, by UserMapSpec index)
+   * counting failed updates of that map (full at max_map_keys: E2BIG, or
+   * ENOMEM), or -1 when the script updates no map.
+   */
+  mapErrorCounter?: number;
   /** Probe names for the `probe` builtin (index → 'tracepoint:syscalls:sys_enter_read'). */
   probeNames: string[];
   /** `config = {...}` values and command-line equivalents that affect the runtime. */

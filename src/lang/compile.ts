@@ -189,6 +189,7 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
     userMaps: shared.userMaps,
     eventRing: shared.ringIndex,
     lossCounter: shared.lossIndex,
+    mapErrorCounter: shared.mapErrorCounter,
     probeNames: shared.probeNames,
     config,
     unsafe: sem.unsafe,

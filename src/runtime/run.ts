@@ -105,6 +105,8 @@ export class ScriptRuntime {
   private finished: Promise<number> | undefined;
   private resolveFinished: ((code: number) => void) | undefined;
   private lostReported = 0n;
+  /** Failed updates already reported, per user map (UserMapSpec index). */
+  private mapUpdatesReported: bigint[] = [];
   private child: ChildProcess | undefined;
   private timers: NodeJS.Timeout[] = [];
   /** Probes run() attached, counted as bpftrace counts them (BEGIN/END included); 0 until attached. */
@@ -147,7 +149,7 @@ export class ScriptRuntime {
         this.reader = RingBufReader.withOffsets({ fd: m.fd, maxEntries: this.ringBytes() }, (b, off, len) => this.onRecord(b, off, len),
           { start: false, budgetBytes: DRAIN_BATCH_BYTES });
       }
-      if (this.a.lossCounter >= 0) {
+      if (this.a.lossCounter >= 0 || (this.a.mapErrorCounter ?? -1) >= 0) {
         const t = setInterval(() => this.reportLoss(), 1000);
         t.unref();
         this.timers.push(t);
@@ -512,6 +514,7 @@ export class ScriptRuntime {
 
   /** Reads losses counted by the BPF side and reports growth. */
   private reportLoss(): void {
+    this.reportMapUpdates();
     if (this.a.lossCounter < 0 || !this.maps[this.a.lossCounter]) return;
     const total = this.lostEvents();
     if (total > this.lostReported) {
@@ -519,6 +522,32 @@ export class ScriptRuntime {
       this.lostReported = total;
       this.emit(this.out.lostEvents(n));
     }
+  }
+
+  /** Map updates the BPF side counted as failed (map full, ENOMEM), per user map since the script started. */
+  lostMapUpdates(): Map<string, bigint> {
+    const out = new Map<string, bigint>();
+    const m = (this.a.mapErrorCounter ?? -1) >= 0 ? this.maps[this.a.mapErrorCounter as number] : undefined;
+    if (!m) return out;
+    this.a.userMaps.forEach((u, i) => {
+      let total = 0n;
+      for (const v of m.lookupPerCpu(i) ?? []) total += v.readBigUInt64LE(0);
+      if (total) out.set(u.name, total);
+    });
+    return out;
+  }
+
+  /** Reports growth of the failed-update counters, one line per map. */
+  private reportMapUpdates(): void {
+    const lost = this.lostMapUpdates();
+    this.a.userMaps.forEach((u, i) => {
+      const total = lost.get(u.name) ?? 0n;
+      const before = this.mapUpdatesReported[i] ?? 0n;
+      if (total > before) {
+        this.mapUpdatesReported[i] = total;
+        this.emit(this.out.lostMapUpdates(u.name, total - before, this.a.maps[u.map].maxEntries));
+      }
+    });
   }
 
   // ---- maps ------------------------------------------------------------------

@@ -243,12 +243,27 @@ export abstract class MapGen extends ExprGen {
     }
   }
 
+  /**
+   * Stores val under key in user map `mapIndex`. A failed update (the map
+   * holds max_map_keys entries: E2BIG; or ENOMEM) is counted for that map,
+   * and user space reports the count. The key is dead after the update, so
+   * its first bytes hold the counter's index.
+   */
   update(mapIndex: number, key: Loc, val: Loc): void {
     this.ldMap(R1, mapIndex);
     this.lea(R2, key);
     this.lea(R3, val);
     this.a.mov64(R4, 0);
     this.a.call(Helper.map_update_elem);
+    const ok = this.a.newLabel('updated');
+    this.a.jsge(R0, 0, ok);
+    this.a.st('w', key.base, key.off, this.shared.userMapOf(mapIndex));
+    this.lookup(this.shared.mapErrors(), key);
+    this.a.jeq(R0, 0, ok);
+    this.a.ldx('dw', R1, R0, 0);
+    this.a.add64(R1, 1);
+    this.a.stx('dw', R0, 0, R1);
+    this.a.label(ok);
   }
 
   /** In place: v → hist(v, bits) bucket index (see runtime/format/hist.ts). */

@@ -79,6 +79,27 @@ export class Shared implements SharedResources {
     return this.lossIndex;
   }
 
+  private mapErrorIndex = -1;
+
+  /** Per-CPU u64 counters of failed updates, one per user map (UserMapSpec index). */
+  mapErrors(): number {
+    if (this.mapErrorIndex < 0) {
+      this.mapErrorIndex = this.addMap({ name: 'map_errors', kind: 'percpu_array', keySize: 4, valueSize: 8, maxEntries: Math.max(1, this.mapInfos.size) });
+    }
+    return this.mapErrorIndex;
+  }
+
+  get mapErrorCounter(): number {
+    return this.mapErrorIndex;
+  }
+
+  /** The UserMapSpec index of the user map stored in kernel map `mapIndex`. */
+  userMapOf(mapIndex: number): number {
+    const um = this.userMaps.findIndex((u) => u.map === mapIndex);
+    if (um < 0) throw new CompileError(`internal: map ${mapIndex} is not a user map`, null);
+    return um;
+  }
+
   stacks(): number {
     if (this.stackIndex < 0) {
       this.stackIndex = this.addMap({ name: 'stacks', kind: 'stack_trace', keySize: 4, valueSize: 8 * this.opts.stackLimit, maxEntries: 4096 });

@@ -26,6 +26,11 @@ export function jsonLostEvents(n: number | bigint): string {
   return `{"type": "lost_events", "data": {"events": ${n}}}\n`;
 }
 
+/** Updates of a user map the kernel refused (full or out of memory), like lost_events. */
+export function jsonLostMapUpdates(map: string, n: bigint, maxEntries: number): string {
+  return `{"type": "lost_map_updates", "data": {"map": "${jsonEscape(map)}", "updates": ${n}, "max_entries": ${maxEntries}}}\n`;
+}
+
 /** A failed helper call reported at run time (bpftrace's helper_error), with the 1-based source position. */
 export function jsonHelperError(helper: string, retcode: number, line: number, col: number): string {
   return `{"type": "helper_error", "helper": "${jsonEscape(helper)}", "retcode": ${retcode}, "line": ${line}, "col": ${col}}\n`;

@@ -14,7 +14,7 @@
  * process.stdout.write(out.attachedProbes(1)); // "Attaching 1 probe...\n"
  */
 import { type Value } from '../values';
-import { jsonAttachedProbes, jsonHelperError, jsonLostEvents, jsonMessage } from './json';
+import { jsonAttachedProbes, jsonHelperError, jsonLostEvents, jsonLostMapUpdates, jsonMessage } from './json';
 import { type MapDump, type PrintOptions, mapJson, mapText, mapsJson, mapsText, printValueJson, printValueText } from './maps';
 
 export type OutputMode = 'text' | 'json';
@@ -25,6 +25,8 @@ export interface OutputFormatter {
   attachedProbes(n: number): string;
   /** "Lost N events" — for every batch of events the kernel side could not deliver. */
   lostEvents(n: number | bigint): string;
+  /** Updates of user map `map` the kernel refused (map full or out of memory), counted since the last report. */
+  lostMapUpdates(map: string, n: bigint, maxEntries: number): string;
   /** Output of printf(): already formatted by formatPrintf; text mode prints it as-is. */
   printf(text: string): string;
   /** Output of time(): already formatted by strftime. */
@@ -51,6 +53,9 @@ class TextOutput implements OutputFormatter {
   readonly mode = 'text' as const;
   attachedProbes(n: number): string { return `Attaching ${n} probe${n === 1 ? '' : 's'}...\n`; }
   lostEvents(n: number | bigint): string { return `Lost ${n} events\n`; }
+  lostMapUpdates(map: string, n: bigint, maxEntries: number): string {
+    return `Lost ${n} map update${n === 1n ? '' : 's'} to ${map}: the map is full (${maxEntries} keys; config = { max_map_keys = N } raises it) or out of memory\n`;
+  }
   printf(text: string): string { return text; }
   time(text: string): string { return text; }
   join(text: string): string { return text + '\n'; }
@@ -70,6 +75,7 @@ class JsonOutput implements OutputFormatter {
   readonly mode = 'json' as const;
   attachedProbes(n: number): string { return jsonAttachedProbes(n); }
   lostEvents(n: number | bigint): string { return jsonLostEvents(n); }
+  lostMapUpdates(map: string, n: bigint, maxEntries: number): string { return jsonLostMapUpdates(map, n, maxEntries); }
   printf(text: string): string { return jsonMessage('printf', text); }
   time(text: string): string { return jsonMessage('time', text); }
   join(text: string): string { return jsonMessage('join', text); }
