@@ -1,0 +1,184 @@
+/**
+ * Statements and blocks.
+ */
+import type { Block, IfStmt, Stmt, Variable } from '../ast';
+import { COMPOUND_ASSIGN, one } from './base';
+import { ExprParser } from './expressions';
+
+export abstract class StmtParser extends ExprParser {
+  // ---- statements ------------------------------------------------------------------
+
+  protected block(): Block {
+    this.enter();
+    try {
+      return this.blockBody();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  protected blockBody(): Block {
+    const open = this.expect('{');
+    const stmts: Stmt[] = [];
+    for (;;) {
+      const t = this.peek();
+      if (this.isPunct(t, '}')) {
+        this.advance();
+        break;
+      }
+      if (t.kind === 'eof') throw this.unclosed(open, '}');
+      if (this.isPunct(t, ';')) {
+        this.advance();
+        continue;
+      }
+      const s = this.statement();
+      stmts.push(s);
+      if (!needsSemicolon(s)) continue;
+      if (this.accept(';') || this.at('}')) continue;
+      const n = this.peek();
+      if (n.kind === 'eof') throw this.unclosed(open, '}');
+      throw this.unexpected(n, '; or }');
+    }
+    return { kind: 'Block', stmts, span: this.from(open.span) };
+  }
+
+  protected statement(): Stmt {
+    const t = this.peek();
+    if (this.isPunct(t, '{')) return this.block();
+    if (t.kind === 'ident' && !t.macro) {
+      switch (t.text) {
+        case 'if':
+          return this.ifStmt();
+        case 'unroll':
+        case 'while': {
+          this.advance();
+          const open = this.expect('(', undefined, '(');
+          const e = this.expression();
+          this.expect(')', open, ')');
+          const body = this.block();
+          return t.text === 'unroll'
+            ? { kind: 'UnrollStmt', count: e, body, span: this.from(t.span) }
+            : { kind: 'WhileStmt', cond: e, body, span: this.from(t.span) };
+        }
+        case 'for':
+          return this.forStmt();
+        case 'let':
+          return this.letStmt();
+        case 'return': {
+          this.advance();
+          const value = this.at(';') || this.at('}') ? null : this.expression();
+          return { kind: 'ReturnStmt', value, span: this.from(t.span) };
+        }
+        case 'break':
+        case 'continue':
+          this.advance();
+          return { kind: 'JumpStmt', jump: t.text, span: t.span };
+        case 'else':
+          throw this.unexpected(t, undefined, ['(else without a matching if)']);
+      }
+    }
+    if (this.isPunct(t, '++') || this.isPunct(t, '--')) {
+      this.advance();
+      const target = this.postfix(this.primary());
+      const lv = this.assignable(target, t.text);
+      return { kind: 'AssignStmt', target: lv, op: t.text === '++' ? '+' : '-', value: one(t.span), span: this.from(t.span) };
+    }
+    const e = this.expression();
+    const n = this.peek();
+    if (e.kind === 'IncDec') return e.assign;
+    if (this.isPunct(n, '=')) {
+      const target = this.assignable(e, '=');
+      this.advance();
+      const value = this.expression();
+      return { kind: 'AssignStmt', target, op: null, value, span: this.from(e.span) };
+    }
+    if (n.kind === 'punct' && COMPOUND_ASSIGN[n.text]) {
+      const target = this.assignable(e, n.text);
+      this.advance();
+      const value = this.expression();
+      return { kind: 'AssignStmt', target, op: COMPOUND_ASSIGN[n.text], value, span: this.from(e.span) };
+    }
+    if (this.isPunct(n, '++') || this.isPunct(n, '--')) {
+      const target = this.assignable(e, n.text);
+      this.advance();
+      return { kind: 'AssignStmt', target, op: n.text === '++' ? '+' : '-', value: one(n.span), span: this.from(e.span) };
+    }
+    return { kind: 'ExprStmt', expr: e, span: e.span };
+  }
+
+  protected ifStmt(): IfStmt {
+    const kw = this.advance();
+    // Parentheses are part of the condition expression, which also accepts
+    // newer bpftrace's `if $x { ... }`.
+    if (this.at('{')) throw this.unexpected(this.peek(), '(');
+    const cond = this.expression();
+    if (!this.at('{')) throw this.unexpected(this.peek(), '{');
+    const then = this.block();
+    let otherwise: Block | IfStmt | null = null;
+    if (this.atWord('else')) {
+      this.advance();
+      if (this.atWord('if')) {
+        // an else-if chain nests IfStmts: it counts as nesting
+        this.enter();
+        try {
+          otherwise = this.ifStmt();
+        } finally {
+          this.depth--;
+        }
+      }
+      else if (this.at('{')) otherwise = this.block();
+      else throw this.unexpected(this.peek(), '{ or if');
+    }
+    return { kind: 'IfStmt', cond, then, otherwise, span: this.from(kw.span) };
+  }
+
+  protected forStmt(): Stmt {
+    const kw = this.advance();
+    const open = this.expect('(');
+    const v = this.peek();
+    if (v.kind !== 'var') throw this.unexpected(v, 'variable');
+    this.advance();
+    const variable: Variable = { kind: 'Variable', name: v.text, span: v.span };
+    this.expect(':');
+    const first = this.expression();
+    if (this.at(')') && first.kind === 'MapRef' && first.keys === null) {
+      this.advance();
+      const body = this.block();
+      return { kind: 'ForMapStmt', variable, map: first, body, span: this.from(kw.span) };
+    }
+    if (!this.at('..')) {
+      throw this.unexpected(this.peek(), first.kind === 'MapRef' ? ')' : '..', ['(for loops iterate over a map, `for ($kv : @m)`, or a range, `for ($i : 0..10)`)']);
+    }
+    this.advance();
+    const end = this.expression();
+    this.expect(')', open);
+    const body = this.block();
+    return { kind: 'ForRangeStmt', variable, start: first, end, body, span: this.from(kw.span) };
+  }
+
+  protected letStmt(): Stmt {
+    const kw = this.advance();
+    const v = this.peek();
+    if (v.kind === 'map') throw this.fail('map declarations (let @map = ...) are not supported by tsbpf', v.span);
+    if (v.kind !== 'var') throw this.unexpected(v, 'variable');
+    this.advance();
+    const variable: Variable = { kind: 'Variable', name: v.text, span: v.span };
+    const type = this.accept(':') ? this.typeName() : null;
+    const value = this.accept('=') ? this.expression() : null;
+    return { kind: 'VarDeclStmt', variable, type, value, span: this.from(kw.span) };
+  }
+}
+
+function needsSemicolon(s: Stmt): boolean {
+  switch (s.kind) {
+    case 'Block':
+    case 'IfStmt':
+    case 'UnrollStmt':
+    case 'WhileStmt':
+    case 'ForRangeStmt':
+    case 'ForMapStmt':
+      return false;
+    default:
+      return true;
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * The checker for one probe instance: statements, assignments, and the
+ * aggregations a map assignment introduces.
+ */
+import type { Call, Span, Stmt } from '../ast';
+import type { Aggregation } from '../artifact';
+import { functionDef } from '../builtins';
+import {
+  type Type, INT64, UINT64, isStorable, storedType, tupleType, typeName, unify,
+} from '../types';
+import { AGG_FUNCS, castType } from './shared';
+import { ExprChecker } from './expressions';
+
+export class Checker extends ExprChecker {
+  // ---- statements -----------------------------------------------------------
+
+  stmt(s: Stmt): void {
+    switch (s.kind) {
+      case 'Block':
+        for (const x of s.stmts) this.stmt(x);
+        return;
+      case 'ExprStmt':
+        this.type(s.expr);
+        return;
+      case 'AssignStmt':
+        this.assign(s);
+        return;
+      case 'VarDeclStmt': {
+        let t: Type | undefined = s.type ? castType(this.opts.target, s.type) : undefined;
+        if (s.type && !t) this.error(`unsupported variable type: ${s.type.base}`, s.type.span);
+        if (s.value) {
+          const vt = this.type(s.value);
+          t = t ?? storedType(vt);
+        }
+        this.setVar(s.variable.name, t ?? INT64, s.span);
+        this.exprs.set(s.variable, this.vars.get(s.variable.name) ?? INT64);
+        return;
+      }
+      case 'IfStmt':
+        this.cond(s.cond);
+        this.stmt(s.then);
+        if (s.otherwise) this.stmt(s.otherwise);
+        return;
+      case 'UnrollStmt': {
+        const n = this.requireConst(s.count, 'unroll count');
+        if (n < 1n || n > 100n) this.error('unroll count must be between 1 and 100', s.count.span);
+        this.stmt(s.body);
+        return;
+      }
+      case 'WhileStmt':
+        this.cond(s.cond);
+        this.loopDepth++;
+        this.stmt(s.body);
+        this.loopDepth--;
+        return;
+      case 'ForRangeStmt': {
+        this.int(s.start, 'range start');
+        this.int(s.end, 'range end');
+        this.setVar(s.variable.name, INT64, s.variable.span);
+        this.exprs.set(s.variable, INT64);
+        this.loopDepth++;
+        this.stmt(s.body);
+        this.loopDepth--;
+        return;
+      }
+      case 'ForMapStmt': {
+        const m = this.mapArg(s.map, 'for');
+        if (m) {
+          if (m.agg.kind !== 'scalar' && m.agg.kind !== 'count' && m.agg.kind !== 'sum' && m.agg.kind !== 'min' && m.agg.kind !== 'max') {
+            this.error(`cannot iterate over a ${m.agg.kind}() map`, s.map.span);
+          }
+          const kv = tupleType([m.key ?? UINT64, m.value]);
+          this.setVar(s.variable.name, kv, s.variable.span);
+          this.exprs.set(s.variable, kv);
+        } else if (this.firstPass) {
+          this.setVar(s.variable.name, tupleType([UINT64, UINT64]), s.variable.span);
+        }
+        this.loopDepth++;
+        this.stmt(s.body);
+        this.loopDepth--;
+        return;
+      }
+      case 'ReturnStmt':
+        if (s.value) this.int(s.value, 'return value');
+        return;
+      case 'JumpStmt':
+        if (this.loopDepth === 0) this.error(`'${s.jump}' outside of a loop`, s.span);
+        return;
+    }
+  }
+
+  setVar(name: string, t: Type, span: Span): void {
+    const old = this.vars.get(name);
+    if (!old) {
+      this.vars.set(name, t);
+      return;
+    }
+    const u = unify(old, t);
+    if (!u) {
+      this.error(`type mismatch for $${name}: assigning ${typeName(t)} to a variable of type ${typeName(old)}`, span);
+      return;
+    }
+    this.vars.set(name, u);
+  }
+
+  protected assign(s: Extract<Stmt, { kind: 'AssignStmt' }>): void {
+    const target = s.target;
+    if (target.kind === 'Variable') {
+      let t = this.type(s.value);
+      if (s.op) {
+        const cur = this.vars.get(target.name);
+        if (!cur) {
+          this.error(`undefined variable: $${target.name}`, target.span);
+          return;
+        }
+        if (cur.kind !== 'int' || t.kind !== 'int') {
+          if (t.kind !== 'none') this.error(`'${s.op}=' needs integers`, s.span);
+          return;
+        }
+        t = { kind: 'int', size: 8, signed: cur.signed && t.signed };
+        this.exprs.set(target, cur);
+        return;
+      }
+      if (t.kind === 'none') {
+        if (!this.vars.has(target.name) && !this.firstPass && s.value.kind === 'Call' && functionDef(s.value.name)) {
+          this.error(`${s.value.name}() does not return a value`, s.value.span);
+        }
+        if (!this.vars.has(target.name)) this.vars.set(target.name, INT64);
+        this.exprs.set(target, this.vars.get(target.name) ?? INT64);
+        return;
+      }
+      if (!isStorable(t)) {
+        this.error(`${typeName(t)} cannot be assigned to a variable`, s.value.span);
+        return;
+      }
+      // Variables keep the declared width of their first value for ints (like bpftrace), strings widen.
+      const old = this.vars.get(target.name);
+      if (t.kind === 'int' && old) {
+        if (old.kind !== 'int') this.error(`type mismatch for $${target.name}: assigning ${typeName(t)} to a variable of type ${typeName(old)}`, s.span);
+      } else this.setVar(target.name, t, s.span);
+      this.exprs.set(target, this.vars.get(target.name) ?? t);
+      return;
+    }
+    // map assignment
+    const kt = this.keyType(target);
+    const name = `@${target.name}`;
+    const v = s.value;
+    let agg: Aggregation = { kind: 'scalar' };
+    let vt: Type;
+    if (v.kind === 'Call' && AGG_FUNCS.has(v.name) && !s.op) {
+      const r = this.aggregation(v);
+      agg = r.agg;
+      vt = r.value;
+    } else if (s.op) {
+      const t = this.type(v);
+      if (t.kind !== 'int' && t.kind !== 'none') this.error(`'${s.op}=' needs an integer`, v.span);
+      vt = { kind: 'int', size: 8, signed: t.kind === 'int' ? t.signed : true };
+      const m = this.maps.get(name);
+      if (m) vt = m.value;
+    } else {
+      const t = this.type(v);
+      if (t.kind === 'none') {
+        if (!this.firstPass && v.kind === 'Call') this.error(`${v.name}() does not return a value`, v.span);
+        return;
+      }
+      if (!isStorable(t)) {
+        this.error(`${typeName(t)} cannot be stored in a map`, v.span);
+        return;
+      }
+      vt = storedType(t);
+    }
+    const m = this.maps.get(name);
+    if (!m) {
+      this.maps.set(name, { name, key: kt, multiKey: (target.keys?.length ?? 0) > 1, value: vt, agg, span: target.span });
+      this.exprs.set(target, vt);
+      return;
+    }
+    this.checkKey(m, kt, target);
+    if (m.key && kt) m.key = unify(m.key, kt) ?? m.key;
+    if (m.agg.kind !== agg.kind && !(s.op && m.agg.kind === 'scalar')) {
+      this.error(`${name} is used as ${m.agg.kind === 'scalar' ? 'a plain value' : `${m.agg.kind}()`} elsewhere; cannot assign ${agg.kind === 'scalar' ? 'a plain value' : `${agg.kind}()`}`, s.span);
+      return;
+    }
+    if (agg.kind === 'lhist' && m.agg.kind === 'lhist' && (agg.min !== m.agg.min || agg.max !== m.agg.max || agg.step !== m.agg.step)) {
+      this.error(`${name} is an lhist with different bounds elsewhere`, s.span);
+    }
+    if (agg.kind === 'hist' && m.agg.kind === 'hist' && agg.bits !== m.agg.bits) this.error(`${name} is a hist with different bits elsewhere`, s.span);
+    const u = unify(m.value, vt);
+    if (!u) {
+      this.error(`type mismatch for ${name}: assigning ${typeName(vt)} where ${typeName(m.value)} is stored elsewhere`, s.span);
+      return;
+    }
+    m.value = u;
+    this.exprs.set(target, u);
+  }
+
+  private aggregation(c: Call): { agg: Aggregation; value: Type } {
+    const n = c.args.length;
+    const want = (lo: number, hi: number): boolean => {
+      if (n < lo || n > hi) {
+        this.error(`${c.name}() takes ${lo === hi ? lo : `${lo} to ${hi}`} argument${hi === 1 ? '' : 's'}, got ${n}`, c.span);
+        return false;
+      }
+      return true;
+    };
+    const i64: Type = INT64;
+    switch (c.name) {
+      case 'count':
+        want(0, 0);
+        return { agg: { kind: 'count' }, value: UINT64 };
+      case 'sum':
+      case 'min':
+      case 'max': {
+        if (!want(1, 1)) return { agg: { kind: c.name }, value: i64 };
+        const t = this.int(c.args[0], `${c.name}() argument`);
+        return { agg: { kind: c.name }, value: { kind: 'int', size: 8, signed: t.kind === 'int' ? t.signed : true } };
+      }
+      case 'avg':
+      case 'stats':
+        if (want(1, 1)) this.int(c.args[0], `${c.name}() argument`);
+        return { agg: { kind: c.name }, value: tupleType([i64, UINT64]) };
+      case 'hist': {
+        let bits = 0;
+        if (want(1, 2)) {
+          this.int(c.args[0], 'hist() argument');
+          if (n === 2) {
+            const b = this.requireConst(c.args[1], 'hist() bits');
+            if (b < 0n || b > 5n) this.error('hist() bits must be between 0 and 5', c.args[1].span);
+            bits = Number(b);
+          }
+        }
+        return { agg: { kind: 'hist', bits }, value: UINT64 };
+      }
+      default: {
+        // lhist
+        let min = 0n, max = 0n, step = 1n;
+        if (want(4, 4)) {
+          this.int(c.args[0], 'lhist() value');
+          min = this.requireConst(c.args[1], 'lhist() min');
+          max = this.requireConst(c.args[2], 'lhist() max');
+          step = this.requireConst(c.args[3], 'lhist() step');
+          if (min < 0n) this.error('lhist() min must be non-negative', c.args[1].span);
+          if (max <= min) this.error('lhist() max must be greater than min', c.args[2].span);
+          if (step <= 0n) this.error('lhist() step must be positive', c.args[3].span);
+          else if ((max - min) / step > 1000n) this.error('lhist() has too many buckets (more than 1000)', c.span);
+        }
+        return { agg: { kind: 'lhist', min, max, step }, value: UINT64 };
+      }
+    }
+  }
+}

@@ -1,0 +1,415 @@
+/**
+ * Typing expressions: literals, names, builtins and calls (through their
+ * definitions), operators (chains in loops), field and BTF member access.
+ */
+import type { Binary, Expr, MapRef, Span, Stmt, TypeName } from '../ast';
+import { CTypeError, offsetOf } from '../ctypes';
+import { optionalBtf } from '../../target/target';
+import { type Diagnostic, nearestNames } from '../diagnostics';
+import type { ProbeContext } from '../probes';
+import { builtinNames, builtinVar, functionDef, functionNames, namedValueType } from '../builtins';
+import type { NamedValueTypeDef, TypeRules } from '../feature';
+import {
+  type Type, INT64, NONE, UINT64, isStorable, memSize, sameShape, storedType, tupleType, typeName, unify,
+} from '../types';
+import {
+  type CheckerFacts, type MapInfo, type SemanticOptions, AGG_FUNCS, btfPointer, castType, fieldType, foldConst, hint, leftSpine, nonNeg,
+} from './shared';
+
+/**
+ * The checker for one probe instance, expressions part (statements: checker.ts).
+ * Builtins' type rules receive it (as TypeRules) to type their arguments and
+ * report errors.
+ */
+export abstract class ExprChecker implements TypeRules {
+  readonly exprs = new Map<Expr, Type>();
+  readonly vars = new Map<string, Type>();
+  readonly facts: CheckerFacts = { btfOffsets: new Map(), offsetof: new Map() };
+  /** Loop nesting, for break/continue. */
+  loopDepth = 0;
+  /** Whether `exprs` of this instance produced unsafe actions. */
+  constructor(
+    readonly ctx: ProbeContext,
+    readonly opts: SemanticOptions,
+    readonly maps: Map<string, MapInfo>,
+    protected readonly diags: Diagnostic[],
+    readonly warnings: Diagnostic[],
+    /** Pass 1 tolerates maps read before their assignment is seen. */
+    readonly firstPass: boolean,
+    readonly state: { unsafe: boolean },
+  ) {}
+
+  error(message: string, span: Span | null, notes: string[] = []): Type {
+    this.diags.push({ severity: 'ERROR', message, span, notes });
+    return NONE;
+  }
+
+  warn(message: string, span: Span | null): void {
+    if (!this.firstPass) this.warnings.push({ severity: 'WARNING', message, span, notes: [] });
+  }
+
+  /** Types an expression (recording it) and returns the type. */
+  type(e: Expr): Type {
+    if (e.kind === 'Binary' && e.left.kind === 'Binary') return this.binaryChain(e);
+    const t = this.compute(e);
+    this.exprs.set(e, t);
+    return t;
+  }
+
+  /**
+   * `a + b + c + ...` is a left-deep tree as deep as the chain is long: its
+   * left spine is typed bottom-up in a loop (in the order recursion would),
+   * so a chain of any length needs no stack.
+   */
+  private binaryChain(top: Binary): Type {
+    const spine = leftSpine(top);
+    let t = this.type(spine.leaf);
+    for (let i = spine.nodes.length - 1; i >= 0; i--) {
+      const b = spine.nodes[i];
+      t = this.binary(b.op, b.left, t, b.right, b.span);
+      this.exprs.set(b, t);
+    }
+    return t;
+  }
+
+  typeOf(e: Expr): Type {
+    return this.exprs.get(e) ?? NONE;
+  }
+
+  namedType(name: string): NamedValueTypeDef {
+    return namedValueType(name);
+  }
+
+  btfPointer(name: string, tag: 'struct' | 'union' = 'struct'): Type {
+    return btfPointer(this.opts.target, name, tag);
+  }
+
+  /** Types an expression that must be an integer. */
+  int(e: Expr, what = 'expression'): Type {
+    const t = this.type(e);
+    if (t.kind !== 'int' && t.kind !== 'none') this.error(`${what} must be an integer, got ${typeName(t)}`, e.span);
+    return t;
+  }
+
+  /** Evaluates a compile-time integer constant (literals, $N params, simple arithmetic). */
+  constInt(e: Expr): bigint | undefined {
+    switch (e.kind) {
+      case 'IntegerLit':
+        return e.value;
+      case 'BoolLit':
+        return e.value ? 1n : 0n;
+      case 'PositionalParam': {
+        if (e.index === 0) return BigInt(this.opts.params.length);
+        const p = this.opts.params[e.index - 1];
+        return p !== undefined && /^-?(0x[0-9a-f]+|\d+)$/i.test(p) ? BigInt(p) : undefined;
+      }
+      case 'Unary': {
+        const v = this.constInt(e.operand);
+        if (v === undefined) return undefined;
+        return e.op === '-' ? -v : e.op === '~' ? ~v : e.op === '!' ? (v ? 0n : 1n) : undefined;
+      }
+      case 'Binary': {
+        // the left spine in a loop: chains are as long as the program
+        const spine = leftSpine(e);
+        let a = this.constInt(spine.leaf);
+        for (let i = spine.nodes.length - 1; i >= 0 && a !== undefined; i--) {
+          const b = this.constInt(spine.nodes[i].right);
+          a = b === undefined ? undefined : foldConst(spine.nodes[i].op, a, b);
+        }
+        return a;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /** A required constant argument. */
+  requireConst(e: Expr, what: string): bigint {
+    this.type(e);
+    const v = this.constInt(e);
+    if (v === undefined) {
+      this.error(`${what} must be an integer constant`, e.span);
+      return 0n;
+    }
+    return v;
+  }
+
+  /** The map behind a map argument (`print(@x)`, `delete(@x[k])`); undefined in pass 1 when not yet known. */
+  mapArg(e: Expr, fn: string): MapInfo | undefined {
+    if (e.kind !== 'MapRef') {
+      this.error(`${fn}() expects a map argument`, e.span);
+      return undefined;
+    }
+    const m = this.maps.get(`@${e.name}`);
+    if (!m && !this.firstPass) this.error(`undefined map: @${e.name}`, e.span, this.mapHint(e.name));
+    return m;
+  }
+
+  mapHint(name: string): string[] {
+    const near = nearestNames(`@${name}`, this.maps.keys());
+    return near.length ? [`HINT: did you mean ${near.join(', ')}?`] : [];
+  }
+
+  /** Types the keys of a map reference into the map's key type. */
+  keyType(m: MapRef): Type | null {
+    if (!m.keys) return null;
+    const ts = m.keys.map((k) => {
+      const t = this.type(k);
+      if (!isStorable(t)) this.error(`${typeName(t)} cannot be used as a map key`, k.span);
+      return storedType(t);
+    });
+    return ts.length === 1 ? ts[0] : tupleType(ts);
+  }
+
+  private compute(e: Expr): Type {
+    switch (e.kind) {
+      case 'IntegerLit':
+        return INT64;
+      case 'BoolLit':
+        return { kind: 'int', size: 1, signed: false };
+      case 'StringLit':
+        return { kind: 'string', size: Buffer.byteLength(e.value) + 1 };
+      case 'PositionalParam': {
+        if (e.index === 0) return INT64;
+        const p = this.opts.params[e.index - 1];
+        if (p === undefined) return INT64; // bpftrace: missing positional parameters read as 0
+        return /^-?(0x[0-9a-f]+|\d+)$/i.test(p) ? INT64 : { kind: 'string', size: Buffer.byteLength(p) + 1 };
+      }
+      case 'Builtin': {
+        const b = builtinVar(e.name);
+        if (!b) return this.error(`unknown builtin: ${e.name}`, e.span, hint(e.name, builtinNames()));
+        return b.check(this, e);
+      }
+      case 'Identifier':
+        return this.error(`unknown identifier: ${e.name}`, e.span, hint(e.name, builtinNames()));
+      case 'Variable': {
+        const t = this.vars.get(e.name);
+        if (!t) return this.error(`undefined variable: $${e.name}`, e.span, hint(e.name, this.vars.keys()));
+        return t;
+      }
+      case 'MapRef': {
+        const kt = this.keyType(e);
+        const m = this.maps.get(`@${e.name}`);
+        if (!m) {
+          if (this.firstPass) return NONE;
+          return this.error(`undefined map: @${e.name}`, e.span, this.mapHint(e.name));
+        }
+        this.checkKey(m, kt, e);
+        if (m.agg.kind === 'avg' || m.agg.kind === 'stats' || m.agg.kind === 'hist' || m.agg.kind === 'lhist') {
+          return this.error(`the value of ${m.name} (${m.agg.kind}) cannot be read in a probe`, e.span);
+        }
+        return m.value;
+      }
+      case 'Call': {
+        const f = functionDef(e.name);
+        if (!f) return this.error(`unknown function: ${e.name}`, e.span, hint(e.name, functionNames()));
+        if (AGG_FUNCS.has(e.name)) return this.error(`${e.name}() must be assigned directly to a map: @x = ${e.name}(...)`, e.span);
+        if (e.args.length < f.minArgs || e.args.length > f.maxArgs) {
+          const n = f.minArgs === f.maxArgs ? `${f.minArgs}` : f.maxArgs === Infinity ? `at least ${f.minArgs}` : `${f.minArgs} to ${f.maxArgs}`;
+          return this.error(`${e.name}() takes ${n} argument${f.maxArgs === 1 ? '' : 's'}, got ${e.args.length}`, e.span);
+        }
+        if (f.unsafe) {
+          this.state.unsafe = true;
+          if (!this.opts.unsafe) return this.error(`${e.name}() is an unsafe function: run with --unsafe to allow it`, e.span);
+        }
+        return f.check(this, e);
+      }
+      case 'Binary':
+        return this.binary(e.op, e.left, this.type(e.left), e.right, e.span);
+      case 'Unary': {
+        if (e.op === '*' || e.op === '&') return this.error(`pointer ${e.op === '*' ? 'dereference' : 'address-of'} is not supported`, e.span);
+        const t = this.int(e.operand, `operand of '${e.op}'`);
+        if (e.op === '!') return UINT64;
+        return t.kind === 'int' ? { kind: 'int', size: 8, signed: e.op === '-' ? true : t.signed } : INT64;
+      }
+      case 'Ternary': {
+        this.cond(e.cond);
+        const a = this.type(e.then), b = this.type(e.otherwise);
+        if (a.kind === 'none' || b.kind === 'none') return a.kind === 'none' ? b : a;
+        const u = unify(a, b);
+        if (!u) return this.error(`ternary branches have different types: ${typeName(a)} and ${typeName(b)}`, e.span);
+        if (a.kind === 'int' && b.kind === 'int') return { kind: 'int', size: 8, signed: a.signed && b.signed };
+        return u;
+      }
+      case 'FieldAccess': {
+        const ot = this.type(e.object);
+        if (ot.kind === 'int' && ot.btf !== undefined) {
+          return this.btfMember(ot.btf, e.field, e.span, e);
+        }
+        const t = this.field(e.object, ot, e.field, e.span);
+        // fentry/fexit: a parameter that points to a kernel struct can be followed with ->
+        const argStruct = ot.kind === 'ctx' ? this.ctx.btfArgs?.[e.field] : undefined;
+        if (argStruct !== undefined && t.kind === 'int') return { ...t, btf: argStruct };
+        return t;
+      }
+      case 'Index': {
+        const ot = this.type(e.object);
+        if (ot.kind === 'array') {
+          this.int(e.index, 'array index');
+          const c = this.constInt(e.index);
+          if (c !== undefined && (c < 0n || c >= BigInt(ot.length))) this.error(`index ${c} is out of bounds for an array of ${ot.length}`, e.index.span);
+          return ot.elem;
+        }
+        if (ot.kind === 'none') return NONE;
+        return this.error(`cannot index a value of type ${typeName(ot)}`, e.span);
+      }
+      case 'TupleIndex': {
+        const ot = this.type(e.object);
+        if (ot.kind !== 'tuple') return ot.kind === 'none' ? NONE : this.error(`'.${e.index}' needs a tuple, got ${typeName(ot)}`, e.span);
+        if (e.index >= ot.fields.length) return this.error(`tuple index ${e.index} is out of range (the tuple has ${ot.fields.length} elements)`, e.span);
+        return ot.fields[e.index];
+      }
+      case 'Tuple': {
+        const ts = e.elements.map((x) => {
+          const t = this.type(x);
+          if (!isStorable(t)) this.error(`${typeName(t)} cannot be stored in a tuple`, x.span);
+          return storedType(t);
+        });
+        return tupleType(ts);
+      }
+      case 'Cast': {
+        const target = castType(this.opts.target, e.type);
+        if (!target) return this.error(`unsupported cast type: ${e.type.base}${'*'.repeat(e.type.pointerDepth)}`, e.type.span);
+        const t = this.type(e.operand);
+        if (t.kind !== 'int' && t.kind !== 'none') return this.error(`cannot cast ${typeName(t)} to ${typeName(target)}`, e.span);
+        return target;
+      }
+      case 'Sizeof': {
+        if ('kind' in e.operand && e.operand.kind === 'TypeName') {
+          if (!castType(this.opts.target, e.operand)) this.error(`unknown type: ${e.operand.base}`, e.operand.span);
+        } else this.type(e.operand as Expr);
+        return UINT64;
+      }
+      case 'Offsetof': {
+        if (e.type.kind !== 'TypeName') return this.error('offsetof() needs a struct type: offsetof(struct NAME, member)', e.span);
+        const m = /^(struct|union)\s+(\w+)$/.exec(e.type.base.trim()) ?? /^()(\w+)$/.exec(e.type.base.trim());
+        if (!m || e.type.pointerDepth) return this.error(`offsetof() needs a struct type, got ${e.type.base}`, e.type.span);
+        try {
+          this.facts.offsetof.set(e, offsetOf(m[1] || 'struct', m[2], e.field, this.opts.typeDefs ?? [], () => this.opts.target.btf()));
+        } catch (err) {
+          if (err instanceof CTypeError) return this.error(err.message, e.span);
+          throw err;
+        }
+        return UINT64;
+      }
+      case 'IncDec': {
+        this.assign(e.assign);
+        if (e.target.kind === 'Variable') return this.vars.get(e.target.name) ?? INT64;
+        const m = this.maps.get(`@${e.target.name}`);
+        if (m && m.agg.kind !== 'scalar') return this.error(`${e.assign.op}${e.assign.op} cannot be used on a ${m.agg.kind}() map`, e.span);
+        return m?.value.kind === 'int' ? m.value : INT64;
+      }
+    }
+  }
+
+  /** Size in bytes of `sizeof(x)`. */
+  sizeofValue(e: Expr | TypeName): number {
+    if (e.kind === 'TypeName') {
+      const t = castType(this.opts.target, e);
+      return t && t.kind === 'int' ? t.size : 8;
+    }
+    const t = this.exprs.get(e) ?? NONE;
+    if (t.kind === 'int') return t.size;
+    if (t.kind === 'array') return t.field.size;
+    return memSize(t);
+  }
+
+  cond(e: Expr): void {
+    const t = this.type(e);
+    if (t.kind !== 'int' && t.kind !== 'none') this.error(`condition must be an integer, got ${typeName(t)}`, e.span);
+  }
+
+  /** The type of `l op r`, the left operand's type `a` given (see binaryChain). */
+  private binary(op: string, l: Expr, a: Type, r: Expr, span: Span): Type {
+    const b = this.type(r);
+    if (a.kind === 'none' || b.kind === 'none') return INT64;
+    if (op === '&&' || op === '||') {
+      if (a.kind !== 'int') this.error(`operand of '${op}' must be an integer, got ${typeName(a)}`, l.span);
+      if (b.kind !== 'int') this.error(`operand of '${op}' must be an integer, got ${typeName(b)}`, r.span);
+      return UINT64;
+    }
+    if (a.kind === 'string' || b.kind === 'string') {
+      if (a.kind !== 'string' || b.kind !== 'string') return this.error(`cannot compare ${typeName(a)} with ${typeName(b)} using '${op}'`, span);
+      if (op !== '==' && op !== '!=') return this.error(`strings only support '==' and '!=', not '${op}'`, span);
+      return UINT64;
+    }
+    if (a.kind !== 'int') return this.error(`left operand of '${op}' must be an integer, got ${typeName(a)}`, l.span);
+    if (b.kind !== 'int') return this.error(`right operand of '${op}' must be an integer, got ${typeName(b)}`, r.span);
+    const signed = a.signed && b.signed;
+    if (['==', '!=', '<', '<=', '>', '>='].includes(op)) {
+      if (a.signed !== b.signed && ['<', '<=', '>', '>='].includes(op) && this.constInt(l) === undefined && this.constInt(r) === undefined) {
+        this.warn(`comparison of integers of different signs: '${typeName(a)}' and '${typeName(b)}' can lead to undefined behavior`, span);
+      }
+      return UINT64;
+    }
+    if ((op === '/' || op === '%') && signed && !(nonNeg(this.constInt(l)) && nonNeg(this.constInt(r)))) {
+      this.warn(`signed operands for '${op}' can lead to undefined behavior (cast to unsigned to silence warning)`, span);
+    }
+    return { kind: 'int', size: 8, signed };
+  }
+
+  /** `obj.name` where `obj` has type `ot` (already typed: typing it again would double the work per level). */
+  private field(obj: Expr, ot: Type, name: string, span: Span): Type {
+    if (ot.kind === 'ctx') {
+      const tp = this.ctx.tracepoint;
+      if (!tp) return this.error('args is not available in this probe', obj.span);
+      const f = tp.fields.find((x) => x.name === name) ?? tp.commonFields.find((x) => x.name === name);
+      if (!f) {
+        return this.error(`tracepoint ${tp.category}:${tp.event} has no field '${name}'`, span, [
+          `valid fields: ${tp.fields.map((x) => x.name).join(', ')}`,
+        ]);
+      }
+      return fieldType(f, this.opts.strlen);
+    }
+    if (ot.kind === 'none') return NONE;
+    return this.error(`cannot access field '${name}' of ${typeName(ot)}`, span);
+  }
+
+  /** `ptr->name` / `embedded.name` on a kernel struct known from BTF. */
+  private btfMember(structId: number, name: string, span: Span, access: Expr): Type {
+    const btf = optionalBtf(this.opts.target);
+    if (!btf) return this.error('kernel BTF is not available', span);
+    const sid = btf.resolve(structId);
+    const m = btf.findMember(sid, name);
+    if (!m) return this.error(`${btf.typeName(sid)} has no member '${name}'`, span);
+    if (m.bitfieldSize) return this.error(`${btf.typeName(sid)}.${name} is a bitfield, which is not supported`, span);
+    this.facts.btfOffsets.set(access, Math.floor(m.bitOffset / 8));
+    const rid = btf.resolve(m.type);
+    const t = btf.type(rid);
+    switch (t.kind) {
+      case 'int':
+      case 'enum':
+      case 'enum64': {
+        const size = btf.sizeOf(rid);
+        return { kind: 'int', size: ([1, 2, 4, 8].includes(size) ? size : 8) as 1 | 2 | 4 | 8, signed: t.kind === 'int' ? t.signed && !t.bool : t.signed };
+      }
+      case 'ptr': {
+        const target = btf.resolve(t.type);
+        const k = btf.kind(target);
+        return k === 'struct' || k === 'union' ? { kind: 'int', size: 8, signed: false, btf: target } : UINT64;
+      }
+      case 'struct':
+      case 'union':
+        return { kind: 'int', size: 8, signed: false, btf: rid, embedded: true };
+      case 'array': {
+        const et = btf.type(btf.resolve(t.type));
+        if (et.kind === 'int' && btf.sizeOf(et.id) === 1) return { kind: 'string', size: t.nelems };
+        return this.error(`${btf.typeName(sid)}.${name} is an array of ${btf.typeName(t.type)}; only char arrays are supported`, span);
+      }
+      default:
+        return this.error(`${btf.typeName(sid)}.${name} has type ${btf.typeName(m.type)}, which cannot be read`, span);
+    }
+  }
+
+
+  checkKey(m: MapInfo, kt: Type | null, e: MapRef): void {
+    if ((m.key === null) !== (kt === null)) {
+      this.error(m.key === null ? `${m.name} is used without keys elsewhere` : `${m.name} needs keys (${typeName(m.key as Type)})`, e.span);
+    } else if (m.key && kt && !sameShape(m.key, kt)) {
+      this.error(`${m.name} key type mismatch: ${typeName(kt)} where ${typeName(m.key)} is used elsewhere`, e.span);
+    }
+  }
+
+  /** `x = v`, `@m[k] op= v`, `x++` (checker.ts). */
+  protected abstract assign(s: Extract<Stmt, { kind: 'AssignStmt' }>): void;
+}
