@@ -35,3 +35,4 @@ register('biosnoop', tool(() => require('./biosnoop')));
 register('cpudist', tool(() => require('./cpudist')));
 register('runqslower', tool(() => require('./runqslower')));
 register('funclatency', tool(() => require('./funclatency')));
+register('memleak', tool(() => require('./memleak')));
