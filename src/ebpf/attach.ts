@@ -258,12 +258,21 @@ export interface PerfEventOptions {
   pid?: number;
   /** Restrict to these CPUs (default: all online). */
   cpus?: readonly number[];
+  /** PERF_TYPE_BREAKPOINT: watch `length` bytes at `address` for accesses of `mode` (HW_BREAKPOINT_R 1 | W 2, or X 4). */
+  breakpoint?: { address: bigint | number; length: number; mode: number };
 }
 
 /** Attaches a perf_event program to a software/hardware event on every online CPU (or one pid). */
 export function attachPerfEvent(prog: ProgRef, o: PerfEventOptions): Link {
   if (o.type === PerfType.HARDWARE && !hasFeature('hardware_events')) throw new MissingFeatureError('hardware_events');
+  if (o.type === PerfType.BREAKPOINT && !hasFeature('hardware_breakpoints')) throw new MissingFeatureError('hardware_breakpoints');
   const attr: perf.PerfEventAttrOptions = { type: o.type, config: BigInt(o.config) };
+  if (o.breakpoint) {
+    // bp_addr and bp_len share config1/config2's slots in perf_event_attr
+    attr.bpType = o.breakpoint.mode;
+    attr.config1 = BigInt(o.breakpoint.address);
+    attr.config2 = BigInt(o.breakpoint.length);
+  }
   if (o.frequency !== undefined) attr.sampleFreq = BigInt(o.frequency);
   else attr.samplePeriod = BigInt(o.samplePeriod ?? 1);
   const targets: Array<[number, number]> = o.pid !== undefined ? [[o.pid, -1]] : (o.cpus ?? perf.onlineCpus()).map((c) => [-1, c]);
@@ -279,7 +288,9 @@ export function attachPerfEvent(prog: ProgRef, o: PerfEventOptions): Link {
     for (const fd of fds) sys.closeFd(fd);
     throw e;
   }
-  const what = `type ${o.type} config ${o.config} ${o.frequency !== undefined ? `freq ${o.frequency}` : `period ${o.samplePeriod ?? 1}`}`;
+  const what = o.breakpoint
+    ? `breakpoint 0x${o.breakpoint.address.toString(16)} len ${o.breakpoint.length} mode ${o.breakpoint.mode}${o.pid !== undefined ? ` pid ${o.pid}` : ''}`
+    : `type ${o.type} config ${o.config} ${o.frequency !== undefined ? `freq ${o.frequency}` : `period ${o.samplePeriod ?? 1}`}`;
   return new FdLink('perf_event', what, 'perf_ioctl', fds);
 }
 

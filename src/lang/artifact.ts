@@ -115,8 +115,11 @@ export type AttachSpec =
   | { kind: 'kprobe'; func: string; offset: number; retprobe: boolean; module?: string; alternative?: string; cookie?: number }
   | { kind: 'uprobe'; path: string; offset: number; retprobe: boolean; pid?: number; refCtrOffset?: number; symbol?: string; cookie?: number }
   | { kind: 'fentry' | 'fexit'; func: string; alternative?: string }
-  /** perf event on every CPU (profile:hz:99 → software cpu-clock, frequency 99) */
-  | { kind: 'perf'; type: number; config: number; frequency?: number; period?: number; allCpus: boolean }
+  /**
+   * perf event on every CPU (profile:hz:99 → software cpu-clock, frequency 99), or on one process (`pid`);
+   * `breakpoint`: a hardware breakpoint (PERF_TYPE_BREAKPOINT) on `length` bytes at `address`, `mode` HW_BREAKPOINT_R/W/X bits.
+   */
+  | { kind: 'perf'; type: number; config: number; frequency?: number; period?: number; allCpus: boolean; pid?: number; breakpoint?: { address: number; length: number; mode: number } }
   /** interval:ms:N → one timer (software cpu-clock, period in ns) on one CPU */
   | { kind: 'interval'; periodNs: number };
 

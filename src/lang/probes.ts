@@ -12,7 +12,7 @@ import type { Link } from '../ebpf/attach';
 import type { Program } from '../ebpf/programs';
 import { begin, end } from './providers/begin-end';
 import { fentry, fexit, kprobe, kretprobe } from './providers/kernel';
-import { hardwareProvider, intervalProvider, profileProvider, softwareProvider } from './providers/perf';
+import { PERF_PROVIDERS } from './providers/perf';
 import { rawTracepointProvider, tracepointProvider } from './providers/tracepoint';
 import { uprobe, uretprobe, usdtProvider } from './providers/user';
 import {
@@ -25,13 +25,12 @@ export { processObjects, resolveBinary } from './providers/user';
 /** Every provider, in the order `tsbpf -l` lists them. */
 export const PROVIDERS: readonly AnyProviderDef[] = [
   begin, end,
-  softwareProvider, hardwareProvider,
+  ...PERF_PROVIDERS,
   tracepointProvider,
   kprobe, kretprobe,
   fentry, fexit,
   rawTracepointProvider,
   uprobe, uretprobe, usdtProvider,
-  intervalProvider, profileProvider,
 ];
 
 /** Every attach kind of the artifact (the type check makes this list complete). */

@@ -284,6 +284,7 @@ const FEATURES: Record<string, FeatureDef> = {
   uprobes: { probe: () => dynamicPmu('uprobe') !== undefined || hasProbeEvents('uprobe'), missing: 'uprobes are not available: this kernel is built without CONFIG_UPROBE_EVENTS (no uprobe PMU and no uprobe_events)' },
   uprobe_ref_ctr: { probe: () => dynamicPmu('uprobe')?.refCtrOffsetShift !== undefined, missing: 'USDT semaphores are not supported: the uprobe PMU has no ref_ctr_offset (kernel older than 4.20)' },
   hardware_events: { probe: () => pmuType('cpu') !== undefined, missing: 'hardware perf events are not available: there is no CPU PMU (common in virtual machines)' },
+  hardware_breakpoints: { probe: () => pmuType('breakpoint') !== undefined, missing: 'hardware breakpoints (watchpoints) are not available: there is no breakpoint PMU (CONFIG_HAVE_HW_BREAKPOINT is off)' },
   fentry: { probe: probeFentry, missing: 'fentry/fexit are not available: loading a tracing program is refused by this kernel (no BTF trampoline support or locked down)' },
   ringbuf: { probe: () => mapTypeKnown(MapType.RINGBUF), missing: 'BPF ring buffers are not available: this kernel is older than 5.8' },
   perf_event_array: { probe: () => mapTypeKnown(MapType.PERF_EVENT_ARRAY), missing: 'perf event array maps are not available' },

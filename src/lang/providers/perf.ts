@@ -37,6 +37,7 @@ const hwEvents: PerfEventTable = {
 /** Every perf event attaches the same way: on each CPU, or on one for `interval`. */
 const attachPerf: Attacher<'perf'> = (prog, s) => [attachPerfEvent(prog, {
   type: s.type, config: BigInt(s.config), frequency: s.frequency, samplePeriod: s.period !== undefined ? BigInt(s.period) : undefined,
+  pid: s.pid, breakpoint: s.breakpoint,
 })];
 
 function perfProvider(name: string, aliases: string[], table: PerfEventTable, type: number) {
@@ -101,3 +102,5 @@ export const profileProvider = provider({
   },
 });
 
+/** The perf-event providers, in the order `tsbpf -l` lists them (a new one is added here). */
+export const PERF_PROVIDERS = [softwareProvider, hardwareProvider, intervalProvider, profileProvider] as const;
