@@ -102,5 +102,47 @@ export const profileProvider = provider({
   },
 });
 
+/** HW_BREAKPOINT_R / _W / _X (include/uapi/linux/hw_breakpoint.h). */
+const BP_MODE: Record<string, number> = { r: 1, w: 2, x: 4 };
+
+/**
+ * `watchpoint:ADDR:LEN:MODE` (bpftrace): a hardware breakpoint on LEN bytes
+ * (1, 2, 4 or 8) at ADDR in the process given with -p; MODE is r, w, x or a
+ * combination (rw). The program runs on the access, with the accessing
+ * code's registers as context.
+ */
+export const watchpointProvider = provider({
+  name: 'watchpoint',
+  aliases: [],
+  attach: { perf: attachPerf },
+  expand(ap, opts) {
+    const [addrText, lenText, modeText] = ap.parts;
+    if (ap.parts.length !== 3) throw err(ap, 'watchpoint needs an address, a length and a mode: watchpoint:ADDR:LEN:MODE (e.g. watchpoint:0x10000000:8:rw)');
+    if (!/^(0x[0-9a-f]+|\d+)$/i.test(addrText)) throw err(ap, `watchpoint: the address must be a number, got '${addrText}'`);
+    const address = Number(addrText);
+    if (!Number.isSafeInteger(address) || address === 0) throw err(ap, `watchpoint: address ${addrText} is out of range`);
+    const length = Number(lenText);
+    if (![1, 2, 4, 8].includes(length) || !/^\d+$/.test(lenText)) throw err(ap, `watchpoint: the length must be 1, 2, 4 or 8 bytes, got '${lenText}'`);
+    if (address % length !== 0) throw err(ap, `watchpoint: address ${addrText} is not aligned to its length ${length}`);
+    let mode = 0;
+    for (const c of modeText ?? '') {
+      const bit = BP_MODE[c];
+      if (bit === undefined || mode & bit) throw err(ap, `watchpoint: the mode is r, w, x or a combination such as rw, got '${modeText ?? ''}'`);
+      mode |= bit;
+    }
+    if (mode === 0) throw err(ap, 'watchpoint: the mode is r, w, x or a combination such as rw');
+    if (mode & BP_MODE.x && mode !== BP_MODE.x) throw err(ap, 'watchpoint: x (execute) cannot be combined with r or w');
+    // x86 debug registers trigger on writes or on reads-or-writes, never on reads alone
+    if (mode === BP_MODE.r && opts.target.arch.name === 'x86_64') throw err(ap, 'watchpoint: x86-64 cannot watch reads alone: use rw');
+    if (opts.pid === undefined) throw err(ap, 'watchpoint needs -p PID: the address is in that process');
+    const full = `watchpoint:0x${address.toString(16)}:${length}:${modeText}`;
+    return [{
+      spec: { kind: 'perf', type: PerfType.BREAKPOINT, config: 0, period: 1, allCpus: false, pid: opts.pid, breakpoint: { address, length, mode } },
+      ctx: { ...baseCtx('watchpoint', 'perf_event', full), regs: true },
+      name: full,
+    }];
+  },
+});
+
 /** The perf-event providers, in the order `tsbpf -l` lists them (a new one is added here). */
-export const PERF_PROVIDERS = [softwareProvider, hardwareProvider, intervalProvider, profileProvider] as const;
+export const PERF_PROVIDERS = [softwareProvider, hardwareProvider, intervalProvider, profileProvider, watchpointProvider] as const;
