@@ -5,7 +5,8 @@
  *   {p,r,t,u}:{[library],category}:function(signature)[:type[,type...]:expr[,expr...][:filter]][#label]
  */
 import * as fs from 'node:fs';
-import { tracepointFormat } from '../sys/tracefs';
+import { runningKernel } from '../target/kernel';
+import type { Target } from '../target/target';
 import { MissingFeatureError, hasFeature } from '../sys/features';
 import type { HistMap, MapDump } from '../runtime/format/maps';
 import { valueText } from '../runtime/values';
@@ -33,6 +34,8 @@ export interface ArgdistSpec {
 
 export interface ArgdistOptions {
   specs: ArgdistSpec[];
+  /** Where tracepoint fields are looked up (default: the running kernel). */
+  target?: Target;
   pid?: number;
   tid?: number;
   duration?: number;
@@ -111,19 +114,19 @@ function probeOf(s: ArgdistSpec, ret: boolean, pid?: number): string {
 }
 
 /** Field names of a tracepoint (bcc's argdist lets t: specs name them bare: 'irq' for args->irq). */
-function tracepointFields(s: ArgdistSpec): string[] {
+function tracepointFields(s: ArgdistSpec, target: Target): string[] {
   if (s.kind !== 't') return [];
   try {
-    return tracepointFormat(s.lib, s.func).fields.map((f) => f.name).filter((n) => !n.startsWith('common_'));
+    return target.tracepointFormat(s.lib, s.func).fields.map((f) => f.name).filter((n) => !n.startsWith('common_'));
   } catch {
     return []; // the compiler names a missing tracepoint
   }
 }
 
 /** bcc names → tsbpf: parameters by position, $retval, $latency, $entry(p), $PID, $COMM, STRCMP, bare tracepoint fields. */
-function translate(e: string, s: ArgdistSpec, idx: number): string {
+function translate(e: string, s: ArgdistSpec, idx: number, target: Target): string {
   let x = e;
-  for (const f of tracepointFields(s)) x = x.replace(new RegExp(`(?<![\\w$>.@])${f}\\b(?!\\s*\\()`, 'g'), `args->${f}`);
+  for (const f of tracepointFields(s, target)) x = x.replace(new RegExp(`(?<![\\w$>.@])${f}\\b(?!\\s*\\()`, 'g'), `args->${f}`);
   x = x.replace(/\$PID\b/g, 'pid').replace(/\$TID\b/g, 'tid').replace(/\$COMM\b/g, 'comm').replace(/\$UID\b/g, 'uid');
   x = x.replace(/\$entry\((\w+)\)/g, (_, p: string) => `@entry${idx}_${p}[tid]`);
   x = x.replace(/\$latency\b/g, `(nsecs - @entry${idx}__ts[tid])`);
@@ -137,6 +140,7 @@ function translate(e: string, s: ArgdistSpec, idx: number): string {
 }
 
 export function argdistProgram(o: ArgdistOptions): string {
+  const target = o.target ?? runningKernel();
   const out: string[] = [];
   o.specs.forEach((s, i) => {
     const pidPred = o.tid !== undefined ? `tid == ${o.tid}` : o.pid !== undefined ? `pid == ${o.pid}` : '';
@@ -151,9 +155,9 @@ export function argdistProgram(o: ArgdistOptions): string {
       }
       out.push(`${probeOf(s, false, o.pid)}${pidPred ? ` /${pidPred}/` : ''}\n{\n  ${[...new Set(stores)].join('\n  ')}\n}\n`);
     }
-    const conds = [pidPred, needEntry ? `@entry${i}__ts[tid] != 0` : '', s.filter ? `(${translate(s.filter, s, i)})` : ''].filter(Boolean);
+    const conds = [pidPred, needEntry ? `@entry${i}__ts[tid] != 0` : '', s.filter ? `(${translate(s.filter, s, i, target)})` : ''].filter(Boolean);
     const exprs = s.exprs.map((e, k) => {
-      const t = translate(e, s, i);
+      const t = translate(e, s, i, target);
       return /char\s*\*/.test(s.types[k] ?? '') && t !== 'comm' ? `str(${t}, ${o.stringSize})` : t;
     });
     const key = s.mode === 'freq' ? (exprs.length ? `[${exprs.join(', ')}]` : '') : '';

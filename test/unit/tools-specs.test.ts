@@ -14,6 +14,7 @@ import { offcputime } from '../../src/tools/offcputime';
 import { tcplife } from '../../src/tools/tcplife';
 import { ToolError } from '../../src/tools/tool';
 import { int, str, uint } from '../../src/runtime/values';
+import { unitTarget } from '../helpers/target';
 
 const at = new Date(2024, 0, 2, 3, 4, 5);
 
@@ -38,18 +39,18 @@ test('argdist: specs, program and count blocks', () => {
   assert.deepEqual([s.kind, s.lib, s.func, s.params, s.types, s.exprs, s.filter], ['p', 'c', 'malloc', ['size'], ['size_t'], ['size'], 'size==16']);
   const r = parseArgdistSpec('r:/bin/x:f(int a):u64:$latency,$entry(a)#lat', 'freq');
   assert.equal(r.label, 'lat');
-  const prog = argdistProgram({ specs: [r], interval: 1, cumulative: false, stringSize: 80 });
+  const prog = argdistProgram({ specs: [r], interval: 1, cumulative: false, stringSize: 80, target: unitTarget() });
   assert.match(prog, /^uprobe:\/bin\/x:f\n\{\n {2}@entry0__ts\[tid\] = nsecs;\n {2}@entry0_a\[tid\] = arg0;\n\}/);
   assert.match(prog, /uretprobe:\/bin\/x:f \/@entry0__ts\[tid\] != 0\/\n\{\n {2}@a0\[\(nsecs - @entry0__ts\[tid\]\), @entry0_a\[tid\]\] = count\(\);/);
   assert.throws(() => parseArgdistSpec('p:c:f():int:$retval', 'hist'), /only available in return probes/);
   assert.throws(() => parseArgdistSpec('t:a:b():int:x,y', 'hist'), /takes one expression/);
   // bcc syntax: an empty type is p; $PID, $COMM; STRCMP; a tracepoint's fields by bare name (the man page's ':int:irq')
   assert.equal(parseArgdistSpec('::__kmalloc(size_t size):size_t:size', 'hist').kind, 'p');
-  const pidComm = argdistProgram({ specs: [parseArgdistSpec('t:syscalls:sys_enter_getppid():u32,char*:$PID,$COMM', 'freq')], interval: 1, cumulative: false, stringSize: 80, tid: 7 });
+  const pidComm = argdistProgram({ specs: [parseArgdistSpec('t:syscalls:sys_enter_getppid():u32,char*:$PID,$COMM', 'freq')], interval: 1, cumulative: false, stringSize: 80, tid: 7, target: unitTarget() });
   assert.match(pidComm, /^tracepoint:syscalls:sys_enter_getppid \/tid == 7\/\n\{\n {2}@a0\[pid, comm\] = count\(\);/);
-  const irq = argdistProgram({ specs: [parseArgdistSpec('t:irq:irq_handler_entry():int:irq', 'freq')], interval: 1, cumulative: false, stringSize: 80 });
+  const irq = argdistProgram({ specs: [parseArgdistSpec('t:irq:irq_handler_entry():int:irq', 'freq')], interval: 1, cumulative: false, stringSize: 80, target: unitTarget() });
   assert.match(irq, /@a0\[args->irq\] = count\(\);/);
-  const cmp = argdistProgram({ specs: [parseArgdistSpec('r:/bin/x:open(char *file):u64:$latency:STRCMP("test.txt",$entry(file))', 'hist')], interval: 1, cumulative: false, stringSize: 80 });
+  const cmp = argdistProgram({ specs: [parseArgdistSpec('r:/bin/x:open(char *file):u64:$latency:STRCMP("test.txt",$entry(file))', 'hist')], interval: 1, cumulative: false, stringSize: 80, target: unitTarget() });
   assert.match(cmp, /\(str\(@entry0_file\[tid\]\) == "test.txt"\)/);
   const block = argdistBlock(s, { name: '@a0', keyed: true, kind: 'count', entries: [{ key: [uint(16)], value: 3n }, { key: [uint(32)], value: 9n }] });
   assert.equal(block, 'p:c:malloc(size_t size):size_t:size:size==16\n\tCOUNT      EVENT\n\t3          size = 16\n\t9          size = 32\n');
