@@ -29,6 +29,8 @@ interface Row {
   peerError?: string;
   /** tsbpf median / peer median. */
   ratio?: number;
+  /** Node's own start in the same run (`node -e 0`), for start-up rows: the floor under tsbpf. */
+  floor?: Summary;
 }
 
 interface Section {
@@ -123,10 +125,13 @@ interface MetricDef { key: string; label: string; unit: string; better: 'lower' 
 async function compare(
   section: Section, caseName: string, runs: number, metrics: MetricDef[],
   fn: (side: SideName) => Promise<Metrics>, skip: Partial<Record<SideName, string>> = {},
+  floor?: () => Promise<Metrics>,
 ): Promise<void> {
   const samples: Record<SideName, Metrics[]> = { tsbpf: [], peer: [] };
+  const floorSamples: Metrics[] = [];
   const errors: Partial<Record<SideName, string>> = { ...skip };
   for (let i = 0; i < runs; i++) {
+    if (floor) floorSamples.push(await floor());
     const order: SideName[] = i % 2 ? ['peer', 'tsbpf'] : ['tsbpf', 'peer'];
     for (const side of order) {
       if (errors[side]) continue;
@@ -145,6 +150,8 @@ async function compare(
     if (ts) row.tsbpf = ts; else row.tsbpfError = errors.tsbpf ?? 'no data';
     if (pe) row.peer = pe; else row.peerError = errors.peer ?? 'no data';
     if (ts && pe && pe.median !== 0) row.ratio = ts.median / pe.median;
+    const fl = summarize(floorSamples.map((x) => x[m.key]));
+    if (fl) row.floor = fl;
     section.rows.push(row);
   }
   const brief = metrics.slice(0, 2).map((m) => {
@@ -181,6 +188,18 @@ function scriptArgv(side: SideName, script: string, extra: string[] = []): { arg
 
 // ---------------------------------------------------------------------------
 
+/**
+ * The floor under tsbpf's start-up: Node starting and exiting (`node -e 0`), with the
+ * environment bin/tsbpf gives Node (it removes every NODE_* variable, e.g.
+ * NODE_EXTRA_CA_CERTS, which alone costs Node ~30 ms of CPU to parse certificates).
+ */
+async function nodeFloor(loadgen: string): Promise<Metrics> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NODE_')));
+  const r = await traceRun(loadgen, [process.execPath, '-e', '0'], { selfExit: true, env, timeoutMs: 30_000 });
+  if (!r.usage || r.usage.status !== 0) throw new Error(`node -e 0 failed: ${firstLine(r.stderrTail)}`);
+  return { wall: r.usage.wallMs, cpu: r.usage.cpuMs, rss: r.usage.maxRssMb };
+}
+
 async function sectionStartup(s: Section, loadgen: string, runs: number, skip: Partial<Record<SideName, string>>): Promise<void> {
   const cases: Array<[string, string]> = [
     ['BEGIN { exit(); }', 'BEGIN { exit(); }'],
@@ -197,7 +216,7 @@ async function sectionStartup(s: Section, loadgen: string, runs: number, skip: P
       const r = await traceRun(loadgen, argv, { selfExit: true, env, timeoutMs: 60_000 });
       if (r.timedOut || !r.usage || r.usage.status !== 0) throw new Error(firstLine(r.stderrTail + '\n' + r.stdoutTail));
       return { wall: r.usage.wallMs, cpu: r.usage.cpuMs, rss: r.usage.maxRssMb };
-    }, skip);
+    }, skip, () => nodeFloor(loadgen));
   }
 }
 
@@ -413,13 +432,29 @@ async function sectionTools(s: Section, loadgen: string, runs: number, skip: Par
     { key: 'ns', label: 'BPF run time per event', unit: 'ns', better: 'lower' },
     { key: 'insns', label: 'xlated instructions (all programs)', unit: 'insns', better: 'lower' },
   ];
+  const hasTool = (name: string): string | undefined =>
+    skip.tsbpf ?? (toolList.status === 0 && new RegExp(`^\\s*${name}\\b`, 'm').test(toolList.stdout) ? undefined : `tsbpf has no '${name}' tool yet`);
+  const argvOf = (side: SideName, t: ToolCase): string[] =>
+    // libbpf-tools print with stdio buffering; line-buffer them so the header marks readiness.
+    side === 'tsbpf' ? [...TSBPF, t.name, ...t.tsbpfArgs] : ['stdbuf', '-oL', `/usr/sbin/${t.name}`, ...t.libbpfArgs];
+  // Start-up alone: started, interrupted as soon as it prints (its header: it is attached), exit.
+  const startMetrics: MetricDef[] = [
+    { key: 'cpu', label: 'CPU user+sys (start → ready → SIGINT → exit)', unit: 'ms', better: 'lower' },
+    { key: 'rss', label: 'peak RSS', unit: 'MB', better: 'lower' },
+  ];
+  for (const t of cases) {
+    await compare(s, `${t.name} start-up`, runs, startMetrics, async (side) => {
+      const r = await traceRun(loadgen, argvOf(side, t), { ready: /\S/, timeoutMs: 60_000 });
+      if (r.attachMs === undefined || r.timedOut || !r.usage) throw new Error(firstLine(r.stderrTail + '\n' + r.stdoutTail));
+      return { cpu: r.usage.cpuMs, rss: r.usage.maxRssMb };
+    }, { ...skip, tsbpf: hasTool(t.name) }, () => nodeFloor(loadgen));
+  }
   const restore = setSysctl('kernel.bpf_stats_enabled', '1');
   try {
     for (const t of cases) {
-      const tsSkip = skip.tsbpf ?? (toolList.status === 0 && new RegExp(`^\\s*${t.name}\\b`, 'm').test(toolList.stdout) ? undefined : `tsbpf has no '${t.name}' tool yet`);
+      const tsSkip = hasTool(t.name);
       await compare(s, t.name, runs, metrics, async (side) => {
-        // libbpf-tools print with stdio buffering; line-buffer them so the header marks readiness.
-        const argv = side === 'tsbpf' ? [...TSBPF, t.name, ...t.tsbpfArgs] : ['stdbuf', '-oL', `/usr/sbin/${t.name}`, ...t.libbpfArgs];
+        const argv = argvOf(side, t);
         let m: Metrics = {};
         const r = await traceRun(loadgen, argv, {
           ready: /\S/, timeoutMs: 120_000,
@@ -737,9 +772,13 @@ function renderMarkdown(sections: Section[], info: Record<string, string | numbe
   for (const s of sections) {
     out.push(`## ${s.id}. ${s.title}`, '');
     if (s.note) out.push(s.note, '');
-    out.push(`| case | metric | tsbpf | ${s.peer} | tsbpf/${s.peer} |`, '|---|---|---:|---:|---:|');
+    // Start-up rows also show Node's floor (node -e 0, same run) and how far above it tsbpf is.
+    const floor = s.rows.some((r) => r.floor);
+    out.push(`| case | metric | tsbpf | ${s.peer} | tsbpf/${s.peer} |${floor ? ' node -e 0 | tsbpf − node |' : ''}`, `|---|---|---:|---:|---:|${floor ? '---:|---:|' : ''}`);
     for (const r of s.rows) {
-      out.push(`| ${r.case.replace(/\|/g, '\\|')} | ${r.metric} (${r.unit}) | ${cell(r.tsbpf, r.tsbpfError)} | ${cell(r.peer, r.peerError)} | ${ratioCell(r)} |`);
+      const above = r.floor && r.tsbpf ? `+${fmt(r.tsbpf.median - r.floor.median)}` : '–';
+      out.push(`| ${r.case.replace(/\|/g, '\\|')} | ${r.metric} (${r.unit}) | ${cell(r.tsbpf, r.tsbpfError)} | ${cell(r.peer, r.peerError)} | ${ratioCell(r)} |` +
+        (floor ? ` ${r.floor ? cell(r.floor, undefined) : '–'} | ${above} |` : ''));
     }
     out.push('');
   }
@@ -767,6 +806,17 @@ function targetLines(sections: Section[]): string[] {
   const c = findRow(sections, 1, 'BEGIN', 'CPU user+sys');
   const m = findRow(sections, 1, 'BEGIN', 'peak RSS');
   if (c && m) t.push(`Startup with less CPU and memory than bpftrace: CPU ratio ${c.ratio?.toFixed(2) ?? 'n/a'}, RSS ratio ${m.ratio?.toFixed(2) ?? 'n/a'}.`);
+  const above = (r: Row | undefined): number | undefined => (r?.tsbpf && r.floor ? r.tsbpf.median - r.floor.median : undefined);
+  if (above(c) !== undefined && above(m) !== undefined) {
+    t.push(`Start-up over Node's floor (node -e 0, same run): BEGIN { exit(); } CPU +${fmt(above(c))} ms (target ≤ 15; ` +
+      `${fmt(c?.tsbpf?.median)} vs ${fmt(c?.floor?.median)}, ${((c?.tsbpf?.median ?? 0) / (c?.floor?.median ?? 1)).toFixed(2)}×), peak RSS +${fmt(above(m))} MB (target ≤ 15).`);
+  }
+  const tools = sections.find((x) => x.id === 6)?.rows.filter((r) => r.case.endsWith(' start-up') && r.metric.startsWith('CPU') && above(r) !== undefined) ?? [];
+  if (tools.length) {
+    const worst = tools.reduce((a, b) => ((above(b) ?? 0) > (above(a) ?? 0) ? b : a));
+    t.push(`Tools' start-up CPU over Node's floor: at most +${fmt(above(worst))} ms (${worst.case.replace(/ start-up$/, '')}; target ≤ 25), ` +
+      `${tools.map((r) => `${r.case.replace(/ start-up$/, '')} +${fmt(above(r))}`).join(', ')}.`);
+  }
   return t;
 }
 

@@ -52,16 +52,17 @@ export interface NativeAddon {
 let addon: NativeAddon | undefined;
 
 /**
- * Where the addon may be, best first: the prebuilt linux-x64 one shipped in the
- * package (N-API is ABI-stable, so one build serves every Node >= 20), then a
- * local build from native/ (`npm run build:native`, node-gyp) for a platform
- * where the prebuilt one does not load (e.g. a musl libc).
+ * Where the addon may be, in order: a local build from native/ (build/Release: a
+ * checkout, or `npm run build:native` in an installed package where the prebuilt one
+ * does not load, e.g. on a musl libc), then the prebuilt linux-x64 one the package
+ * ships (N-API is ABI-stable, so one build serves every Node >= 20). An installed
+ * package has no build/ until someone builds it, so it loads the prebuilt one.
  */
 export function addonCandidates(): string[] {
   const root = packageRoot();
   return [
-    path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'tsbpf_native.node'),
     path.join(root, 'build', 'Release', 'tsbpf_native.node'),
+    path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'tsbpf_native.node'),
   ];
 }
 
