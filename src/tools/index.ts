@@ -36,3 +36,4 @@ register('cpudist', tool(() => require('./cpudist')));
 register('runqslower', tool(() => require('./runqslower')));
 register('funclatency', tool(() => require('./funclatency')));
 register('memleak', tool(() => require('./memleak')));
+register('oomkill', tool(() => require('./oomkill')));
