@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { kernelTest } from '../helpers/kernel';
 import { buildFixture } from '../helpers/fixtures';
-import { attachAll, FixtureProcess, loadScript, type Loaded } from './lang-helpers';
+import { attachAll, evalBegin, FixtureProcess, loadScript, type Loaded } from './lang-helpers';
 import { closeLinks } from '../../src/ebpf/attach';
 import { runTsbpf } from '../helpers/tsbpf';
 import { decodeValue, type Resolver } from '../../src/runtime/decode';
@@ -69,4 +69,18 @@ kernelTest('strerror: the errno a syscall returned travels as an integer and rea
   const r = await runTsbpf(['-e', 'BEGIN { printf("[%s] [%s]\\n", strerror(2), strerror(200)); print(strerror(22)); @v = strerror(13); exit(); }']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.replace(/\n+$/, ''), '[No such file or directory] [Unknown error 200]\nInvalid argument\n\n\n@v: Permission denied');
+});
+
+kernelTest('sizeof: one rule in the checker for types and values (integers by width, strings and tuples by layout)', () => {
+  const cases: [string, bigint][] = [
+    ['$x = (uint8)1; @r = sizeof($x);', 1n],
+    ['@r = sizeof(u32);', 4n],
+    ['@r = sizeof(uint16);', 2n],
+    ['@r = sizeof(char[16]);', 16n],
+    ['@r = sizeof(comm);', 16n],
+    ['$s = "abc"; @r = sizeof($s);', 4n],
+    ['@r = sizeof((1, "ab"));', 16n],
+    ['@r = sizeof(struct task_struct *);', 8n],
+  ];
+  for (const [body, want] of cases) assert.equal(evalBegin(body), want, body);
 });

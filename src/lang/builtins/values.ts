@@ -85,17 +85,6 @@ export const VALUE_FUNCTIONS: Record<string, FunctionDef> = {
       }
     },
   },
-  sizeof: {
-    minArgs: 1,
-    maxArgs: 1,
-    check: () => U64,
-    scalar(g, e) {
-      const r = g.temp(e.span);
-      const t = g.type(e.args[0]);
-      g.a.mov64(r, t.kind === 'int' ? t.size : 8);
-      return r;
-    },
-  },
   signal: {
     minArgs: 1,
     maxArgs: 1,

@@ -120,7 +120,8 @@ export const BUILTIN_VARS: Record<string, BuiltinVarDef> = {
   },
   func: {
     check(c, e) {
-      if (!regsOnly(c, e, 'func') && c.ctx.provider !== 'fentry' && c.ctx.provider !== 'fexit') return NONE;
+      // the traced function: from the registers, or bpf_get_func_ip in fentry/fexit (BPF_PROG_TYPE_TRACING) programs
+      if (c.ctx.progType !== 'tracing' && !regsOnly(c, e, 'func')) return NONE;
       return c.ctx.user ? { kind: 'usym' } : { kind: 'ksym' };
     },
     scalar(g, e) {
@@ -143,7 +144,8 @@ export const BUILTIN_VARS: Record<string, BuiltinVarDef> = {
   },
   retval: {
     check(c, e) {
-      if (!c.ctx.retprobe || (!c.ctx.regs && c.ctx.provider !== 'fexit')) c.error('retval is only available in kretprobe, uretprobe and fexit probes', e.span);
+      // k/uretprobes: the return register; fexit: the slot after the parameters (retvalOffset)
+      if (!c.ctx.retprobe || (!c.ctx.regs && c.ctx.retvalOffset === undefined)) c.error('retval is only available in kretprobe, uretprobe and fexit probes', e.span);
       return I64;
     },
     scalar(g, e) {

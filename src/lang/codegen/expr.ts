@@ -138,23 +138,9 @@ export abstract class ExprGen extends ContextGen {
         return r;
       }
       case 'Sizeof': {
+        const n = this.inst.facts.sizeof.get(e);
+        if (n === undefined) this.fail('internal: sizeof() was not computed', e.span);
         const r = this.temp(e.span);
-        const op = e.operand;
-        let n = 8;
-        if (op.kind === 'TypeName') {
-          const ct = this.inst.exprs.get(e);
-          n = ct ? 8 : 8;
-          const m = /^u?int(8|16|32|64)$/.exec(op.base);
-          if (op.pointerDepth > 0) n = 8;
-          else if (m) n = Number(m[1]) / 8;
-          else if (op.base === 'char' || op.base === 'bool') n = 1;
-          else if (op.base === 'short') n = 2;
-          else if (op.base === 'int') n = 4;
-          if (op.arrayLength !== null) n *= op.arrayLength;
-        } else {
-          const ot = this.type(op);
-          n = ot.kind === 'int' ? ot.size : ot.kind === 'array' ? ot.field.size : memSize(ot);
-        }
         this.a.mov64(r, n);
         return r;
       }

@@ -211,9 +211,7 @@ export abstract class StmtGen extends EventGen {
    */
   protected forMap(s: Extract<Stmt, { kind: 'ForMapStmt' }>): void {
     const { index, info } = this.shared.userMap(`@${s.map.name}`);
-    if (info.agg.kind !== 'scalar') {
-      this.fail(`for over a ${info.agg.kind}() map is not supported: its values are per CPU (assign plain values, @m[k] = v, to iterate)`, s.map.span);
-    }
+    if (info.agg.kind !== 'scalar') this.fail('internal: the checker lets for iterate only plain-value maps', s.map.span);
     const inner = varNames(s.body);
     inner.delete(s.variable.name);
     const outer = varNames(this.inst.probe, s.body);

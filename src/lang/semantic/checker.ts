@@ -66,8 +66,9 @@ export class Checker extends ExprChecker {
       case 'ForMapStmt': {
         const m = this.mapArg(s.map, 'for');
         if (m) {
-          if (m.agg.kind !== 'scalar' && m.agg.kind !== 'count' && m.agg.kind !== 'sum' && m.agg.kind !== 'min' && m.agg.kind !== 'max') {
-            this.error(`cannot iterate over a ${m.agg.kind}() map`, s.map.span);
+          // aggregations live in per-CPU maps: bpf_for_each_map_elem would see one CPU's share
+          if (m.agg.kind !== 'scalar') {
+            this.error(`for over a ${m.agg.kind}() map is not supported: its values are per CPU (assign plain values, @m[k] = v, to iterate)`, s.map.span);
           }
           const kv = tupleType([m.key ?? UINT64, m.value]);
           this.setVar(s.variable.name, kv, s.variable.span);

@@ -24,7 +24,7 @@ import {
 export abstract class ExprChecker implements TypeRules {
   readonly exprs = new Map<Expr, Type>();
   readonly vars = new Map<string, Type>();
-  readonly facts: CheckerFacts = { btfOffsets: new Map(), offsetof: new Map() };
+  readonly facts: CheckerFacts = { btfOffsets: new Map(), offsetof: new Map(), sizeof: new Map() };
   /** Loop nesting, for break/continue. */
   loopDepth = 0;
   /** Whether `exprs` of this instance produced unsafe actions. */
@@ -275,9 +275,16 @@ export abstract class ExprChecker implements TypeRules {
         return target;
       }
       case 'Sizeof': {
-        if ('kind' in e.operand && e.operand.kind === 'TypeName') {
-          if (!castType(this.opts.target, e.operand)) this.error(`unknown type: ${e.operand.base}`, e.operand.span);
-        } else this.type(e.operand as Expr);
+        const op = e.operand;
+        if (op.kind === 'TypeName') {
+          const t = castType(this.opts.target, op);
+          if (!t) return this.error(`unknown type: ${op.base}`, op.span);
+          this.facts.sizeof.set(e, op.pointerDepth > 0 ? 8 : t.kind === 'int' ? t.size : memSize(t));
+        } else {
+          // the value's size as the kernel holds it: an integer's width, a whole args array, else its memory layout
+          const t = this.type(op);
+          this.facts.sizeof.set(e, t.kind === 'int' ? t.size : t.kind === 'array' ? t.field.size : memSize(t));
+        }
         return UINT64;
       }
       case 'Offsetof': {
@@ -303,17 +310,6 @@ export abstract class ExprChecker implements TypeRules {
   }
 
   /** Size in bytes of `sizeof(x)`. */
-  sizeofValue(e: Expr | TypeName): number {
-    if (e.kind === 'TypeName') {
-      const t = castType(this.opts.target, e);
-      return t && t.kind === 'int' ? t.size : 8;
-    }
-    const t = this.exprs.get(e) ?? NONE;
-    if (t.kind === 'int') return t.size;
-    if (t.kind === 'array') return t.field.size;
-    return memSize(t);
-  }
-
   cond(e: Expr): void {
     const t = this.type(e);
     if (t.kind !== 'int' && t.kind !== 'none') this.error(`condition must be an integer, got ${typeName(t)}`, e.span);

@@ -37,6 +37,8 @@ export interface CheckerFacts {
   btfOffsets: Map<Expr, number>;
   /** Values of offsetof() expressions. */
   offsetof: Map<Expr, number>;
+  /** Values of sizeof() expressions. */
+  sizeof: Map<Expr, number>;
 }
 
 export interface SemanticOptions {
