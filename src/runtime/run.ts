@@ -564,6 +564,11 @@ export class ScriptRuntime {
     if (spec) this.maps[spec.map].clear();
   }
 
+  /** True once tracing is ending (detaching can take a while: tools skip interval reports meanwhile). */
+  get stopping(): boolean {
+    return this.finishing;
+  }
+
   /** Ends tracing as exit() would. */
   stop(code = 0): void {
     void this.finish(code);

@@ -26,7 +26,12 @@ export interface BiolatencyOptions {
 
 export function biolatencyProgram(o: BiolatencyOptions): string {
   const devPred = o.dev !== undefined ? `args->dev == ${o.dev}` : '';
-  const req = 'args->dev, args->sector';
+  // A request is its (device, sector); a flush has no sector: 0 at issue, ~0 at completion, and the
+  // data-less write it stands for (rwbs WS) completes right after it at sector 0. Keyed by the
+  // sector, that write took the flush's start time (flushes showed as Sync-Write). Data-less
+  // requests are keyed at ~0 at both ends instead, so the flush matches itself and the write nothing.
+  const sector = '$sector = args->sector;\n  if (args->nr_sector == 0) { $sector = 0xffffffffffffffff; }\n  ';
+  const req = 'args->dev, $sector';
   const keys: string[] = [];
   if (o.perDisk) keys.push('args->dev');
   if (o.perFlag) keys.push('args->rwbs');
@@ -34,17 +39,16 @@ export function biolatencyProgram(o: BiolatencyOptions): string {
   const div = o.milliseconds ? 1000000 : 1000;
   const out: string[] = [];
   if (o.queued) {
-    out.push(`tracepoint:block:block_rq_insert${devPred ? ` /${devPred}/` : ''}\n{\n  @start[${req}] = nsecs;\n}\n`);
+    out.push(`tracepoint:block:block_rq_insert${devPred ? ` /${devPred}/` : ''}\n{\n  ${sector}@start[${req}] = nsecs;\n}\n`);
     // Requests that bypass the scheduler are never inserted: start them at issue.
-    const p = [devPred, `@start[${req}] == 0`].filter(Boolean).join(' && ');
-    out.push(`tracepoint:block:block_rq_issue /${p}/\n{\n  @start[${req}] = nsecs;\n}\n`);
+    out.push(`tracepoint:block:block_rq_issue${devPred ? ` /${devPred}/` : ''}\n{\n  ${sector}if (@start[${req}] == 0) {\n    @start[${req}] = nsecs;\n  }\n}\n`);
   } else {
-    out.push(`tracepoint:block:block_rq_issue${devPred ? ` /${devPred}/` : ''}\n{\n  @start[${req}] = nsecs;\n}\n`);
+    out.push(`tracepoint:block:block_rq_issue${devPred ? ` /${devPred}/` : ''}\n{\n  ${sector}@start[${req}] = nsecs;\n}\n`);
   }
   out.push(
-    `tracepoint:block:block_rq_complete /@start[${req}] != 0/\n{\n` +
-      `  @lat${key} = hist((nsecs - @start[${req}]) / ${div});\n` +
-      `  delete(@start[${req}]);\n}\n`,
+    `tracepoint:block:block_rq_complete\n{\n  ${sector}$t = @start[${req}];\n  if ($t != 0) {\n` +
+      `    @lat${key} = hist((nsecs - $t) / ${div});\n` +
+      `    delete(@start[${req}]);\n  }\n}\n`,
   );
   return out.join('\n');
 }

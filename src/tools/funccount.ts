@@ -25,6 +25,8 @@ export interface FunccountOptions {
   duration?: number;
   timestamp: boolean;
   regexp: boolean;
+  cpu?: number;
+  debug?: boolean;
 }
 
 export type Target =
@@ -97,8 +99,15 @@ export function attachPoints(o: FunccountOptions): string[] {
     case 'uprobe': {
       const path = libPath(t.lib, o.pid);
       const re = matcher(t.func, o.regexp);
-      const names = new Set(ElfFile.open(path).symbols().filter((s) => (s.type === 'FUNC' || s.type === 'IFUNC') && s.shndx !== 0 && s.value !== 0 && re.test(s.name)).map((s) => s.name));
-      return [...names].sort().map((n) => `uprobe:${path}:${n}`);
+      // One probe per address, named by the first matching symbol there (as bcc): aliases such as
+      // malloc and __libc_malloc are one function, and probing both would count each call twice.
+      const byAddress = new Map<bigint, string>();
+      for (const s of ElfFile.open(path).symbols()) {
+        if ((s.type !== 'FUNC' && s.type !== 'IFUNC') || s.shndx === 0 || s.value === 0 || !re.test(s.name)) continue;
+        const at = BigInt(s.value);
+        if (!byAddress.has(at)) byAddress.set(at, s.name);
+      }
+      return [...new Set(byAddress.values())].sort().map((n) => `uprobe:${path}:${n}`);
     }
     case 'usdt': {
       const path = libPath(t.lib, o.pid);
@@ -110,7 +119,8 @@ export function attachPoints(o: FunccountOptions): string[] {
 }
 
 export function funccountProgram(points: string[], o: FunccountOptions): string {
-  const pred = o.pid !== undefined ? ` /pid == ${o.pid}/` : '';
+  const conds = [o.pid !== undefined ? `pid == ${o.pid}` : '', o.cpu !== undefined ? `cpu == ${o.cpu}` : ''].filter(Boolean);
+  const pred = conds.length ? ` /${conds.join(' && ')}/` : '';
   return `${points.join(',\n')}${pred}\n{\n  @counts[probe] = count();\n}\n`;
 }
 
@@ -123,16 +133,15 @@ export function funcLabel(probe: string): string {
   return parts[parts.length - 1];
 }
 
-export function funccountReport(m: MapDump | undefined, o: FunccountOptions, now: Date): string {
-  let s = '';
-  if (o.interval) s += '\n';
-  if (o.timestamp) s += `${clockTime(now)}\n`;
+export function funccountReport(m: MapDump | undefined, o: FunccountOptions, now: Date, final = false): string {
+  let s = '\n';
+  if (o.timestamp) s += `${clockTime(now).padEnd(8)}\n`;
   s += `${'FUNC'.padEnd(36)} ${'COUNT'.padStart(8)}\n`;
   const rows: Array<[string, bigint]> = [];
   if (m && m.kind === 'count') for (const e of m.entries) rows.push([funcLabel(keyString(e.key)), e.value]);
   rows.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[0] < b[0] ? -1 : 1));
   for (const [k, v] of rows) s += `${k.padEnd(36)} ${v.toString().padStart(8)}\n`;
-  return s;
+  return final ? `${s}Detaching...\n` : s;
 }
 
 const mod: ToolModule<FunccountOptions> = {
@@ -147,6 +156,8 @@ const mod: ToolModule<FunccountOptions> = {
       { short: 'd', long: 'duration', dest: 'duration', kind: 'int', metavar: 'DURATION', min: 1, help: 'total duration of trace, seconds' },
       { short: 'T', long: 'timestamp', dest: 'timestamp', kind: 'flag', help: 'include timestamp on output' },
       { short: 'r', long: 'regexp', dest: 'regexp', kind: 'flag', help: 'use regular expressions. Default is "*" wildcards only.' },
+      { short: 'D', long: 'debug', dest: 'debug', kind: 'flag', help: 'print the program (tsbpf language) before starting' },
+      { short: 'c', long: 'cpu', dest: 'cpu', kind: 'int', metavar: 'CPU', min: 0, help: 'trace this CPU only' },
       EBPF_OPTION,
     ],
     positionals: [{ name: 'pattern', kind: 'string', help: 'search expression for events' }],
@@ -156,30 +167,35 @@ const mod: ToolModule<FunccountOptions> = {
       "funccount -Ti 5 'vfs_*'       # output every 5 seconds, with timestamps",
       "funccount -d 10 'vfs_*'       # trace for 10 seconds only",
       "funccount -p 185 'vfs_*'      # count vfs calls for PID 181 only",
-      "funccount t:sched:sched_fork  # count calls to the sched_fork tracepoint",
+      "funccount t:sched:sched_process_fork  # count calls to the sched_process_fork tracepoint",
       "funccount -p 185 u:node:gc*   # count all GC USDT probes in node, PID 185",
       "funccount c:malloc            # count all malloc() calls in libc",
       "funccount 't:block:*'         # count every block tracepoint",
     ],
-    notes: "Follows bcc's funccount (no libbpf-tools twin). Kernel-function patterns need kprobes.",
+    notes: "Follows bcc's funccount (no libbpf-tools twin). Kernel-function patterns need kprobes. Aliases (functions at one\naddress, e.g. malloc and __libc_malloc) are probed once, under the first name the symbol table gives, as bcc.",
   },
   options(a: ParsedArgs): FunccountOptions {
     const pattern = a.str('pattern');
     if (pattern === undefined && !a.help) throw new ToolError('a pattern is required (e.g. funccount \'t:block:*\')');
-    return { pattern: pattern ?? '', pid: a.int('pid'), interval: a.int('interval'), duration: a.int('duration'), timestamp: a.flag('timestamp'), regexp: a.flag('regexp') };
+    return {
+      pattern: pattern ?? '', pid: a.int('pid'), interval: a.int('interval'), duration: a.int('duration'), timestamp: a.flag('timestamp'),
+      regexp: a.flag('regexp'), cpu: a.int('cpu'), debug: a.flag('debug'),
+    };
   },
   main(o) {
     const points = attachPoints(o);
     if (!points.length) throw new ToolError(`no functions matched '${o.pattern}'`);
+    const program = funccountProgram(points, o);
+    if (o.debug) process.stdout.write(program);
     return runToolProgram({
       name: 'funccount',
-      program: funccountProgram(points, o),
+      program,
       banner: `Tracing ${points.length} functions for "${o.pattern}"... Hit Ctrl-C to end.\n`,
       interval: o.interval,
       duration: o.duration,
       compile: { pid: o.pid },
-      report: (rt) => {
-        rt.print(funccountReport(rt.map('@counts'), o, new Date()));
+      report: (rt, final) => {
+        rt.print(funccountReport(rt.map('@counts'), o, new Date(), final));
         rt.clearMap('@counts');
       },
     });

@@ -25,10 +25,13 @@ export interface StackcountOptions {
   userOnly: boolean;
   delimited: boolean;
   folded: boolean;
+  cpu?: number;
+  debug?: boolean;
 }
 
 export function stackcountProgram(points: string[], o: StackcountOptions): string {
-  const pred = o.pid !== undefined ? ` /pid == ${o.pid}/` : '';
+  const conds = [o.pid !== undefined ? `pid == ${o.pid}` : '', o.cpu !== undefined ? `cpu == ${o.cpu}` : ''].filter(Boolean);
+  const pred = conds.length ? ` /${conds.join(' && ')}/` : '';
   // bcc takes user stacks only where they mean something: user-space probes, or -U/-P/-p.
   const user = !o.kernelOnly;
   const kernel = !o.userOnly;
@@ -86,13 +89,15 @@ const mod: ToolModule<StackcountOptions> = {
       { short: 'U', long: 'user-stacks-only', dest: 'user', kind: 'flag', help: 'user stack only' },
       { short: 'd', long: 'delimited', dest: 'delimited', kind: 'flag', help: 'insert delimiter between kernel/user stacks' },
       { short: 'f', long: 'folded', dest: 'folded', kind: 'flag', help: 'output folded format' },
+      { short: 'c', long: 'cpu', dest: 'cpu', kind: 'int', metavar: 'CPU', min: 0, help: 'trace this CPU only' },
+      { long: 'debug', dest: 'debug', kind: 'flag', help: 'print the program (tsbpf language) before starting' },
       EBPF_OPTION,
     ],
     positionals: [{ name: 'pattern', kind: 'string', help: 'search expression for events' }],
     examples: [
       "stackcount submit_bio          # count kernel stack traces for submit_bio (needs kprobes)",
       "stackcount -d ip_output        # include a user/kernel stack delimiter",
-      "stackcount t:sched:sched_fork  # count stacks for the sched_fork tracepoint",
+      "stackcount t:sched:sched_process_fork  # count stacks for the sched_process_fork tracepoint",
       "stackcount -p 185 u:node:*     # count stacks for all USDT probes in node",
       "stackcount -P -U c:malloc      # count user stacks of malloc() calls, per process",
       "stackcount -f -P c:malloc      # folded output, for flame graphs",
@@ -106,23 +111,28 @@ const mod: ToolModule<StackcountOptions> = {
     return {
       pattern: pattern ?? '', pid: a.int('pid'), interval: a.int('interval'), duration: a.int('duration'), timestamp: a.flag('timestamp'),
       regexp: a.flag('regexp'), perProcess: a.flag('perpid'), kernelOnly: a.flag('kernel'), userOnly: a.flag('user'),
-      delimited: a.flag('delimited'), folded: a.flag('folded'),
+      delimited: a.flag('delimited'), folded: a.flag('folded'), cpu: a.int('cpu'), debug: a.flag('debug'),
     };
   },
   main(o) {
     const points = attachPoints({ pattern: o.pattern, pid: o.pid, regexp: o.regexp, timestamp: false });
     if (!points.length) throw new ToolError(`no functions matched '${o.pattern}'`);
+    const program = stackcountProgram(points, o);
+    if (o.debug) process.stdout.write(program);
     return runToolProgram({
       name: 'stackcount',
-      program: stackcountProgram(points, o),
+      program,
       banner: o.folded ? undefined : `Tracing ${points.length} functions for "${o.pattern}"... Hit Ctrl-C to end.\n`,
       interval: o.interval,
       duration: o.duration,
       compile: { pid: o.pid },
       compileHint: 'for tracepoints, use -U (user stacks only) until kernel stacks are supported in tracepoint programs',
-      report: (rt) => {
-        let s = o.timestamp ? `${clockTime()}\n` : '';
+      // bcc: a blank line before each report and "Detaching..." after the last (not in folded output)
+      report: (rt, final) => {
+        let s = o.folded ? '' : '\n';
+        if (o.timestamp) s += `${clockTime().padEnd(8)}\n`;
         s += stackcountText(stackcountSamples(rt.map('@stacks'), o), o);
+        if (final && !o.folded) s += 'Detaching...\n';
         rt.print(s);
         rt.clearMap('@stacks');
       },

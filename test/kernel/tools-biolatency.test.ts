@@ -55,6 +55,35 @@ kernelTest('biolatency -D -F: 50 direct sync writes show up on their disk as at 
   }
 });
 
+kernelTest('biolatency -F: a cache flush is a PreFlush-Flush, not a Sync-Write (10 fsyncs: at least 10 flushes)', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsbpf-biolat-'));
+  const disk = diskOf(dir);
+  const wc = disk ? fs.readFileSync(`/sys/block/${disk}/queue/write_cache`, 'utf8').trim() : '';
+  if (!disk || wc !== 'write back') {
+    fs.rmSync(dir, { recursive: true, force: true });
+    t.skip('the temporary directory is not on a disk with a write-back cache (no flushes)');
+    return;
+  }
+  const ours = startTool('biolatency', ['-F', '-d', disk]);
+  try {
+    await ours.waitFor('Hit Ctrl-C to end.\n');
+    await sleep(200);
+    for (let i = 0; i < 10; i++) {
+      const dd = await run('dd', ['if=/dev/zero', `of=${path.join(dir, 'f')}`, 'bs=4k', 'count=1', 'conv=fsync']);
+      assert.equal(dd.code, 0, dd.stderr);
+    }
+    await sleep(300);
+    const r = await ours.stop();
+    assert.equal(r.code, 0, r.stderr);
+    const flushes = r.stdout.split('\n\n').filter((b) => b.includes('flags = PreFlush-Flush\n')).map((b) => total(parseHistRows(b)));
+    assert.equal(flushes.length, 1, r.stdout);
+    assert.ok(flushes[0] >= 10, r.stdout);
+  } finally {
+    ours.child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 kernelTest('biolatency -m 1 2: two millisecond reports then exit; unknown disk is one sentence', async () => {
   const r = await startTool('biolatency', ['-m', '-T', '1', '2']).done(15000);
   assert.equal(r.code, 0, r.stderr);

@@ -44,7 +44,7 @@ kernelTest("funccount -p: a process doing exactly 64 getppid() hits tracepoint s
     await sleep(200);
     const r = await ours.stop();
     assert.equal(r.code, 0, r.stderr);
-    assert.ok(r.stdout.endsWith(`\n${'FUNC'.padEnd(36)} ${'COUNT'.padStart(8)}\n${'syscalls:sys_enter_getppid'.padEnd(36)} ${'64'.padStart(8)}\n`), r.stdout);
+    assert.ok(r.stdout.endsWith(`\n\n${'FUNC'.padEnd(36)} ${'COUNT'.padStart(8)}\n${'syscalls:sys_enter_getppid'.padEnd(36)} ${'64'.padStart(8)}\nDetaching...\n`), r.stdout);
   } finally {
     w.child.kill('SIGKILL');
     ours.child.kill('SIGKILL');
@@ -64,7 +64,7 @@ kernelTest('funccount: uprobe pattern on the fixture counts each call of work() 
     await done;
     await sleep(200);
     const r = await ours.stop();
-    assert.ok(r.stdout.endsWith(`\n${'work'.padEnd(36)} ${'9'.padStart(8)}\n`), r.stdout);
+    assert.ok(r.stdout.endsWith(`\n${'work'.padEnd(36)} ${'9'.padStart(8)}\nDetaching...\n`), r.stdout);
   } finally {
     child.kill('SIGKILL');
     ours.child.kill('SIGKILL');
@@ -113,4 +113,24 @@ kernelTest('tplist: tracepoint fields as the format file declares them, USDT pro
   assert.match(r.stdout, /^sched:sched_switch\n {4}char prev_comm\[16\];\n {4}pid_t prev_pid;\n/);
   const u = await runToolToEnd('tplist', ['-l', buildFixture('tools_usdt'), '-v']);
   assert.match(u.stdout, /tools_usdt tools:firstProbe\n {2}1 location found\n {2}2 arguments found\n/);
+});
+
+kernelTest('funccount c:*malloc: malloc and __libc_malloc (one address) are probed once: 40 calls count 40', async () => {
+  const w = startWorkload('malloc', 40);
+  const ours = startTool('funccount', ['-p', String(w.pid), 'c:*malloc']);
+  try {
+    await ours.waitFor('Hit Ctrl-C to end.\n');
+    await sleep(200);
+    assert.equal(await w.go(), 0);
+    await sleep(300);
+    const r = await ours.stop();
+    assert.equal(r.code, 0, r.stderr);
+    const rows = new Map(r.stdout.split('\n').map((l) => /^(\S+) +(\d+)$/.exec(l)).filter((m) => m !== null).map((m) => [m[1], Number(m[2])]));
+    const names = ['malloc', '__libc_malloc'].filter((n) => rows.has(n));
+    assert.equal(names.length, 1, r.stdout);
+    assert.equal(rows.get(names[0]), 40, r.stdout);
+  } finally {
+    w.child.kill('SIGKILL');
+    ours.child.kill('SIGKILL');
+  }
 });

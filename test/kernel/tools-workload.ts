@@ -9,7 +9,7 @@ export interface Workload {
   go(): Promise<number | null>;
 }
 
-export function startWorkload(mode: 'getppid' | 'enoent' | 'sleep' | 'spin' | 'opens' | 'coldpath' | 'threads', n: number, extra: string[] = []): Workload {
+export function startWorkload(mode: 'getppid' | 'enoent' | 'sleep' | 'spin' | 'opens' | 'coldpath' | 'threads' | 'malloc', n: number, extra: string[] = []): Workload {
   const bin = buildFixture('tools_workload', ['-pthread']);
   const child = spawn(bin, [mode, String(n), ...extra], { stdio: ['pipe', 'ignore', 'inherit'] });
   const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));

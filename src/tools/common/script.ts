@@ -49,8 +49,8 @@ export interface ToolProgram {
   count?: number;
   /** Stop after this many seconds (the -d flag of some tools). */
   duration?: number;
-  /** Prints (and usually clears) the aggregated maps. */
-  report?: (rt: ScriptRuntime) => void;
+  /** Prints (and usually clears) the aggregated maps; `final` for the last report (bcc then says "Detaching..."). */
+  report?: (rt: ScriptRuntime, final: boolean) => void;
   /** Per-event formatting: return true when the event was printed. */
   onEvent?: (ev: EventSpec, values: Value[], rt: ScriptRuntime) => boolean;
   onStart?: (rt: ScriptRuntime) => void;
@@ -123,7 +123,9 @@ export async function runToolProgram(t: ToolProgram): Promise<number> {
       if (t.interval && t.interval > 0 && t.interval * 1000 < 2 ** 31) {
         timers.push(
           setInterval(() => {
-            t.report?.(r);
+            // stopping takes a while (detaching waits for the kernel): no report after the last one meanwhile
+            if (exhausted || r.stopping) return;
+            t.report?.(r, reportsLeft - 1 <= 0);
             if (--reportsLeft <= 0) {
               exhausted = true;
               r.stop();
@@ -135,7 +137,7 @@ export async function runToolProgram(t: ToolProgram): Promise<number> {
     },
     onExit: (r) => {
       for (const x of timers) clearInterval(x);
-      if (!exhausted) t.report?.(r);
+      if (!exhausted) t.report?.(r, true);
     },
   });
   try {
