@@ -109,7 +109,10 @@ test('biolatency: flag names from rwbs and per-disk/flag keys', () => {
   const o = toolOptions(biolatency, ['-D', '-F', '-Q', '-m']);
   const prog = biolatencyProgram(o);
   assert.match(prog, /tracepoint:block:block_rq_insert\n/);
-  assert.match(prog, /@lat\[args->dev, args->rwbs\] = hist\(\(nsecs - @start\[args->dev, args->sector\]\) \/ 1000000\);/);
+  assert.match(prog, /@lat\[args->dev, args->rwbs\] = hist\(\(nsecs - \$t\) \/ 1000000\);/);
+  // a data-less request (a flush) is keyed at ~0 at both ends
+  assert.equal(flagsFromRwbs('FF'), 'PreFlush-Flush');
+  assert.match(prog, /if \(args->nr_sector == 0\) \{ \$sector = 0xffffffffffffffff; \}\n {2}\$t = @start\[args->dev, \$sector\];/);
 });
 
 test('runqlat: per-process report merges threads by thread group', () => {

@@ -66,8 +66,8 @@ test('funccount: patterns and labels', () => {
   assert.equal(funcLabel('tracepoint:block:block_rq_issue'), 'block:block_rq_issue');
   assert.equal(funcLabel('uprobe:/lib/libc.so.6:malloc'), 'malloc');
   assert.equal(funcLabel('usdt:/bin/x:tools:firstProbe'), 'tools:firstProbe');
-  assert.equal(funccountReport({ name: '@counts', keyed: true, kind: 'count', entries: [{ key: [str('uprobe:/x:b')], value: 5n }, { key: [str('uprobe:/x:a')], value: 2n }] }, { pattern: '', timestamp: false, regexp: false }, at),
-    `${'FUNC'.padEnd(36)}    COUNT\n${'a'.padEnd(36)}        2\n${'b'.padEnd(36)}        5\n`);
+  assert.equal(funccountReport({ name: '@counts', keyed: true, kind: 'count', entries: [{ key: [str('uprobe:/x:b')], value: 5n }, { key: [str('uprobe:/x:a')], value: 2n }] }, { pattern: '', timestamp: false, regexp: false }, at, true),
+    `\n${'FUNC'.padEnd(36)}    COUNT\n${'a'.padEnd(36)}        2\n${'b'.padEnd(36)}        5\nDetaching...\n`);
 });
 
 test('tcplife: decoding addresses and the libbpf-tools row', () => {
