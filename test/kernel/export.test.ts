@@ -332,3 +332,43 @@ kernelTest('clear() in the script drops counters and the histogram sum to zero (
     await ex.close();
   }
 });
+
+/** The whole disk holding `dir` (vda for /dev/vda1), from /sys. */
+function diskOf(dir: string): string | undefined {
+  const st = fs.statSync(dir);
+  try {
+    const real = fs.realpathSync(`/sys/dev/block/${Math.floor(st.dev / 256)}:${st.dev % 256}`);
+    return fs.existsSync(path.join(real, 'partition')) ? path.basename(path.dirname(real)) : path.basename(real);
+  } catch {
+    return undefined;
+  }
+}
+
+kernelTest('a tool as a metric source: biolatency -D -d DISK counts 50 direct writes under disk="DISK", its bookkeeping map not exported', async (t) => {
+  const { exporter } = require('../../src/index') as typeof import('../../src/index');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsbpf-export-bio-'));
+  const disk = diskOf(dir);
+  if (!disk) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    t.skip('temporary directory is not on a block device');
+    return;
+  }
+  const ex = await exporter({ listen: false, scripts: [{ tool: 'biolatency', args: ['-D', '-d', disk] }] });
+  try {
+    const count = async () => Number(/^biolatency_lat_count\{disk="([^"]+)"\} (\d+)$/m.exec(await ex.metrics())?.[2] ?? 0);
+    const before = await count();
+    const dd = spawnSync('dd', ['if=/dev/zero', `of=${path.join(dir, 'f')}`, 'bs=64k', 'count=50', 'oflag=direct,dsync'], { encoding: 'utf8' });
+    assert.equal(dd.status, 0, dd.stderr);
+    await until('50 more completions', async () => ((await count()) - before >= 50 ? true : undefined), 20_000);
+    const text = await ex.metrics();
+    const disks = new Set([...text.matchAll(/^biolatency_lat_\w+\{disk="([^"]+)"/gm)].map((m) => m[1]));
+    assert.deepEqual([...disks], [disk], text);
+    const inf = Number(new RegExp(`^biolatency_lat_bucket\\{disk="${disk}",le="\\+Inf"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+    assert.equal(inf, Number(new RegExp(`^biolatency_lat_count\\{disk="${disk}"\\} (\\d+)$`, 'm').exec(text)?.[1]));
+    assert.match(text, new RegExp(`^biolatency_lat_sum\\{disk="${disk}"\\} [1-9]\\d*$`, 'm'));
+    assert.doesNotMatch(text, /biolatency_start/); // the tool's start timestamps are bookkeeping
+  } finally {
+    await ex.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
