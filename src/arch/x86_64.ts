@@ -17,7 +17,7 @@
  *   tracepoint names, which follow the kernel's entry points: `newstat` is
  *   `__NR_stat`, `sendfile64` is `__NR_sendfile`, `umount` is `__NR_umount2`, ...
  *
- * Pure data: no imports, so every layer may use it.
+ * Pure data (one type-only import), so every layer may use it.
  */
 import type { Arch } from './arch';
 
