@@ -37,3 +37,4 @@ register('runqslower', tool(() => require('./runqslower')));
 register('funclatency', tool(() => require('./funclatency')));
 register('memleak', tool(() => require('./memleak')));
 register('oomkill', tool(() => require('./oomkill')));
+register('llcstat', tool(() => require('./llcstat')));
