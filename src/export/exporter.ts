@@ -20,9 +20,10 @@ import type { ScriptArtifact, UserMapSpec } from '../lang/artifact';
 import type { ScriptRuntime } from '../runtime/run';
 import type { MapDump } from '../runtime/format/maps';
 import { ConfigError, DEFAULT_LISTEN, DEFAULT_SERIES_LIMIT, parseListen, readTrustedFile, type ExporterOptions, type MapOptions, type ScriptSource } from './config';
-import { instrumentScript, SUM_SUFFIX, type MapInfo } from './instrument';
+import { instrumentScript, SUM_SUFFIX, type MapInfo, type NamedKey } from './instrument';
 import type { Value } from '../runtime/values';
 import { diskNameOf, listDisks, type Disk } from '../tools/common/disks';
+import { syscallName } from '../tools/common/syscalls';
 import { contentType, distinctNames, familyFromMap, labelValue, negotiate, renderFamilies, sanitizeName, type ExpositionFormat, type MetricFamily } from './metrics';
 import { sdNotify } from './notify';
 
@@ -32,8 +33,8 @@ interface ExportedMap {
   sum?: UserMapSpec;
   name: string;
   labels: string[];
-  /** Key components that are a kernel dev_t, labelled with the device's name. */
-  devices: boolean[];
+  /** Key components labelled by name rather than number (instrument.ts). */
+  named: Array<NamedKey | undefined>;
   help: string;
 }
 
@@ -108,13 +109,18 @@ async function prepare(s: ScriptSource, prefix: string): Promise<Prepared> {
     const given = o.labels ?? info?.labels ?? [];
     // valid and distinct whatever the config says; `__` names are Prometheus' own
     const labels = distinctNames(Array.from({ length: keyCount }, (_, i) => sanitizeName(given[i] ?? `key${i}`).replace(/^__+/, 'key_')));
-    const devices = labels.map((_, i) => info?.devices[i] ?? false);
-    maps.push({ spec, sum: info?.sumMap ? byName.get(info.sumMap) : undefined, name, labels, devices, help: o.help ?? info?.help ?? spec.name });
+    const named = labels.map((_, i) => info?.named[i]);
+    maps.push({ spec, sum: info?.sumMap ? byName.get(info.sumMap) : undefined, name, labels, named, help: o.help ?? info?.help ?? spec.name });
   }
   if (maps.length === 0) {
     throw new ConfigError(`${s.tool ?? sourceName}: no map to serve (metrics come from maps: count(), sum(), hist()...; printf output is not a metric)`);
   }
   return { prefix, artifact, maps };
+}
+
+/** A syscall number as its name (`read`), as syscount prints it. */
+function syscallNamer(v: Value): string {
+  return v.kind === 'int' ? syscallName(Number(v.value)) : labelValue(v);
 }
 
 export class Exporter {
@@ -262,7 +268,7 @@ export class Exporter {
     const families: MetricFamily[] = [];
     const dropped = new Map<string, number>();
     const limit = this.opts.seriesLimit ?? DEFAULT_SERIES_LIMIT;
-    const deviceName = this.deviceNamer();
+    const namers = { disk: this.deviceNamer(), syscall: syscallNamer };
     for (const r of this.scripts) {
       for (const m of r.maps) {
         if (this.closing) break;
@@ -275,7 +281,7 @@ export class Exporter {
           r.readErrors++;
           continue;
         }
-        const labelValues = m.devices.map((d) => (d ? deviceName : undefined));
+        const labelValues = m.named.map((k) => (k ? namers[k] : undefined));
         const c = familyFromMap(dump, { name: m.name, help: m.help, labels: m.labels, labelValues }, { seriesLimit: limit }, sums);
         if (c.family) families.push(c.family);
         if (c.dropped) dropped.set(m.name, c.dropped);

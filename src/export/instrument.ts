@@ -22,13 +22,19 @@ import { distinctNames } from './metrics';
 export interface MapInfo {
   /** Label names, one per key component. */
   labels: string[];
-  /** Key components that are a kernel dev_t (`args->dev`): their label is the device's name, `disk`. */
-  devices: boolean[];
+  /**
+   * Per key component, a number better shown by name: `disk` for a kernel dev_t
+   * (`args->dev`), `syscall` for a raw_syscalls tracepoint's `args->id`.
+   */
+  named: Array<NamedKey | undefined>;
   /** HELP text. */
   help: string;
   /** The companion map holding the sum of a hist()/lhist()'s values. */
   sumMap?: string;
 }
+
+/** Numbers the exporter labels by name (the label is named after the kind too). */
+export type NamedKey = 'disk' | 'syscall';
 
 export interface InstrumentedScript {
   text: string;
@@ -98,9 +104,23 @@ export function labelFromExpr(expr: string, index: number): string {
   return name;
 }
 
-/** A tracepoint's dev_t field (`args->dev`, `args.dev`: block and file system tracepoints), shown as a device name. */
-function isDeviceKey(expr: string): boolean {
-  return /^args\s*(->|\.)\s*dev$/.test(expr.trim());
+/** A tracepoint's dev_t field (block and file system tracepoints), or a raw_syscalls tracepoint's syscall number. */
+function namedKey(expr: string, inRawSyscalls: boolean): NamedKey | undefined {
+  const field = /^args\s*(?:->|\.)\s*(\w+)$/.exec(expr.trim())?.[1];
+  if (field === 'dev') return 'disk';
+  if (field === 'id' && inRawSyscalls) return 'syscall';
+  return undefined;
+}
+
+/** Assignments in probes on raw_syscalls tracepoints (where args->id is a syscall number). */
+function rawSyscallAssignments(ast: unknown): Set<object> {
+  const found = new Set<object>();
+  visit(ast, (o) => {
+    if (o.kind !== 'Probe' || !Array.isArray(o.attachPoints)) return;
+    const raw = (o.attachPoints as Array<{ raw?: unknown }>).some((a) => typeof a.raw === 'string' && /^(tracepoint|t):raw_syscalls:/.test(a.raw));
+    if (raw) for (const a of assignments(o)) found.add(a.value);
+  });
+  return found;
 }
 
 /** What a `// export @map labels=a,b sum=no help="text"` comment says. */
@@ -137,6 +157,7 @@ export function instrumentScript(text: string, name = 'script', opts: { noSum?: 
   const wantsSum = (map: string) => !(opts.noSum?.has(map) || notes.get(map)?.sum === false);
   const src = (n: Node) => text.slice(n.span.start, n.span.end);
   const fromAggregation = new Set<string>();
+  const inRawSyscalls = rawSyscallAssignments(ast);
   for (const { target: ref, value } of assignments(ast)) {
     const target = { ...ref, name: atName(ref.name) };
     const call = value.kind === 'Call' ? (value as CallNode) : undefined;
@@ -151,10 +172,10 @@ export function instrumentScript(text: string, name = 'script', opts: { noSum?: 
     if (maps.has(target.name) && (!isAgg || fromAggregation.has(target.name))) continue;
     if (isAgg) fromAggregation.add(target.name);
     const note = notes.get(target.name);
-    const devices = keyTexts.map(isDeviceKey);
+    const named = keyTexts.map((k) => namedKey(k, inRawSyscalls.has(value)));
     maps.set(target.name, {
-      labels: note?.labels ?? distinctNames(keyTexts.map((k, i) => (devices[i] ? 'disk' : labelFromExpr(k, i)))),
-      devices,
+      labels: note?.labels ?? distinctNames(keyTexts.map((k, i) => named[i] ?? labelFromExpr(k, i))),
+      named,
       help: note?.help ?? `${target.name}${keyTexts.length ? `[${keyTexts.join(', ')}]` : ''} = ${src(value).replace(/\s+/g, ' ')}`,
       sumMap: withSum ? sumMap : undefined,
     });

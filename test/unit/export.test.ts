@@ -36,10 +36,14 @@ test('labels are named after the key expressions, and a hist() gets a companion 
   assert.equal(a.userMaps.find((m) => m.name === '@h__sum')?.aggregation.kind, 'sum');
 });
 
-test('a dev_t key (args->dev) is labelled disk, with the device name', () => {
+test('a dev_t key (args->dev) is labelled disk with the device name; a raw_syscalls args->id syscall with its name', () => {
   const s = instrumentScript('tracepoint:block:block_rq_complete { @lat[args->dev, args->rwbs] = hist(args->nr_sector); }');
   assert.deepEqual(s.maps.get('@lat')?.labels, ['disk', 'rwbs']);
-  assert.deepEqual(s.maps.get('@lat')?.devices, [true, false]);
+  assert.deepEqual(s.maps.get('@lat')?.named, ['disk', undefined]);
+  // args->id is a syscall number on raw_syscalls only
+  const r = instrumentScript('tracepoint:raw_syscalls:sys_enter { @c[args->id] = count(); } tracepoint:syscalls:sys_enter_read { @d[args->fd] = count(); }');
+  assert.deepEqual(r.maps.get('@c')?.labels, ['syscall']);
+  assert.deepEqual(r.maps.get('@d')?.named, [undefined]);
   const c: MapDump = { name: '@n', keyed: true, kind: 'count', entries: [{ key: [uint(8 * 2 ** 20 + 1, 32)], value: 2n }] };
   const { family } = familyFromMap(c, { name: 'n', help: '', labels: ['disk'], labelValues: [() => 'sda1'] }, { seriesLimit: 9 });
   assert.deepEqual(family?.lines, ['n_total{disk="sda1"} 2']);
