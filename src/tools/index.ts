@@ -38,3 +38,5 @@ register('funclatency', tool(() => require('./funclatency')));
 register('memleak', tool(() => require('./memleak')));
 register('oomkill', tool(() => require('./oomkill')));
 register('llcstat', tool(() => require('./llcstat')));
+register('vfscount', tool(() => require('./vfscount')));
+register('filelife', tool(() => require('./filelife')));

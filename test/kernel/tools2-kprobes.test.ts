@@ -1,0 +1,68 @@
+/**
+ * The part-2 tools built on kprobes (vfscount, filelife). They skip on kernels without kprobes; the VM lane
+ * (TSBPF_EXPECT_FEATURES=kprobes) runs them on a kernel that has them.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { featureTest, kernelTest } from '../helpers/kernel';
+import { hasFeature } from '../../src/sys/features';
+import { run, runToolToEnd, sleep, startTool } from './tools-harness';
+import { startWorkload2 } from './tools2-workload';
+
+const kprobes = () => hasFeature('kprobes');
+
+featureTest('vfscount: 3000 one-byte reads and writes by dd are counted under vfs_read and vfs_write', 'kprobes', kprobes, async () => {
+  const ours = startTool('vfscount', []);
+  try {
+    await ours.waitFor('Tracing... Ctrl-C to end.\n', 60000);
+    await sleep(200);
+    assert.equal((await run('dd', ['if=/dev/zero', 'of=/dev/null', 'bs=1', 'count=3000'])).code, 0);
+    const r = await ours.stop();
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.includes(`\n${'ADDR'.padEnd(16)} ${'FUNC'.padEnd(26)}    COUNT\n`), r.stdout);
+    const count = (f: string) => Number(new RegExp(`^[0-9a-f]+ +${f} +(\\d+)$`, 'm').exec(r.stdout)?.[1] ?? 0);
+    assert.ok(count('vfs_read') >= 3000 && count('vfs_write') >= 3000, r.stdout);
+  } finally {
+    ours.child.kill('SIGKILL');
+  }
+});
+
+featureTest('filelife -p: 5 files the fixture creates and deletes 200 ms later are 5 rows with their names and ages', 'kprobes', kprobes, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsbpf-filelife-'));
+  const w = startWorkload2('life', 5, dir);
+  const ours = startTool('filelife', ['-p', String(w.pid)]);
+  try {
+    await ours.waitFor('TIME     PID     COMM             AGE(s)  FILE\n', 60000);
+    await sleep(200);
+    assert.equal(await w.go(), 0);
+    await sleep(500);
+    const r = await ours.stop();
+    assert.equal(r.code, 0, r.stderr);
+    const rows = r.stdout.split('\n').slice(1).filter(Boolean).map((l) => l.trim().split(/\s+/));
+    assert.deepEqual(rows.map((f) => [f[1], f[2], f[4]]), [0, 1, 2, 3, 4].map((i) => [String(w.pid), 'tools2_workload', `tsbpf-life-${i}`]), r.stdout);
+    // Created, then 200 ms of sleep before the first unlink.
+    for (const f of rows) assert.ok(Number(f[3]) >= 0.19, r.stdout);
+  } finally {
+    w.child.kill('SIGKILL');
+    ours.child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+kernelTest('vfscount/filelife: without kprobes one sentence; --ebpf prints the programs', async (t) => {
+  const e = await runToolToEnd('filelife', ['--ebpf', '-p', '42']);
+  assert.equal(e.code, 0, e.stderr);
+  assert.match(e.stdout, /^kprobe:vfs_create \/pid == 42\/\n/);
+  assert.match((await runToolToEnd('vfscount', ['--ebpf'])).stdout, /^kprobe:vfs_\*\n/);
+  if (kprobes()) {
+    t.skip('this kernel has kprobes');
+    return;
+  }
+  for (const tool of ['vfscount', 'filelife']) {
+    const r = await runToolToEnd(tool, []);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`^tsbpf: ${tool} needs kprobes, but kprobes are not available: [^\\n]+\\n$`));
+  }
+});
