@@ -2,6 +2,7 @@
  * Runs a tool the way a user does (its own process, Ctrl-C to stop) and the
  * libbpf-tools twin side by side, and parses their histogram output.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -117,3 +118,27 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
   const r = track(child);
   return r.done(60000).then((x) => ({ ...x, pid: child.pid ?? -1 }));
 }
+
+/** bcc's run_with_duration: the tool ends by itself, cleanly (bcc allows 10 s; slow machines get more). */
+export async function smokeWithDuration(tool: string, args: string[]): Promise<void> {
+  const r = await runToolToEnd(tool, args, 60000);
+  assert.equal(r.code, 0, `${tool} ${args.join(' ')}: ${r.stderr}`);
+  assert.equal(r.stderr, '', `${tool} ${args.join(' ')}`);
+}
+
+/** bcc's run_with_int: still running 2 s after its header, then SIGINT ends it cleanly. */
+export async function smokeWithInt(tool: string, args: string[]): Promise<void> {
+  const t = startTool(tool, args);
+  try {
+    // tracing has started once the header is out (slow machines, the VM lane: seconds)
+    await t.waitFor(/./, 60000);
+    await sleep(2000);
+    assert.equal(t.child.exitCode, null, `${tool} ${args.join(' ')} ended early: ${t.stderr()}`);
+    const r = await t.stop();
+    assert.equal(r.code, 0, `${tool} ${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr, '', `${tool} ${args.join(' ')}`);
+  } finally {
+    t.child.kill('SIGKILL');
+  }
+}
+

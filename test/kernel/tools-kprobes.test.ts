@@ -4,11 +4,12 @@
  * (TSBPF_EXPECT_FEATURES=kprobes) runs them on a kernel that has them.
  */
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { featureTest } from '../helpers/kernel';
 import { hasFeature } from '../../src/sys/features';
 import { spawn } from 'node:child_process';
-import { run, sleep, startTool, track } from './tools-harness';
+import { run, sleep, smokeWithDuration, smokeWithInt, startTool, track } from './tools-harness';
 
 const kprobes = () => hasFeature('kprobes');
 
@@ -58,3 +59,18 @@ featureTest('examples/vfsreadlat: a latency histogram of vfs_read with at least 
   for (const m of r.stdout.matchAll(/^[[(][^|]*?[\])]\s+(\d+) \|/gm)) total += Number(m[1]);
   assert.ok(total >= 3000, r.stdout);
 });
+
+/** bcc's kmalloc function of this kernel (renamed __kmalloc_noprof in 6.10). */
+function kmalloc(): string {
+  const syms = fs.readFileSync('/proc/kallsyms', 'utf8');
+  return / __kmalloc_noprof$/m.test(syms) ? '__kmalloc_noprof' : '__kmalloc';
+}
+
+featureTest("bcc smoke test (kprobes): argdist -v -C 'p::do_sys_open()' -n 1 -i 1, funccount/stackcount KMALLOC -i 1, trace do_sys_open, vfsstat 1 1", 'kprobes', () => hasFeature('kprobes'), async () => {
+  // argdist -v prints the program it runs on stdout: only the exit status and stderr are checked
+  await smokeWithDuration('argdist', ['-v', '-C', 'p::do_sys_open()', '-n', '1', '-i', '1']);
+  await smokeWithInt('funccount', [kmalloc(), '-i', '1']);
+  await smokeWithInt('stackcount', [kmalloc(), '-i', '1']);
+  await smokeWithInt('trace', ['do_sys_open']);
+  await smokeWithDuration('vfsstat', ['1', '1']);
+}, { timeout: 180000 });
