@@ -13,6 +13,7 @@ import { VerifierError } from '../ebpf/programs';
 import { toolNames, runTool, toolsHelp } from '../tools/registry';
 import { isExplained } from '../errors';
 import { version } from './version';
+import { fdWriter, whenCreated } from './output';
 import { encodeText } from '../runtime/text';
 
 type Command = (argv: string[]) => Promise<number>;
@@ -40,13 +41,16 @@ export function main(argv: string[]): void {
     if (e.code === 'EPIPE') process.exit(0);
     throw e;
   };
-  process.stdout.on('error', onPipeError);
-  process.stderr.on('error', onPipeError);
+  // Registered when a stream is created: a script run writes to the fds itself (output.ts).
+  let stdoutStream = false;
+  whenCreated('stdout', (s) => { stdoutStream = true; s.on('error', onPipeError); });
+  whenCreated('stderr', (s) => s.on('error', onPipeError));
   dispatch(argv).then(
     (code) => {
       process.exitCode = code;
       // Some handles (stdin of -c, timers) may linger; exit explicitly once output is flushed.
-      process.stdout.write('', () => process.exit(code));
+      if (stdoutStream) process.stdout.write('', () => process.exit(code));
+      else process.exit(code);
     },
     (e) => {
       process.stderr.write(describeError(e));
@@ -128,9 +132,11 @@ async function runScriptCommand(o: ScriptOptions): Promise<number> {
     return 1;
   }
   if (o.debug.length && !o.verify && !o.dryRun) return 0;
-  // Plain stdout: let the runtime write its byte batches directly (no write hook).
-  let write: ((s: string) => void) | undefined;
-  let writeBytes: ((b: Uint8Array) => void) | undefined;
+  // Plain stdout: the runtime writes its byte batches to fd 1 (output.ts), messages to fd 2.
+  const stdout = fdWriter(1);
+  const stderr = fdWriter(2);
+  let writeBytes: ((b: Uint8Array) => void) | undefined = stdout;
+  let write: ((s: string) => void) | undefined = (s) => stdout(encodeText(s));
   let fd: number | undefined;
   if (o.outFile) {
     fd = fs.openSync(o.outFile, 'w');
@@ -144,7 +150,7 @@ async function runScriptCommand(o: ScriptOptions): Promise<number> {
       chunks.push(Buffer.from(b));
       size += b.length;
       if (size > 65536) {
-        process.stdout.write(Buffer.concat(chunks));
+        stdout(Buffer.concat(chunks));
         chunks.length = 0;
         size = 0;
       }
@@ -154,7 +160,7 @@ async function runScriptCommand(o: ScriptOptions): Promise<number> {
   }
   try {
     return await runScript(artifact, {
-      format: o.format, write, writeBytes, quiet: o.quiet, cmd: o.cmd, dryRun: o.dryRun, verify: o.verify, verbose: o.verbose,
+      format: o.format, write, writeBytes, message: (s) => stderr(Buffer.from(s)), quiet: o.quiet, cmd: o.cmd, dryRun: o.dryRun, verify: o.verify, verbose: o.verbose,
     });
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
