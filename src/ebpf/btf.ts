@@ -15,6 +15,7 @@
  */
 import * as fs from 'node:fs';
 import { EnvironmentError, UserError } from '../errors';
+import { VMLINUX_BTF, vmlinuxBtfBytes } from '../sys/vmlinux';
 
 export const BTF_MAGIC = 0xeb9f;
 
@@ -151,11 +152,11 @@ export class Btf {
     return new Btf(buf, base);
   }
 
-  /** Reads and parses a BTF file. */
+  /** Reads and parses a BTF file (the kernel's own through sys/vmlinux, read once per process). */
   static load(path: string, base?: Btf): Btf {
     let buf: Buffer;
     try {
-      buf = fs.readFileSync(path);
+      buf = path === VMLINUX_BTF ? vmlinuxBtfBytes() : fs.readFileSync(path);
     } catch (e) {
       throw new BtfError(`cannot read BTF from ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}` +
         ((e as NodeJS.ErrnoException).code === 'ENOENT' ? ' (this kernel has no BTF: CONFIG_DEBUG_INFO_BTF is not set)' : ''));
@@ -165,7 +166,7 @@ export class Btf {
 
   /** The running kernel's BTF, parsed once per process. */
   static vmlinux(): Btf {
-    return (vmlinuxCache ??= Btf.load('/sys/kernel/btf/vmlinux'));
+    return (vmlinuxCache ??= Btf.load(VMLINUX_BTF));
   }
 
   /** A loaded module's split BTF on top of vmlinux. */

@@ -4,6 +4,7 @@
  * same event, where one exists. Entry and return probes map to the syscall's
  * enter and exit tracepoints.
  */
+import type { Arch } from '../arch';
 
 interface Alt {
   enter: string;
@@ -55,8 +56,10 @@ const TABLE: Record<string, Alt> = {
  * kretprobe with `ret`) would, e.g. "tracepoint:syscalls:sys_enter_read
  * observes read(2) calls"; a generic note when there is none.
  */
-export function tracepointAlternative(func: string, ret: boolean): string {
-  const syscall = /^(?:__x64_sys_|__se_sys_|__do_sys_|__ia32_sys_|ksys_|sys_)(\w+)$/.exec(func);
+export function tracepointAlternative(func: string, ret: boolean, arch: Arch): string {
+  // the kernel functions behind a syscall are named by the architecture (__x64_sys_read, ksys_read, ...)
+  const prefix = arch.syscallFunctionPrefixes.find((p) => func.startsWith(p) && /^\w+$/.test(func.slice(p.length)) && func.length > p.length);
+  const syscall = prefix ? [func, func.slice(prefix.length)] : null;
   const alt = TABLE[func] ?? (syscall ? sys(syscall[1]) : undefined);
   if (!alt) return `no tracepoint observes ${func}() directly (tsbpf -l 'tracepoint:*' lists the ones this kernel has)`;
   const where = ret && alt.exit ? alt.exit : alt.enter;

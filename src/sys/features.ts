@@ -15,6 +15,7 @@ import { dynamicPmu, pmuType } from './perf';
 import { hasProbeEvents, hasTracefs } from './tracefs';
 import { SyscallError } from './errno';
 import { native } from './native';
+import { VMLINUX_BTF, vmlinuxBtfBytes } from './vmlinux';
 import { EnvironmentError, InternalError } from '../errors';
 
 /** A kernel feature tsbpf needs is missing; the message names it and says why. */
@@ -156,7 +157,7 @@ let vmlinuxFuncs: Map<string, number> | null | undefined;
 export function vmlinuxFuncBtfId(name: string): number | undefined {
   if (vmlinuxFuncs === undefined) {
     try {
-      vmlinuxFuncs = scanBtfFuncs(fs.readFileSync('/sys/kernel/btf/vmlinux'));
+      vmlinuxFuncs = scanBtfFuncs(vmlinuxBtfBytes());
     } catch {
       vmlinuxFuncs = null;
     }
@@ -275,7 +276,7 @@ const kprobeWhy = 'this kernel is built without CONFIG_KPROBES (no kprobe PMU an
 
 const FEATURES: Record<string, FeatureDef> = {
   tracefs: { probe: hasTracefs, missing: 'tracefs is not available: it is neither mounted nor mountable (need root)' },
-  btf_vmlinux: { probe: () => fs.existsSync('/sys/kernel/btf/vmlinux'), missing: 'kernel BTF is not available: /sys/kernel/btf/vmlinux is missing (CONFIG_DEBUG_INFO_BTF is off)' },
+  btf_vmlinux: { probe: () => fs.existsSync(VMLINUX_BTF), missing: 'kernel BTF is not available: /sys/kernel/btf/vmlinux is missing (CONFIG_DEBUG_INFO_BTF is off)' },
   kprobe_pmu: { probe: () => dynamicPmu('kprobe') !== undefined, missing: 'the kprobe PMU is not available: /sys/bus/event_source/devices/kprobe is missing' },
   kprobe_events: { probe: () => hasProbeEvents('kprobe'), missing: 'kprobe_events is not available in tracefs' },
   kprobes: { probe: () => dynamicPmu('kprobe') !== undefined || hasProbeEvents('kprobe'), missing: `kprobes are not available: ${kprobeWhy}` },

@@ -68,12 +68,12 @@ test('syscall merge: fewer points, a field that differs, or merging disabled kee
 });
 
 test('kprobe alternatives: one sentence naming a tracepoint, exit tracepoints for return probes', () => {
-  assert.equal(tracepointAlternative('vfs_read', false), 'tracepoint:syscalls:sys_enter_read observes read(2) calls');
-  assert.equal(tracepointAlternative('vfs_read', true), 'tracepoint:syscalls:sys_exit_read observes read(2) returns');
-  assert.equal(tracepointAlternative('do_sys_openat2', false), 'tracepoint:syscalls:sys_enter_openat observes openat(2) calls');
-  assert.equal(tracepointAlternative('tcp_retransmit_skb', true), 'tracepoint:tcp:tcp_retransmit_skb observes TCP retransmits');
-  assert.equal(tracepointAlternative('__x64_sys_getppid', false), 'tracepoint:syscalls:sys_enter_getppid observes getppid(2) calls');
-  assert.match(tracepointAlternative('some_internal_helper', false), /^no tracepoint observes some_internal_helper\(\) directly/);
+  assert.equal(tracepointAlternative('vfs_read', false, X86_64), 'tracepoint:syscalls:sys_enter_read observes read(2) calls');
+  assert.equal(tracepointAlternative('vfs_read', true, X86_64), 'tracepoint:syscalls:sys_exit_read observes read(2) returns');
+  assert.equal(tracepointAlternative('do_sys_openat2', false, X86_64), 'tracepoint:syscalls:sys_enter_openat observes openat(2) calls');
+  assert.equal(tracepointAlternative('tcp_retransmit_skb', true, X86_64), 'tracepoint:tcp:tcp_retransmit_skb observes TCP retransmits');
+  assert.equal(tracepointAlternative('__x64_sys_getppid', false, X86_64), 'tracepoint:syscalls:sys_enter_getppid observes getppid(2) calls');
+  assert.match(tracepointAlternative('some_internal_helper', false, X86_64), /^no tracepoint observes some_internal_helper\(\) directly/);
 });
 
 test('offsetof layout of script structs: alignment, pointers, arrays, nesting, unions', () => {

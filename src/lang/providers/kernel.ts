@@ -49,7 +49,7 @@ function kprobeProvider(name: string, aliases: string[], retprobe: boolean) {
         const full = `${name}:${module ? `${module}:` : ''}${func}${offset ? `+${offset}` : ''}`;
         const spec: AttachSpec = { kind: 'kprobe', func, offset, retprobe };
         if (module) spec.module = module;
-        if (funcs.length === 1) spec.alternative = tracepointAlternative(func, retprobe);
+        if (funcs.length === 1) spec.alternative = tracepointAlternative(func, retprobe, kernel.arch);
         return { spec, ctx: { ...baseCtx(name, 'kprobe', full), regs: true, funcArgs: true, retprobe, funcName: func }, name: full };
       });
     },
@@ -123,7 +123,7 @@ function fentryProvider(name: string, aliases: string[], exit: boolean) {
       const a = btfArgs(target, func);
       if (typeof a === 'string') throw err(ap, `${name}: ${a}`);
       return [{
-        spec: { kind: exit ? 'fexit' : 'fentry', func, alternative: tracepointAlternative(func, exit) },
+        spec: { kind: exit ? 'fexit' : 'fentry', func, alternative: tracepointAlternative(func, exit, target.arch) },
         ctx: {
           ...baseCtx(name, 'tracing', full), u64Args: true, funcArgs: true, retprobe: exit, funcName: func, perPoint: true,
           tracepoint: a.format, btfArgs: a.structArgs, retvalOffset: exit ? a.retOffset : undefined,
