@@ -40,3 +40,4 @@ register('oomkill', tool(() => require('./oomkill')));
 register('llcstat', tool(() => require('./llcstat')));
 register('vfscount', tool(() => require('./vfscount')));
 register('filelife', tool(() => require('./filelife')));
+register('capable', tool(() => require('./capable')));

@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { featureTest, kernelTest } from '../helpers/kernel';
 import { hasFeature } from '../../src/sys/features';
+import { tpExists } from '../../src/tools/common/tp';
 import { run, runToolToEnd, sleep, startTool } from './tools-harness';
 import { startWorkload2 } from './tools2-workload';
 
@@ -64,5 +65,30 @@ kernelTest('vfscount/filelife: without kprobes one sentence; --ebpf prints the p
     const r = await runToolToEnd(tool, []);
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(`^tsbpf: ${tool} needs kprobes, but kprobes are not available: [^\\n]+\\n$`));
+  }
+});
+
+kernelTest('capable -p -x: a fixture lowering its nice value 7 times is 7 CAP_SYS_NICE checks (kprobe on cap_capable, else the tracepoint)', async (t) => {
+  if (!kprobes() && !tpExists('capability', 'cap_capable')) {
+    t.skip('neither kprobes nor the capability:cap_capable tracepoint');
+    return;
+  }
+  const w = startWorkload2('nice', 7);
+  const ours = startTool('capable', ['-x', '-p', String(w.pid)]);
+  try {
+    await ours.waitFor('TIME      UID    PID    TID    COMM             CAP  NAME                 AUDIT  INSETID\n', 60000);
+    await sleep(200);
+    assert.equal(await w.go(), 0);
+    await sleep(300);
+    const r = await ours.stop();
+    assert.equal(r.code, 0, r.stderr);
+    const nice = r.stdout.split('\n').filter((l) => / 23 +CAP_SYS_NICE /.test(l));
+    assert.equal(nice.length, 7, r.stdout);
+    // The kprobe knows the check is audited and not for set-id; the tracepoint does not say.
+    const audit = kprobes() ? '1 {6}0' : 'N/A {4}N/A';
+    for (const l of nice) assert.match(l, new RegExp(`^\\d\\d:\\d\\d:\\d\\d  0 +${w.pid} +${w.pid} +tools2_workload  23   CAP_SYS_NICE {9}${audit}$`));
+  } finally {
+    w.child.kill('SIGKILL');
+    ours.child.kill('SIGKILL');
   }
 });
