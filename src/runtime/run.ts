@@ -11,15 +11,11 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import { encode, isLdImm64, PseudoLd, type Insn } from '../ebpf/asm';
 import { attachKprobeMulti, closeLinksConcurrently, type Link } from '../ebpf/attach';
 import { RingBufReader } from '../ebpf/events';
 import { BpfMap, numPossibleCpus } from '../ebpf/maps';
-import { loadProgram, type Program, type ProgTypeName, VerifierError } from '../ebpf/programs';
-import { AttachType } from '../sys/bpf';
-import { hasFeature, MissingFeatureError } from '../sys/features';
+import type { Program } from '../ebpf/programs';
 import type { EventSpec, ProgramSpec, ScriptArtifact, UserMapSpec } from '../lang/artifact';
-import { CompileError } from '../lang/diagnostics';
 import { attachSpec } from '../lang/probes';
 import { decodeValue, readInt } from './decode';
 import { createOutput, type OutputFormatter } from './format/output';
@@ -33,6 +29,7 @@ import { ScriptResolver } from './resolve';
 import { captureProcess } from '../ebpf/symbolize';
 import * as V from './values';
 import { UserError } from '../errors';
+import { kprobeMulti, loadArtifact } from './load';
 
 export interface RunOptions {
   format?: 'text' | 'json';
@@ -83,7 +80,6 @@ export class RuntimeError extends UserError {
   }
 }
 
-const MAP_NAME_MAX = 15;
 /** Event bytes handled per turn of the event loop (a few ms of work even on the slow, hooked path). */
 const DRAIN_BATCH_BYTES = 256 << 10;
 
@@ -125,8 +121,7 @@ export class ScriptRuntime {
   /** Runs the script to completion; resolves with the exit code. */
   async run(): Promise<number> {
     try {
-      this.createMaps();
-      this.loadPrograms();
+      this.load();
       if (this.o.verify) {
         this.message(`${this.programs.length} program${this.programs.length === 1 ? '' : 's'} passed the kernel verifier\n`);
         return 0;
@@ -170,21 +165,6 @@ export class ScriptRuntime {
 
   // ---- setup -----------------------------------------------------------------
 
-  private createMaps(): void {
-    for (const [i, spec] of this.a.maps.entries()) {
-      const m = BpfMap.create({
-        type: spec.kind,
-        keySize: spec.keySize,
-        valueSize: spec.valueSize,
-        maxEntries: i === this.a.eventRing ? this.ringBytes() : spec.maxEntries,
-        flags: spec.flags,
-        name: spec.name.slice(0, MAP_NAME_MAX),
-      });
-      this.maps.push(m);
-      for (const e of spec.initial ?? []) m.update(Buffer.from(e.key, 'hex'), Buffer.from(e.value, 'hex'));
-    }
-  }
-
   /** Size of the event ring buffer: RunOptions.ringBytes, else $TSBPF_RING_BYTES, else the compiler's. */
   private ringBytes(): number {
     const spec = this.a.maps[this.a.eventRing];
@@ -198,81 +178,23 @@ export class ScriptRuntime {
     return want;
   }
 
-  /** Replaces map indices in lddw instructions with the created maps' fds. */
-  private patchMapFds(insns: readonly Insn[]): Insn[] {
-    const outInsns = insns.map((i) => ({ ...i }));
-    for (let n = 0; n < outInsns.length; n++) {
-      const i = outInsns[n];
-      if (!isLdImm64(i)) continue;
-      if (i.src === PseudoLd.MAP_FD || i.src === PseudoLd.MAP_VALUE) {
-        const m = this.maps[i.imm];
-        if (!m) throw new RuntimeError(`internal error: program refers to map #${i.imm} which the script does not define`);
-        i.imm = m.fd;
-      }
-      n++;
-    }
-    return outInsns;
-  }
-
-  private progType(p: ProgramSpec): ProgTypeName {
-    if (p.type === 'tracing') return p.expectedAttachType === 'fexit' ? 'fexit' : 'fentry';
-    return p.type;
-  }
-
-  private loadPrograms(): void {
-    for (const p of this.a.programs) {
-      const insns = encode(this.patchMapFds(p.insns));
-      const target = p.attach.find((s) => s.kind === 'fentry' || s.kind === 'fexit');
-      try {
-        const prog = loadProgram({
-          // one program on many kernel functions: one kprobe_multi link instead of one kprobe each (compiler groups them)
-          expectedAttachType: this.kprobeMulti(p) ? AttachType.TRACE_KPROBE_MULTI : undefined,
-          type: this.progType(p),
-          insns,
-          name: p.name,
-          attachTo: target && 'func' in target ? target.func : undefined,
-          keepLog: this.o.verbose,
-          functions: p.functions, // callbacks (for-map loops) need BTF func_info
-        });
-        this.programs.push(prog);
+  /** Creates the maps and loads the programs (runtime/load.ts); teardown closes them. */
+  private load(): void {
+    const loaded = loadArtifact(this.a, {
+      ringBytes: this.a.eventRing >= 0 ? this.ringBytes() : undefined,
+      verbose: this.o.verbose,
+      onLoaded: (p, prog) => {
         if (this.o.verbose) this.describeProgram(p, prog);
-      } catch (e) {
-        if (e instanceof VerifierError) throw this.verifierDiagnostic(p, e);
-        // fentry/fexit refused (EPERM here): name the feature instead of a permission error
-        if (p.type === 'tracing' && !hasFeature('fentry')) {
-          const alt = target && 'alternative' in target && target.alternative ? `; ${target.alternative}` : '';
-          throw new MissingFeatureError('fentry', `${new MissingFeatureError('fentry').message}${alt}`);
-        }
-        throw e;
-      }
-    }
+      },
+    });
+    this.maps = loaded.maps;
+    this.programs = loaded.programs;
   }
 
   private describeProgram(p: ProgramSpec, prog: Program): void {
     const stats = (prog.log ?? '').split('\n').filter((l) => /processed \d+ insns|stack depth|verification time/.test(l));
     this.message(`Program ${p.name} (${this.a.probeNames[p.probeIndex] ?? p.type}): ${p.insns.length} instructions\n`);
     for (const s of stats) this.message(`  ${s.trim()}\n`);
-  }
-
-  /** A verifier rejection, pointed at the script line that produced the rejected instruction. */
-  private verifierDiagnostic(p: ProgramSpec, e: VerifierError): CompileError {
-    const span = e.insnIndex !== undefined ? p.sourceMap[e.insnIndex] ?? null : null;
-    const probe = this.a.probeNames[p.probeIndex] ?? p.name;
-    const reason = e.reason || e.message;
-    const notes = [`the verifier rejected instruction ${e.insnIndex ?? '?'} of the program for ${probe}`];
-    if (this.o.verbose) notes.push(e.log.trimEnd());
-    else notes.push('run with -v to see the full verifier log');
-    return new CompileError(`the kernel verifier rejected this: ${reason}`, span, this.a.source, notes);
-  }
-
-  /** Functions of a program that can share one kprobe_multi link, or undefined (then each attaches on its own). */
-  private kprobeMulti(p: ProgramSpec): { funcs: string[]; retprobe: boolean } | undefined {
-    if (p.type !== 'kprobe' || p.attach.length < 2) return undefined;
-    const first = p.attach[0];
-    if (first.kind !== 'kprobe') return undefined;
-    const ok = p.attach.every((s) => s.kind === 'kprobe' && !s.offset && !s.module && s.retprobe === first.retprobe);
-    if (!ok || !hasFeature('kprobe_multi')) return undefined;
-    return { funcs: p.attach.map((s) => (s.kind === 'kprobe' ? s.func : '')), retprobe: first.retprobe };
   }
 
   private hasLiveProbes(): boolean {
@@ -284,7 +206,7 @@ export class ScriptRuntime {
     let count = 0;
     this.a.programs.forEach((p, idx) => {
       const prog = this.programs[idx];
-      const multi = this.kprobeMulti(p);
+      const multi = kprobeMulti(p);
       if (multi) {
         count += multi.funcs.length;
         const cookies = p.attach.map((s) => BigInt(s.kind === 'kprobe' && s.cookie !== undefined ? s.cookie : 0));

@@ -7,8 +7,8 @@
 import { compileDetailed, type CompileOptions } from '../../src/lang/compile';
 import type { ScriptArtifact, UserMapSpec } from '../../src/lang/artifact';
 import { BpfMap } from '../../src/ebpf/maps';
-import { loadProgram, testRun, type Program } from '../../src/ebpf/programs';
-import { encode, isLdImm64, PseudoLd } from '../../src/ebpf/asm';
+import { testRun, type Program } from '../../src/ebpf/programs';
+import { loadArtifact } from '../../src/runtime/load';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { attachTracepoint, attachUprobe, closeLinks, type Link } from '../../src/ebpf/attach';
 
@@ -28,39 +28,7 @@ export interface Loaded {
 
 export function loadScript(text: string, opts: CompileOptions = {}): Loaded {
   const { artifact } = compileDetailed({ name: 'test', text }, opts);
-  const maps: BpfMap[] = [];
-  const programs: Program[] = [];
-  const close = (): void => {
-    for (const p of programs) p.close();
-    for (const m of maps) m.close();
-  };
-  try {
-    for (const s of artifact.maps) {
-      const m = BpfMap.create({ type: s.kind, keySize: s.keySize, valueSize: s.valueSize, maxEntries: s.maxEntries, name: s.name });
-      maps.push(m);
-      for (const e of s.initial ?? []) m.update(Buffer.from(e.key, 'hex'), Buffer.from(e.value, 'hex'));
-    }
-    for (const p of artifact.programs) {
-      const insns = p.insns.map((i) => ({ ...i }));
-      for (let n = 0; n < insns.length; n++) {
-        if (isLdImm64(insns[n])) {
-          if (insns[n].src === PseudoLd.MAP_FD) insns[n].imm = maps[insns[n].imm].fd;
-          n++;
-        }
-      }
-      const target = p.attach.find((a) => a.kind === 'fentry' || a.kind === 'fexit');
-      programs.push(loadProgram({
-        type: p.type === 'tracing' ? (p.expectedAttachType === 'fexit' ? 'fexit' : 'fentry') : p.type,
-        insns: encode(insns),
-        name: p.name,
-        functions: p.functions,
-        attachTo: target && (target.kind === 'fentry' || target.kind === 'fexit') ? target.func : undefined,
-      }));
-    }
-  } catch (e) {
-    close();
-    throw e;
-  }
+  const { maps, programs, close } = loadArtifact(artifact);
   const userMap = (name: string): UserMapSpec => {
     const u = artifact.userMaps.find((x) => x.name === name);
     if (!u) throw new Error(`no map ${name}`);
