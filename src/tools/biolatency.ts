@@ -6,6 +6,7 @@
 import type { HistMap, MapDump } from '../runtime/format/maps';
 import type { ParsedArgs } from './common/args';
 import { EBPF_OPTION } from './common/ebpf';
+import { cgroupId } from './common/filters';
 import { defineTool, type ToolModule } from './common/define';
 import { diskByName, diskNameOf, listDisks } from './common/disks';
 import { clockTime, log2HistText, slotsFromHist } from './common/hist';
@@ -22,10 +23,16 @@ export interface BiolatencyOptions {
   dev?: number;
   interval: number;
   count: number;
+  /** bcc's -e: average and total after the histograms. */
+  extension?: boolean;
+  /** bcc's -j: one JSON record per histogram. */
+  json?: boolean;
+  cgroup?: bigint;
 }
 
 export function biolatencyProgram(o: BiolatencyOptions): string {
-  const devPred = o.dev !== undefined ? `args->dev == ${o.dev}` : '';
+  // libbpf-tools' -c: the cgroup of the task that issues (or queues) the request
+  const devPred = [o.dev !== undefined ? `args->dev == ${o.dev}` : '', o.cgroup !== undefined ? `cgroup == ${o.cgroup}` : ''].filter(Boolean).join(' && ');
   // A request is its (device, sector); a flush has no sector: 0 at issue, ~0 at completion, and the
   // data-less write it stands for (rwbs WS) completes right after it at sector 0. Keyed by the
   // sector, that write took the flush's start time (flushes showed as Sync-Write). Data-less
@@ -48,6 +55,7 @@ export function biolatencyProgram(o: BiolatencyOptions): string {
   out.push(
     `tracepoint:block:block_rq_complete\n{\n  ${sector}$t = @start[${req}];\n  if ($t != 0) {\n` +
       `    @lat${key} = hist((nsecs - $t) / ${div});\n` +
+      (o.extension ? `    @ext_total = sum((nsecs - $t) / ${div});\n    @ext_count = count();\n` : '') +
       `    delete(@start[${req}]);\n  }\n}\n`,
   );
   return out.join('\n');
@@ -74,20 +82,54 @@ export function flagsFromRwbs(rwbs: string): string {
   return f + op;
 }
 
-export function biolatencyReport(o: BiolatencyOptions, m: MapDump | undefined, now: Date = new Date()): string {
+/** Extension (-e) totals: the sum of latencies and their count. */
+export interface BiolatencyTotals {
+  total: bigint;
+  count: bigint;
+}
+
+export function biolatencyReport(o: BiolatencyOptions, m: MapDump | undefined, now: Date = new Date(), ext?: BiolatencyTotals): string {
   let s = '\n';
   if (o.timestamp) s += `${clockTime(now).padEnd(8)}\n`;
-  if (!m || m.kind !== 'hist') return s;
   const units = o.milliseconds ? 'msecs' : 'usecs';
   const disks = o.perDisk ? listDisks() : [];
-  for (const e of (m as HistMap).entries) {
+  for (const e of m && m.kind === 'hist' ? (m as HistMap).entries : []) {
     let k = 0;
-    if (o.perDisk) s += `\ndisk = ${diskNameOf(intOf(e.key[k++]), disks) ?? 'Unknown'}\t`;
-    if (o.perFlag) s += `${o.perDisk ? '' : '\n'}flags = ${flagsFromRwbs(strOf(e.key[k++]))}`;
+    const disk = o.perDisk ? diskNameOf(intOf(e.key[k++]), disks) ?? 'Unknown' : undefined;
+    const flags = o.perFlag ? flagsFromRwbs(strOf(e.key[k++])) : undefined;
+    if (o.json) {
+      s += biolatencyJson(slotsFromHist(e.value), units, now, flags !== undefined ? ['flags', flags] : disk !== undefined ? ['disk', disk] : undefined) + '\n';
+      continue;
+    }
+    if (disk !== undefined) s += `\ndisk = ${disk}\t`;
+    if (flags !== undefined) s += `${o.perDisk ? '' : '\n'}flags = ${flags}`;
     s += '\n';
     s += log2HistText(slotsFromHist(e.value), units);
   }
+  // bcc's -e line, after the histograms
+  if (o.extension && ext && ext.count > 0n) s += `\navg = ${ext.total / ext.count} ${units}, total: ${ext.total} ${units}, count: ${ext.count}\n\n`;
   return s;
+}
+
+/**
+ * bcc's -j record for one histogram: its fields and buckets (interval-start/-end/count up to the last
+ * non-empty slot), as JSON (bcc prints a Python dict, with single quotes, which JSON readers refuse).
+ */
+export function biolatencyJson(slots: readonly bigint[], units: string, now: Date, section?: [string, string]): string {
+  let last = 0;
+  slots.forEach((v, i) => {
+    if (v !== 0n) last = i;
+  });
+  const data = [];
+  for (let i = 0; i <= last && slots.length; i++) {
+    const end = 2 ** (i + 1) - 1;
+    data.push({ 'interval-start': i === 0 ? 0 : 2 ** i, 'interval-end': end, count: Number(slots[i] ?? 0n) });
+  }
+  const p = (n: number) => String(n).padStart(2, '0');
+  const ts = `${now.getFullYear()}-${p(now.getMonth() + 1)}-${p(now.getDate())} ${clockTime(now)}`;
+  const rec: Record<string, unknown> = { ts, val_type: units, data };
+  if (section) rec[section[0]] = section[1];
+  return JSON.stringify(rec);
 }
 
 const mod: ToolModule<BiolatencyOptions> = {
@@ -102,6 +144,9 @@ const mod: ToolModule<BiolatencyOptions> = {
       { short: 'Q', long: 'queued', dest: 'queued', kind: 'flag', help: 'Include OS queued time in I/O time' },
       { short: 'D', long: 'disks', dest: 'perDisk', kind: 'flag', help: 'Print a histogram per disk device' },
       { short: 'F', long: 'flag', dest: 'perFlag', kind: 'flag', help: 'Print a histogram per set of I/O flags' },
+      { short: 'e', long: 'extension', dest: 'extension', kind: 'flag', help: 'summarize average/total value (bcc)' },
+      { short: 'j', long: 'json', dest: 'json', kind: 'flag', help: 'json output (bcc; real JSON, one record per line)' },
+      { short: 'c', long: 'cgroup', dest: 'cgroup', kind: 'string', metavar: 'CGROUP', help: 'Trace process in cgroup path (libbpf-tools)' },
       { short: 'd', long: 'disk', dest: 'disk', kind: 'string', metavar: 'DISK', help: 'Trace this disk only' },
       EBPF_OPTION,
     ],
@@ -119,7 +164,7 @@ const mod: ToolModule<BiolatencyOptions> = {
       'biolatency -d sdc       # Trace sdc only',
     ],
     notes: 'Follows libbpf-tools. Requests are matched by (device, sector) from the block tracepoints; -F names flags from the\n' +
-      'tracepoint rwbs string, so flags absent from rwbs (Idle, Priority, NoMerge...) are not shown. No -c (cgroup) yet.',
+      'tracepoint rwbs string, so flags absent from rwbs (Idle, Priority, NoMerge...) are not shown.',
   },
   options(a: ParsedArgs): BiolatencyOptions {
     const disk = a.str('disk');
@@ -133,6 +178,9 @@ const mod: ToolModule<BiolatencyOptions> = {
       dev: disk !== undefined ? diskByName(disk).dev : undefined,
       interval: a.int('interval') ?? 0,
       count: a.int('count') ?? 0,
+      extension: a.flag('extension'),
+      json: a.flag('json'),
+      cgroup: a.str('cgroup') !== undefined ? cgroupId(a.str('cgroup') as string) : undefined,
     };
   },
   main(o) {
@@ -145,8 +193,11 @@ const mod: ToolModule<BiolatencyOptions> = {
       interval: o.interval,
       count: o.count || undefined,
       report: (rt) => {
-        rt.print(biolatencyReport(o, rt.map('@lat')));
-        rt.clearMap('@lat');
+        const total = rt.map('@ext_total');
+        const count = rt.map('@ext_count');
+        const sum = (m: MapDump | undefined) => (m && (m.kind === 'sum' || m.kind === 'count') && m.entries[0] ? m.entries[0].value : 0n);
+        rt.print(biolatencyReport(o, rt.map('@lat'), new Date(), { total: sum(total), count: sum(count) }));
+        for (const name of ['@lat', '@ext_total', '@ext_count']) rt.clearMap(name);
       },
     });
   },

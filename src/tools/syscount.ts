@@ -6,6 +6,7 @@
 import type { MapDump } from '../runtime/format/maps';
 import type { ParsedArgs } from './common/args';
 import { EBPF_OPTION } from './common/ebpf';
+import { cgroupId } from './common/filters';
 import { defineTool, type ToolModule } from './common/define';
 import { clockTime } from './common/hist';
 import { intOf, runToolProgram, strOf } from './common/script';
@@ -23,10 +24,22 @@ export interface SyscountOptions {
   interval: number;
   duration?: number;
   list: boolean;
+  tid?: number;
+  ppid?: number;
+  cgroup?: bigint;
+  /** --syscall: only this syscall number. */
+  syscall?: number;
 }
 
 export function syscountProgram(o: SyscountOptions): string {
-  const pidPred = o.pid !== undefined ? ` /pid == ${o.pid}/` : '';
+  const conds = [
+    o.pid !== undefined ? `pid == ${o.pid}` : '',
+    o.tid !== undefined ? `tid == ${o.tid}` : '',
+    o.ppid !== undefined ? `curtask->real_parent->tgid == ${o.ppid}` : '',
+    o.cgroup !== undefined ? `cgroup == ${o.cgroup}` : '',
+    o.syscall !== undefined ? `args->id == ${o.syscall}` : '',
+  ].filter(Boolean);
+  const pidPred = conds.length ? ` /${conds.join(' && ')}/` : '';
   const key = o.perProcess ? 'pid' : 'args->id';
   const cond = o.errno !== undefined ? `args->ret == -${o.errno}` : o.failures ? 'args->ret < 0' : '';
   const body: string[] = [`@cnt[${key}] = count();`];
@@ -106,6 +119,10 @@ const mod: ToolModule<SyscountOptions> = {
       { short: 'm', long: 'milliseconds', dest: 'ms', kind: 'flag', help: 'Display latency in milliseconds (default: microseconds)' },
       { short: 'P', long: 'process', dest: 'process', kind: 'flag', help: 'Count by process and not by syscall' },
       { short: 'l', long: 'list', dest: 'list', kind: 'flag', help: 'Print list of recognized syscalls and exit' },
+      { short: 't', long: 'tid', dest: 'tid', kind: 'int', metavar: 'TID', min: 0, help: 'Thread TID to trace (bcc)' },
+      { short: 'c', long: 'ppid', dest: 'ppid', kind: 'int', metavar: 'PPID', min: 0, help: 'trace this parent PID only (bcc; libbpf-tools -c is --cgroup)' },
+      { long: 'cgroup', dest: 'cgroup', kind: 'string', metavar: 'CGROUP', help: 'trace processes in this cgroup v2 directory only (libbpf-tools -c)' },
+      { long: 'syscall', dest: 'syscall', kind: 'string', metavar: 'SYSCALL', help: 'trace this syscall only (use with -l to get all available syscalls)' },
       EBPF_OPTION,
     ],
     examples: [
@@ -117,7 +134,8 @@ const mod: ToolModule<SyscountOptions> = {
       'syscount -e ENOENT -i 5  # count only syscalls failed with a given errno',
     ],
     notes: 'Follows libbpf-tools (-i is a flag, -T is top N, summary printed at exit unless -i). Syscall names come from\n' +
-      '/usr/include/x86_64-linux-gnu/asm/unistd_64.h (package linux-libc-dev). No -c (cgroup) yet.',
+      '/usr/include/x86_64-linux-gnu/asm/unistd_64.h (package linux-libc-dev). -c is bcc\'s --ppid; libbpf-tools\' -c CGROUP\n' +
+      'is --cgroup here.',
   },
   options(a: ParsedArgs): SyscountOptions {
     const e = a.str('errno');
@@ -126,8 +144,19 @@ const mod: ToolModule<SyscountOptions> = {
       errno = errnoValue(e);
       if (errno === undefined) throw new ToolError(`unknown errno '${e}' (use a number or a name like ENOENT)`);
     }
+    const name = a.str('syscall');
+    let syscall: number | undefined;
+    if (name !== undefined) {
+      syscall = /^\d+$/.test(name) ? Number(name) : [...syscallTable()].find(([, n]) => n === name)?.[0];
+      if (syscall === undefined) throw new ToolError(`--syscall: unknown syscall '${name}' (syscount -l lists them)`);
+    }
+    const cg = a.str('cgroup');
     return {
       pid: a.int('pid'),
+      tid: a.int('tid'),
+      ppid: a.int('ppid'),
+      cgroup: cg !== undefined ? cgroupId(cg, '--cgroup') : undefined,
+      syscall,
       latency: a.flag('latency'),
       milliseconds: a.flag('ms'),
       perProcess: a.flag('process'),

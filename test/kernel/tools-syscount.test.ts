@@ -89,3 +89,29 @@ kernelTest('syscount: bad flags exit non-zero with one sentence', async () => {
   assert.match(r.stderr, /unknown errno 'EBOGUS'/);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
 });
+
+kernelTest('syscount -c PPID --syscall getppid, and -t TID: only that syscall of the children of this process, only that thread', async () => {
+  const w = startWorkload('getppid', 41);
+  const ours = startTool('syscount', ['-c', String(process.pid), '--syscall', 'getppid']);
+  const byTid = startTool('syscount', ['-t', String(w.pid)]);
+  try {
+    await ours.waitFor('Ctrl+C to quit.\n');
+    await byTid.waitFor('Ctrl+C to quit.\n');
+    await sleep(200);
+    assert.equal(await w.go(), 0);
+    await sleep(200);
+    const r = await ours.stop();
+    assert.equal(r.code, 0, r.stderr);
+    const rows = rowsOf(r.stdout);
+    assert.deepEqual([...rows.keys()].filter((k) => k !== 'SYSCALL'), ['getppid'], r.stdout);
+    assert.deepEqual(rows.get('getppid'), [41], r.stdout);
+    const t = await byTid.stop();
+    assert.deepEqual(rowsOf(t.stdout).get('getppid'), [41], t.stdout);
+    const bad = await runToolToEnd('syscount', ['--syscall', 'no_such_call']);
+    assert.equal(bad.stderr, "tsbpf: --syscall: unknown syscall 'no_such_call' (syscount -l lists them)\n");
+  } finally {
+    w.child.kill('SIGKILL');
+    ours.child.kill('SIGKILL');
+    byTid.child.kill('SIGKILL');
+  }
+});

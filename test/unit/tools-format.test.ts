@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { bitesize, bitesizeProgram, bitesizeReport } from '../../src/tools/bitesize';
 import { ExecAssembler, execsnoop, execsnoopHeader, execsnoopProgram, execsnoopLine, execsnoopWanted, type ExecRecord } from '../../src/tools/execsnoop';
 import { opensnoop, opensnoopHeader, opensnoopLine } from '../../src/tools/opensnoop';
-import { biolatency, biolatencyProgram, flagsFromRwbs } from '../../src/tools/biolatency';
+import { biolatency, biolatencyProgram, biolatencyReport, flagsFromRwbs } from '../../src/tools/biolatency';
 import { runqlat, runqlatReport } from '../../src/tools/runqlat';
 import { syscount, syscountProgram, syscountReport } from '../../src/tools/syscount';
 import { toolOptions } from '../../src/tools/common/define';
@@ -110,6 +110,13 @@ test('biolatency: flag names from rwbs and per-disk/flag keys', () => {
   const prog = biolatencyProgram(o);
   assert.match(prog, /tracepoint:block:block_rq_insert\n/);
   assert.match(prog, /@lat\[args->dev, args->rwbs\] = hist\(\(nsecs - \$t\) \/ 1000000\);/);
+  // bcc's -e line and -j records
+  const e = toolOptions(biolatency, ['-e']);
+  const hm = { name: '@lat', keyed: false, kind: 'hist' as const, bits: 0, entries: [{ key: [], value: [0n, 0n, 0n, 0n, 2n] }] };
+  assert.ok(biolatencyReport(e, hm, at, { total: 25n, count: 2n }).endsWith('\navg = 12 usecs, total: 25 usecs, count: 2\n\n'));
+  const j = biolatencyReport(toolOptions(biolatency, ['-j', '-F']), { ...hm, keyed: true, entries: [{ key: [str('WS')], value: [0n, 0n, 0n, 1n] }] }, at);
+  assert.deepEqual(JSON.parse(j.trim()), { ts: `${at.getFullYear()}-${String(at.getMonth() + 1).padStart(2, '0')}-${String(at.getDate()).padStart(2, '0')} 03:04:05`, val_type: 'usecs',
+    data: [{ 'interval-start': 0, 'interval-end': 1, count: 0 }, { 'interval-start': 2, 'interval-end': 3, count: 1 }], flags: 'Sync-Write' });
   // a data-less request (a flush) is keyed at ~0 at both ends
   assert.equal(flagsFromRwbs('FF'), 'PreFlush-Flush');
   assert.match(prog, /if \(args->nr_sector == 0\) \{ \$sector = 0xffffffffffffffff; \}\n {2}\$t = @start\[args->dev, \$sector\];/);
