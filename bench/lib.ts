@@ -8,6 +8,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { bpftrace023, bpftrace023Script } from '../test/helpers/peers';
 
 /** Repository root (this file compiles to dist/bench/lib.js). */
 export const ROOT = path.join(__dirname, '..', '..');
@@ -379,6 +380,7 @@ export function machineInfo(): Record<string, string | number> {
     memGb: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
     bpftrace: version('/usr/bin/bpftrace', ['--version']),
+    bpftrace023: bpftrace023.unavailable() ? 'bpftrace 0.23 absent' : version(bpftrace023Script, ['--version']),
     bpftool: version('bpftool', ['--version']),
     libbpfTools: version('dpkg-query', ['-W', '-f=${Version}', 'libbpf-tools']),
   };

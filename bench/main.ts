@@ -1,6 +1,7 @@
 /**
- * `npm run bench`: tsbpf side by side with bpftrace 0.17 and libbpf-tools on
- * this kernel, in one run, alternating the two sides run by run. Writes
+ * `npm run bench`: tsbpf side by side with bpftrace 0.17, bpftrace 0.23 (some
+ * sections) and libbpf-tools on this kernel, in one run, alternating the sides
+ * run by run. Writes
  * bench/results/latest.md and latest.json.
  *
  * Options: --quick (fewer runs, smaller loads), --only=1,2,... (sections),
@@ -13,8 +14,11 @@ import {
   ROOT, WORK, buildLoadgen, machineInfo, progSizes, progStats, setSysctl, sleep, startLoad, summarize, traceRun,
   type ProgStat, type Summary, type TracedRun,
 } from './lib';
+import { bpftrace023, bpftrace023Script } from '../test/helpers/peers';
+import { PER_EVENT_PROGRAMS } from './programs';
 
-type SideName = 'tsbpf' | 'peer';
+/** 'peer2' is a section's second peer (bpftrace 0.23 beside 0.17), when it has one. */
+type SideName = 'tsbpf' | 'peer' | 'peer2';
 
 /** One measured quantity of one case, both sides. */
 interface Row {
@@ -25,18 +29,24 @@ interface Row {
   better: 'lower' | 'higher' | 'info';
   tsbpf?: Summary;
   peer?: Summary;
+  peer2?: Summary;
   tsbpfError?: string;
   peerError?: string;
+  peer2Error?: string;
   /** tsbpf median / peer median. */
   ratio?: number;
   /** Node's own start in the same run (`node -e 0`), for start-up rows: the floor under tsbpf. */
   floor?: Summary;
+  /** tsbpf median / second peer median. */
+  ratio2?: number;
 }
 
 interface Section {
   id: number;
   title: string;
   peer: string;
+  /** The second peer's column title, when the section has one. */
+  peer2?: string;
   note: string;
   rows: Row[];
 }
@@ -89,6 +99,10 @@ function ensurePeers(install: boolean): void {
   const missing: string[] = [];
   if (!fs.existsSync(BPFTRACE)) missing.push('bpftrace');
   if (!fs.existsSync('/usr/sbin/execsnoop') && !fs.existsSync('/usr/sbin/bitesize')) missing.push('libbpf-tools');
+  if (install && bpftrace023.unavailable()) {
+    log('bench: building the Debian 13 root for bpftrace 0.23 (about a minute, once per machine)');
+    spawnSync(bpftrace023Script, ['--build'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
   if (!missing.length) return;
   if (!install) {
     log(`bench: peers missing (${missing.join(', ')}); their columns will say so`);
@@ -127,19 +141,22 @@ async function compare(
   fn: (side: SideName) => Promise<Metrics>, skip: Partial<Record<SideName, string>> = {},
   floor?: () => Promise<Metrics>,
 ): Promise<void> {
-  const samples: Record<SideName, Metrics[]> = { tsbpf: [], peer: [] };
+  const samples: Record<SideName, Metrics[]> = { tsbpf: [], peer: [], peer2: [] };
   const floorSamples: Metrics[] = [];
   const errors: Partial<Record<SideName, string>> = { ...skip };
+  const sides: SideName[] = section.peer2 ? ['tsbpf', 'peer', 'peer2'] : ['tsbpf', 'peer'];
+  const title = (side: SideName): string => (side === 'peer' ? section.peer : side === 'peer2' ? section.peer2 ?? side : 'tsbpf');
   for (let i = 0; i < runs; i++) {
     if (floor) floorSamples.push(await floor());
-    const order: SideName[] = i % 2 ? ['peer', 'tsbpf'] : ['tsbpf', 'peer'];
+    // Each side goes first in turn (with two sides: alternately).
+    const order = sides.map((_, k) => sides[(k + i) % sides.length]);
     for (const side of order) {
       if (errors[side]) continue;
       try {
         samples[side].push(await fn(side));
       } catch (e) {
         errors[side] = (e as Error).message.split('\n')[0].slice(0, 200);
-        log(`  ${section.id}. ${caseName} [${side === 'peer' ? section.peer : 'tsbpf'}]: ${errors[side]}`);
+        log(`  ${section.id}. ${caseName} [${title(side)}]: ${errors[side]}`);
       }
     }
   }
@@ -152,11 +169,16 @@ async function compare(
     if (ts && pe && pe.median !== 0) row.ratio = ts.median / pe.median;
     const fl = summarize(floorSamples.map((x) => x[m.key]));
     if (fl) row.floor = fl;
+    if (section.peer2) {
+      const p2 = summarize(samples.peer2.map((s) => s[m.key]));
+      if (p2) row.peer2 = p2; else row.peer2Error = errors.peer2 ?? 'no data';
+      if (ts && p2 && p2.median !== 0) row.ratio2 = ts.median / p2.median;
+    }
     section.rows.push(row);
   }
   const brief = metrics.slice(0, 2).map((m) => {
     const r = section.rows.find((x) => x.case === caseName && x.metric === m.label);
-    return `${m.label} ${fmt(r?.tsbpf?.median)} vs ${fmt(r?.peer?.median)}`;
+    return `${m.label} ${fmt(r?.tsbpf?.median)} vs ${fmt(r?.peer?.median)}${section.peer2 ? ` vs ${fmt(r?.peer2?.median)}` : ''}`;
   }).join('; ');
   log(`  ${section.id}. ${caseName}: ${brief}`);
 }
@@ -181,9 +203,8 @@ function failIfBad(r: TracedRun, what: string): void {
 }
 
 function scriptArgv(side: SideName, script: string, extra: string[] = []): { argv: string[]; env: NodeJS.ProcessEnv } {
-  return side === 'tsbpf'
-    ? { argv: [...TSBPF, ...extra, '-e', script], env: process.env }
-    : { argv: [BPFTRACE, ...extra, '-e', script], env: BT_ENV };
+  if (side === 'tsbpf') return { argv: [...TSBPF, ...extra, '-e', script], env: process.env };
+  return { argv: [...(side === 'peer2' ? bpftrace023.command : [BPFTRACE]), ...extra, '-e', script], env: BT_ENV };
 }
 
 // ---------------------------------------------------------------------------
@@ -229,16 +250,6 @@ function ranSince(before: ProgStat[], after: ProgStat[]): Array<ProgStat & { dCn
 }
 
 async function sectionPerEvent(s: Section, loadgen: string, runs: number, n: number, skip: Partial<Record<SideName, string>>): Promise<void> {
-  const cases: Array<[string, string, string]> = [
-    ['empty probe', 'umask', 'tracepoint:syscalls:sys_enter_umask { }'],
-    ['@ = count()', 'umask', 'tracepoint:syscalls:sys_enter_umask { @ = count(); }'],
-    ['@[pid] = count()', 'umask', 'tracepoint:syscalls:sys_enter_umask { @[pid] = count(); }'],
-    ['@[comm] = hist(arg)', 'umask', 'tracepoint:syscalls:sys_enter_umask { @[comm] = hist(args->mask); }'],
-    ['@[comm, pid] = sum(arg)', 'umask', 'tracepoint:syscalls:sys_enter_umask { @[comm, pid] = sum(args->mask); }'],
-    ['printf pid, comm', 'umask', 'tracepoint:syscalls:sys_enter_umask { printf("%d %s\\n", pid, comm); }'],
-    ['@[str(filename)] = count()', 'chdir', 'tracepoint:syscalls:sys_enter_chdir { @[str(args->filename)] = count(); }'],
-    ['filter /pid == X/ count()', 'umask', 'tracepoint:syscalls:sys_enter_umask /pid == PID/ { @ = count(); }'],
-  ];
   const metrics: MetricDef[] = [
     { key: 'ns', label: 'run time per event', unit: 'ns', better: 'lower' },
     { key: 'insns', label: 'xlated instructions', unit: 'insns', better: 'lower' },
@@ -247,24 +258,27 @@ async function sectionPerEvent(s: Section, loadgen: string, runs: number, n: num
   ];
   const restore = setSysctl('kernel.bpf_stats_enabled', '1');
   try {
-    for (const [name, syscall, template] of cases) {
+    for (const { name, syscall, script } of PER_EVENT_PROGRAMS) {
       await compare(s, name, runs, metrics, async (side) => {
         const load = await startLoad(loadgen, syscall, n);
         try {
-          const { argv, env } = scriptArgv(side, template.replace('PID', String(load.pid)));
+          const { argv, env } = scriptArgv(side, script.replace('PID', String(load.pid)));
+          const probes = script.split('tracepoint:').length - 1;
           let m: Metrics = {};
           const r = await traceRun(loadgen, argv, {
-            env, timeoutMs: 120_000, expectPerfFds: 1,
+            env, timeoutMs: 120_000, expectPerfFds: probes,
             whileAttached: async (pid) => {
               const before = progStats(pid);
               const done = await load.go();
               const ran = ranSince(before, progStats(pid));
               if (!ran.length) throw new Error('no program of the tracer ran');
-              const cnt = ran.reduce((a, p) => a + p.dCnt, 0);
+              // Per event = per call: a case with an entry and an exit probe costs both programs per call.
+              const cnt = Math.max(...ran.map((p) => p.dCnt));
               const ns = ran.reduce((a, p) => a + p.dNs, 0);
-              const main = ran.reduce((a, p) => (p.dCnt > a.dCnt ? p : a));
-              const size = progSizes(main.id);
-              m = { ns: ns / cnt, insns: size?.xlatedInsns, jited: size?.jitedBytes, counted: cnt / done.calls };
+              const sizes = ran.map((p) => progSizes(p.id));
+              const total = (k: 'xlatedInsns' | 'jitedBytes'): number | undefined =>
+                sizes.every((z) => z) ? sizes.reduce((a, z) => a + (z?.[k] ?? 0), 0) : undefined;
+              m = { ns: ns / cnt, insns: total('xlatedInsns'), jited: total('jitedBytes'), counted: cnt / done.calls };
             },
           });
           failIfBad(r, 'tracer');
@@ -277,6 +291,37 @@ async function sectionPerEvent(s: Section, loadgen: string, runs: number, n: num
     }
   } finally {
     restore();
+  }
+  // A case with entry and exit probes runs two programs per call: two floors.
+  const programsOf = (name: string): number => (PER_EVENT_PROGRAMS.find((p) => p.name === name)?.script.split('tracepoint:').length ?? 2) - 1;
+  addAboveFloor(s, 'empty probe', 'run time per event', programsOf);
+}
+
+/**
+ * Rows of each program's cost above the empty program's (the floor: the
+ * tracepoint's own cost of running any BPF program), per side: what the
+ * generated code itself costs (issue 17). Each sample minus the floor's median
+ * times the number of programs the case runs per event.
+ */
+function addAboveFloor(s: Section, floorCase: string, metric: string, programsOf: (name: string) => number): void {
+  const floor = s.rows.find((r) => r.case === floorCase && r.metric === metric);
+  if (!floor) return;
+  for (const r of s.rows.filter((x) => x.metric === metric && x.case !== floorCase)) {
+    const k = programsOf(r.case);
+    const minus = (x: Summary | undefined, f: Summary | undefined): Summary | undefined =>
+      x && f ? { median: x.median - k * f.median, min: x.min - k * f.median, max: x.max - k * f.median, n: x.n } : undefined;
+    const row: Row = { case: r.case, metric: 'above the empty-probe floor', unit: r.unit, better: r.better };
+    row.tsbpf = minus(r.tsbpf, floor.tsbpf);
+    row.peer = minus(r.peer, floor.peer);
+    if (!row.tsbpf) row.tsbpfError = r.tsbpfError ?? floor.tsbpfError ?? 'no data';
+    if (!row.peer) row.peerError = r.peerError ?? floor.peerError ?? 'no data';
+    if (row.tsbpf && row.peer && row.peer.median > 0) row.ratio = row.tsbpf.median / row.peer.median;
+    if (s.peer2) {
+      row.peer2 = minus(r.peer2, floor.peer2);
+      if (!row.peer2) row.peer2Error = r.peer2Error ?? floor.peer2Error ?? 'no data';
+      if (row.tsbpf && row.peer2 && row.peer2.median > 0) row.ratio2 = row.tsbpf.median / row.peer2.median;
+    }
+    s.rows.push(row);
   }
 }
 
@@ -748,11 +793,11 @@ function cell(x: Summary | undefined, err: string | undefined): string {
   return x.n > 1 && x.min !== x.max ? `${fmt(x.median)} (${fmt(x.min)}–${fmt(x.max)})` : fmt(x.median);
 }
 
-function ratioCell(r: Row): string {
-  if (r.ratio === undefined || !Number.isFinite(r.ratio)) return '–';
-  if (r.better === 'info') return `${r.ratio.toFixed(2)}×`;
-  const good = r.better === 'lower' ? r.ratio <= 1 : r.ratio >= 1;
-  return `${r.ratio.toFixed(2)}× ${good ? '✓' : '✗'}`;
+function ratioCell(r: Row, ratio = r.ratio): string {
+  if (ratio === undefined || !Number.isFinite(ratio)) return '–';
+  if (r.better === 'info') return `${ratio.toFixed(2)}×`;
+  const good = r.better === 'lower' ? ratio <= 1 : ratio >= 1;
+  return `${ratio.toFixed(2)}× ${good ? '✓' : '✗'}`;
 }
 
 function renderMarkdown(sections: Section[], info: Record<string, string | number>, cfg: Config, elapsedS: number, targets: string[], keepAliveNote: string): string {
@@ -760,7 +805,7 @@ function renderMarkdown(sections: Section[], info: Record<string, string | numbe
   out.push('# tsbpf benchmark results', '');
   out.push(`Run ${new Date().toISOString()} (${cfg.quick ? 'quick' : 'full'}, ${elapsedS.toFixed(0)} s). ` +
     `Kernel ${info.kernel}, ${info.cpus} × ${info.cpuModel}, ${info.memGb} GB, Node ${info.node}; ` +
-    `${info.bpftrace}; libbpf-tools ${info.libbpfTools}; ${info.bpftool}.`, '');
+    `${info.bpftrace}; ${info.bpftrace023} (Debian 13 root); libbpf-tools ${info.libbpfTools}; ${info.bpftool}.`, '');
   out.push('Cells are median (min–max) over the runs; the two sides alternate run by run. ' +
     'Ratio = tsbpf / peer (✓ = tsbpf is as good or better in the direction that matters).', '');
   if (keepAliveNote) out.push(`Note: ${keepAliveNote}`, '');
@@ -774,10 +819,13 @@ function renderMarkdown(sections: Section[], info: Record<string, string | numbe
     if (s.note) out.push(s.note, '');
     // Start-up rows also show Node's floor (node -e 0, same run) and how far above it tsbpf is.
     const floor = s.rows.some((r) => r.floor);
-    out.push(`| case | metric | tsbpf | ${s.peer} | tsbpf/${s.peer} |${floor ? ' node -e 0 | tsbpf − node |' : ''}`, `|---|---|---:|---:|---:|${floor ? '---:|---:|' : ''}`);
+    const second = s.peer2 ? ` ${s.peer2} | tsbpf/${s.peer2} |` : '';
+    out.push(`| case | metric | tsbpf | ${s.peer} | tsbpf/${s.peer} |${second}${floor ? ' node -e 0 | tsbpf − node |' : ''}`,
+      `|---|---|---:|---:|---:|${s.peer2 ? '---:|---:|' : ''}${floor ? '---:|---:|' : ''}`);
     for (const r of s.rows) {
       const above = r.floor && r.tsbpf ? `+${fmt(r.tsbpf.median - r.floor.median)}` : '–';
-      out.push(`| ${r.case.replace(/\|/g, '\\|')} | ${r.metric} (${r.unit}) | ${cell(r.tsbpf, r.tsbpfError)} | ${cell(r.peer, r.peerError)} | ${ratioCell(r)} |` +
+      const cells2 = s.peer2 ? ` ${cell(r.peer2, r.peer2Error)} | ${ratioCell(r, r.ratio2)} |` : '';
+      out.push(`| ${r.case.replace(/\|/g, '\\|')} | ${r.metric} (${r.unit}) | ${cell(r.tsbpf, r.tsbpfError)} | ${cell(r.peer, r.peerError)} | ${ratioCell(r)} |${cells2}` +
         (floor ? ` ${r.floor ? cell(r.floor, undefined) : '–'} | ${above} |` : ''));
     }
     out.push('');
@@ -797,7 +845,14 @@ function targetLines(sections: Section[]): string[] {
     const rows = s2.rows.filter((r) => r.metric === 'run time per event');
     const ok = rows.filter((r) => r.ratio !== undefined && r.ratio <= 1).length;
     const measured = rows.filter((r) => r.ratio !== undefined).length;
-    t.push(`Per-event cost ≤ bpftrace's: ${measured ? `${ok} of ${measured} programs` : 'not measured (tsbpf unavailable)'}.`);
+    t.push(`Per-event cost ≤ bpftrace 0.17's: ${measured ? `${ok} of ${measured} programs` : 'not measured (tsbpf unavailable)'}.`);
+    // Issue 17: above the floor, at most bpftrace 0.23's for every program.
+    const above = s2.rows.filter((r) => r.metric === 'above the empty-probe floor' && r.ratio2 !== undefined);
+    if (above.length) {
+      const at = above.filter((r) => (r.ratio2 as number) <= 1).length;
+      const worst = above.reduce((a, r) => ((r.ratio2 as number) > (a.ratio2 as number) ? r : a));
+      t.push(`Per-event cost above the empty-probe floor ≤ bpftrace 0.23's: ${at} of ${above.length} programs (worst: ${worst.case}, ${(worst.ratio2 as number).toFixed(2)}×).`);
+    }
   }
   const d = sections.find((s) => s.id === 3)?.rows.find((r) => r.metric === 'delivered');
   if (d) t.push(`≥ 99% of printf events delivered with losses counted: tsbpf ${d.tsbpf ? v(d.tsbpf) + '%' : 'n/a'}, bpftrace ${d.peer ? v(d.peer) + '%' : 'n/a'}.`);
@@ -835,6 +890,9 @@ export async function main(argv: string[]): Promise<number> {
   const skipTs: Partial<Record<SideName, string>> = st.ok ? {} : { tsbpf: st.why };
   const skipBt: Partial<Record<SideName, string>> = fs.existsSync(BPFTRACE) ? {} : { peer: 'bpftrace not installed' };
   const skip = { ...skipTs, ...skipBt };
+  // Sections with bpftrace 0.23 beside 0.17 (the root is built by ensurePeers unless --no-install).
+  const why023 = bpftrace023.unavailable();
+  const skip023: Partial<Record<SideName, string>> = { ...skip, ...(why023 ? { peer2: why023 } : {}) };
   const R = (full: number, quick: number): number => cfg.runs ?? (cfg.quick ? quick : full);
   const want = (id: number): boolean => !cfg.only || cfg.only.has(id);
   const info = machineInfo();
@@ -846,18 +904,24 @@ export async function main(argv: string[]): Promise<number> {
     return s;
   };
 
+  const withPeer2 = (s: Section): Section => ((s.peer2 = 'bpftrace 0.23'), s);
   if (want(1)) {
-    await sectionStartup(section(1, 'Startup', 'bpftrace',
-      'Whole process from exec to exit, measured by wait4(2) (bench/loadgen.c rusage). Peak RSS is ru_maxrss.'), loadgen, R(5, 3), skip);
+    await sectionStartup(withPeer2(section(1, 'Startup', 'bpftrace 0.17',
+      'Whole process from exec to exit, measured by wait4(2) (bench/loadgen.c rusage). Peak RSS is ru_maxrss. ' +
+      'bpftrace 0.23 (Debian 13\'s package) runs from a Debian 13 root through test/peers/bpftrace-0.23, whose entry ' +
+      '(unshare, five bind mounts, chroot) is included in its numbers.')), loadgen, R(5, 3), skip023);
   }
   if (want(2)) {
     const n = cfg.quick ? 50_000 : 200_000;
-    await sectionPerEvent(section(2, 'Per-event cost in the kernel', 'bpftrace',
-      `kernel.bpf_stats_enabled=1 (restored after). Same script text on both sides, attached to a syscall tracepoint; ` +
-      `bench/loadgen makes ${n.toLocaleString('en-US')} umask (chdir for str) calls after attach. Run time per event = Δrun_time_ns / Δrun_cnt ` +
-      `of the tracer's own programs (found through /proc/PID/fdinfo); sizes from \`bpftool prog show id N -j\`. ` +
-      `"events run / calls made" checks that every call was seen (others' calls of the same syscall may add a little).`),
-    loadgen, R(3, 2), n, skip);
+    await sectionPerEvent(withPeer2(section(2, 'Per-event cost in the kernel', 'bpftrace 0.17',
+      `kernel.bpf_stats_enabled=1 (restored after). Same script text on every side, attached to syscall tracepoints; ` +
+      `bench/loadgen makes ${n.toLocaleString('en-US')} umask (chdir for str) calls after attach. Run time per event = Δrun_time_ns ` +
+      `(all the tracer's programs that ran, found through /proc/PID/fdinfo) / Δrun_cnt (of the one that ran most: a case with ` +
+      `entry and exit probes counts both per call); sizes from \`bpftool prog show id N -j\`, summed over the programs that ran. ` +
+      `"above the empty-probe floor" subtracts each side's empty-program median: the generated code's own cost. ` +
+      `"events run / calls made" checks that every call was seen (others' calls of the same syscall may add a little). ` +
+      `bpftrace 0.23 is Debian 13's package, run from a Debian 13 root on this kernel (test/peers/bpftrace-0.23).`)),
+    loadgen, R(3, 2), n, skip023);
   }
   if (want(3)) {
     const n = cfg.quick ? 200_000 : 1_000_000;
