@@ -7,6 +7,7 @@
  */
 import * as bpf from '../sys/bpf';
 import { SyscallError } from '../sys/errno';
+import { BPF_PROG_INFO, BPF_PROG_INFO_SIZE } from '../sys/abi';
 
 const ENOENT = 2;
 
@@ -186,18 +187,16 @@ export function closeFd(fd: number): void {
  * name (the info struct's name is cut at 15 characters).
  */
 export function progMainFuncTypeId(fd: number): number {
-  const first = Buffer.alloc(PROG_INFO_SIZE);
+  const I = BPF_PROG_INFO;
+  const first = Buffer.alloc(BPF_PROG_INFO_SIZE);
   bpf.objGetInfoByFd(fd, first);
-  const nr = first.readUInt32LE(144);
-  const rec = first.readUInt32LE(132);
-  if (!nr || !first.readUInt32LE(128) || rec < 8) return 0;
+  const nr = first.readUInt32LE(I.nr_func_info);
+  const rec = first.readUInt32LE(I.func_info_rec_size);
+  if (!nr || !first.readUInt32LE(I.btf_id) || rec < 8) return 0;
   const recs = Buffer.alloc(8);
-  const info = Buffer.alloc(PROG_INFO_SIZE);
-  info.writeUInt32LE(8, 132); // only insn_off and type_id of one record
-  info.writeUInt32LE(1, 144);
-  bpf.objGetInfoByFd(fd, info, [[info, 136, recs]]);
+  const info = Buffer.alloc(BPF_PROG_INFO_SIZE);
+  info.writeUInt32LE(8, I.func_info_rec_size); // only insn_off and type_id of one record
+  info.writeUInt32LE(1, I.nr_func_info);
+  bpf.objGetInfoByFd(fd, info, [[info, I.func_info, recs]]);
   return recs.readUInt32LE(4);
 }
-
-/** bpf_prog_info as far as we read it (func_info fields end before byte 232). */
-const PROG_INFO_SIZE = 232;

@@ -10,6 +10,8 @@
  */
 import { native, type PointerPatch } from './native';
 import { SyscallError } from './errno';
+// bpf_attr offsets generated from kernel BTF (test/kernel/abi.test.ts keeps them true)
+import { BPF_ATTR as A } from './abi';
 
 /** bpf(2) commands (enum bpf_cmd). */
 export const Cmd = {
@@ -132,19 +134,19 @@ export interface MapCreateOptions {
 /** BPF_MAP_CREATE → map fd. */
 export function mapCreate(o: MapCreateOptions): number {
   const a = attr();
-  a.writeUInt32LE(o.type, 0);
-  a.writeUInt32LE(o.keySize, 4);
-  a.writeUInt32LE(o.valueSize, 8);
-  a.writeUInt32LE(o.maxEntries, 12);
-  a.writeUInt32LE(o.flags ?? 0, 16);
-  a.writeUInt32LE(o.innerMapFd ?? 0, 20);
-  a.writeUInt32LE(o.numaNode ?? 0, 24);
-  if (o.name) a.write(sanitizeObjName(o.name), 28, OBJ_NAME_LEN - 1);
-  a.writeUInt32LE(o.btfFd ?? 0, 48);
-  a.writeUInt32LE(o.btfKeyTypeId ?? 0, 52);
-  a.writeUInt32LE(o.btfValueTypeId ?? 0, 56);
-  a.writeUInt32LE(o.btfVmlinuxValueTypeId ?? 0, 60);
-  a.writeBigUInt64LE(o.mapExtra ?? 0n, 64);
+  a.writeUInt32LE(o.type, A.map_create.map_type);
+  a.writeUInt32LE(o.keySize, A.map_create.key_size);
+  a.writeUInt32LE(o.valueSize, A.map_create.value_size);
+  a.writeUInt32LE(o.maxEntries, A.map_create.max_entries);
+  a.writeUInt32LE(o.flags ?? 0, A.map_create.map_flags);
+  a.writeUInt32LE(o.innerMapFd ?? 0, A.map_create.inner_map_fd);
+  a.writeUInt32LE(o.numaNode ?? 0, A.map_create.numa_node);
+  if (o.name) a.write(sanitizeObjName(o.name), A.map_create.map_name, OBJ_NAME_LEN - 1);
+  a.writeUInt32LE(o.btfFd ?? 0, A.map_create.btf_fd);
+  a.writeUInt32LE(o.btfKeyTypeId ?? 0, A.map_create.btf_key_type_id);
+  a.writeUInt32LE(o.btfValueTypeId ?? 0, A.map_create.btf_value_type_id);
+  a.writeUInt32LE(o.btfVmlinuxValueTypeId ?? 0, A.map_create.btf_vmlinux_value_type_id);
+  a.writeBigUInt64LE(o.mapExtra ?? 0n, A.map_create.map_extra);
   return bpfCall(Cmd.MAP_CREATE, a, undefined, o.name ? `map '${o.name}'` : undefined);
 }
 
@@ -290,15 +292,15 @@ const LOG_MAX = 16 * 1024 * 1024;
 
 function progLoadAttr(o: ProgLoadOptions, name?: string): Buffer {
   const a = attr();
-  a.writeUInt32LE(o.type, 0);
-  a.writeUInt32LE(Math.floor(o.insns.byteLength / 8), 4);
-  a.writeUInt32LE(o.kernVersion ?? 0, 40);
-  a.writeUInt32LE(o.progFlags ?? 0, 44);
-  if (name) a.write(sanitizeObjName(name), 48, OBJ_NAME_LEN - 1);
-  a.writeUInt32LE(o.expectedAttachType ?? 0, 68);
-  a.writeUInt32LE(o.progBtfFd ?? 0, 72);
-  a.writeUInt32LE(o.attachBtfId ?? 0, 108);
-  a.writeUInt32LE(o.attachProgFd ?? o.attachBtfObjFd ?? 0, 112);
+  a.writeUInt32LE(o.type, A.prog_load.prog_type);
+  a.writeUInt32LE(Math.floor(o.insns.byteLength / 8), A.prog_load.insn_cnt);
+  a.writeUInt32LE(o.kernVersion ?? 0, A.prog_load.kern_version);
+  a.writeUInt32LE(o.progFlags ?? 0, A.prog_load.prog_flags);
+  if (name) a.write(sanitizeObjName(name), A.prog_load.prog_name, OBJ_NAME_LEN - 1);
+  a.writeUInt32LE(o.expectedAttachType ?? 0, A.prog_load.expected_attach_type);
+  a.writeUInt32LE(o.progBtfFd ?? 0, A.prog_load.prog_btf_fd);
+  a.writeUInt32LE(o.attachBtfId ?? 0, A.prog_load.attach_btf_id);
+  a.writeUInt32LE(o.attachProgFd ?? o.attachBtfObjFd ?? 0, A.prog_load.attach_prog_fd);
   return a;
 }
 
@@ -321,20 +323,20 @@ export function progLoad(o: ProgLoadOptions): ProgLoadResult {
   const detail = o.name ? `program '${o.name}'` : undefined;
   const load = (name: string | undefined, level: number, log: Buffer | null): { r: number; trueSize: number } => {
     const a = progLoadAttr(o, name);
-    const patches: PointerPatch[] = [[a, 8, o.insns], [a, 16, license]];
+    const patches: PointerPatch[] = [[a, A.prog_load.insns, o.insns], [a, A.prog_load.license, license]];
     if (o.funcInfo && o.funcInfo.byteLength) {
-      a.writeUInt32LE(8, 76); // func_info_rec_size
-      patches.push([a, 80, o.funcInfo]);
-      a.writeUInt32LE(o.funcInfo.byteLength / 8, 88); // func_info_cnt
+      a.writeUInt32LE(8, A.prog_load.func_info_rec_size);
+      patches.push([a, A.prog_load.func_info, o.funcInfo]);
+      a.writeUInt32LE(o.funcInfo.byteLength / 8, A.prog_load.func_info_cnt);
     }
     if (log) {
-      a.writeUInt32LE(level, 24);
-      a.writeUInt32LE(log.length, 28);
-      patches.push([a, 32, log]);
+      a.writeUInt32LE(level, A.prog_load.log_level);
+      a.writeUInt32LE(log.length, A.prog_load.log_size);
+      patches.push([a, A.prog_load.log_buf, log]);
     }
     const r = bpfRaw(Cmd.PROG_LOAD, a, patches);
     // log_true_size (kernel 6.4+) sits right after core_relo_rec_size.
-    return { r, trueSize: a.readUInt32LE(140) };
+    return { r, trueSize: a.readUInt32LE(A.prog_load.log_true_size) };
   };
 
   let name = o.name;
