@@ -41,3 +41,4 @@ register('llcstat', tool(() => require('./llcstat')));
 register('vfscount', tool(() => require('./vfscount')));
 register('filelife', tool(() => require('./filelife')));
 register('capable', tool(() => require('./capable')));
+register('solisten', tool(() => require('./solisten')));

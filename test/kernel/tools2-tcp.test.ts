@@ -83,3 +83,29 @@ kernelTest('tcpconnect/tcpaccept/tcpstates: --ebpf programs and one-sentence fla
   assert.equal(x.code, 1);
   assert.match(x.stderr, /mutually exclusive/);
 });
+
+kernelTest('solisten -p --show-netns: 3 IPv4 listens with backlogs 10-12 and one IPv6 on ::1, with the ports the fixture got', async () => {
+  const w = startWorkload2('listen', 3);
+  const ours = startTool('solisten', ['--show-netns', '-p', String(w.pid)]);
+  try {
+    await ours.waitFor('PID     COMM         NETNS        PROTO  BACKLOG  PORT  ADDR                                   \n');
+    await sleep(200);
+    const out: string[] = [];
+    w.child.stdout?.on('data', (d: Buffer | string) => out.push(String(d)));
+    assert.equal(await w.go(), 0);
+    await sleep(300);
+    const r = await ours.stop();
+    assert.equal(r.code, 0, r.stderr);
+    const ports = out.join('').trim().split('\n');
+    assert.equal(ports.length, 4);
+    const { readlinkSync } = await import('node:fs');
+    const netns = readlinkSync(`/proc/self/ns/net`).replace(/\D/g, '');
+    assert.deepEqual(rowsOf(r.stdout), [
+      ...[0, 1, 2].map((i) => [String(w.pid), 'tools2_workl', netns, 'TCPv4', String(10 + i), ports[i], '127.0.0.1']),
+      [String(w.pid), 'tools2_workl', netns, 'TCPv6', '99', ports[3], '::1'],
+    ], r.stdout);
+  } finally {
+    w.child.kill('SIGKILL');
+    ours.child.kill('SIGKILL');
+  }
+});
