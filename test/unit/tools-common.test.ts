@@ -6,6 +6,8 @@ import { parseUnistd, errnoValue } from '../../src/tools/common/syscalls';
 import { kdev } from '../../src/tools/common/disks';
 import { ToolError } from '../../src/tools/tool';
 import { log2Bucket } from '../../src/runtime/format/hist';
+import { toolEvent } from '../../src/tools/common/script';
+import { int, str } from '../../src/runtime/values';
 
 const spec: ArgSpec = {
   name: 'demo',
@@ -116,4 +118,14 @@ test('syscalls and errno tables, kernel dev_t', () => {
   assert.equal(errnoValue('13'), 13);
   assert.equal(errnoValue('ENOPE'), undefined);
   assert.equal(kdev(254, 0), 266338304);
+});
+
+test('toolEvent: the printf it sends and the names it decodes', () => {
+  const ev = toolEvent('open', { pid: ['%d', 'pid'], path: ['%s', 'str(args.filename)'] });
+  assert.deepEqual(ev.fields, ['pid', 'path']);
+  assert.equal(ev.format, '\u0001tsbpf-event:open %d %s');
+  assert.equal(ev.send(), 'printf("\\x01tsbpf-event:open %d %s", pid, str(args.filename));');
+  assert.deepEqual(ev.decode([int(7n), str('/etc')]), { pid: int(7n), path: str('/etc') });
+  assert.throws(() => toolEvent('bad name', {}), /plain word/);
+  assert.throws(() => toolEvent('x', { a: ['%-5d', 'pid'] }), /bare printf conversion/);
 });

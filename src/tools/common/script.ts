@@ -53,6 +53,12 @@ export interface ToolProgram {
   report?: (rt: ScriptRuntime, final: boolean) => void;
   /** Per-event formatting: return true when the event was printed. */
   onEvent?: (ev: EventSpec, values: Value[], rt: ScriptRuntime) => boolean;
+  /**
+   * Handlers of the tool's named events (ToolEvent.handle): each record a
+   * ToolEvent sends reaches its handler as named values; other events go to
+   * onEvent, then to the default output.
+   */
+  on?: readonly ToolEventHandler[];
   onStart?: (rt: ScriptRuntime) => void;
   /** Where output goes (default stdout). */
   write?: (s: string) => void;
@@ -113,7 +119,7 @@ export async function runToolProgram(t: ToolProgram): Promise<number> {
     quiet: true,
     write,
     ...t.runOptions,
-    onEvent: t.onEvent,
+    onEvent: eventHook(t),
     onStart: (r) => {
       if (t.banner) r.print(t.banner);
       t.onStart?.(r);
@@ -147,6 +153,76 @@ export async function runToolProgram(t: ToolProgram): Promise<number> {
   }
 }
 
+/**
+ * One kind of record a tool's program sends, with named fields: the tool
+ * writes `event.send()` in its program and handles `{ pid, ret, path }`,
+ * never positions in a format string.
+ *
+ * @example
+ *   const KILL = toolEvent('kill', { pid: ['%d', 'pid'], sig: ['%d', 'args.sig'], comm: ['%s', 'comm'] });
+ *   program: `tracepoint:syscalls:sys_enter_kill { ${KILL.send()} }`
+ *   on: [KILL.handle((e, rt) => rt.print(`${intOf(e.pid)} ${strOf(e.comm)}\n`))]
+ */
+export interface ToolEvent<F extends string = string> {
+  readonly name: string;
+  readonly fields: readonly F[];
+  /** The printf format that carries it (unique per event name; the runtime never prints it). */
+  readonly format: string;
+  /** The program statement sending one record: a printf of every field's expression. */
+  send(): string;
+  /** The fields by name, from the values the runtime decoded for one record. */
+  decode(values: readonly Value[]): Record<F, Value>;
+  /** A handler for ToolProgram.on. */
+  handle(fn: (e: Record<F, Value>, rt: ScriptRuntime) => void): ToolEventHandler;
+}
+
+export interface ToolEventHandler {
+  readonly event: ToolEvent;
+  run(values: readonly Value[], rt: ScriptRuntime): void;
+}
+
+/**
+ * Declares a named event: each field is [printf conversion for its type
+ * ('%d' integers, '%s' strings and text values), tsbpf expression].
+ */
+export function toolEvent<F extends string>(name: string, fields: Readonly<Record<F, readonly [conversion: string, expr: string]>>): ToolEvent<F> {
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new ToolError(`internal: tool event name '${name}' must be a plain word`);
+  const names = Object.keys(fields) as F[];
+  const entries = names.map((f) => fields[f]);
+  for (const [conv] of entries) {
+    if (!/^%[a-z]+$/.test(conv)) throw new ToolError(`internal: tool event ${name}: '${conv}' is not a bare printf conversion`);
+  }
+  // the record's format only identifies it: a name no user format can contain, then one conversion per field
+  const format = `\u0001tsbpf-event:${name}${entries.map(([c]) => ` ${c}`).join('')}`;
+  const ev: ToolEvent<F> = {
+    name,
+    fields: names,
+    format,
+    send: () => `printf(${quote(format)}${entries.map(([, e]) => `, ${e}`).join('')});`,
+    decode(values) {
+      const out = {} as Record<F, Value>;
+      names.forEach((f, i) => (out[f] = values[i]));
+      return out;
+    },
+    handle: (fn) => ({ event: ev, run: (values, rt) => fn(ev.decode(values), rt) }),
+  };
+  return ev;
+}
+
+/** The runtime's onEvent hook: named events to their handlers, the rest to the tool's onEvent. */
+function eventHook(t: ToolProgram): ToolProgram['onEvent'] {
+  if (!t.on?.length) return t.onEvent;
+  const byFormat = new Map(t.on.map((h) => [h.event.format, h]));
+  return (ev, values, rt) => {
+    const h = ev.kind === 'printf' ? byFormat.get(ev.format) : undefined;
+    if (h) {
+      h.run(values, rt);
+      return true;
+    }
+    return t.onEvent ? t.onEvent(ev, values, rt) : false;
+  };
+}
+
 /** Integer value of a decoded field (0 for non-integers). */
 export function intOf(v: Value | undefined): bigint {
   if (!v) return 0n;
@@ -164,5 +240,5 @@ export function strOf(v: Value | undefined): string {
 
 /** Quotes a string as a tsbpf string literal. */
 export function quote(s: string): string {
-  return '"' + s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') + '"';
+  return '"' + s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\u0001/g, '\\x01') + '"';
 }
