@@ -13,7 +13,7 @@ import { VerifierError } from '../ebpf/programs';
 import { toolNames, runTool, toolsHelp } from '../tools/registry';
 import { isExplained } from '../errors';
 import { version } from './version';
-import { fdWriter, whenCreated } from './output';
+import { errorText, fdWriter, openOutputFile, outputFailed, whenCreated, writeOrExit } from './output';
 import { encodeText } from '../runtime/text';
 
 type Command = (argv: string[]) => Promise<number>;
@@ -36,20 +36,16 @@ export function commandNames(): string[] {
 /** The CLI, run by entry.ts (bin/tsbpf). Never throws: exits with the code. */
 export function main(argv: string[]): void {
   // A closed pipe (`tsbpf ... | head`) ends tracing quietly, as for any Unix filter;
-  // the exit handlers still detach everything.
-  const onPipeError = (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-    throw e;
-  };
+  // a full disk or an I/O error ends it with one sentence. The exit handlers still detach everything.
   // Registered when a stream is created: a script run writes to the fds itself (output.ts).
   let stdoutStream = false;
-  whenCreated('stdout', (s) => { stdoutStream = true; s.on('error', onPipeError); });
-  whenCreated('stderr', (s) => s.on('error', onPipeError));
+  whenCreated('stdout', (s) => { stdoutStream = true; s.on('error', (e) => outputFailed('stdout', e)); });
+  whenCreated('stderr', (s) => s.on('error', () => process.exit(1)));
   dispatch(argv).then(
     (code) => {
       process.exitCode = code;
       // Some handles (stdin of -c, timers) may linger; exit explicitly once output is flushed.
-      if (stdoutStream) process.stdout.write('', () => process.exit(code));
+      if (stdoutStream) process.stdout.write('', (err) => (err ? outputFailed('stdout', err) : process.exit(code)));
       else process.exit(code);
     },
     (e) => {
@@ -139,10 +135,11 @@ async function runScriptCommand(o: ScriptOptions): Promise<number> {
   let write: ((s: string) => void) | undefined = (s) => stdout(encodeText(s));
   let fd: number | undefined;
   if (o.outFile) {
-    fd = fs.openSync(o.outFile, 'w');
+    fd = openOutputFile(o.outFile);
     const f = fd;
-    write = (s) => fs.writeSync(f, encodeText(s));
-    writeBytes = (b) => fs.writeSync(f, b);
+    const name = o.outFile;
+    write = (s) => writeOrExit(f, encodeText(s), name);
+    writeBytes = (b) => writeOrExit(f, b, name);
   } else if (o.buffering === 'full') {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -156,7 +153,16 @@ async function runScriptCommand(o: ScriptOptions): Promise<number> {
       }
     };
     write = (s) => writeBytes?.(encodeText(s));
-    process.on('exit', () => fs.writeSync(1, Buffer.concat(chunks)));
+    process.on('exit', () => {
+      try {
+        fs.writeSync(1, Buffer.concat(chunks));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EPIPE') {
+          stderr(Buffer.from(`tsbpf: cannot write the output to stdout: ${errorText(e)}\n`));
+          process.exitCode = 1;
+        }
+      }
+    });
   }
   try {
     return await runScript(artifact, {

@@ -151,6 +151,8 @@ export class ScriptRuntime {
       }
       this.runOnce('begin');
       if (this.o.cmd) this.startCommand(this.o.cmd);
+      // bpftrace's test-harness protocol: tell the harness every probe is live (always on stdout, as bpftrace does)
+      if (process.env.__BPFTRACE_NOTIFY_PROBES_ATTACHED) process.stdout.write('__BPFTRACE_NOTIFY_PROBES_ATTACHED\n');
       this.o.onStart?.(this);
       this.reader?.start();
       if (!this.hasLiveProbes() && !this.o.cmd) {

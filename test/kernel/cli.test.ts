@@ -213,6 +213,83 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+kernelTest('__BPFTRACE_NOTIFY_PROBES_ATTACHED=1: the line comes once every probe is live (bpftrace\'s test-harness protocol)', async () => {
+  const bin = work();
+  const env = { ...process.env, __BPFTRACE_NOTIFY_PROBES_ATTACHED: '1' };
+  const r = await runTsbpf(['-e', `tracepoint:syscalls:sys_enter_getppid /comm == "${COMM}"/ { @calls = count(); }`], {
+    env, timeoutMs: 20_000,
+    onText: { text: '__BPFTRACE_NOTIFY_PROBES_ATTACHED\n', fn: () => execFileSync(bin, ['getppid', '5']) },
+    stopWhen: { text: '__BPFTRACE_NOTIFY_PROBES_ATTACHED\n', delayMs: 300 },
+  });
+  ok(r);
+  assert.equal(r.stdout.match(/^__BPFTRACE_NOTIFY_PROBES_ATTACHED$/gm)?.length, 1, r.stdout);
+  assert.match(r.stdout, /^@calls: 5$/m);
+  const plain = await runTsbpf(['-e', 'BEGIN { exit(); }']);
+  assert.doesNotMatch(plain.stdout, /NOTIFY/);
+});
+
+// ---- output errors and planted files --------------------------------------------------------------
+
+kernelTest('write errors: -o /dev/full, stdout on a full device, while tracing: one sentence, exit 1', async () => {
+  const tracing = `tracepoint:syscalls:sys_enter_getppid /comm == "${COMM}"/ { printf("call\\n"); }`;
+  for (const args of [['-o', '/dev/full', '-e', 'BEGIN { printf("hi\\n"); exit(); }'], ['-o', '/dev/full', '-e', tracing]]) {
+    const r = await runTsbpf(args, { onText: { text: 'Attached', fn: () => execFileSync(work(), ['getppid', '3']) }, timeoutMs: 20_000 });
+    fails(r);
+    assert.equal(r.timedOut, false);
+    assert.match(r.stderr, /^tsbpf: cannot write the output to \/dev\/full: no space left on device$/m);
+    assert.doesNotMatch(r.stderr, /internal error/);
+  }
+  for (const b of ['line', 'full']) {
+    const r = await runCommand('/bin/sh', ['-c', 'exec "$0" -B "$1" -e \'BEGIN { printf("hi\\n"); exit(); }\' >/dev/full', tsbpfBin, b]);
+    fails(r);
+    assert.match(r.stderr, /^tsbpf: cannot write the output to stdout: no space left on device$/m);
+  }
+});
+
+kernelTest('-o to a missing directory, a directory, a path through a file: one sentence, no "internal error"', async () => {
+  const cases: [string, RegExp][] = [
+    ['/nonexistent/dir/x', /^tsbpf: cannot open output file \/nonexistent\/dir\/x: no such file or directory$/m],
+    [tmp, /it is a directory$/m],
+    ['/etc/passwd/x', /not a directory$/m],
+  ];
+  for (const [file, msg] of cases) {
+    const r = await runTsbpf(['-o', file, '-e', 'BEGIN { printf("hi\\n"); exit(); }']);
+    fails(r);
+    assert.match(r.stderr, msg);
+    assert.doesNotMatch(r.stderr, /internal error/);
+  }
+});
+
+kernelTest('-o refuses a symlink or file planted by another user in a world-writable sticky directory; follows its own', async () => {
+  const shared = fs.mkdtempSync(path.join(tmp, 'shared-'));
+  fs.chmodSync(shared, 0o1777);
+  const victim = path.join(tmp, 'victim');
+  fs.writeFileSync(victim, 'precious\n');
+  const nobody = 65534;
+  const planted = path.join(shared, 'out.txt');
+  fs.symlinkSync(victim, planted);
+  fs.lchownSync(planted, nobody, nobody);
+  const prog = ['-e', 'BEGIN { printf("overwritten\\n"); exit(); }'];
+  let r = await runTsbpf(['-o', planted, ...prog]);
+  fails(r);
+  assert.match(r.stderr, /refusing to write to .*out\.txt: it is a symbolic link owned by uid 65534 in the world-writable directory/);
+  assert.equal(fs.readFileSync(victim, 'utf8'), 'precious\n');
+  // a regular file planted the same way (protected_regular's case: a FIFO or a file another user reads)
+  fs.unlinkSync(planted);
+  fs.writeFileSync(planted, 'theirs\n');
+  fs.chownSync(planted, nobody, nobody);
+  r = await runTsbpf(['-o', planted, ...prog]);
+  fails(r);
+  assert.match(r.stderr, /it is a file owned by uid 65534/);
+  assert.equal(fs.readFileSync(planted, 'utf8'), 'theirs\n');
+  // our own link in the shared directory, and any link elsewhere, are followed as before
+  fs.unlinkSync(planted);
+  fs.symlinkSync(victim, planted);
+  r = await runTsbpf(['-o', planted, '-q', ...prog]);
+  ok(r);
+  assert.equal(fs.readFileSync(victim, 'utf8'), 'overwritten\n\n\n');
+});
+
 // ---- bytes pass through ----------------------------------------------------------------------
 
 kernelTest('non-ASCII bytes print as they are: literals, comm and file names (UTF-8 or not), text and JSON', async () => {
