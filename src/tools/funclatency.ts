@@ -4,10 +4,10 @@
  * or LIB:FUNC / PATH:FUNC in user space (uprobes). Flags and output as bcc
  * funclatency.
  */
-import * as fs from 'node:fs';
 import type { MapDump } from '../runtime/format/maps';
 import { MissingFeatureError, hasFeature } from '../sys/features';
-import { globToRegExp, tracefsRoot } from '../sys/tracefs';
+import { globToRegExp } from '../sys/tracefs';
+import { runningKernel } from '../target/kernel';
 import type { ParsedArgs } from './common/args';
 import { defineTool, type ToolModule } from './common/define';
 import { EBPF_OPTION, printProgram } from './common/ebpf';
@@ -41,27 +41,18 @@ export interface Traced {
   user: boolean;
 }
 
-/** Kernel functions matching a glob (or regexp), from tracefs' available_filter_functions. */
+/** Kernel functions matching a glob (or regexp): the ones kprobes can attach to (the running kernel's one list). */
 function kernelFunctions(pattern: string, regexp: boolean): string[] {
   if (!regexp && !/[*?[]/.test(pattern)) return [pattern];
-  let text: string;
-  try {
-    text = fs.readFileSync(`${tracefsRoot()}/available_filter_functions`, 'utf8');
-  } catch {
-    throw new ToolError(`cannot list kernel functions to match '${pattern}' (tracefs available_filter_functions is unreadable)`);
-  }
+  const all = runningKernel().kprobeFunctions();
+  if (!all.length) throw new ToolError(`cannot list kernel functions to match '${pattern}' (tracefs available_filter_functions and kallsyms are unreadable)`);
   let re: RegExp;
   try {
     re = regexp ? new RegExp(`^(?:${pattern})$`) : globToRegExp(pattern);
   } catch (e) {
     throw new ToolError(`invalid regular expression '${pattern}': ${(e as Error).message}`);
   }
-  const names = new Set<string>();
-  for (const line of text.split('\n')) {
-    const name = line.split(/\s/)[0];
-    if (name && re.test(name)) names.add(name);
-  }
-  return [...names].sort();
+  return all.filter((name) => re.test(name));
 }
 
 export function tracedFunctions(o: FunclatencyOptions): Traced[] {

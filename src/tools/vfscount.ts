@@ -2,8 +2,8 @@
  * vfscount: counts of every kernel vfs_* function call, from kprobes;
  * output as bcc vfscount (needs kprobes).
  */
-import * as fs from 'node:fs';
 import type { MapDump } from '../runtime/format/maps';
+import { kernelSymbols } from '../ebpf/symbolize';
 import { MissingFeatureError, hasFeature } from '../sys/features';
 import type { ParsedArgs } from './common/args';
 import { defineTool, type ToolModule } from './common/define';
@@ -17,16 +17,17 @@ export interface VfscountOptions {
 
 export const vfscountProgram = (): string => 'kprobe:vfs_*\n{\n  @vfs_counts[func] = count();\n}\n';
 
-/** Function name → address, from /proc/kallsyms (text symbols). */
+/** Function name → address, from kallsyms (the one reader, ebpf/symbolize). */
 function kallsymsAddrs(names: Set<string>): Map<string, bigint> {
   const out = new Map<string, bigint>();
   try {
-    for (const line of fs.readFileSync('/proc/kallsyms', 'utf8').split('\n')) {
-      const [addr, , name] = line.split(/\s+/);
-      if (name && names.has(name) && !out.has(name)) out.set(name, BigInt(`0x${addr}`));
+    const ks = kernelSymbols();
+    for (const name of names) {
+      const a = ks.address(name);
+      if (a !== undefined) out.set(name, a);
     }
   } catch {
-    // Addresses print as 0 then.
+    // addresses hidden: they print as 0 then
   }
   return out;
 }
