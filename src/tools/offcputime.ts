@@ -14,6 +14,8 @@ import { foldedStack, framesOf, mergeSamples, multiLineStack, type StackPrintOpt
 import { ToolError } from './tool';
 
 export interface OffcputimeOptions extends StackPrintOptions {
+  /** -s: frames with their +0xoffset. */
+  offsets?: boolean;
   pid?: number;
   tid?: number;
   userThreads: boolean;
@@ -63,8 +65,8 @@ export function offcputimeSamples(m: MapDump | undefined, o: OffcputimeOptions):
   if (!m || (m.kind !== 'sum' && m.kind !== 'count')) return [];
   const out = m.entries.map((e) => {
     let i = 0;
-    const kernel = o.userOnly ? [] : framesOf(e.key[i++]);
-    const user = o.kernelOnly ? [] : framesOf(e.key[i++]);
+    const kernel = o.userOnly ? [] : framesOf(e.key[i++], o.offsets);
+    const user = o.kernelOnly ? [] : framesOf(e.key[i++], o.offsets);
     return { kernel, user, comm: strOf(e.key[i++]), pid: Number(intOf(e.key[i++])), count: e.value };
   });
   return mergeSamples(out).sort((a, b) => (a.count < b.count ? -1 : a.count > b.count ? 1 : 0));
@@ -88,6 +90,8 @@ const mod: ToolModule<OffcputimeOptions> = {
       { short: 'm', long: 'min-block-time', dest: 'min', kind: 'int', metavar: 'MIN-BLOCK-TIME', min: 0, help: 'the amount of time in microseconds over which we store traces (default 1)' },
       { short: 'M', long: 'max-block-time', dest: 'max', kind: 'int', metavar: 'MAX-BLOCK-TIME', min: 0, help: 'the amount of time in microseconds under which we store traces' },
       { long: 'state', dest: 'state', kind: 'int', metavar: 'STATE', min: 0, help: 'filter on this thread state bitmask (eg, 2 == TASK_UNINTERRUPTIBLE)' },
+      { short: 's', long: 'offset', dest: 'offset', kind: 'flag', help: 'show address offsets' },
+      { long: 'stack-storage-size', dest: 'stackSize', kind: 'int', metavar: 'STACK_STORAGE_SIZE', min: 1, help: 'the number of unique stack traces (accepted: stacks are stored with their times)' },
       EBPF_OPTION,
     ],
     positionals: [{ name: 'duration', kind: 'int', min: 1, help: 'duration of trace, in seconds' }],
@@ -114,7 +118,7 @@ const mod: ToolModule<OffcputimeOptions> = {
     return {
       pid, tid: a.int('tid'), userThreads: a.flag('uthreads'), kernelThreads: a.flag('kthreads'),
       userOnly: a.flag('ustacks'), kernelOnly: a.flag('kstacks'), delimited: a.flag('delimited'), annotate: false,
-      folded: a.flag('folded'), minUs, maxUs, state: a.int('state'), duration: a.int('duration'),
+      folded: a.flag('folded'), offsets: a.flag('offset'), minUs, maxUs, state: a.int('state'), duration: a.int('duration'),
     };
   },
   main(o) {

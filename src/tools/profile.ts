@@ -8,6 +8,7 @@ import { foldedFromCounts, renderFlameGraph } from '../runtime/flamegraph';
 import type { MapDump } from '../runtime/format/maps';
 import type { ParsedArgs } from './common/args';
 import { EBPF_OPTION } from './common/ebpf';
+import { requireProcess } from './common/filters';
 import { defineTool, type ToolModule } from './common/define';
 import { intOf, runToolProgram, strOf } from './common/script';
 import { flameFrames, foldedStack, framesOf, mergeSamples, multiLineStack, type StackPrintOptions, type StackSample } from './common/stacks';
@@ -15,9 +16,14 @@ import { ToolError } from './tool';
 
 export interface ProfileOptions extends StackPrintOptions {
   frequency: number;
-  pid?: number;
-  tid?: number;
+  /** -p (bcc: a comma-separated list). */
+  pids?: number[];
+  /** -L (bcc: a comma-separated list). */
+  tids?: number[];
   cpu?: number;
+  /** -c: one sample every COUNT ns of CPU clock instead of -F's frequency. */
+  samplePeriod?: number;
+  hashStorageSize?: number;
   folded: boolean;
   includeIdle: boolean;
   duration?: number;
@@ -27,12 +33,15 @@ export interface ProfileOptions extends StackPrintOptions {
 
 export function profileProgram(o: ProfileOptions): string {
   const conds: string[] = [];
-  if (o.pid !== undefined) conds.push(`pid == ${o.pid}`);
-  if (o.tid !== undefined) conds.push(`tid == ${o.tid}`);
+  const anyOf = (v: string, ids: number[]) => (ids.length === 1 ? `${v} == ${ids[0]}` : `(${ids.map((x) => `${v} == ${x}`).join(' || ')})`);
+  if (o.pids?.length) conds.push(anyOf('pid', o.pids));
+  if (o.tids?.length) conds.push(anyOf('tid', o.tids));
   if (o.cpu !== undefined) conds.push(`cpu == ${o.cpu}`);
   if (!o.includeIdle) conds.push('pid != 0');
   const key = [o.userOnly ? '' : 'kstack', o.kernelOnly ? '' : 'ustack', 'comm', 'pid'].filter(Boolean).join(', ');
-  return `profile:hz:${o.frequency}${conds.length ? ` /${conds.join(' && ')}/` : ''}\n{\n  @samples[${key}] = count();\n}\n`;
+  const config = o.hashStorageSize !== undefined ? `config = { max_map_keys = ${o.hashStorageSize} }\n\n` : '';
+  const probe = o.samplePeriod !== undefined ? `software:cpu-clock:${o.samplePeriod}` : `profile:hz:${o.frequency}`;
+  return `${config}${probe}${conds.length ? ` /${conds.join(' && ')}/` : ''}\n{\n  @samples[${key}] = count();\n}\n`;
 }
 
 /** Samples from the map, in bcc's order (ascending count). */
@@ -48,7 +57,11 @@ export function samplesOf(m: MapDump | undefined, o: ProfileOptions): StackSampl
 }
 
 export function profileBanner(o: ProfileOptions): string {
-  const who = o.pid !== undefined ? `PID ${o.pid}` : o.tid !== undefined ? `TID ${o.tid}` : 'all threads';
+  const who = o.pids?.length ? `PID ${o.pids.join(',')}` : o.tids?.length ? `TID ${o.tids.join(',')}` : 'all threads';
+  if (o.samplePeriod !== undefined) {
+    const how = o.userOnly ? 'user' : o.kernelOnly ? 'kernel' : 'user + kernel';
+    return `Sampling at every ${o.samplePeriod} events of ${who} by ${how} stack${o.duration ? ` for ${o.duration} secs.` : '... Hit Ctrl-C to end.'}\n`;
+  }
   const how = o.userOnly ? 'user' : o.kernelOnly ? 'kernel' : 'user + kernel';
   const until = o.duration ? ` for ${o.duration} secs.` : '... Hit Ctrl-C to end.';
   return `Sampling at ${o.frequency} Hertz of ${who} by ${how} stack${until}\n`;
@@ -61,11 +74,14 @@ const mod: ToolModule<ProfileOptions> = {
     name: 'profile',
     summary: 'Profile CPU stack traces at a timed interval',
     options: [
-      { short: 'p', long: 'pid', dest: 'pid', kind: 'int', metavar: 'PID', min: 1, help: 'profile process with this PID only' },
-      { short: 'L', long: 'tid', dest: 'tid', kind: 'int', metavar: 'TID', min: 1, help: 'profile thread with this TID only' },
+      { short: 'p', long: 'pid', dest: 'pid', kind: 'list', commaSplit: true, metavar: 'PID', help: 'profile process with one or more comma separated PIDs only' },
+      { short: 'L', long: 'tid', dest: 'tid', kind: 'list', commaSplit: true, metavar: 'TID', help: 'profile thread with one or more comma separated TIDs only' },
       { short: 'U', long: 'user-stacks-only', dest: 'user', kind: 'flag', help: 'show stacks from user space only (no kernel space stacks)' },
       { short: 'K', long: 'kernel-stacks-only', dest: 'kernel', kind: 'flag', help: 'show stacks from kernel space only (no user space stacks)' },
       { short: 'F', long: 'frequency', dest: 'freq', kind: 'int', metavar: 'FREQUENCY', min: 1, help: 'sample frequency, Hertz (default 49)' },
+      { short: 'c', long: 'count', dest: 'count', kind: 'int', metavar: 'COUNT', min: 1, help: 'sample period, number of events (ns of CPU clock)' },
+      { long: 'hash-storage-size', dest: 'hashSize', kind: 'int', metavar: 'HASH_STORAGE_SIZE', min: 1, help: 'the number of hash keys that can be stored' },
+      { long: 'stack-storage-size', dest: 'stackSize', kind: 'int', metavar: 'STACK_STORAGE_SIZE', min: 1, help: 'the number of unique stack traces (accepted: stacks are stored with their counts)' },
       { short: 'd', long: 'delimited', dest: 'delimited', kind: 'flag', help: 'insert delimiter between kernel/user stacks' },
       { short: 'a', long: 'annotations', dest: 'annotate', kind: 'flag', help: 'add _[k] annotations to kernel frames' },
       { short: 'I', long: 'include-idle', dest: 'idle', kind: 'flag', help: 'include CPU idle stacks' },
@@ -90,10 +106,18 @@ const mod: ToolModule<ProfileOptions> = {
   options(a: ParsedArgs): ProfileOptions {
     if (a.flag('user') && a.flag('kernel')) throw new ToolError('-U and -K are mutually exclusive');
     if (a.has('pid') && a.has('tid')) throw new ToolError('-p and -L are mutually exclusive');
+    if (a.has('freq') && a.has('count')) throw new ToolError('-F and -c are mutually exclusive');
+    const ids = (dest: string, flag: string): number[] =>
+      a.list(dest).map((x) => {
+        if (!/^\d+$/.test(x) || Number(x) < 1) throw new ToolError(`${flag} expects PIDs separated by commas, got '${x}'`);
+        return Number(x);
+      });
     return {
       frequency: a.int('freq') ?? 49,
-      pid: a.int('pid'),
-      tid: a.int('tid'),
+      pids: ids('pid', '-p'),
+      tids: ids('tid', '-L'),
+      samplePeriod: a.int('count'),
+      hashStorageSize: a.int('hashSize'),
       cpu: a.int('cpu'),
       userOnly: a.flag('user'),
       kernelOnly: a.flag('kernel'),
@@ -106,6 +130,8 @@ const mod: ToolModule<ProfileOptions> = {
     };
   },
   main(o) {
+    for (const p of o.pids ?? []) requireProcess(p, '-p');
+    for (const t of o.tids ?? []) requireProcess(t, '-L');
     return runToolProgram({
       name: 'profile',
       program: profileProgram(o),

@@ -9,6 +9,7 @@ import type { HistMap, MapDump } from '../runtime/format/maps';
 import type { BucketCounts } from '../runtime/format/hist';
 import type { ParsedArgs } from './common/args';
 import { EBPF_OPTION } from './common/ebpf';
+import { cgroupId } from './common/filters';
 import { defineTool, type ToolModule } from './common/define';
 import { clockTime, log2HistText, slotsFromHist } from './common/hist';
 import { intOf, runToolProgram, strOf } from './common/script';
@@ -24,6 +25,7 @@ export interface RunqlatOptions {
   tids?: number[];
   interval: number;
   count: number;
+  cgroup?: bigint;
 }
 
 export function runqlatProgram(o: RunqlatOptions): string {
@@ -32,11 +34,13 @@ export function runqlatProgram(o: RunqlatOptions): string {
   const member = (expr: string) =>
     o.pid === undefined ? '' : `(${[...(o.tids ?? []).map((t) => `${expr} == ${t}`), `@member[${expr}] == 1`].join(' || ')})`;
   // The idle task (pid 0) is never queued: libbpf-tools skips it too.
-  const wakePred = ['args->pid != 0', member('args->pid')].filter(Boolean).join(' && ');
+  // libbpf-tools' -c: the cgroup of current (the waker, at a wakeup; the task switched out, at a switch)
+  const cg = o.cgroup !== undefined ? `cgroup == ${o.cgroup}` : '';
+  const wakePred = ['args->pid != 0', member('args->pid'), cg].filter(Boolean).join(' && ');
   const div = o.milliseconds ? 1000000 : 1000;
   const key = o.perProcess || o.perThread ? '[args->next_pid, args->next_comm]' : '';
   // A preempted task is still runnable: its prev_state holds only the preempt marker (TASK_REPORT_MAX), no state bits.
-  const prevPred = ['(args->prev_state & 0xff) == 0', 'args->prev_pid != 0', o.pid !== undefined ? `pid == ${o.pid}` : ''].filter(Boolean).join(' && ');
+  const prevPred = ['(args->prev_state & 0xff) == 0', 'args->prev_pid != 0', o.pid !== undefined ? `pid == ${o.pid}` : '', cg].filter(Boolean).join(' && ');
   const nextPred = ['@qtime[args->next_pid] != 0'].join(' && ');
   const members = o.pid === undefined ? [] : [
     `tracepoint:sched:sched_process_fork /pid == ${o.pid}/\n{\n  @member[args->child_pid] = 1;\n}\n`,
@@ -116,6 +120,7 @@ const mod: ToolModule<RunqlatOptions> = {
       { short: 'P', long: 'pids', dest: 'pids', kind: 'flag', help: 'Print a histogram per process ID' },
       { short: 'L', long: 'tids', dest: 'tids', kind: 'flag', help: 'Print a histogram per thread ID' },
       { short: 'p', long: 'pid', dest: 'pid', kind: 'int', metavar: 'PID', min: 1, help: 'Trace this PID only' },
+      { short: 'c', long: 'cgroup', dest: 'cgroup', kind: 'string', metavar: 'CGROUP', help: 'Trace process in cgroup path (libbpf-tools; the waking task\'s cgroup, as libbpf-tools)' },
       EBPF_OPTION,
     ],
     positionals: [
@@ -144,6 +149,7 @@ const mod: ToolModule<RunqlatOptions> = {
       tids: pid !== undefined ? threadsOf(pid) : undefined,
       interval: a.int('interval') ?? 0,
       count: a.int('count') ?? 0,
+      cgroup: a.str('cgroup') !== undefined ? cgroupId(a.str('cgroup') as string) : undefined,
     };
   },
   main(o) {

@@ -14,6 +14,8 @@ import { attachPoints } from './funccount';
 import { ToolError } from './tool';
 
 export interface StackcountOptions {
+  /** -s: frames with their +0xoffset. */
+  offsets?: boolean;
   pattern: string;
   pid?: number;
   interval?: number;
@@ -43,8 +45,8 @@ export function stackcountSamples(m: MapDump | undefined, o: StackcountOptions):
   if (!m || m.kind !== 'count') return [];
   const out = m.entries.map((e) => {
     let i = 0;
-    const kernel = o.userOnly ? [] : framesOf(e.key[i++]);
-    const user = o.kernelOnly ? [] : framesOf(e.key[i++]);
+    const kernel = o.userOnly ? [] : framesOf(e.key[i++], o.offsets);
+    const user = o.kernelOnly ? [] : framesOf(e.key[i++], o.offsets);
     const comm = o.perProcess ? strOf(e.key[i++]) : '';
     const pid = o.perProcess ? Number(intOf(e.key[i++])) : 0;
     return { kernel, user, comm, pid, count: e.value };
@@ -91,6 +93,7 @@ const mod: ToolModule<StackcountOptions> = {
       { short: 'f', long: 'folded', dest: 'folded', kind: 'flag', help: 'output folded format' },
       { short: 'c', long: 'cpu', dest: 'cpu', kind: 'int', metavar: 'CPU', min: 0, help: 'trace this CPU only' },
       { long: 'debug', dest: 'debug', kind: 'flag', help: 'print the program (tsbpf language) before starting' },
+      { short: 's', long: 'offset', dest: 'offset', kind: 'flag', help: 'show address offsets' },
       EBPF_OPTION,
     ],
     positionals: [{ name: 'pattern', kind: 'string', help: 'search expression for events' }],
@@ -111,7 +114,7 @@ const mod: ToolModule<StackcountOptions> = {
     return {
       pattern: pattern ?? '', pid: a.int('pid'), interval: a.int('interval'), duration: a.int('duration'), timestamp: a.flag('timestamp'),
       regexp: a.flag('regexp'), perProcess: a.flag('perpid'), kernelOnly: a.flag('kernel'), userOnly: a.flag('user'),
-      delimited: a.flag('delimited'), folded: a.flag('folded'), cpu: a.int('cpu'), debug: a.flag('debug'),
+      delimited: a.flag('delimited'), folded: a.flag('folded'), offsets: a.flag('offset'), cpu: a.int('cpu'), debug: a.flag('debug'),
     };
   },
   main(o) {

@@ -16,6 +16,8 @@ export interface VfsstatOptions {
   interval: number;
   count?: number;
   syscalls: boolean;
+  /** bcc's -p: this process only. */
+  pid?: number;
 }
 
 export const STATS = ['READ', 'WRITE', 'FSYNC', 'OPEN', 'CREATE'] as const;
@@ -40,6 +42,7 @@ export const SYSCALLS: Record<(typeof STATS)[number], string[]> = {
 
 export function vfsstatProgram(o: VfsstatOptions, exists: (sc: string) => boolean = (sc) => tpExists('syscalls', `sys_enter_${sc}`)): string {
   const out: string[] = [];
+  const pid = o.pid !== undefined ? `pid == ${o.pid} && ` : '';
   STATS.forEach((s, i) => {
     const points = o.syscalls
       ? SYSCALLS[s].filter(exists).map((sc) => `tracepoint:syscalls:sys_enter_${sc}`)
@@ -48,9 +51,9 @@ export function vfsstatProgram(o: VfsstatOptions, exists: (sc: string) => boolea
     // Opens with O_CREAT are creates too, as vfs_create sees them.
     if (o.syscalls && s === 'CREATE') {
       const oc = ['open', 'openat'].filter(exists).map((sc) => `tracepoint:syscalls:sys_enter_${sc}`);
-      if (oc.length) out.push(`${oc.join(',\n')} /args->flags & 64/\n{\n  @stat[${i}] = count();\n}\n`);
+      if (oc.length) out.push(`${oc.join(',\n')} /${pid}args->flags & 64/\n{\n  @stat[${i}] = count();\n}\n`);
     }
-    out.push(`${points.join(',\n')}\n{\n  @stat[${i}] = count();\n}\n`);
+    out.push(`${points.join(',\n')}${o.pid !== undefined ? ` /pid == ${o.pid}/` : ''}\n{\n  @stat[${i}] = count();\n}\n`);
   });
   return out.join('\n');
 }
@@ -71,6 +74,7 @@ const mod: ToolModule<VfsstatOptions> = {
     name: 'vfsstat',
     summary: 'vfsstat: Count some VFS calls',
     options: [
+      { short: 'p', long: 'pid', dest: 'pid', kind: 'int', metavar: 'PID', min: 1, help: 'trace this PID only (bcc)' },
       { long: 'syscalls', dest: 'syscalls', kind: 'flag', help: 'Without kprobes: count the corresponding syscalls instead (an approximation, labelled as such)' },
       EBPF_OPTION,
     ],
@@ -87,7 +91,7 @@ const mod: ToolModule<VfsstatOptions> = {
       'reads served by other paths (mmap faults, splice, io_uring, kernel-internal VFS calls) are not seen and readv counts once.',
   },
   options(a: ParsedArgs): VfsstatOptions {
-    return { interval: a.int('interval') ?? 1, count: a.int('count'), syscalls: a.flag('syscalls') };
+    return { interval: a.int('interval') ?? 1, count: a.int('count'), syscalls: a.flag('syscalls'), pid: a.int('pid') };
   },
   main(o) {
     if (!o.syscalls && !hasFeature('kprobes')) {

@@ -1,8 +1,11 @@
 /** Flag handling every tool shares: bad input is one sentence, --ebpf prints the program. */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { kernelTest } from '../helpers/kernel';
 import { compileTool } from '../../src/tools/common/script';
-import { runToolToEnd } from './tools-harness';
+import { run, runToolToEnd, sleep, startTool } from './tools-harness';
 
 /** A PID no process has (pid_max is at most 2^22). */
 const DEAD = '4194305';
@@ -50,5 +53,67 @@ kernelTest('--ebpf prints the program each tool would run (tsbpf language), and 
     assert.equal(r.code, 0, `${tool}: ${r.stderr}`);
     assert.match(r.stdout, /^(config|[a-z]+:)/, `${tool}: ${r.stdout}`);
     assert.doesNotThrow(() => compileTool(tool, r.stdout), `${tool}:\n${r.stdout}`);
+  }
+});
+
+/** The cgroup v2 mount point, if any (the hybrid layout mounts it at /sys/fs/cgroup/unified). */
+function cgroup2Root(): string | undefined {
+  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const f = line.split(' ');
+    const sep = f.indexOf('-');
+    if (sep > 0 && f[sep + 1] === 'cgroup2') return f[4];
+  }
+  return undefined;
+}
+
+kernelTest('execsnoop -c CGROUP and syscount --cgroup: only the processes in that cgroup v2 directory', async (t) => {
+  const root = cgroup2Root();
+  if (!root) {
+    t.skip('no cgroup v2 hierarchy mounted');
+    return;
+  }
+  const dir = path.join(root, `tsbpf-test-${process.pid}`);
+  try {
+    fs.mkdirSync(dir);
+  } catch (e) {
+    t.skip(`cannot create a cgroup under ${root}: ${(e as Error).message}`);
+    return;
+  }
+  const tag = `tsbpf-cg-${process.pid}`;
+  // the shell moves itself into the cgroup, then waits for a line before exec'ing its two commands
+  const sh = spawn('/bin/sh', ['-c', `echo $$ > ${dir}/cgroup.procs; read x; /bin/true ${tag} in; /bin/true ${tag} in`], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const exited = new Promise((res) => sh.on('exit', res));
+  const ours = startTool('execsnoop', ['-c', dir]);
+  const counts = startTool('syscount', ['--cgroup', dir, '--syscall', 'execve']);
+  try {
+    await ours.waitFor('ARGS\n');
+    await counts.waitFor('Ctrl+C to quit.\n');
+    await sleep(200);
+    const outside = await run('/bin/true', [tag, 'out']);
+    assert.equal(outside.code, 0);
+    sh.stdin.end('go\n');
+    await exited;
+    await sleep(300);
+    const r = await ours.stop();
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.split('\n').filter((l) => l.includes(tag));
+    assert.equal(lines.length, 2, r.stdout);
+    assert.ok(lines.every((l) => l.endsWith(` /bin/true ${tag} in `)), r.stdout);
+    const c = await counts.stop();
+    assert.match(c.stdout, /^execve +2$/m, c.stdout);
+  } finally {
+    sh.kill('SIGKILL');
+    ours.child.kill('SIGKILL');
+    counts.child.kill('SIGKILL');
+    await exited.catch(() => undefined);
+    // empty now (the shell exited): rmdir removes the cgroup
+    for (let i = 0; i < 20; i++) {
+      try {
+        fs.rmdirSync(dir);
+        break;
+      } catch {
+        await sleep(50);
+      }
+    }
   }
 });

@@ -93,6 +93,10 @@ test('stacks: bcc multi-line and folded layouts', () => {
   assert.equal(foldedStack(s, o), 'dd;main;write;-;ksys_write_[k];vfs_write_[k] 3\n');
   const p = toolOptions(profile, ['-F', '99', '-p', '5', '-U']);
   assert.equal(profileProgram(p), 'profile:hz:99 /pid == 5 && pid != 0/\n{\n  @samples[ustack, comm, pid] = count();\n}\n');
+  // bcc: PID lists, -c sample period, --hash-storage-size
+  const c = toolOptions(profile, ['-c', '1000000', '-p', '5,7', '--hash-storage-size', '1000']);
+  assert.equal(profileProgram(c), 'config = { max_map_keys = 1000 }\n\nsoftware:cpu-clock:1000000 /(pid == 5 || pid == 7) && pid != 0/\n{\n  @samples[kstack, ustack, comm, pid] = count();\n}\n');
+  assert.throws(() => toolOptions(profile, ['-p', '5,x']), /-p expects PIDs separated by commas, got 'x'/);
   assert.throws(() => toolOptions(profile, ['-U', '-K']), /mutually exclusive/);
   assert.match(offcputimeProgram(toolOptions(offcputime, ['-m', '1000', '-M', '5000'])), /if \(\$us >= 1000 && \$us <= 5000\)/);
 });

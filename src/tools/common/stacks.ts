@@ -4,9 +4,10 @@
  */
 import type { Value } from '../../runtime/values';
 
-/** Frames innermost first, as bcc prints them (symbol names without +offset). */
-export function framesOf(v: Value | undefined): string[] {
+/** Frames innermost first, as bcc prints them: symbol names without +offset, or (-s) with it in hex. */
+export function framesOf(v: Value | undefined, offsets = false): string[] {
   if (!v || v.kind !== 'stack') return [];
+  if (offsets) return v.frames.map((f) => f.trim().replace(/\+(\d+)$/, (_, n: string) => `+0x${Number(n).toString(16)}`) || '[unknown]');
   return v.frames.map((f) => f.replace(/\+(0x[0-9a-f]+|\d+)$/i, '').trim() || '[unknown]');
 }
 
