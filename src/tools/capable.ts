@@ -47,8 +47,10 @@ export function capableProgram(o: CapableOptions): string {
   const pidPred = o.pid !== undefined ? `pid == ${o.pid}` : '';
   if ((o.via ?? 'kprobe') === 'kprobe') {
     const pred = [pidPred, o.verbose ? '' : `(arg3 & ${CAP_OPT_NOAUDIT}) == 0`].filter(Boolean).join(' && ');
-    return `kprobe:cap_capable${pred ? ` /${pred}/` : ''}\n{\n` +
-      `  printf("${EV.replace('\n', '\\n')}", uid, pid, tid, arg2, (arg3 & ${CAP_OPT_NOAUDIT}) == 0, (arg3 & ${CAP_OPT_INSETID}) != 0, comm, ${stacks});\n}\n`;
+    // One value per variable: printf's arguments stay simple for the compiler's register allocator.
+    return `kprobe:cap_capable${pred ? ` /${pred}/` : ''}\n{\n  $cap = arg2;\n` +
+      `  $audit = (arg3 & ${CAP_OPT_NOAUDIT}) == 0 ? 1 : 0;\n  $insetid = (arg3 & ${CAP_OPT_INSETID}) != 0 ? 1 : 0;\n` +
+      `  printf("${EV.replace('\n', '\\n')}", uid, pid, tid, $cap, $audit, $insetid, comm, ${stacks});\n}\n`;
   }
   return `tracepoint:capability:cap_capable${pidPred ? ` /${pidPred}/` : ''}\n{\n` +
     `  printf("${EV.replace('\n', '\\n')}", uid, pid, tid, args->cap, -1, -1, comm, ${stacks});\n}\n`;

@@ -42,3 +42,4 @@ register('vfscount', tool(() => require('./vfscount')));
 register('filelife', tool(() => require('./filelife')));
 register('capable', tool(() => require('./capable')));
 register('solisten', tool(() => require('./solisten')));
+register('shmsnoop', tool(() => require('./shmsnoop')));

@@ -54,6 +54,22 @@ featureTest('filelife -p: 5 files the fixture creates and deletes 200 ms later a
   }
 });
 
+kernelTest('capable: its kprobe program (the VM lane attaches it) passes the kernel verifier here too', async () => {
+  const { capable, capableProgram } = await import('../../src/tools/capable.js');
+  const { toolOptions } = await import('../../src/tools/common/define.js');
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsbpf-capable-')), 'capable.bt');
+  try {
+    for (const flags of [[], ['-K', '-U', '-x'], ['-v', '-p', '1']]) {
+      fs.writeFileSync(file, capableProgram({ ...toolOptions(capable, flags), via: 'kprobe' }));
+      const r = await run(path.join(__dirname, '..', '..', '..', 'bin', 'tsbpf'), ['--verify', file]);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      assert.match(r.stdout + r.stderr, /^1 program passed the kernel verifier\n$/);
+    }
+  } finally {
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  }
+});
+
 kernelTest('vfscount/filelife: without kprobes one sentence; --ebpf prints the programs', async (t) => {
   const e = await runToolToEnd('filelife', ['--ebpf', '-p', '42']);
   assert.equal(e.code, 0, e.stderr);
