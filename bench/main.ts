@@ -482,14 +482,15 @@ async function sectionTools(s: Section, loadgen: string, runs: number, skip: Par
   const argvOf = (side: SideName, t: ToolCase): string[] =>
     // libbpf-tools print with stdio buffering; line-buffer them so the header marks readiness.
     side === 'tsbpf' ? [...TSBPF, t.name, ...t.tsbpfArgs] : ['stdbuf', '-oL', `/usr/sbin/${t.name}`, ...t.libbpfArgs];
-  // Start-up alone: started, interrupted as soon as it prints (its header: it is attached), exit.
+  // Start-up alone: started, interrupted 100 ms after it prints (its header: it is attached;
+  // libbpf-tools install their SIGINT handler around that line, a signal right at it can be lost), exit.
   const startMetrics: MetricDef[] = [
     { key: 'cpu', label: 'CPU user+sys (start → ready → SIGINT → exit)', unit: 'ms', better: 'lower' },
     { key: 'rss', label: 'peak RSS', unit: 'MB', better: 'lower' },
   ];
   for (const t of cases) {
     await compare(s, `${t.name} start-up`, runs, startMetrics, async (side) => {
-      const r = await traceRun(loadgen, argvOf(side, t), { ready: /\S/, timeoutMs: 60_000 });
+      const r = await traceRun(loadgen, argvOf(side, t), { ready: /\S/, timeoutMs: 60_000, whileAttached: () => sleep(100) });
       if (r.attachMs === undefined || r.timedOut || !r.usage) throw new Error(firstLine(r.stderrTail + '\n' + r.stdoutTail));
       return { cpu: r.usage.cpuMs, rss: r.usage.maxRssMb };
     }, { ...skip, tsbpf: hasTool(t.name) }, () => nodeFloor(loadgen));
