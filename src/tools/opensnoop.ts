@@ -2,6 +2,7 @@
  * opensnoop: traces open() and openat() through their syscall tracepoints;
  * columns and flags as libbpf-tools opensnoop, plus bcc's -f FLAG filter.
  */
+import * as fs from 'node:fs';
 import type { EventSpec } from '../lang/artifact';
 import type { Value } from '../runtime/values';
 import type { ParsedArgs } from './common/args';
@@ -13,6 +14,10 @@ import { tpExists } from './common/tp';
 import { ToolError } from './tool';
 
 export interface OpensnoopOptions {
+  /** bcc's -F: a relative path is shown under the process's working directory. */
+  fullPath?: boolean;
+  /** bcc's -b: ring buffer size in pages. */
+  bufferPages?: number;
   timestamp: boolean;
   printUid: boolean;
   failed: boolean;
@@ -104,6 +109,23 @@ export function opensnoopLine(o: OpensnoopOptions, e: OpenRecord, now: Date): st
   return s + e.path + '\n';
 }
 
+/**
+ * -F: a relative path under the process's working directory, read when the line is printed (bcc
+ * walks the task's pwd dentries in the kernel; a process that changed directory or exited since is
+ * shown with what /proc says now, or the path as it was given).
+ */
+function fullPath(pid: number, rel: string): string {
+  try {
+    const cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+    return `${cwd === '/' ? '' : cwd}/${rel}`;
+  } catch {
+    return rel;
+  }
+}
+
+/** Stands for "now" when no time column is printed (no Date per event). */
+const NO_TIME = new Date(0);
+
 const mod: ToolModule<OpensnoopOptions> = {
   description: 'Trace open() and openat() syscalls: who opened which path, and the result.',
   category: 'fs',
@@ -120,6 +142,8 @@ const mod: ToolModule<OpensnoopOptions> = {
       { short: 'd', long: 'duration', dest: 'duration', kind: 'int', metavar: 'DURATION', min: 1, help: 'Duration to trace (seconds)' },
       { short: 'n', long: 'name', dest: 'name', kind: 'string', metavar: 'NAME', help: 'Trace process names containing this' },
       { short: 'e', long: 'extended-fields', dest: 'extended', kind: 'flag', help: 'Print extended fields (open flags, octal)' },
+      { short: 'F', long: 'full-path', dest: 'fullPath', kind: 'flag', help: 'show full path for an open file with relative path (the working directory when printed)' },
+      { short: 'b', long: 'buffer-pages', dest: 'pages', kind: 'int', metavar: 'BUFFER_PAGES', min: 1, help: 'size of the ring buffer in pages (a power of two; default: 4 MiB)' },
       { short: 'f', long: 'flag_filter', dest: 'flags', kind: 'list', commaSplit: true, metavar: 'FLAG', help: 'filter on flags argument (e.g., O_WRONLY); repeated: any of them (bcc)' },
       EBPF_OPTION,
     ],
@@ -148,6 +172,8 @@ const mod: ToolModule<OpensnoopOptions> = {
       if (v === 0) readOnly = true;
     }
     const filtered = a.list('flags').length > 0;
+    const pages = a.int('pages');
+    if (pages !== undefined && (pages & (pages - 1)) !== 0) throw new ToolError(`-b: the number of pages must be a power of two, got ${pages}`);
     return {
       timestamp: a.flag('timestamp'),
       printUid: a.flag('printUid'),
@@ -156,6 +182,8 @@ const mod: ToolModule<OpensnoopOptions> = {
       tid: a.int('tid'),
       uid: a.int('uid'),
       duration: a.int('duration'),
+      fullPath: a.flag('fullPath'),
+      bufferPages: pages,
       name: a.str('name'),
       extended: a.flag('extended'),
       flagMask: filtered ? mask : undefined,
@@ -171,10 +199,14 @@ const mod: ToolModule<OpensnoopOptions> = {
         flags: Number(intOf(v[4])), comm: strOf(v[5]), path: strOf(v[6]),
       };
       if (o.name !== undefined && !rec.comm.includes(o.name)) return true;
-      rt.printEvent(opensnoopLine(o, rec, new Date()));
+      if (o.fullPath && rec.path !== '' && !rec.path.startsWith('/')) rec.path = fullPath(rec.pid, rec.path);
+      rt.printEvent(opensnoopLine(o, rec, o.timestamp ? new Date() : NO_TIME));
       return true;
     };
-    return runToolProgram({ name: 'opensnoop', program: opensnoopProgram(o), banner: opensnoopHeader(o), onEvent, duration: o.duration });
+    return runToolProgram({
+      name: 'opensnoop', program: opensnoopProgram(o), banner: opensnoopHeader(o), onEvent, duration: o.duration,
+      runOptions: o.bufferPages !== undefined ? { ringBytes: o.bufferPages * 4096 } : undefined,
+    });
   },
 };
 

@@ -41,10 +41,11 @@ export function syscountProgram(o: SyscountOptions): string {
   ].filter(Boolean);
   const pidPred = conds.length ? ` /${conds.join(' && ')}/` : '';
   const key = o.perProcess ? 'pid' : 'args->id';
-  const cond = o.errno !== undefined ? `args->ret == -${o.errno}` : o.failures ? 'args->ret < 0' : '';
+  // -L: a syscall that entered before tracing started has no start time: not counted at all (libbpf-tools)
+  const cond = [o.errno !== undefined ? `args->ret == -${o.errno}` : o.failures ? 'args->ret < 0' : '', o.latency ? '@start[tid] != 0' : ''].filter(Boolean).join(' && ');
   const body: string[] = [`@cnt[${key}] = count();`];
   if (o.perProcess) body.push('@comm[pid] = comm;');
-  if (o.latency) body.push(`if (@start[tid] != 0) { @lat[${key}] = sum(nsecs - @start[tid]); }`);
+  if (o.latency) body.push(`@lat[${key}] = sum(nsecs - @start[tid]);`);
   const inner = cond ? `  if (${cond}) {\n    ${body.join('\n    ')}\n  }\n` : `  ${body.join('\n  ')}\n`;
   const out: string[] = [];
   if (o.latency) out.push(`tracepoint:raw_syscalls:sys_enter${pidPred}\n{\n  @start[tid] = nsecs;\n}\n`);

@@ -103,3 +103,23 @@ kernelTest('opensnoop -f O_WRONLY -f O_RDWR: opens for writing or for reading an
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+kernelTest('opensnoop -F -b 64: a relative path is shown under the working directory of the process', async () => {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'tsbpf-fullpath-')));
+  const ours = startTool('opensnoop', ['-F', '-b', '64', '-x', '-n', 'python3']);
+  try {
+    await ours.waitFor('PATH\n');
+    await sleep(200);
+    const py = `import os\nos.chdir(${JSON.stringify(dir)})\nfor i in range(3):\n    try:\n        open("tsbpf-no-such-file")\n    except OSError:\n        pass\nimport time\ntime.sleep(0.5)\n`;
+    assert.equal((await run('python3', ['-c', py])).code, 0);
+    await sleep(300);
+    const r = await ours.stop();
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.split('\n').filter((l) => l.includes('tsbpf-no-such-file'));
+    assert.equal(lines.length, 3, r.stdout);
+    for (const l of lines) assert.ok(l.endsWith(` ${dir}/tsbpf-no-such-file`), l);
+  } finally {
+    ours.child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

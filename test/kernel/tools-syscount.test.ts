@@ -115,3 +115,23 @@ kernelTest('syscount -c PPID --syscall getppid, and -t TID: only that syscall of
     byTid.child.kill('SIGKILL');
   }
 });
+
+kernelTest('syscount -L: a syscall that entered before tracing started is not counted (the fixture\'s read of "go")', async () => {
+  const w = startWorkload('getppid', 19);
+  const ours = startTool('syscount', ['-L', '-p', String(w.pid)]);
+  try {
+    await ours.waitFor('Ctrl+C to quit.\n');
+    await sleep(200);
+    assert.equal(await w.go(), 0);
+    await sleep(200);
+    const r = await ours.stop();
+    assert.equal(r.code, 0, r.stderr);
+    const rows = rowsOf(r.stdout);
+    assert.equal(rows.get('getppid')?.[0], 19, r.stdout);
+    // the read() it sat in while tracing started has no entry time: no row, no made-up latency
+    assert.equal(rows.get('read'), undefined, r.stdout);
+  } finally {
+    w.child.kill('SIGKILL');
+    ours.child.kill('SIGKILL');
+  }
+});
