@@ -43,3 +43,4 @@ register('filelife', tool(() => require('./filelife')));
 register('capable', tool(() => require('./capable')));
 register('solisten', tool(() => require('./solisten')));
 register('shmsnoop', tool(() => require('./shmsnoop')));
+register('softirqs', tool(() => require('./softirqs')));
