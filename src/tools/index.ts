@@ -44,3 +44,4 @@ register('capable', tool(() => require('./capable')));
 register('solisten', tool(() => require('./solisten')));
 register('shmsnoop', tool(() => require('./shmsnoop')));
 register('softirqs', tool(() => require('./softirqs')));
+register('hardirqs', tool(() => require('./hardirqs')));
