@@ -14,7 +14,8 @@ import { some } from './visit';
 import { expandAttachPoint, type ExpandedPoint, type ProbeContext } from './probes';
 import { analyze, dumpTypes, type SemanticResult } from './semantic';
 import { Gen, Shared, startTimeProgram } from './codegen';
-import { disassemble } from '../ebpf/asm';
+import { disassemble, dropUnreachable } from '../ebpf/asm';
+import type { Span } from './ast';
 import { mergeSyscallPoints } from './syscall-merge';
 import { has, type Target } from '../target/target';
 import { runningKernel } from '../target/kernel';
@@ -161,6 +162,7 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
   for (const name of sem.maps.keys()) shared.userMap(name);
 
   const programs: ProgramSpec[] = [];
+  const deadCode: Span[] = [];
   const usesElapsed = program.probes.some((p) => usesName(p, new Set(['elapsed'])));
   if (usesElapsed) programs.push(startTimeProgram(shared));
   instances.forEach((inst, i) => {
@@ -171,7 +173,7 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
       inst.attach = inst.attach.map((a, k) => (a.kind === 'kprobe' || a.kind === 'uprobe' ? { ...a, cookie: nameIndex + k } : a));
     }
     const g = new Gen(types, shared, nameIndex);
-    const { insns, sourceMap, functions } = g.program();
+    const { insns, sourceMap, functions } = withoutDeadCode(g.program(), deadCode);
     const prog: ProgramSpec = {
       name: progName(inst.names[0], i),
       type: inst.ctx.progType,
@@ -197,7 +199,7 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
     probeNames: shared.probeNames,
     config,
     unsafe: sem.unsafe,
-    warnings: sem.warnings.map((d) => new CompileError(d.message, d.span, program.source).format().replace(/ERROR/, 'WARNING')),
+    warnings: [...sem.warnings, ...deadCodeWarnings(deadCode)].map((d) => new CompileError(d.message, d.span, program.source).format().replace(/ERROR/, 'WARNING')),
   };
   return { artifact, program, semantic: sem };
 }
@@ -257,3 +259,29 @@ function attachText(s: AttachSpec): string {
 }
 
 export type { Expr, Stmt };
+
+type GenProgram = ReturnType<Gen['program']>;
+
+/**
+ * Leaves out the instructions no path reaches (the verifier refuses them:
+ * statements after `return`, branches a constant never takes), and notes
+ * the source spans whose code was left out entirely, for one warning each.
+ */
+function withoutDeadCode(p: GenProgram, deadCode: Span[]): GenProgram {
+  const pruned = dropUnreachable(p.insns, p.functions?.map((f) => f.insn) ?? []);
+  if (pruned.removed.length === 0) return p;
+  const sourceMap = pruned.kept.map((k) => p.sourceMap[k] ?? null);
+  const live = new Set(sourceMap.filter((s): s is Span => s !== null).map((s) => `${s.start}:${s.end}`));
+  // bpftrace warns once, at the first unreachable statement; code of spans still partly live
+  // (a constant branch inside strcontains) is the compiler's, not the user's, and gets no warning
+  const dead = pruned.removed.map((k) => p.sourceMap[k]).filter((s): s is Span => !!s && !live.has(`${s.start}:${s.end}`));
+  const first = dead.sort((a, b) => a.start - b.start || b.end - a.end)[0];
+  if (first && !deadCode.some((s) => s.start === first.start && s.end === first.end)) deadCode.push(first);
+  const functions = p.functions?.map((f) => ({ ...f, insn: pruned.newIndex[f.insn] }));
+  return { ...p, insns: pruned.insns, sourceMap, ...(functions ? { functions } : {}) };
+}
+
+/** bpftrace's warning for code left out (it runs the rest, as we do). */
+function deadCodeWarnings(spans: Span[]): { message: string; span: Span }[] {
+  return [...spans].sort((a, b) => a.start - b.start).map((span) => ({ message: 'Unreachable statement.', span }));
+}

@@ -228,6 +228,28 @@ kernelTest('__BPFTRACE_NOTIFY_PROBES_ATTACHED=1: the line comes once every probe
   assert.doesNotMatch(plain.stdout, /NOTIFY/);
 });
 
+kernelTest('dead code (after return, strcontains with an empty or too long needle, strncmp n <= 0) is left out with bpftrace\'s warning, and the rest runs', async () => {
+  const long = 'a'.repeat(140);
+  const cases: { prog: string; out: string; warn: boolean }[] = [
+    { prog: 'BEGIN { @a = 1; return; @b = 2; printf("never\\n"); }', out: '\n\n@a: 1\n\n', warn: true },
+    { prog: 'BEGIN { if (strcontains("abc", "")) { printf("y\\n"); } exit(); }', out: 'y\n\n\n', warn: false },
+    { prog: `BEGIN { if (strcontains("abc", "${long}")) { printf("w\\n"); } printf("done\\n"); exit(); }`, out: 'done\n\n\n', warn: false },
+    { prog: 'BEGIN { if (strncmp("abc", "abd", 0) == 0) { printf("z\\n"); } exit(); }', out: 'z\n\n\n', warn: false },
+    { prog: 'BEGIN { if (strncmp("abc", "abd", -1) == 0) { printf("z\\n"); } exit(); }', out: 'z\n\n\n', warn: false },
+  ];
+  for (const c of cases) {
+    const r = await runTsbpf(['-e', c.prog]);
+    ok(r);
+    assert.equal(r.stdout, c.out, c.prog);
+    assert.doesNotMatch(r.stderr, /verifier|unreachable insn/, c.prog);
+    if (c.warn) {
+      const d = /^stdin:1:(\d+)-\d+: WARNING: Unreachable statement\.$/m.exec(r.stderr);
+      assert.ok(d, r.stderr);
+      assert.equal(Number(d[1]), c.prog.indexOf('@b') + 1);
+    } else assert.doesNotMatch(r.stderr, /WARNING/, c.prog);
+  }
+});
+
 // ---- output errors and planted files --------------------------------------------------------------
 
 kernelTest('write errors: -o /dev/full, stdout on a full device, while tracing: one sentence, exit 1', async () => {

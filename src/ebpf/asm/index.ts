@@ -3,3 +3,4 @@ export * from './insn';
 export * from './builder';
 export * from './helpers';
 export * from './disasm';
+export * from './reachable';
