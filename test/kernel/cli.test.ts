@@ -16,6 +16,7 @@ import {
   hasBpftrace, hasStackTrace, pidsMatching, repoRoot, runBpftrace, runCommand, runTsbpf, stripAttaching, tracefsProbeEntries, tsbpfBin,
   type RunResult,
 } from '../helpers/tsbpf';
+import { bpftrace023, peerAvailable, runPeer } from '../helpers/peers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsbpf-cli-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -64,7 +65,8 @@ kernelTest('positional parameters after FILE: $1 as int, str($2), $#', async () 
   const r = await runTsbpf([file, '41', 'word']);
   ok(r);
   assert.equal(r.stdout, '42 word 2\n\n\n');
-  if (hasBpftrace()) assert.equal(stripAttaching((await runBpftrace([file, '41', 'word'])).stdout), r.stdout);
+  if (hasBpftrace()) assert.equal(stripAttaching((await runBpftrace([file, '41', 'word'])).stdout), r.stdout, 'bpftrace 0.17');
+  if (peerAvailable(bpftrace023)) assert.equal(stripAttaching((await runPeer(bpftrace023, [file, '41', 'word'])).stdout), r.stdout, 'bpftrace 0.23');
 });
 
 kernelTest('missing script file: one sentence, exit 1', async () => {
@@ -83,7 +85,11 @@ kernelTest('-l and -lv list sys_enter_open* exactly as bpftrace does', async () 
     if (flag === '-lv') assert.match(r.stdout, /^ {4}const char \* filename$/m);
     if (hasBpftrace()) {
       const b = await runBpftrace([flag, 'tracepoint:syscalls:sys_enter_open*']);
-      assert.equal(r.stdout, b.stdout, `${flag} differs`);
+      assert.equal(r.stdout, b.stdout, `${flag} differs from bpftrace 0.17`);
+    }
+    if (peerAvailable(bpftrace023)) {
+      const b = await runPeer(bpftrace023, [flag, 'tracepoint:syscalls:sys_enter_open*']);
+      assert.equal(r.stdout, b.stdout, `${flag} differs from bpftrace 0.23`);
     }
   }
 });
@@ -469,10 +475,13 @@ for (const m of mistakes) {
     assert.match(d.message, m.message);
     assert.equal(d.source, m.prog.split('\n')[d.line - 1]);
     assert.equal(d.caretCol, d.col, r.stderr);
-    if (hasBpftrace()) {
-      const b = firstDiag((await runBpftrace([file])).stderr);
-      assert.ok(b);
-      assert.deepEqual([d.line, d.col, d.caretCol, d.source], [b.line, b.col, b.caretCol, b.source], `tsbpf:\n${r.stderr}\nbpftrace line:col ${b.line}:${b.col} ${b.message}`);
+    // Positions, not messages: bpftrace 0.23 words two of these differently ("expecting ; or }", "hist() takes up to 2 arguments").
+    const peers = [...(hasBpftrace() ? [['bpftrace 0.17', () => runBpftrace([file])] as const] : []),
+      ...(peerAvailable(bpftrace023) ? [['bpftrace 0.23', () => runPeer(bpftrace023, [file])] as const] : [])];
+    for (const [name, run] of peers) {
+      const b = firstDiag((await run()).stderr);
+      assert.ok(b, name);
+      assert.deepEqual([d.line, d.col, d.caretCol, d.source], [b.line, b.col, b.caretCol, b.source], `tsbpf:\n${r.stderr}\n${name} line:col ${b.line}:${b.col} ${b.message}`);
     }
   });
 }
