@@ -152,4 +152,6 @@ export interface FunctionDef {
   store?(g: Lowering, e: Call, dst: Loc, size: number): void;
   /** Lowering of a call used as a statement (printf, exit, ...). */
   stmt?(g: Lowering, e: Call): void;
+  /** The probe's action ends after this call (exit(): bpftrace runs nothing after it). */
+  endsAction?: boolean;
 }

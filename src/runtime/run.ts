@@ -98,6 +98,8 @@ export class ScriptRuntime {
   private readonly parsedFormats = new Map<number, ParsedFormat>();
   private exitCode = 0;
   private finishing = false;
+  /** Set by an exit() record: like bpftrace, the records behind it (other CPUs, the same batch) are not printed; END's are. */
+  private exitSeen = false;
   private finished: Promise<number> | undefined;
   private resolveFinished: ((code: number) => void) | undefined;
   private lostReported = 0n;
@@ -316,7 +318,7 @@ export class ScriptRuntime {
   }
 
   private onRecord(b: Buffer, off: number, len: number): void {
-    if (len < 8) return;
+    if (len < 8 || this.exitSeen) return;
     // The u64 event id as two u32 reads: ids are small, a BigInt per event is not.
     if ((b[off + 4] | b[off + 5] | b[off + 6] | b[off + 7]) !== 0) return;
     const id = b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24);
@@ -374,6 +376,7 @@ export class ScriptRuntime {
           const v = decodeValue(rec, ev.code.offset, ev.code.type, this.resolver);
           this.exitCode = v.kind === 'int' ? Number(v.value) : 0;
         }
+        this.exitSeen = true;
         void this.finish(this.exitCode);
         return;
       }
@@ -597,6 +600,7 @@ export class ScriptRuntime {
     await closeLinksConcurrently(this.links);
     this.links = [];
     this.reader?.drainNow();
+    this.exitSeen = false;
     try {
       this.runOnce('end');
     } catch (e) {

@@ -150,6 +150,7 @@ export const OUTPUT_FUNCTIONS: Record<string, FunctionDef> = {
   exit: {
     minArgs: 0,
     maxArgs: 1,
+    endsAction: true,
     check(c, e) {
       if (e.args[0]) c.int(e.args[0], 'exit code');
       return NONE;

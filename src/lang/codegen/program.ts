@@ -122,6 +122,7 @@ export class Gen extends StmtGen implements Lowering {
       this.cond(p.predicate, this.exitLabel);
     }
     if (recordsUserAddresses(p, this.inst.ctx.user)) this.announceProcess();
+    this.lastOfAction = p.body.stmts[p.body.stmts.length - 1];
     this.stmt(p.body);
     this.a.label(this.exitLabel);
     this.a.setTag(undefined);

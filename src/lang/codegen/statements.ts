@@ -3,7 +3,7 @@
  * return, and the callback subprograms of for ($kv : @map) and len(@map).
  */
 import { FP, Helper, R0, R1, R2, R3, R4, R6, PseudoLd, type Reg } from '../../ebpf/asm';
-import type { Expr, MapRef, Node, Span, Stmt } from '../ast';
+import type { Block, Expr, MapRef, Node, Span, Stmt } from '../ast';
 import { functionDef } from '../builtins';
 import { NONE, isScalar, memSize, type Type } from '../types';
 import { TEMPS } from './frame';
@@ -18,6 +18,12 @@ function varNames(node: Node, skip?: Node): Set<string> {
     if (o.kind === 'Variable') out.add(o.name);
   });
   return out;
+}
+
+/** Whether control never reaches the statement after `s`. */
+function endsFlow(s: Stmt): boolean {
+  if (s.kind === 'ReturnStmt' || s.kind === 'JumpStmt') return true;
+  return s.kind === 'ExprStmt' && s.expr.kind === 'Call' && functionDef(s.expr.name)?.endsAction === true;
 }
 
 export abstract class StmtGen extends EventGen {
@@ -36,16 +42,27 @@ export abstract class StmtGen extends EventGen {
     const mark = this.frameMark;
     switch (s.kind) {
       case 'Block':
-        for (const x of s.stmts) this.stmt(x);
+        for (const x of s.stmts) {
+          this.stmt(x);
+          // what follows return, break, continue or exit() never runs (and the verifier refuses unreachable code)
+          if (endsFlow(x)) break;
+        }
         break;
       case 'ExprStmt': {
         const e = s.expr;
-        const asStmt = e.kind === 'Call' ? functionDef(e.name)?.stmt : undefined;
-        if (e.kind === 'Call' && asStmt) {
-          asStmt(this.lower, e);
+        const def = e.kind === 'Call' ? functionDef(e.name) : undefined;
+        if (e.kind === 'Call' && def?.stmt) {
+          def.stmt(this.lower, e);
+          if (def.endsAction && s !== this.lastOfAction) this.jumpTo(this.exitLabel);
           break;
         }
         const t = this.type(e);
+        if (e.kind === 'Ternary' && t.kind === 'none') {
+          // `c ? printf(..) : printf(..)`: a statement in each branch, as if/else
+          const branch = (x: Expr): Block => ({ kind: 'Block', stmts: [{ kind: 'ExprStmt', expr: x, span: x.span }], span: x.span });
+          this.stmt({ kind: 'IfStmt', cond: e.cond, then: branch(e.then), otherwise: branch(e.otherwise), span: e.span });
+          break;
+        }
         if (isScalar(t)) this.release1(this.scalar(e));
         else if (t.kind !== 'none') this.dropLoc(this.addr(e));
         break;
@@ -160,6 +177,9 @@ export abstract class StmtGen extends EventGen {
     }
     if (s.kind !== 'Block') this.release(mark);
   }
+
+  /** The action's last top-level statement: an exit() there falls through to the end, no jump needed. */
+  protected lastOfAction: Stmt | undefined;
 
   /** True while generating a callback subprogram (its stack frame is not the main program's). */
   protected inCallback = false;

@@ -15,8 +15,8 @@
  * Quirks kept from bpftrace 0.17 (its peers print the same bytes):
  * - conversions are found by searching, so in `"%%d"` the `%d` is a
  *   conversion (it consumes an argument and prints `%d`);
- * - `%%` becomes `%` only in text before a conversion; after the last
- *   conversion text is printed verbatim (`printf("100%%\n")` prints `100%%`);
+ * - `%%` becomes `%` everywhere, also after the last conversion
+ *   (`printf("100%%\n")` prints `100%`, as bpftrace 0.23+ does; 0.17 kept `%%` there);
  * - `%r` with a width/flags (`%10r`) prints itself literally.
  *
  * @example
@@ -185,7 +185,7 @@ const plans = new WeakMap<ParsedFormat, FormatPlan>();
 export function planFormat(parsed: ParsedFormat): FormatPlan {
   let plan = plans.get(parsed);
   if (!plan) {
-    plan = { pieces: parsed.parts.map(({ literal, spec }) => piece(literal, spec)), tail: parsed.tail };
+    plan = { pieces: parsed.parts.map(({ literal, spec }) => piece(literal, spec)), tail: parsed.tail.replace(/%%/g, '%') };
     plans.set(parsed, plan);
   }
   return plan;

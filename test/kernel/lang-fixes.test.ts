@@ -1,0 +1,32 @@
+/**
+ * Wrong results of issue 19, each reproduced through bin/tsbpf with the
+ * output bpftrace gives: exit() ends the action, a ternary of statements runs
+ * one of them, %% prints %.
+ */
+import assert from 'node:assert/strict';
+import { kernelTest } from '../helpers/kernel';
+import { runTsbpf } from '../helpers/tsbpf';
+
+async function out(script: string, args: string[] = []): Promise<string> {
+  const r = await runTsbpf([...args, '-e', script]);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.replace(/\n+$/, '\n'); // the blank lines printed at exit
+
+}
+
+kernelTest('lang fixes: exit() ends the probe action; what follows it never runs, END still does', async () => {
+  assert.match(await out('interval:ms:100 { @++; if (@) { exit(); } @++ }'), /^@: 1$/m);
+  const o = await out('BEGIN { printf("a\\n"); exit(); printf("b\\n"); } END { printf("end\\n"); }');
+  assert.equal(o, 'a\nend\n');
+});
+
+kernelTest('lang fixes: records behind an exit() record are not printed (a busy probe prints its line once)', async () => {
+  // every CPU's getpid storm races to exit(): bpftrace prints the line of the first record only
+  const o = await out('tracepoint:raw_syscalls:sys_enter { printf("hit\\n"); exit(); }');
+  assert.equal(o.split('\n').filter((l) => l === 'hit').length, 1, o);
+});
+
+kernelTest('lang fixes: a ternary of printf statements prints one branch; %% prints %', async () => {
+  assert.equal(await out('BEGIN { nsecs ? printf("yes\\n") : printf("no"); 0 ? printf("yes\\n") : printf("no\\n"); exit(); }'), 'yes\nno\n');
+  assert.equal(await out('BEGIN { printf("100%%\\n"); printf("%d%%|%%\\n", 5); exit(); }'), '100%\n5%|%\n');
+});
