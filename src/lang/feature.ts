@@ -128,6 +128,22 @@ export interface NamedValueTypeDef {
   text(raw: bigint): string;
 }
 
+/** The map helpers an aggregation's lowering uses (lang/aggregations.ts). */
+export interface AggLowering {
+  readonly a: Asm;
+  scalar(e: Expr): Reg;
+  release1(r: Reg): void;
+  alloc(size: number, span?: Span | null): number;
+  /** Present key: `inPlace` updates the value R0 points at (may jump to `done`); absent: `first` writes the first value on the stack and returns its offset. */
+  updateOrInsert(index: number, key: Loc, inPlace: (done: string) => void, first: () => number): void;
+  /** The first {value, count} pair of min/max/avg/stats on the stack; returns its offset. */
+  firstValueAndCount(val: Reg): number;
+  /** In place: v → hist(v, bits) bucket index. */
+  log2Bucket(v: Reg, bits: number): void;
+  /** In place: v → lhist(v, min, max, step) bucket index. */
+  linearBucket(v: Reg, min: bigint, max: bigint, step: bigint): void;
+}
+
 /** A builtin variable (`pid`, `comm`, `arg0`, ...). */
 export interface BuiltinVarDef {
   /** The names it parses as (default: its key in the definition table). */

@@ -30,6 +30,7 @@ import { captureProcess } from '../ebpf/symbolize';
 import * as V from './values';
 import { UserError } from '../errors';
 import { kprobeMulti, loadArtifact } from './load';
+import { AGGREGATIONS, type AggregationDef } from '../lang/aggregations';
 
 export interface RunOptions {
   format?: 'text' | 'json';
@@ -525,57 +526,12 @@ export class ScriptRuntime {
       return spec.multiKey && v.kind === 'tuple' ? [...v.items] : [v];
     };
     const name = spec.name;
+    if (agg.kind !== 'scalar') {
+      // the aggregation's own per-CPU reduction (lang/aggregations.ts)
+      const def = AGGREGATIONS[agg.kind] as AggregationDef;
+      return def.reduce(agg, spec.value, rawEntries, { name, keyed, div: d, keyOf });
+    }
     switch (agg.kind) {
-      case 'count':
-      case 'sum': {
-        const signed = agg.kind === 'sum' && (spec.value.kind !== 'int' || spec.value.signed);
-        const entries = rawEntries.map(([k, vs]) => ({ key: keyOf(k), value: sumCpus(vs, signed) / d }));
-        // bpftrace 0.17 prints a key-less count() that never ran as "@: 0" (sum and the others print nothing)
-        if (agg.kind === 'count' && !keyed && entries.length === 0) entries.push({ key: [], value: 0n });
-        return { name, keyed, kind: agg.kind, signed, entries };
-      }
-      case 'min':
-      case 'max': {
-        const entries = rawEntries.map(([k, vs]) => {
-          let best: bigint | undefined;
-          for (const v of vs) {
-            if (v.length >= 16 && v.readBigUInt64LE(8) === 0n) continue;
-            const x = v.readBigInt64LE(0);
-            if (best === undefined || (agg.kind === 'min' ? x < best : x > best)) best = x;
-          }
-          return { key: keyOf(k), value: (best ?? 0n) / d };
-        });
-        return { name, keyed, kind: agg.kind, signed: true, entries };
-      }
-      case 'avg':
-      case 'stats': {
-        const entries = rawEntries.map(([k, vs]) => {
-          let total = 0n;
-          let count = 0n;
-          for (const v of vs) {
-            total += v.readBigInt64LE(0);
-            count += v.readBigUInt64LE(8);
-          }
-          return { key: keyOf(k), value: { total: total / d, count } };
-        });
-        return { name, keyed, kind: agg.kind, entries };
-      }
-      case 'hist':
-      case 'lhist': {
-        // Keys carry the bucket index in their last 8 bytes: group by the rest.
-        const groups = new Map<string, { key: Buffer; counts: bigint[] }>();
-        for (const [k, vs] of rawEntries) {
-          const prefix = k.subarray(0, k.length - 8);
-          const bucket = Number(k.readBigUInt64LE(k.length - 8));
-          const id = prefix.toString('hex');
-          let g = groups.get(id);
-          if (!g) groups.set(id, (g = { key: Buffer.from(prefix), counts: [] }));
-          g.counts[bucket] = (g.counts[bucket] ?? 0n) + sumCpus(vs, false) / d;
-        }
-        const entries = [...groups.values()].map((g) => ({ key: keyOf(g.key), value: g.counts }));
-        if (agg.kind === 'hist') return { name, keyed, kind: 'hist', bits: agg.bits, entries };
-        return { name, keyed, kind: 'lhist', min: Number(agg.min), max: Number(agg.max), step: Number(agg.step), entries };
-      }
       case 'scalar': {
         if (spec.value.kind === 'int') {
           const t = spec.value;
@@ -653,12 +609,6 @@ function joinParts(ev: Extract<EventSpec, { kind: 'join' }>, rec: Buffer): strin
     parts.push(s);
   }
   return parts;
-}
-
-function sumCpus(vs: readonly Buffer[], signed: boolean): bigint {
-  let s = 0n;
-  for (const v of vs) s += signed ? v.readBigInt64LE(0) : v.readBigUInt64LE(0);
-  return signed ? BigInt.asIntN(64, s) : BigInt.asUintN(64, s);
 }
 
 function realtimeNow(): bigint {

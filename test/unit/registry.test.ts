@@ -9,6 +9,10 @@ import { builtinNames, builtinVar, functionDef, functionNames, isBuiltinName, na
 import { parse } from '../../src/lang/parser';
 import { decodeValue, type Resolver } from '../../src/runtime/decode';
 import { sym } from '../../src/runtime/values';
+import { AGGREGATIONS } from '../../src/lang/aggregations';
+import { compile } from '../../src/lang/compile';
+import { CompileError } from '../../src/lang/diagnostics';
+import { unitTarget } from '../helpers/target';
 
 const unused = (): never => {
   throw new Error('not needed by these values');
@@ -19,8 +23,6 @@ const noResolver: Resolver = { stack: unused, ksym: unused, usym: unused, userna
 const REFUSED = new Set(['cpid']);
 /** Read only through its fields (`args.x`), which the expression lowering handles. */
 const FIELDS_ONLY = new Set(['args']);
-/** Function names the map assignment lowers (aggregations), and statement-only functions. */
-const AGGREGATIONS = new Set(['count', 'sum', 'avg', 'min', 'max', 'stats', 'hist', 'lhist']);
 
 test('every builtin variable parses as a Builtin and has a type rule and a lowering', () => {
   assert.ok(builtinNames().length > 20);
@@ -38,12 +40,13 @@ test('every builtin variable parses as a Builtin and has a type rule and a lower
   assert.ok(!isBuiltinName('printf') && !isBuiltinName('nosuch'));
 });
 
-test('every function has an arity, a type rule and a lowering (aggregations are lowered by the map assignment)', () => {
+test('every function has an arity, a type rule and a lowering; aggregations are not functions', () => {
   for (const name of functionNames()) {
     const f = functionDef(name)!;
     assert.ok(f.minArgs >= 0 && f.maxArgs >= f.minArgs, name);
     assert.equal(typeof f.check, 'function', name);
-    if (!AGGREGATIONS.has(name)) assert.ok(f.scalar || f.store || f.stmt, `${name} has no lowering`);
+    assert.ok(f.scalar || f.store || f.stmt, `${name} has no lowering`);
+    assert.ok(!(name in AGGREGATIONS), `${name} is both a function and an aggregation`);
   }
 });
 
@@ -63,4 +66,29 @@ test('named value types: strerror prints glibc text, decoded from the u64 the ke
   b.writeBigUInt64LE(13n);
   assert.deepEqual(decodeValue(b, 0, { kind: 'named', name: 'strerror' }, noResolver), sym('Permission denied', 'named'));
   assert.throws(() => namedValueType('nosuch'), /no value type named nosuch/);
+});
+
+test('aggregations: one definition each (lang/aggregations.ts) for the checker, the map layout and the code generator', () => {
+  assert.deepEqual(Object.keys(AGGREGATIONS).sort(), ['avg', 'count', 'hist', 'lhist', 'max', 'min', 'stats', 'sum']);
+  const errorOf = (text: string): string => {
+    try {
+      compile({ name: 't.bt', text }, { target: unitTarget() });
+    } catch (e) {
+      return e instanceof CompileError ? e.format() : (e as Error).message;
+    }
+    return 'compiled';
+  };
+  assert.match(errorOf('BEGIN { $x = count(); }'), /count\(\) must be assigned directly to a map: @x = count\(\.\.\.\)/);
+  assert.match(errorOf('BEGIN { @x = hist(); }'), /hist\(\) takes 1 to 2 arguments, got 0/);
+  assert.match(errorOf('BEGIN { @x = lhist(1, 0, 10, 1); @y = @x; }'), /the value of @x \(lhist\) cannot be read in a probe/);
+  assert.match(errorOf('BEGIN { @x = cont(); }'), /unknown function: cont[\s\S]*did you mean count/);
+  // layout: min/max keep a per-CPU "seen" flag next to the value; hist keys carry the bucket index
+  const a = compile({ name: 't.bt', text: 'BEGIN { @m[1] = min(5); @h[2] = hist(3); @c = count(); }' }, { target: unitTarget() });
+  const size = (n: string) => {
+    const u = a.userMaps.find((x) => x.name === n)!;
+    return [a.maps[u.map].keySize, a.maps[u.map].valueSize, u.percpu];
+  };
+  assert.deepEqual(size('@m'), [8, 16, true]);
+  assert.deepEqual(size('@h'), [16, 8, true]);
+  assert.deepEqual(size('@c'), [8, 8, true]);
 });

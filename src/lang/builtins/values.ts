@@ -195,15 +195,6 @@ export const VALUE_FUNCTIONS: Record<string, FunctionDef> = {
     },
     scalar: (g, e) => g.mapLength(e.args[0] as Extract<Expr, { kind: 'MapRef' }>, e.span),
   },
-  // aggregations: typed and lowered by the map assignment itself
-  count: { minArgs: 0, maxArgs: 0, check: () => NONE },
-  sum: { minArgs: 1, maxArgs: 1, check: () => NONE },
-  avg: { minArgs: 1, maxArgs: 1, check: () => NONE },
-  min: { minArgs: 1, maxArgs: 1, check: () => NONE },
-  max: { minArgs: 1, maxArgs: 1, check: () => NONE },
-  stats: { minArgs: 1, maxArgs: 1, check: () => NONE },
-  hist: { minArgs: 1, maxArgs: 2, check: () => NONE },
-  lhist: { minArgs: 4, maxArgs: 4, check: () => NONE },
 };
 
 /** glibc's strerror() text by errno (0..133); null where glibc has none ("Unknown error N"). */

@@ -2,12 +2,13 @@
  * Maps and aggregations: keys, reads, plain and read-modify-write updates,
  * count/sum/min/max/avg/stats/hist/lhist, delete and has_key.
  */
-import { FP, Helper, R0, R1, R2, R3, R4, type Reg, type JmpCond } from '../../ebpf/asm';
+import { FP, Helper, R0, R1, R2, R3, R4, type Reg } from '../../ebpf/asm';
 import type { Expr, MapRef, Span, Stmt } from '../ast';
 import type { Loc } from '../feature';
 import type { MapInfo } from '../semantic';
 import { NONE, memSize, storedType, tupleType, type Type } from '../types';
 import { ExprGen } from './expr';
+import { AGGREGATIONS, type AggregationDef } from '../aggregations';
 
 export abstract class MapGen extends ExprGen {
   /** Stores the value of @m[k] at dst (zero when absent), in the layout of `target`. */
@@ -113,10 +114,9 @@ export abstract class MapGen extends ExprGen {
       this.update(index, key, { base: FP, off: valOff });
       return;
     }
-    if (agg.kind === 'scalar' || agg.kind === 'count' || agg.kind === 'sum') {
-      // read-modify-write: lookup; existing → in place; absent → insert
-      let val: Reg | null = null;
-      if (agg.kind === 'sum' || s.op) val = this.scalar(agg.kind === 'sum' && v.kind === 'Call' ? v.args[0] : v);
+    if (agg.kind === 'scalar') {
+      // `@m[k] op= v`: read-modify-write: lookup; existing → in place; absent → insert
+      const val = this.scalar(v);
       const key = this.mapKey(m, info, 0);
       this.updateOrInsert(index, key, () => {
         this.a.ldx('dw', R1, R0, 0);
@@ -130,63 +130,13 @@ export abstract class MapGen extends ExprGen {
         this.a.stx('dw', FP, slot, R1);
         return slot;
       });
-      if (val) this.release1(val);
+      this.release1(val);
       return;
     }
     if (v.kind !== 'Call') this.fail('internal: aggregation without call', v.span);
-    if (agg.kind === 'min' || agg.kind === 'max') {
-      const val = this.scalar(v.args[0]);
-      const key = this.mapKey(m, info, 0);
-      const signed = info.value.kind === 'int' && info.value.signed;
-      const keep: JmpCond = agg.kind === 'min' ? (signed ? 'JSLE' : 'JLE') : signed ? 'JSGE' : 'JGE';
-      this.updateOrInsert(index, key, (done) => {
-        this.a.ldx('dw', R1, R0, 0);
-        this.a.jcond(keep, R1, val, done);
-        this.a.stx('dw', R0, 0, val);
-      }, () => this.firstValueAndCount(val));
-      this.release1(val);
-      return;
-    }
-    if (agg.kind === 'avg' || agg.kind === 'stats') {
-      const val = this.scalar(v.args[0]);
-      const key = this.mapKey(m, info, 0);
-      this.updateOrInsert(index, key, () => {
-        this.a.ldx('dw', R1, R0, 0);
-        this.a.add64(R1, val);
-        this.a.stx('dw', R0, 0, R1);
-        this.a.ldx('dw', R1, R0, 8);
-        this.a.add64(R1, 1);
-        this.a.stx('dw', R0, 8, R1);
-      }, () => this.firstValueAndCount(val));
-      this.release1(val);
-      return;
-    }
-    // hist / lhist: the bucket index is appended to the key; the value counts.
-    const val = this.scalar(v.args[0]);
-    if (agg.kind === 'hist') this.log2Bucket(val, agg.bits);
-    else if (agg.kind === 'lhist') this.linearBucket(val, agg.min, agg.max, agg.step);
-    const keySize = info.key ? memSize(info.key) : 8;
-    const key = this.mapKey(m, info, 8);
-    if ((key.off + keySize) % 8 === 0) {
-      this.a.stx('dw', FP, key.off + keySize, val);
-    } else {
-      // Keys such as string[2] leave the bucket unaligned, and the verifier rejects
-      // misaligned 8-byte stack stores: store it byte by byte (little endian).
-      for (let b = 0; b < 8; b++) {
-        this.a.stx('b', FP, key.off + keySize + b, val);
-        if (b < 7) this.a.rsh64(val, 8);
-      }
-    }
-    this.release1(val);
-    this.updateOrInsert(index, key, () => {
-      this.a.ldx('dw', R1, R0, 0);
-      this.a.add64(R1, 1);
-      this.a.stx('dw', R0, 0, R1);
-    }, () => {
-      const slot = this.alloc(8);
-      this.a.st('dw', FP, slot, 1);
-      return slot;
-    });
+    // count(), sum(), hist(), ...: the aggregation's own lowering (lang/aggregations.ts)
+    const def = AGGREGATIONS[agg.kind] as AggregationDef;
+    def.lower(this, { index, key: info.key, value: info.value }, v, agg, (extra) => this.mapKey(m, info, extra));
   }
 
   /**
@@ -196,7 +146,7 @@ export abstract class MapGen extends ExprGen {
    * offset, and that is inserted. Updating in place through the looked-up
    * pointer costs no second map operation on the hot path.
    */
-  protected updateOrInsert(index: number, key: Loc, inPlace: (done: string) => void, first: () => number): void {
+  updateOrInsert(index: number, key: Loc, inPlace: (done: string) => void, first: () => number): void {
     this.lookup(index, key);
     const absent = this.a.newLabel('absent'), done = this.a.newLabel('done');
     this.a.jeq(R0, 0, absent);
@@ -209,7 +159,7 @@ export abstract class MapGen extends ExprGen {
   }
 
   /** The first {value, count} pair of min/max/avg/stats on the stack; returns its offset. */
-  protected firstValueAndCount(val: Reg): number {
+  firstValueAndCount(val: Reg): number {
     const slot = this.alloc(16);
     this.a.stx('dw', FP, slot, val);
     this.a.st('dw', FP, slot + 8, 1);

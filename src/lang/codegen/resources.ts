@@ -8,6 +8,7 @@ import { CompileError } from '../diagnostics';
 import type { MapInfo } from '../semantic';
 import type { SharedResources } from '../feature';
 import type { Target } from '../../target/target';
+import { AGGREGATIONS } from '../aggregations';
 import { hasStack, memSize, valueTypeOf } from '../types';
 
 /** Resources shared by all programs of one script. */
@@ -40,17 +41,16 @@ export class Shared implements SharedResources {
     let um = this.userMapIndex.get(name);
     if (um === undefined) {
       const agg = info.agg;
-      const hist = agg.kind === 'hist' || agg.kind === 'lhist';
-      const percpu = agg.kind !== 'scalar';
-      let keySize = info.key ? memSize(info.key) : 8;
-      if (hist) keySize += 8;
+      const def = agg.kind === 'scalar' ? undefined : AGGREGATIONS[agg.kind];
+      // aggregations are per CPU (lang/aggregations.ts); hist/lhist keys carry the bucket index after the key
+      const percpu = def !== undefined;
+      const keySize = (info.key ? memSize(info.key) : 8) + (def?.keyExtra ?? 0);
       const kname = `AT_${name.slice(1)}`.slice(0, 15);
       const index = this.addMap({
         name: kname,
         kind: percpu ? 'percpu_hash' : 'hash',
         keySize,
-        // min/max: value plus a "set" flag, so CPUs that never saw the key do not count as 0
-        valueSize: agg.kind === 'min' || agg.kind === 'max' ? 16 : Math.max(8, memSize(info.value)),
+        valueSize: def ? def.valueSize(info.value) : Math.max(8, memSize(info.value)),
         maxEntries: this.opts.maxMapKeys,
       });
       // The key/value layouts name the stack map: create it before describing them.

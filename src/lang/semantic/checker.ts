@@ -8,7 +8,8 @@ import { functionDef } from '../builtins';
 import {
   type Type, INT64, UINT64, isStorable, storedType, tupleType, typeName, unify,
 } from '../types';
-import { AGG_FUNCS, castType } from './shared';
+import { castType } from './shared';
+import { aggregationDef, type AggregationDef } from '../aggregations';
 import { ExprChecker } from './expressions';
 
 export class Checker extends ExprChecker {
@@ -123,7 +124,7 @@ export class Checker extends ExprChecker {
         return;
       }
       if (t.kind === 'none') {
-        if (!this.vars.has(target.name) && !this.firstPass && s.value.kind === 'Call' && functionDef(s.value.name)) {
+        if (!this.vars.has(target.name) && !this.firstPass && s.value.kind === 'Call' && (functionDef(s.value.name) || aggregationDef(s.value.name))) {
           this.error(`${s.value.name}() does not return a value`, s.value.span);
         }
         if (!this.vars.has(target.name)) this.vars.set(target.name, INT64);
@@ -148,8 +149,9 @@ export class Checker extends ExprChecker {
     const v = s.value;
     let agg: Aggregation = { kind: 'scalar' };
     let vt: Type;
-    if (v.kind === 'Call' && AGG_FUNCS.has(v.name) && !s.op) {
-      const r = this.aggregation(v);
+    const aggDef = v.kind === 'Call' && !s.op ? aggregationDef(v.name) : undefined;
+    if (v.kind === 'Call' && aggDef) {
+      const r = this.aggregation(v, aggDef);
       agg = r.agg;
       vt = r.value;
     } else if (s.op) {
@@ -195,58 +197,14 @@ export class Checker extends ExprChecker {
     this.exprs.set(target, u);
   }
 
-  private aggregation(c: Call): { agg: Aggregation; value: Type } {
+  /** `@m = agg(args)`: arity, then the aggregation's own type rule (lang/aggregations.ts). */
+  private aggregation(c: Call, def: AggregationDef): { agg: Aggregation; value: Type } {
     const n = c.args.length;
-    const want = (lo: number, hi: number): boolean => {
-      if (n < lo || n > hi) {
-        this.error(`${c.name}() takes ${lo === hi ? lo : `${lo} to ${hi}`} argument${hi === 1 ? '' : 's'}, got ${n}`, c.span);
-        return false;
-      }
-      return true;
-    };
-    const i64: Type = INT64;
-    switch (c.name) {
-      case 'count':
-        want(0, 0);
-        return { agg: { kind: 'count' }, value: UINT64 };
-      case 'sum':
-      case 'min':
-      case 'max': {
-        if (!want(1, 1)) return { agg: { kind: c.name }, value: i64 };
-        const t = this.int(c.args[0], `${c.name}() argument`);
-        return { agg: { kind: c.name }, value: { kind: 'int', size: 8, signed: t.kind === 'int' ? t.signed : true } };
-      }
-      case 'avg':
-      case 'stats':
-        if (want(1, 1)) this.int(c.args[0], `${c.name}() argument`);
-        return { agg: { kind: c.name }, value: tupleType([i64, UINT64]) };
-      case 'hist': {
-        let bits = 0;
-        if (want(1, 2)) {
-          this.int(c.args[0], 'hist() argument');
-          if (n === 2) {
-            const b = this.requireConst(c.args[1], 'hist() bits');
-            if (b < 0n || b > 5n) this.error('hist() bits must be between 0 and 5', c.args[1].span);
-            bits = Number(b);
-          }
-        }
-        return { agg: { kind: 'hist', bits }, value: UINT64 };
-      }
-      default: {
-        // lhist
-        let min = 0n, max = 0n, step = 1n;
-        if (want(4, 4)) {
-          this.int(c.args[0], 'lhist() value');
-          min = this.requireConst(c.args[1], 'lhist() min');
-          max = this.requireConst(c.args[2], 'lhist() max');
-          step = this.requireConst(c.args[3], 'lhist() step');
-          if (min < 0n) this.error('lhist() min must be non-negative', c.args[1].span);
-          if (max <= min) this.error('lhist() max must be greater than min', c.args[2].span);
-          if (step <= 0n) this.error('lhist() step must be positive', c.args[3].span);
-          else if ((max - min) / step > 1000n) this.error('lhist() has too many buckets (more than 1000)', c.span);
-        }
-        return { agg: { kind: 'lhist', min, max, step }, value: UINT64 };
-      }
+    if (n < def.minArgs || n > def.maxArgs) {
+      const lo = def.minArgs, hi = def.maxArgs;
+      this.error(`${c.name}() takes ${lo === hi ? lo : `${lo} to ${hi}`} argument${hi === 1 ? '' : 's'}, got ${n}`, c.span);
+      return def.fallback;
     }
+    return def.check(this, c);
   }
 }

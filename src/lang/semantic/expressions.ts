@@ -2,18 +2,19 @@
  * Typing expressions: literals, names, builtins and calls (through their
  * definitions), operators (chains in loops), field and BTF member access.
  */
-import type { Binary, Expr, MapRef, Span, Stmt, TypeName } from '../ast';
+import type { Binary, Expr, MapRef, Span, Stmt } from '../ast';
 import { CTypeError, offsetOf } from '../ctypes';
 import { optionalBtf } from '../../target/target';
 import { type Diagnostic, nearestNames } from '../diagnostics';
 import type { ProbeContext } from '../probes';
+import { AGGREGATIONS, aggregationDef } from '../aggregations';
 import { builtinNames, builtinVar, functionDef, functionNames, namedValueType } from '../builtins';
 import type { NamedValueTypeDef, TypeRules } from '../feature';
 import {
   type Type, INT64, NONE, UINT64, isStorable, memSize, sameShape, storedType, tupleType, typeName, unify,
 } from '../types';
 import {
-  type CheckerFacts, type MapInfo, type SemanticOptions, AGG_FUNCS, btfPointer, castType, fieldType, foldConst, hint, leftSpine, nonNeg,
+  type CheckerFacts, type MapInfo, type SemanticOptions, btfPointer, castType, fieldType, foldConst, hint, leftSpine, nonNeg,
 } from './shared';
 
 /**
@@ -195,15 +196,15 @@ export abstract class ExprChecker implements TypeRules {
           return this.error(`undefined map: @${e.name}`, e.span, this.mapHint(e.name));
         }
         this.checkKey(m, kt, e);
-        if (m.agg.kind === 'avg' || m.agg.kind === 'stats' || m.agg.kind === 'hist' || m.agg.kind === 'lhist') {
+        if (m.agg.kind !== 'scalar' && !AGGREGATIONS[m.agg.kind].readable) {
           return this.error(`the value of ${m.name} (${m.agg.kind}) cannot be read in a probe`, e.span);
         }
         return m.value;
       }
       case 'Call': {
+        if (aggregationDef(e.name)) return this.error(`${e.name}() must be assigned directly to a map: @x = ${e.name}(...)`, e.span);
         const f = functionDef(e.name);
-        if (!f) return this.error(`unknown function: ${e.name}`, e.span, hint(e.name, functionNames()));
-        if (AGG_FUNCS.has(e.name)) return this.error(`${e.name}() must be assigned directly to a map: @x = ${e.name}(...)`, e.span);
+        if (!f) return this.error(`unknown function: ${e.name}`, e.span, hint(e.name, [...functionNames(), ...Object.keys(AGGREGATIONS)]));
         if (e.args.length < f.minArgs || e.args.length > f.maxArgs) {
           const n = f.minArgs === f.maxArgs ? `${f.minArgs}` : f.maxArgs === Infinity ? `at least ${f.minArgs}` : `${f.minArgs} to ${f.maxArgs}`;
           return this.error(`${e.name}() takes ${n} argument${f.maxArgs === 1 ? '' : 's'}, got ${e.args.length}`, e.span);

@@ -67,7 +67,6 @@ export interface SemanticResult {
   unsafe: boolean;
 }
 
-export const AGG_FUNCS = new Set(['count', 'sum', 'avg', 'min', 'max', 'stats', 'hist', 'lhist']);
 
 /** Type of a tracepoint field as bpftrace presents it. */
 export function fieldType(f: TracepointField, strlen: number): Type {

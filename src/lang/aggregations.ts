@@ -1,0 +1,313 @@
+/**
+ * The aggregations (`@m[k] = count()`, sum, min, max, avg, stats, hist,
+ * lhist): one definition each, read by every stage: the checker (type rule),
+ * the map layout (per-CPU value bytes, extra key bytes), the code generator
+ * (first value and in-place update, through AggLowering) and the runtime
+ * (the per-CPU reduction into what the printer takes).
+ *
+ * Values live in per-CPU hashes: each CPU updates its own slot without
+ * atomics, and user space combines the slots when it reads the map.
+ */
+import { FP, R0, R1, type JmpCond, type Reg } from '../ebpf/asm';
+import type { Call } from './ast';
+import type { Aggregation } from './artifact';
+import type { AggLowering, Loc, TypeRules } from './feature';
+import { INT64, UINT64, memSize, tupleType, type Type, type ValueType } from './types';
+import type { MapDump } from '../runtime/format/maps';
+
+type AggKind = Exclude<Aggregation['kind'], 'scalar'>;
+type AggOf<K extends AggKind> = Extract<Aggregation, { kind: K }>;
+
+/** A map's kernel layout as an aggregation's lowering sees it. */
+export interface AggMap {
+  /** Index of the kernel map. */
+  index: number;
+  key: Type | null;
+  value: Type;
+}
+
+/** One map entry as read from the kernel: key bytes and the value of each CPU. */
+export type RawEntry = readonly [Buffer, readonly Buffer[]];
+
+export interface AggregationDef<K extends AggKind = AggKind> {
+  minArgs: number;
+  maxArgs: number;
+  /** Types the arguments (arity is checked already); returns the aggregation and the type of its value. */
+  check(c: TypeRules, call: Call): { agg: AggOf<K>; value: Type };
+  /** What the checker assumes after a wrong number of arguments (reported already). */
+  fallback: { agg: AggOf<K>; value: Type };
+  /** Whether a probe can read `@m[k]` (a plain integer per key after the per-CPU sum); avg/stats/hist cannot. */
+  readable: boolean;
+  /** Bytes of one CPU's value. */
+  valueSize(value: Type): number;
+  /** Bytes appended to the key (the bucket index of hist/lhist). */
+  keyExtra: number;
+  /** Emits `@m[key] = agg(args)`; `key` builds the key (with keyExtra bytes after it). */
+  lower(g: AggLowering, m: AggMap, call: Call, agg: AggOf<K>, key: (extra: number) => Loc): void;
+  /** Combines the CPUs' values of every entry (`div`: print()'s divisor, 1 when none). */
+  reduce(agg: AggOf<K>, value: ValueType, raw: readonly RawEntry[], entry: EntryContext): MapDump;
+}
+
+/** What a reduction needs of the map besides its entries. */
+export interface EntryContext {
+  name: string;
+  keyed: boolean;
+  div: bigint;
+  keyOf(k: Buffer): import('../runtime/values').Value[];
+}
+
+function sumCpus(vs: readonly Buffer[], signed: boolean): bigint {
+  let s = 0n;
+  for (const v of vs) s += signed ? v.readBigInt64LE(0) : v.readBigUInt64LE(0);
+  return signed ? BigInt.asIntN(64, s) : BigInt.asUintN(64, s);
+}
+
+const intValue = (t: Type): Type => ({ kind: 'int', size: 8, signed: t.kind === 'int' ? t.signed : true });
+
+/** count/sum: add in place; an absent entry counts as 0. */
+function addLowering(g: AggLowering, m: AggMap, val: Reg | null, key: Loc): void {
+  const add = (acc: Reg): void => {
+    if (val) g.a.add64(acc, val);
+    else g.a.add64(acc, 1);
+  };
+  g.updateOrInsert(m.index, key, () => {
+    g.a.ldx('dw', R1, R0, 0);
+    add(R1);
+    g.a.stx('dw', R0, 0, R1);
+  }, () => {
+    const slot = g.alloc(8);
+    g.a.mov64(R1, 0);
+    add(R1);
+    g.a.stx('dw', FP, slot, R1);
+    return slot;
+  });
+}
+
+const count: AggregationDef<'count'> = {
+  minArgs: 0,
+  maxArgs: 0,
+  check: () => ({ agg: { kind: 'count' }, value: UINT64 }),
+  fallback: { agg: { kind: 'count' }, value: UINT64 },
+  readable: true,
+  valueSize: (v) => Math.max(8, memSize(v)),
+  keyExtra: 0,
+  lower(g, m, _call, _agg, key) {
+    addLowering(g, m, null, key(0));
+  },
+  reduce(_agg, _value, raw, e) {
+    const entries = raw.map(([k, vs]) => ({ key: e.keyOf(k), value: sumCpus(vs, false) / e.div }));
+    // bpftrace 0.17 prints a key-less count() that never ran as "@: 0" (sum and the others print nothing)
+    if (!e.keyed && entries.length === 0) entries.push({ key: [], value: 0n });
+    return { name: e.name, keyed: e.keyed, kind: 'count', signed: false, entries };
+  },
+};
+
+const sum: AggregationDef<'sum'> = {
+  minArgs: 1,
+  maxArgs: 1,
+  check(c, call) {
+    const t = c.int(call.args[0], 'sum() argument');
+    return { agg: { kind: 'sum' }, value: intValue(t) };
+  },
+  fallback: { agg: { kind: 'sum' }, value: INT64 },
+  readable: true,
+  valueSize: (v) => Math.max(8, memSize(v)),
+  keyExtra: 0,
+  lower(g, m, call, _agg, key) {
+    const val = g.scalar(call.args[0]);
+    addLowering(g, m, val, key(0));
+    g.release1(val);
+  },
+  reduce(_agg, value, raw, e) {
+    const signed = value.kind !== 'int' || value.signed;
+    return { name: e.name, keyed: e.keyed, kind: 'sum', signed, entries: raw.map(([k, vs]) => ({ key: e.keyOf(k), value: sumCpus(vs, signed) / e.div })) };
+  },
+};
+
+/**
+ * min/max: the value is 16 bytes, s64 value then u64 "set" flag (non-zero once
+ * this CPU saw the key): CPUs that never saw the key must not win as zero.
+ */
+function extreme<K extends 'min' | 'max'>(kind: K): AggregationDef<K> {
+  return {
+    minArgs: 1,
+    maxArgs: 1,
+    check(c, call) {
+      const t = c.int(call.args[0], `${kind}() argument`);
+      return { agg: { kind } as AggOf<K>, value: intValue(t) };
+    },
+    fallback: { agg: { kind } as AggOf<K>, value: INT64 },
+    readable: true,
+    valueSize: () => 16,
+    keyExtra: 0,
+    lower(g, m, call, _agg, key) {
+      const val = g.scalar(call.args[0]);
+      const k = key(0);
+      const signed = m.value.kind === 'int' && m.value.signed;
+      const keep: JmpCond = kind === 'min' ? (signed ? 'JSLE' : 'JLE') : signed ? 'JSGE' : 'JGE';
+      g.updateOrInsert(m.index, k, (done) => {
+        g.a.ldx('dw', R1, R0, 0);
+        g.a.jcond(keep, R1, val, done);
+        g.a.stx('dw', R0, 0, val);
+      }, () => g.firstValueAndCount(val));
+      g.release1(val);
+    },
+    reduce(_agg, _value, raw, e) {
+      const entries = raw.map(([k, vs]) => {
+        let best: bigint | undefined;
+        for (const v of vs) {
+          if (v.length >= 16 && v.readBigUInt64LE(8) === 0n) continue;
+          const x = v.readBigInt64LE(0);
+          if (best === undefined || (kind === 'min' ? x < best : x > best)) best = x;
+        }
+        return { key: e.keyOf(k), value: (best ?? 0n) / e.div };
+      });
+      return { name: e.name, keyed: e.keyed, kind, signed: true, entries };
+    },
+  };
+}
+
+/** avg/stats: the value is s64 sum then u64 count (16 bytes). */
+function averaging<K extends 'avg' | 'stats'>(kind: K): AggregationDef<K> {
+  return {
+    minArgs: 1,
+    maxArgs: 1,
+    check(c, call) {
+      c.int(call.args[0], `${kind}() argument`);
+      return { agg: { kind } as AggOf<K>, value: tupleType([INT64, UINT64]) };
+    },
+    fallback: { agg: { kind } as AggOf<K>, value: tupleType([INT64, UINT64]) },
+    readable: false,
+    valueSize: (v) => Math.max(8, memSize(v)),
+    keyExtra: 0,
+    lower(g, m, call, _agg, key) {
+      const val = g.scalar(call.args[0]);
+      const k = key(0);
+      g.updateOrInsert(m.index, k, () => {
+        g.a.ldx('dw', R1, R0, 0);
+        g.a.add64(R1, val);
+        g.a.stx('dw', R0, 0, R1);
+        g.a.ldx('dw', R1, R0, 8);
+        g.a.add64(R1, 1);
+        g.a.stx('dw', R0, 8, R1);
+      }, () => g.firstValueAndCount(val));
+      g.release1(val);
+    },
+    reduce(_agg, _value, raw, e) {
+      const entries = raw.map(([k, vs]) => {
+        let total = 0n;
+        let n = 0n;
+        for (const v of vs) {
+          total += v.readBigInt64LE(0);
+          n += v.readBigUInt64LE(8);
+        }
+        return { key: e.keyOf(k), value: { total: total / e.div, count: n } };
+      });
+      return { name: e.name, keyed: e.keyed, kind, entries };
+    },
+  };
+}
+
+/** hist/lhist: the bucket index is appended to the key; the value counts. */
+function bucketed<K extends 'hist' | 'lhist'>(bucket: (g: AggLowering, v: Reg, agg: AggOf<K>) => void): Omit<AggregationDef<K>, 'minArgs' | 'maxArgs' | 'check' | 'fallback'> {
+  return {
+    readable: false,
+    valueSize: (v) => Math.max(8, memSize(v)),
+    keyExtra: 8,
+    lower(g, m, call, agg, key) {
+      const val = g.scalar(call.args[0]);
+      bucket(g, val, agg);
+      const keySize = m.key ? memSize(m.key) : 8;
+      const k = key(8);
+      if ((k.off + keySize) % 8 === 0) {
+        g.a.stx('dw', FP, k.off + keySize, val);
+      } else {
+        // Keys such as string[2] leave the bucket unaligned, and the verifier rejects
+        // misaligned 8-byte stack stores: store it byte by byte (little endian).
+        for (let b = 0; b < 8; b++) {
+          g.a.stx('b', FP, k.off + keySize + b, val);
+          if (b < 7) g.a.rsh64(val, 8);
+        }
+      }
+      g.release1(val);
+      g.updateOrInsert(m.index, k, () => {
+        g.a.ldx('dw', R1, R0, 0);
+        g.a.add64(R1, 1);
+        g.a.stx('dw', R0, 0, R1);
+      }, () => {
+        const slot = g.alloc(8);
+        g.a.st('dw', FP, slot, 1);
+        return slot;
+      });
+    },
+    reduce(agg, _value, raw, e) {
+      // Keys carry the bucket index in their last 8 bytes: group by the rest.
+      const groups = new Map<string, { key: Buffer; counts: bigint[] }>();
+      for (const [k, vs] of raw) {
+        const prefix = k.subarray(0, k.length - 8);
+        const b = Number(k.readBigUInt64LE(k.length - 8));
+        const id = prefix.toString('hex');
+        let g = groups.get(id);
+        if (!g) groups.set(id, (g = { key: Buffer.from(prefix), counts: [] }));
+        g.counts[b] = (g.counts[b] ?? 0n) + sumCpus(vs, false) / e.div;
+      }
+      const entries = [...groups.values()].map((g) => ({ key: e.keyOf(g.key), value: g.counts }));
+      const a = agg as Aggregation;
+      if (a.kind === 'hist') return { name: e.name, keyed: e.keyed, kind: 'hist', bits: a.bits, entries };
+      if (a.kind !== 'lhist') throw new Error(`internal: ${a.kind} is not bucketed`);
+      return { name: e.name, keyed: e.keyed, kind: 'lhist', min: Number(a.min), max: Number(a.max), step: Number(a.step), entries };
+    },
+  };
+}
+
+const hist: AggregationDef<'hist'> = {
+  minArgs: 1,
+  maxArgs: 2,
+  check(c, call) {
+    let bits = 0;
+    c.int(call.args[0], 'hist() argument');
+    if (call.args.length === 2) {
+      const b = c.requireConst(call.args[1], 'hist() bits');
+      if (b < 0n || b > 5n) c.error('hist() bits must be between 0 and 5', call.args[1].span);
+      bits = Number(b);
+    }
+    return { agg: { kind: 'hist', bits }, value: UINT64 };
+  },
+  fallback: { agg: { kind: 'hist', bits: 0 }, value: UINT64 },
+  ...bucketed<'hist'>((g, v, agg) => g.log2Bucket(v, agg.bits)),
+};
+
+const lhist: AggregationDef<'lhist'> = {
+  minArgs: 4,
+  maxArgs: 4,
+  check(c, call) {
+    c.int(call.args[0], 'lhist() value');
+    const min = c.requireConst(call.args[1], 'lhist() min');
+    const max = c.requireConst(call.args[2], 'lhist() max');
+    const step = c.requireConst(call.args[3], 'lhist() step');
+    if (min < 0n) c.error('lhist() min must be non-negative', call.args[1].span);
+    if (max <= min) c.error('lhist() max must be greater than min', call.args[2].span);
+    if (step <= 0n) c.error('lhist() step must be positive', call.args[3].span);
+    else if ((max - min) / step > 1000n) c.error('lhist() has too many buckets (more than 1000)', call.span);
+    return { agg: { kind: 'lhist', min, max, step }, value: UINT64 };
+  },
+  fallback: { agg: { kind: 'lhist', min: 0n, max: 0n, step: 1n }, value: UINT64 },
+  ...bucketed<'lhist'>((g, v, agg) => g.linearBucket(v, agg.min, agg.max, agg.step)),
+};
+
+/** Every aggregation by the function name it is written as; a kind without a definition is a tsc error. */
+export const AGGREGATIONS: { readonly [K in AggKind]: AggregationDef<K> } = {
+  count,
+  sum,
+  min: extreme('min'),
+  max: extreme('max'),
+  avg: averaging('avg'),
+  stats: averaging('stats'),
+  hist,
+  lhist,
+};
+
+/** The definition of aggregation `name` (a call written `@m = name(...)`), or undefined. */
+export function aggregationDef(name: string): AggregationDef | undefined {
+  return Object.prototype.hasOwnProperty.call(AGGREGATIONS, name) ? (AGGREGATIONS[name as AggKind] as unknown as AggregationDef) : undefined;
+}
