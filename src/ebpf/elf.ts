@@ -135,7 +135,11 @@ export function isGlob(s: string): boolean {
   return /[*?[]/.test(s);
 }
 
+/** Reads up to `length` bytes at `offset`; never past the end of the file (sizes come from the file itself). */
 function readAt(fd: number, offset: number, length: number): Buffer {
+  const size = fs.fstatSync(fd).size;
+  if (!(offset >= 0) || offset >= size || !(length > 0)) return Buffer.alloc(0);
+  length = Math.min(length, size - offset);
   const buf = Buffer.alloc(length);
   let done = 0;
   while (done < length) {
@@ -224,6 +228,7 @@ export class ElfFile {
           if (shstrndx === 0xffff) shstrndx = s0.readUInt32LE(40);
           if (phnum === 0xffff) phnum = s0.readUInt32LE(44);
         }
+        if (shnum > 0 && shentsize < 64) throw new ElfError(path, `malformed ELF file: section header entries of ${shentsize} bytes (64 expected)`);
         const sh = readAt(fd, shoff, shnum * shentsize);
         if (sh.length < shnum * shentsize) throw new ElfError(path, 'truncated section headers');
         for (let i = 0; i < shnum; i++) {
@@ -258,6 +263,7 @@ export class ElfFile {
 
       const phs: ProgramHeader[] = [];
       if (phoff !== 0 && phnum > 0) {
+        if (phentsize < 56) throw new ElfError(path, `malformed ELF file: program header entries of ${phentsize} bytes (56 expected)`);
         const ph = readAt(fd, phoff, phnum * phentsize);
         for (let i = 0; i < phnum && (i + 1) * phentsize <= ph.length; i++) {
           const o = i * phentsize;
@@ -274,6 +280,10 @@ export class ElfFile {
         }
       }
       this.programHeaders = phs;
+    } catch (e) {
+      // a size or offset in the file that points outside it: one sentence, not a RangeError
+      if (e instanceof RangeError) throw new ElfError(path, 'malformed ELF file: a header or table points outside the file');
+      throw e;
     } finally {
       fs.closeSync(fd);
     }
@@ -330,13 +340,17 @@ export class ElfFile {
   }
 
   private readSymbolTable(name: '.symtab' | '.dynsym'): ElfSymbol[] {
+    return malformedIsElfError(this.path, () => this.readSymbols(name));
+  }
+
+  private readSymbols(name: '.symtab' | '.dynsym'): ElfSymbol[] {
     const sec = this.section(name);
     if (!sec || sec.type === SHT_NOBITS) return [];
     const strSec = this.sections[sec.link];
     if (!strSec) return [];
     const data = this.sectionData(sec);
     const strs = this.sectionData(strSec);
-    const ent = sec.entsize || 24;
+    const ent = Math.max(sec.entsize, 24); // smaller entries would overlap: read them as the standard 24
     const out: ElfSymbol[] = [];
     // Entry 0 is the reserved null symbol.
     for (let o = ent; o + 24 <= data.length; o += ent) {
@@ -511,7 +525,7 @@ export class ElfFile {
   notes(sectionName?: string): ElfNote[] {
     const secs = sectionName ? [this.section(sectionName)].filter((s): s is ElfSection => !!s) : this.sections.filter((s) => s.type === SHT_NOTE);
     const out: ElfNote[] = [];
-    for (const s of secs) out.push(...parseNotes(this.sectionData(s), s.addralign >= 8 ? 8 : 4));
+    for (const s of secs) out.push(...malformedIsElfError(this.path, () => parseNotes(this.sectionData(s), s.addralign >= 8 ? 8 : 4)));
     return out;
   }
 
@@ -530,7 +544,8 @@ export class ElfFile {
 /** Splits a note section into notes; `align` is 4 for normal notes, 8 for some GNU properties. */
 export function parseNotes(buf: Buffer, align = 4): ElfNote[] {
   const out: ElfNote[] = [];
-  const pad = (n: number): number => (n + align - 1) & ~(align - 1);
+  // sizes are u32 from the file: no 32-bit bit tricks (0xffffffff would wrap negative and loop forever)
+  const pad = (n: number): number => Math.ceil(n / align) * align;
   let o = 0;
   while (o + 12 <= buf.length) {
     const namesz = buf.readUInt32LE(o);
@@ -544,6 +559,19 @@ export function parseNotes(buf: Buffer, align = 4): ElfNote[] {
     o = descStart + pad(descsz);
   }
   return out;
+}
+
+/**
+ * Runs a parse of `path`'s bytes; an out-of-bounds read (a size or offset in
+ * the file that points outside it) becomes one sentence instead of a RangeError.
+ */
+export function malformedIsElfError<T>(path: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof RangeError) throw new ElfError(path, 'malformed ELF file: a header or table points outside the file');
+    throw e;
+  }
 }
 
 /** File offset of a symbol in an ELF file (for uprobes). */

@@ -11,7 +11,7 @@
  * @example
  *   for (const p of readUsdtProbes('/usr/bin/python3')) console.log(p.provider, p.name, p.fileOffset);
  */
-import { ElfError, ElfFile, globToRegExp, type ElfSymbol } from './elf';
+import { ElfError, ElfFile, globToRegExp, malformedIsElfError, type ElfSymbol } from './elf';
 import { UserError } from '../errors';
 
 /** A USDT argument spec the parser does not understand. */
@@ -252,6 +252,10 @@ export function parseUsdtArgs(argString: string, elf?: ElfFile): UsdtArg[] {
  * ref_ctr_offset counts from.
  */
 export function readUsdtProbes(path: string): UsdtProbe[] {
+  return malformedIsElfError(path, () => readProbes(path));
+}
+
+function readProbes(path: string): UsdtProbe[] {
   const elf = ElfFile.open(path);
   const sec = elf.section('.note.stapsdt');
   if (!sec) return [];

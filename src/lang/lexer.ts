@@ -284,7 +284,8 @@ export class Lexer {
     else if (clean.length > 1 && clean[0] === '0' && exponent === 0n) {
       if (/[89]/.test(clean)) throw bad('a leading 0 makes it octal');
       value = BigInt('0o' + clean.slice(1));
-    } else value = BigInt(clean) * 10n ** exponent;
+    } else if (exponent > 20n) value = /[1-9]/.test(clean) ? U64_MAX + 1n : 0n; // 10^21 is past 64 bits: no huge BigInt
+    else value = BigInt(clean) * 10n ** exponent;
     if (suffix) {
       if (/^(u|l|ul|lu|ll|ull|llu)$/i.test(suffix)) {
         // C integer suffixes are accepted for header compatibility; they do not set the type.
