@@ -167,6 +167,11 @@ export interface ScriptArtifact {
    * ENOMEM), or -1 when the script updates no map.
    */
   mapErrorCounter?: number;
+  /**
+   * With -k: a per-CPU array (one u64 per site) counting failed memory reads,
+   * and each site's helper and source position.
+   */
+  helperErrors?: { map: number; sites: { helper: string; line: number; col: number }[] };
   /** Probe names for the `probe` builtin (index → 'tracepoint:syscalls:sys_enter_read'). */
   probeNames: string[];
   /** `config = {...}` values and command-line equivalents that affect the runtime. */

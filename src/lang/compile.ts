@@ -25,6 +25,8 @@ export interface CompileOptions {
   target?: Target;
   /** Never merge syscall tracepoints into one raw_syscalls program (for comparisons and tests). */
   perTracepoint?: boolean;
+  /** `-k`: count every failed memory read (probe_read*) per call site; the runtime reports the counts. */
+  helperErrors?: boolean;
   /** Positional parameters $1..$N. */
   params?: string[];
   /** -p PID: uprobes/usdt attach to this process only. */
@@ -157,6 +159,7 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
     ringSize: oneShot ? 1 << 16 : 1 << 22,
     stackLimit: 127,
     target,
+    helperErrors: !!opts.helperErrors,
   }, params);
   // Create the user maps in declaration order so indexes are stable.
   for (const name of sem.maps.keys()) shared.userMap(name);
@@ -196,6 +199,7 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
     eventRing: shared.ringIndex,
     lossCounter: shared.lossIndex,
     mapErrorCounter: shared.mapErrorCounter,
+    helperErrors: shared.helperErrorInfo(),
     probeNames: shared.probeNames,
     config,
     unsafe: sem.unsafe,

@@ -113,6 +113,8 @@ export interface Lowering {
   mapDelete(m: MapRef, keyExprs: Expr[] | null): void;
   mapHasKey(m: MapRef, keyExprs: Expr[], span: Span): Reg;
   mapLength(m: MapRef, span: Span): Reg;
+  /** Calls a memory-reading helper (probe_read*): with -k its failures are counted and reported. */
+  callRead(helper: number, span?: Span | null): void;
 }
 
 /**

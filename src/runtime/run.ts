@@ -465,6 +465,27 @@ export class ScriptRuntime {
     return out;
   }
 
+  /** -k: failed memory reads counted per call site since the script started ([site, count] for sites that failed). */
+  failedReads(): { helper: string; line: number; col: number; count: bigint }[] {
+    const h = this.a.helperErrors;
+    const m = h ? this.maps[h.map] : undefined;
+    if (!h || !m) return [];
+    const out: { helper: string; line: number; col: number; count: bigint }[] = [];
+    h.sites.forEach((site, i) => {
+      let n = 0n;
+      for (const v of m.lookupPerCpu(i) ?? []) n += v.readBigUInt64LE(0);
+      if (n) out.push({ ...site, count: n });
+    });
+    return out;
+  }
+
+  /** -k: one warning per read site that failed, at exit. */
+  private reportFailedReads(): void {
+    for (const f of this.failedReads()) {
+      this.message(`${this.a.source.name}:${f.line}:${f.col}: WARNING: ${f.count} call${f.count === 1n ? '' : 's'} to ${f.helper} failed (the memory could not be read)\n`);
+    }
+  }
+
   /** Reports growth of the failed-update counters, one line per map. */
   private reportMapUpdates(): void {
     const lost = this.lostMapUpdates();
@@ -564,6 +585,7 @@ export class ScriptRuntime {
     }
     this.reader?.drainNow();
     this.reportLoss();
+    this.reportFailedReads();
     if (this.child) this.killCommand('SIGTERM');
     this.flush();
     if (this.o.onExit) this.o.onExit(this);

@@ -111,7 +111,7 @@ export function readStr(g: Lowering, ptr: Reg, dst: Loc, size: number, len: Reg 
     g.a.add64(R2, 1);
   } else g.a.mov64(R2, size);
   g.a.mov64(R3, ptr);
-  g.a.call(g.probe.user ? Helper.probe_read_user_str : Helper.probe_read_str);
+  g.callRead(g.probe.user ? Helper.probe_read_user_str : Helper.probe_read_str);
 }
 
 export function stackCheck(kind: 'kstack' | 'ustack') {

@@ -197,13 +197,13 @@ export const OUTPUT_FUNCTIONS: Record<string, FunctionDef> = {
           g.a.add64(R1, pslot);
           g.a.mov64(R2, 8);
           g.a.add64(R3, 0);
-          g.a.call(g.probe.user ? Helper.probe_read_user : Helper.probe_read_kernel);
+          g.callRead(g.probe.user ? Helper.probe_read_user : Helper.probe_read_kernel);
           g.a.ldx('dw', R3, FP, pslot);
           g.a.jeq(R3, 0, done);
           g.a.mov64(R1, rec);
           g.a.add64(R1, off);
           g.a.mov64(R2, argSize);
-          g.a.call(g.probe.user ? Helper.probe_read_user_str : Helper.probe_read_str);
+          g.callRead(g.probe.user ? Helper.probe_read_user_str : Helper.probe_read_str);
           g.a.ldx('dw', R3, FP, slot);
           g.a.add64(R3, 8);
           g.a.stx('dw', FP, slot, R3);

@@ -76,7 +76,7 @@ export const STRING_FUNCTIONS: Record<string, FunctionDef> = {
       }
       g.lea(R1, { base: dst.base, off: dst.off + 4 });
       g.a.mov64(R3, p);
-      g.a.call(g.probe.user ? Helper.probe_read_user : Helper.probe_read_kernel);
+      g.callRead(g.probe.user ? Helper.probe_read_user : Helper.probe_read_kernel);
       g.release1(p);
       if (len) g.release1(len);
     },

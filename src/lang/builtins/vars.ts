@@ -189,7 +189,7 @@ export const BUILTIN_VARS: Record<string, BuiltinVarDef> = {
       g.a.mov64(R1, FP);
       g.a.add64(R1, slot);
       g.a.mov64(R2, 8);
-      g.a.call(g.probe.user ? Helper.probe_read_user : Helper.probe_read_kernel);
+      g.callRead(g.probe.user ? Helper.probe_read_user : Helper.probe_read_kernel);
       const r = g.temp(e.span);
       g.a.ldx('dw', r, FP, slot);
       return r;

@@ -64,7 +64,7 @@ export abstract class ContextGen extends FrameGen {
     this.a.mov64(R1, FP);
     this.a.add64(R1, slot);
     this.a.mov64(R2, ot.elemSize);
-    this.a.call(Helper.probe_read_kernel);
+    this.callRead(Helper.probe_read_kernel);
     this.a.label(out);
     this.release1(idx);
     this.a.ldx('dw', r, FP, slot);
@@ -89,13 +89,13 @@ export abstract class ContextGen extends FrameGen {
       this.a.jle(R2, size, l);
       this.a.mov64(R2, size);
       this.a.label(l);
-      this.a.call(Helper.probe_read_kernel_str);
+      this.callRead(Helper.probe_read_kernel_str);
       return;
     }
     this.a.mov64(R2, Math.min(size, f.size));
     this.a.mov64(R3, this.ctx);
     this.a.add64(R3, f.offset);
-    this.a.call(Helper.probe_read_kernel);
+    this.callRead(Helper.probe_read_kernel);
   }
 
   /** Reads argument N of the probe (pt_regs registers, u64 arg arrays, USDT specs). */
@@ -171,7 +171,7 @@ export abstract class ContextGen extends FrameGen {
   protected readUserInto(r: Reg, slot: number, size: number): void {
     this.lea(R1, { base: FP, off: slot });
     this.a.mov64(R2, size);
-    this.a.call(Helper.probe_read_user);
+    this.callRead(Helper.probe_read_user);
     this.a.ldx('dw', r, FP, slot);
   }
 
@@ -195,7 +195,7 @@ export abstract class ContextGen extends FrameGen {
     this.a.add64(R1, slot);
     this.a.mov64(R2, t.size);
     this.a.mov64(R3, r);
-    this.a.call(Helper.probe_read_kernel);
+    this.callRead(Helper.probe_read_kernel);
     this.a.ldx('dw', r, FP, slot);
     this.normalize(r, t);
     return r;

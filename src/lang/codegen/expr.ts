@@ -440,7 +440,7 @@ export abstract class ExprGen extends ContextGen {
           this.a.mov64(R2, Math.min(tsize, t.size));
           this.a.mov64(R3, addr);
           this.release1(addr);
-          this.a.call(Helper.probe_read_kernel_str);
+          this.callRead(Helper.probe_read_kernel_str);
           return;
         }
         if (this.type(e.object).kind === 'ctx') {

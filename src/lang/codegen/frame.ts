@@ -13,7 +13,7 @@
  * The generator is one class built in layers, one file per concern:
  * frame → context (probe arguments) → expr → maps → events → statements → program.
  */
-import { Asm, R0, R6, R7, R8, R9, PseudoLd, type Reg } from '../../ebpf/asm';
+import { Asm, FP, Helper, R0, R1, R2, R6, R7, R8, R9, PseudoLd, helperName, type Reg } from '../../ebpf/asm';
 import type { Expr, Span } from '../ast';
 import { CompileError } from '../diagnostics';
 import type { Loc } from '../feature';
@@ -140,6 +140,32 @@ export abstract class FrameGen {
       this.a.st(SIZE_NAME[n], dst.base, dst.off + o, v);
       o += n;
     }
+  }
+
+  /**
+   * Calls a helper that reads memory (probe_read*). With -k a failure
+   * (r0 < 0) is counted for this call site, through a stack slot used and
+   * given back at once.
+   */
+  callRead(helper: number, span: Span | null = null): void {
+    this.a.call(helper);
+    if (!this.shared.opts.helperErrors) return;
+    const { map, site } = this.shared.helperErrorSite(helperName(helper) ?? `helper ${helper}`, span ?? this.spans[this.spans.length - 1] ?? null);
+    const mark = this.frameMark;
+    const slot = this.alloc(8, span);
+    const ok = this.a.newLabel('readok');
+    this.a.jsge(R0, 0, ok);
+    this.a.st('w', FP, slot, site);
+    this.ldMap(R1, map);
+    this.a.mov64(R2, FP);
+    this.a.add64(R2, slot);
+    this.a.call(Helper.map_lookup_elem);
+    this.a.jeq(R0, 0, ok);
+    this.a.ldx('dw', R1, R0, 0);
+    this.a.add64(R1, 1);
+    this.a.stx('dw', R0, 0, R1);
+    this.a.label(ok);
+    this.release(mark);
   }
 
   /** Narrows a 64-bit register to an integer type (truncate, then sign/zero-extend). */

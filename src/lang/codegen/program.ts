@@ -70,7 +70,7 @@ export class Gen extends StmtGen implements Lowering {
       this.a.mov64(R1, FP);
       this.a.add64(R1, this.probeSlot);
       this.a.mov64(R2, 4);
-      this.a.call(Helper.probe_read_kernel);
+      this.callRead(Helper.probe_read_kernel);
       this.a.ldx('w', R1, FP, this.probeSlot);
       this.a.and64(R1, TS_COMPAT);
       this.a.jne(R1, 0, this.exitLabel);

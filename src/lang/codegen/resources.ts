@@ -3,6 +3,7 @@
  * event ring, the loss counter, the stack map, ...), the event table and the
  * probe names. Programs ask for them by index; each is created on first use.
  */
+import type { Span } from '../ast';
 import type { EventSpec, MapSpec, UserMapSpec } from '../artifact';
 import { CompileError } from '../diagnostics';
 import type { MapInfo } from '../semantic';
@@ -25,7 +26,7 @@ export class Shared implements SharedResources {
 
   constructor(
     readonly mapInfos: Map<string, MapInfo>,
-    readonly opts: { strlen: number; maxMapKeys: number; ringSize: number; stackLimit: number; target: Target },
+    readonly opts: { strlen: number; maxMapKeys: number; ringSize: number; stackLimit: number; target: Target; helperErrors?: boolean },
     readonly params: string[],
   ) {}
 
@@ -80,6 +81,22 @@ export class Shared implements SharedResources {
   }
 
   private mapErrorIndex = -1;
+  private helperErrorIndex = -1;
+  private readonly helperSites: { helper: string; line: number; col: number }[] = [];
+
+  /** -k: the counter slot of one memory-read call site (the map is sized once all sites are known). */
+  helperErrorSite(helper: string, span: Span | null): { map: number; site: number } {
+    if (this.helperErrorIndex < 0) this.helperErrorIndex = this.addMap({ name: 'helper_errors', kind: 'percpu_array', keySize: 4, valueSize: 8, maxEntries: 1 });
+    this.helperSites.push({ helper, line: span?.line ?? 0, col: span?.col ?? 0 });
+    return { map: this.helperErrorIndex, site: this.helperSites.length - 1 };
+  }
+
+  /** The -k counters for the artifact (undefined without -k or without reads). */
+  helperErrorInfo(): { map: number; sites: { helper: string; line: number; col: number }[] } | undefined {
+    if (this.helperErrorIndex < 0) return undefined;
+    this.maps[this.helperErrorIndex].maxEntries = Math.max(1, this.helperSites.length);
+    return { map: this.helperErrorIndex, sites: this.helperSites };
+  }
 
   /** Per-CPU u64 counters of failed updates, one per user map (UserMapSpec index). */
   mapErrors(): number {
