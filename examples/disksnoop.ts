@@ -42,12 +42,13 @@ tracepoint:block:block_rq_complete /@start[args->dev, args->sector] != 0/
 /** Runs disksnoop; resolves with the exit code. `seconds` 0 means until Ctrl-C. */
 export async function disksnoop(seconds = 0, write: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   const artifact = compile({ name: 'disksnoop.bt', text: PROGRAM() }, {});
-  write(`${'TIME(s)'.padEnd(18)} ${'T'.padEnd(2)} ${'BYTES'.padEnd(7)} ${'LAT(ms)'.padStart(8)}\n`);
   let timer: NodeJS.Timeout | undefined;
   const rt = new ScriptRuntime(artifact, {
     quiet: true,
     write,
     onStart: (r) => {
+      // the header once the probes are attached (as bcc): what happens after it is seen
+      write(`${'TIME(s)'.padEnd(18)} ${'T'.padEnd(2)} ${'BYTES'.padEnd(7)} ${'LAT(ms)'.padStart(8)}\n`);
       timer = setTimeout(() => r.stop(), seconds > 0 ? seconds * 1000 : 2 ** 31 - 1);
     },
     onEvent: (_ev, v, r) => {
