@@ -5,6 +5,7 @@
  * trace is shown only for internal errors (or with TSBPF_DEBUG=1).
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { parseScriptArgs, USAGE, UsageError, type ScriptOptions } from './args';
 import { CompileError } from '../lang/diagnostics';
 import { MissingFeatureError } from '../sys/features';
@@ -128,6 +129,14 @@ async function runScriptCommand(o: ScriptOptions): Promise<number> {
     return 1;
   }
   if (o.debug.length && !o.verify && !o.dryRun) return 0;
+  if (o.cmd !== null) {
+    const missing = missingCommand(o.cmd);
+    if (missing) {
+      // bpftrace 0.26's sentence, before anything is loaded or attached
+      process.stderr.write(`tsbpf: -c: Path '${missing}' does not exist or is not executable\n`);
+      return 1;
+    }
+  }
   // Plain stdout: the runtime writes its byte batches to fd 1 (output.ts), messages to fd 2.
   const stdout = fdWriter(1);
   const stderr = fdWriter(2);
@@ -171,6 +180,30 @@ async function runScriptCommand(o: ScriptOptions): Promise<number> {
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
+}
+
+/**
+ * The program a -c command runs, when it cannot be run: its first word
+ * (bpftrace splits the command at spaces), as a path or searched in PATH.
+ * Undefined when it can run, or when the shell would resolve it (a builtin,
+ * shell syntax).
+ */
+function missingCommand(cmd: string): string | undefined {
+  const first = cmd.trim().split(/\s+/)[0] ?? '';
+  if (first === '' || /[;&|<>()$`'"\\*?=]/.test(first)) return undefined;
+  const runnable = (p: string) => {
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return !fs.statSync(p).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  if (first.includes('/')) return runnable(first) ? undefined : first;
+  const shellWords = ['exec', 'exit', 'true', 'false', 'cd', 'echo', 'printf', 'test', 'command', 'eval', 'sleep', 'wait', 'trap', 'set', 'export', 'read', 'kill'];
+  if (shellWords.includes(first)) return undefined;
+  const found = (process.env.PATH ?? '/usr/bin:/bin').split(':').some((d) => runnable(path.join(d || '.', first)));
+  return found ? undefined : first;
 }
 
 /** One user-facing message for an error; internals get their stack only when asked. */
