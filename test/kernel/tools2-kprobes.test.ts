@@ -110,3 +110,28 @@ kernelTest('capable -p -x: a fixture lowering its nice value 7 times is 7 CAP_SY
     ours.child.kill('SIGKILL');
   }
 });
+
+/** funclatency's smoke target: __kmalloc_noprof since Linux 6.10, __kmalloc before. */
+const kmalloc = (): string => {
+  try {
+    return /^__kmalloc_noprof\b/m.test(fs.readFileSync('/sys/kernel/tracing/available_filter_functions', 'utf8')) ? '__kmalloc_noprof' : '__kmalloc';
+  } catch {
+    return '__kmalloc';
+  }
+};
+
+// bcc's smoke-test argument list (tests/python/test_tools_smoke.py) for the kprobe tools: run until SIGINT, exit 0.
+featureTest('bcc smoke list, kprobe tools: capable, filelife, vfscount, funclatency KMALLOC -i 1', 'kprobes', () => hasFeature('kprobes'), async () => {
+  for (const args of [['capable'], ['filelife'], ['vfscount'], ['funclatency', kmalloc(), '-i', '1']]) {
+    const r = startTool(args[0], args.slice(1));
+    try {
+      await r.waitFor(/\n/, 120000);
+      await sleep(300);
+      r.child.kill('SIGINT');
+      const x = await r.done(180000);
+      assert.equal(x.code, 0, `${args.join(' ')}: ${x.stderr}`);
+    } finally {
+      r.child.kill('SIGKILL');
+    }
+  }
+});
