@@ -128,7 +128,9 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
     let all: ExpandedPoint[] = [];
     for (const ap of probe.attachPoints) all.push(...expandAttachPoint(substituteParams(ap, params), { pid: opts.pid, target }));
     // Many syscall tracepoints cost ~75 ms each to enable: serve them from one raw_syscalls program.
-    const merged = mergeSyscallPoints(all, probe, { disabled: opts.perTracepoint, syscallNumbers: target.syscallNumbers() });
+    // The syscall table (a header file to parse) only when there are syscall tracepoints to merge.
+    const syscallPoints = all.some((p) => p.spec.kind === 'tracepoint' && p.spec.category === 'syscalls');
+    const merged = mergeSyscallPoints(all, probe, { disabled: opts.perTracepoint, syscallNumbers: syscallPoints ? target.syscallNumbers() : null });
     for (const m of merged.instances) instances.push({ probeIndex, ctx: m.ctx, attach: [m.spec], names: m.names });
     all = merged.rest;
     {
