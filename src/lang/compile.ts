@@ -212,13 +212,16 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
 
 /** `uprobe:$1:func`: positional parameters inside attach points are replaced as text, then split again. */
 function substituteParams(ap: AttachPoint, params: string[]): AttachPoint {
-  if (!ap.parts.some((p) => /\$\d+/.test(p))) return ap;
-  const text = ap.parts.join(':').replace(/\$(\d+)/g, (m, n: string) => {
+  // `BEG$1` with $1 = IN names BEGIN: the provider is substituted too
+  const all = [ap.provider, ...ap.parts];
+  if (!all.some((p) => /\$\d+/.test(p))) return ap;
+  const text = all.join(':').replace(/\$(\d+)/g, (m, n: string) => {
     const v = params[Number(n) - 1];
     if (v === undefined) throw new CompileError(`${ap.raw} uses ${m}, but only ${params.length} positional parameter${params.length === 1 ? ' was' : 's were'} given`, ap.span);
     return v;
   });
-  return { ...ap, parts: text.split(':'), raw: `${ap.provider}:${text}` };
+  const [provider, ...parts] = text.split(':');
+  return { ...ap, provider, parts, raw: text };
 }
 
 function progName(name: string, i: number): string {

@@ -101,6 +101,8 @@ export interface Lowering {
   lea(dst: Reg, loc: Loc): void;
   ldMap(dst: Reg, mapIndex: number): void;
   constOf(e: Expr): bigint;
+  /** The text of positional parameter $i ('' when not given). */
+  paramStr(i: number): string;
   fail(msg: string, span: Span | null): never;
   /** Reads argument N of the probe (registers, u64 arg arrays, USDT specs). */
   argScalar(n: number, span: Span): Reg;

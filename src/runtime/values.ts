@@ -185,14 +185,15 @@ export function valueText(v: Value): string {
 }
 
 /**
- * A value as bpftrace prints it inside a map key `@m[...]`: integers always
- * as signed numbers of their width, pointers in hex, stacks indented by 4.
+ * A value as bpftrace prints it inside a map key `@m[...]`: integers as
+ * numbers of their width and signedness, pointers in hex, stacks indented by 4.
  */
 export function keyText(v: Value): string {
   switch (v.kind) {
     case 'int':
       if (v.pointer) return '0x' + BigInt.asUintN(64, v.value).toString(16);
-      return BigInt.asIntN(v.bits, v.value).toString();
+      // unsigned keys print unsigned, as bpftrace 0.26 does (0.17-0.23 printed @a[18446744073709551615] as @a[-1])
+      return (v.signed ? BigInt.asIntN(v.bits, v.value) : BigInt.asUintN(v.bits, v.value)).toString();
     case 'stack': return stackText(v, 4);
     case 'array': return '[' + v.items.map(keyText).join(',') + ']';
     case 'record': return '{' + v.fields.map(([n, f]) => '.' + n + '=' + keyText(f)).join(',') + '}';

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { kernelTest } from '../helpers/kernel';
 import { runTsbpf } from '../helpers/tsbpf';
 
-async function out(script: string, args: string[] = []): Promise<string> {
-  const r = await runTsbpf([...args, '-e', script]);
+async function out(script: string, params: string[] = []): Promise<string> {
+  const r = await runTsbpf(['-e', script, ...params]);
   assert.equal(r.code, 0, r.stderr);
   return r.stdout.replace(/\n+$/, '\n'); // the blank lines printed at exit
 
@@ -29,4 +29,17 @@ kernelTest('lang fixes: records behind an exit() record are not printed (a busy 
 kernelTest('lang fixes: a ternary of printf statements prints one branch; %% prints %', async () => {
   assert.equal(await out('BEGIN { nsecs ? printf("yes\\n") : printf("no"); 0 ? printf("yes\\n") : printf("no\\n"); exit(); }'), 'yes\nno\n');
   assert.equal(await out('BEGIN { printf("100%%\\n"); printf("%d%%|%%\\n", 5); exit(); }'), '100%\n5%|%\n');
+});
+
+kernelTest('lang fixes: uint64 literals and keys print unsigned', async () => {
+  const o = await out('BEGIN { @a[18446744073709551615] = 1; @b[(uint64)0 - 2] = 2; @c[(int32)-1] = 3; @v = 18446744073709551615; exit(); }');
+  assert.match(o, /^@a\[18446744073709551615\]: 1$/m);
+  assert.match(o, /^@b\[18446744073709551614\]: 2$/m);
+  assert.match(o, /^@c\[-1\]: 3$/m);
+  assert.match(o, /^@v: 18446744073709551615$/m);
+});
+
+kernelTest('lang fixes: positionals: 0775 is octal, str($N) of a number is its text, BEG$1 expands', async () => {
+  const o = await out('BEG$1 { printf("%d %d [%s] [%s] [%s]\\n", $2, $3, str($2), str($4), str($2, 2)); exit(); }', ['IN', '0775', '0x10', 'abc']);
+  assert.equal(o, '509 16 [0775] [abc] [07]\n');
 });

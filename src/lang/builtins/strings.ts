@@ -2,9 +2,15 @@
  * String and buffer functions: str, buf, strncmp, strcontains, strlen.
  */
 import { Helper, R0, R1, R2, R3 } from '../../ebpf/asm';
+import type { Expr } from '../ast';
 import type { FunctionDef } from '../feature';
 import { UINT64 as U64 } from '../types';
 import { flag, readStr, requireStrings, scanStrings } from './lower';
+
+/** N when `e` is the positional parameter $N (not $#); string parameters are already strings. */
+function paramArg(e: Expr): number | undefined {
+  return e.kind === 'PositionalParam' && e.index > 0 ? e.index : undefined;
+}
 
 export const STRING_FUNCTIONS: Record<string, FunctionDef> = {
   str: {
@@ -12,6 +18,13 @@ export const STRING_FUNCTIONS: Record<string, FunctionDef> = {
     maxArgs: 2,
     check(c, e) {
       const t = c.type(e.args[0]);
+      const param = t.kind === 'int' ? paramArg(e.args[0]) : undefined;
+      if (param !== undefined) {
+        // str($1) of a numeric parameter is the parameter's text, numeric or not (bpftrace): str(0775) is "0775"
+        const text = Buffer.byteLength(c.opts.params[param - 1] ?? '') + 1;
+        const v = e.args[1] ? c.requireConst(e.args[1], 'str() length') : undefined;
+        return { kind: 'string', size: Math.max(1, Math.min(v !== undefined ? Number(v) + 1 : text, text)) };
+      }
       if (t.kind === 'string') {
         // str(string, n): the first n characters, like str(ptr, n)
         const v = e.args[1] ? c.constInt(e.args[1]) : undefined;
@@ -29,6 +42,15 @@ export const STRING_FUNCTIONS: Record<string, FunctionDef> = {
     },
     store(g, e, dst, size) {
       const t = g.type(e.args[0]);
+      const param = t.kind === 'int' ? paramArg(e.args[0]) : undefined;
+      if (param !== undefined) {
+        const own = g.type(e);
+        const n = own.kind === 'string' ? Math.min(own.size, size) : size;
+        const text: Expr = { kind: 'StringLit', value: g.paramStr(param), span: e.args[0].span };
+        g.storeInto(text, dst, { kind: 'string', size: n });
+        if (size > n) g.zero({ base: dst.base, off: dst.off + n }, size - n);
+        return;
+      }
       if (t.kind === 'string') {
         const own = g.type(e);
         const n = own.kind === 'string' ? Math.min(own.size, size) : size;

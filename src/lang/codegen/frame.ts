@@ -17,6 +17,7 @@ import { Asm, FP, Helper, R0, R1, R2, R6, R7, R8, R9, PseudoLd, helperName, type
 import type { Expr, Span } from '../ast';
 import { CompileError } from '../diagnostics';
 import type { Loc } from '../feature';
+import { positionalInt } from '../positional';
 import type { InstanceTypes } from '../semantic';
 import type { ProbeContext } from '../probes';
 import { NONE, align8, memSize, type Type } from '../types';
@@ -188,7 +189,7 @@ export abstract class FrameGen {
 
   paramInt(i: number): bigint {
     const p = this.shared.params[i - 1];
-    return p !== undefined && /^-?(0x[0-9a-f]+|\d+)$/i.test(p) ? BigInt(p) : 0n;
+    return (p !== undefined ? positionalInt(p) : undefined) ?? 0n;
   }
 
   paramStr(i: number): string {

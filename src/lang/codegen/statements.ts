@@ -20,12 +20,6 @@ function varNames(node: Node, skip?: Node): Set<string> {
   return out;
 }
 
-/** Whether control never reaches the statement after `s`. */
-function endsFlow(s: Stmt): boolean {
-  if (s.kind === 'ReturnStmt' || s.kind === 'JumpStmt') return true;
-  return s.kind === 'ExprStmt' && s.expr.kind === 'Call' && functionDef(s.expr.name)?.endsAction === true;
-}
-
 export abstract class StmtGen extends EventGen {
   /** $var = value, the variable's stack slot given: integers are narrowed to its type. */
   protected storeVar(slot: number, value: Expr, vt: Type): void {
@@ -42,11 +36,7 @@ export abstract class StmtGen extends EventGen {
     const mark = this.frameMark;
     switch (s.kind) {
       case 'Block':
-        for (const x of s.stmts) {
-          this.stmt(x);
-          // what follows return, break, continue or exit() never runs (and the verifier refuses unreachable code)
-          if (endsFlow(x)) break;
-        }
+        for (const x of s.stmts) this.stmt(x);
         break;
       case 'ExprStmt': {
         const e = s.expr;

@@ -4,6 +4,7 @@
  */
 import type { Binary, Expr, MapRef, Span, Stmt } from '../ast';
 import { CTypeError, offsetOf } from '../ctypes';
+import { positionalInt } from '../positional';
 import { optionalBtf } from '../../target/target';
 import { type Diagnostic, nearestNames } from '../diagnostics';
 import type { ProbeContext } from '../probes';
@@ -102,7 +103,7 @@ export abstract class ExprChecker implements TypeRules {
       case 'PositionalParam': {
         if (e.index === 0) return BigInt(this.opts.params.length);
         const p = this.opts.params[e.index - 1];
-        return p !== undefined && /^-?(0x[0-9a-f]+|\d+)$/i.test(p) ? BigInt(p) : undefined;
+        return p !== undefined ? positionalInt(p) : undefined;
       }
       case 'Unary': {
         const v = this.constInt(e.operand);
@@ -165,7 +166,8 @@ export abstract class ExprChecker implements TypeRules {
   private compute(e: Expr): Type {
     switch (e.kind) {
       case 'IntegerLit':
-        return INT64;
+        // bpftrace: a literal above INT64_MAX is a uint64 (18446744073709551615 prints as itself, not -1)
+        return e.value > 0x7fffffffffffffffn ? UINT64 : INT64;
       case 'BoolLit':
         return { kind: 'int', size: 1, signed: false };
       case 'StringLit':
@@ -174,7 +176,7 @@ export abstract class ExprChecker implements TypeRules {
         if (e.index === 0) return INT64;
         const p = this.opts.params[e.index - 1];
         if (p === undefined) return INT64; // bpftrace: missing positional parameters read as 0
-        return /^-?(0x[0-9a-f]+|\d+)$/i.test(p) ? INT64 : { kind: 'string', size: Buffer.byteLength(p) + 1 };
+        return positionalInt(p) !== undefined ? INT64 : { kind: 'string', size: Buffer.byteLength(p) + 1 };
       }
       case 'Builtin': {
         const b = builtinVar(e.name);

@@ -16,7 +16,7 @@
  * - conversions are found by searching, so in `"%%d"` the `%d` is a
  *   conversion (it consumes an argument and prints `%d`);
  * - `%%` becomes `%` everywhere, also after the last conversion
- *   (`printf("100%%\n")` prints `100%`, as bpftrace 0.23+ does; 0.17 kept `%%` there);
+ *   (`printf("100%%\n")` prints `100%`, as bpftrace 0.26 does; 0.17 and 0.23 kept `%%` there);
  * - `%r` with a width/flags (`%10r`) prints itself literally.
  *
  * @example
