@@ -122,7 +122,7 @@ async function runScriptCommand(o: ScriptOptions): Promise<number> {
     process.stderr.write('tsbpf: BPF tracing needs root (CAP_BPF and CAP_PERFMON): run with sudo\n');
     return 1;
   }
-  const artifact = compile(source, { params: o.params, pid: o.pid ?? undefined, unsafe: o.unsafe, defines: o.defines, debug: o.debug, helperErrors: o.keepGoing });
+  const artifact = compile(source, { params: o.params, pid: o.pid ?? undefined, command: !!o.cmd, unsafe: o.unsafe, defines: o.defines, debug: o.debug, helperErrors: o.keepGoing });
   for (const w of artifact.warnings) process.stderr.write(w.endsWith('\n') ? w : `${w}\n`);
   if (artifact.unsafe && !o.unsafe) {
     process.stderr.write('tsbpf: this script uses unsafe functions (system, signal): run with --unsafe to allow them\n');

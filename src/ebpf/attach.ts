@@ -260,6 +260,8 @@ export interface PerfEventOptions {
   cpus?: readonly number[];
   /** PERF_TYPE_BREAKPOINT: watch `length` bytes at `address` for accesses of `mode` (HW_BREAKPOINT_R 1 | W 2, or X 4). */
   breakpoint?: { address: bigint | number; length: number; mode: number };
+  /** Count only what user code does (exclude_kernel, exclude_hv): a watchpoint then ignores the kernel's own accesses. */
+  userOnly?: boolean;
 }
 
 /** Attaches a perf_event program to a software/hardware event on every online CPU (or one pid). */
@@ -273,6 +275,7 @@ export function attachPerfEvent(prog: ProgRef, o: PerfEventOptions): Link {
     attr.config1 = BigInt(o.breakpoint.address);
     attr.config2 = BigInt(o.breakpoint.length);
   }
+  if (o.userOnly) attr.flags = perf.AttrFlag.EXCLUDE_KERNEL | perf.AttrFlag.EXCLUDE_HV;
   if (o.frequency !== undefined) attr.sampleFreq = BigInt(o.frequency);
   else attr.samplePeriod = BigInt(o.samplePeriod ?? 1);
   const targets: Array<[number, number]> = o.pid !== undefined ? [[o.pid, -1]] : (o.cpus ?? perf.onlineCpus()).map((c) => [-1, c]);

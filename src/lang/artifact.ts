@@ -117,9 +117,10 @@ export type AttachSpec =
   | { kind: 'fentry' | 'fexit'; func: string; alternative?: string }
   /**
    * perf event on every CPU (profile:hz:99 → software cpu-clock, frequency 99), or on one process (`pid`);
+   * `pidOfCommand`: on the -c command's process (started stopped, resumed once attached);
    * `breakpoint`: a hardware breakpoint (PERF_TYPE_BREAKPOINT) on `length` bytes at `address`, `mode` HW_BREAKPOINT_R/W/X bits.
    */
-  | { kind: 'perf'; type: number; config: number; frequency?: number; period?: number; allCpus: boolean; pid?: number; breakpoint?: { address: number; length: number; mode: number } }
+  | { kind: 'perf'; type: number; config: number; frequency?: number; period?: number; allCpus: boolean; pid?: number; pidOfCommand?: boolean; breakpoint?: { address: number; length: number; mode: number } }
   /** interval:ms:N → one timer (software cpu-clock, period in ns) on one CPU */
   | { kind: 'interval'; periodNs: number };
 

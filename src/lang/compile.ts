@@ -31,6 +31,8 @@ export interface CompileOptions {
   params?: string[];
   /** -p PID: uprobes/usdt attach to this process only. */
   pid?: number;
+  /** -c CMD will run: watchpoints without -p watch its process. */
+  command?: boolean;
   verbose?: boolean;
   /** Default string length for str(), args strings (bpftrace 0.17: 64). */
   strlen?: number;
@@ -126,7 +128,7 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
     const split = usesName(probe, new Set(['probe', 'args', 'func']));
     const groups = new Map<string, Instance>();
     let all: ExpandedPoint[] = [];
-    for (const ap of probe.attachPoints) all.push(...expandAttachPoint(substituteParams(ap, params), { pid: opts.pid, target }));
+    for (const ap of probe.attachPoints) all.push(...expandAttachPoint(substituteParams(ap, params), { pid: opts.pid, command: opts.command, target }));
     // Many syscall tracepoints cost ~75 ms each to enable: serve them from one raw_syscalls program.
     // The syscall table (a header file to parse) only when there are syscall tracepoints to merge.
     const syscallPoints = all.some((p) => p.spec.kind === 'tracepoint' && p.spec.category === 'syscalls');

@@ -16,7 +16,7 @@ import { PERF_PROVIDERS } from './providers/perf';
 import { rawTracepointProvider, tracepointProvider } from './providers/tracepoint';
 import { uprobe, uretprobe, usdtProvider } from './providers/user';
 import {
-  err, hintNames, type AttachKind, type Attacher, type AnyProviderDef, type ExpandedPoint, type ProviderOptions,
+  err, hintNames, type AttachContext, type AttachKind, type Attacher, type AnyProviderDef, type ExpandedPoint, type ProviderOptions,
 } from './providers/provider';
 
 export type { ExpandedPoint, ListRequest, ProbeContext, ProviderOptions } from './providers/provider';
@@ -78,10 +78,15 @@ export function providerDef(name: string): AnyProviderDef | undefined {
 }
 
 /** Attaches a loaded program to one spec with the attacher its provider registered. */
-export function attachSpec(prog: Program, spec: AttachSpec): Link[] {
+export function attachSpec(prog: Program, spec: AttachSpec, ctx: AttachContext = {}): Link[] {
   const a = attachers.get(spec.kind);
   if (!a) throw new Error(`no provider attaches '${spec.kind}'`);
-  return (a as Attacher<typeof spec.kind>)(prog, spec as never);
+  return (a as Attacher<typeof spec.kind>)(prog, spec as never, ctx);
+}
+
+/** Whether a spec attaches to the -c command's process (the runtime then starts it stopped). */
+export function needsCommandPid(spec: AttachSpec): boolean {
+  return spec.kind === 'perf' && spec.pidOfCommand === true;
 }
 
 /** Attach kinds some provider can attach (for the registry's completeness test). */

@@ -16,7 +16,7 @@ import { RingBufReader } from '../ebpf/events';
 import { BpfMap, numPossibleCpus } from '../ebpf/maps';
 import type { Program } from '../ebpf/programs';
 import type { EventSpec, ProgramSpec, ScriptArtifact, UserMapSpec } from '../lang/artifact';
-import { attachSpec } from '../lang/probes';
+import { attachSpec, needsCommandPid } from '../lang/probes';
 import { decodeValue, readInt } from './decode';
 import { createOutput, type OutputFormatter } from './format/output';
 import type { MapDump } from './format/maps';
@@ -129,6 +129,9 @@ export class ScriptRuntime {
         this.message(`${this.programs.length} program${this.programs.length === 1 ? '' : 's'} passed the kernel verifier\n`);
         return 0;
       }
+      // a watchpoint on the -c command needs its pid before attaching: start it stopped, resume it after BEGIN
+      const commandFirst = !!this.o.cmd && !this.o.dryRun && this.a.programs.some((p) => p.attach.some(needsCommandPid));
+      if (commandFirst) this.startCommand(this.o.cmd as string, true);
       const probes = this.attachAll();
       this.probesAttached = probes;
       if (!this.o.quiet) this.message(`Attached ${probes} probe${probes === 1 ? '' : 's'}\n`);
@@ -153,7 +156,8 @@ export class ScriptRuntime {
         this.timers.push(t);
       }
       this.runOnce('begin');
-      if (this.o.cmd) this.startCommand(this.o.cmd);
+      if (commandFirst) this.resumeCommand();
+      else if (this.o.cmd) this.startCommand(this.o.cmd);
       // bpftrace's test-harness protocol: tell the harness every probe is live (always on stdout, as bpftrace does)
       if (process.env.__BPFTRACE_NOTIFY_PROBES_ATTACHED) process.stdout.write('__BPFTRACE_NOTIFY_PROBES_ATTACHED\n');
       this.o.onStart?.(this);
@@ -222,7 +226,7 @@ export class ScriptRuntime {
         // a merged raw_syscalls attachment counts as the syscall tracepoints it serves (compiler's syscall-merge.ts)
         count += s.kind === 'tracepoint' && s.serves ? s.serves : 1;
         if (s.kind === 'begin' || s.kind === 'end') continue;
-        this.links.push(...attachSpec(prog, s)); // the provider's attacher for this kind (lang/probes.ts)
+        this.links.push(...attachSpec(prog, s, { commandPid: this.child?.pid })); // the provider's attacher for this kind (lang/probes.ts)
       }
     });
     return count;
@@ -242,18 +246,48 @@ export class ScriptRuntime {
     else if (kind === 'end') this.reader?.drainNow();
   }
 
-  private startCommand(cmd: string): void {
+  /**
+   * `stopped`: the shell stops itself, then execs the command's words directly (no shell in between, as
+   * bpftrace runs -c), so the pid probes attach to is the command's; resumeCommand() lets it run.
+   */
+  private startCommand(cmd: string, stopped = false): void {
     // Its own process group: the shell may fork the command instead of exec'ing it,
     // and signalling only the shell would orphan the command (left running after us).
     // child_process is loaded only for -c: most runs never spawn anything.
     const { spawn } = require('node:child_process') as typeof import('node:child_process');
-    this.child = spawn('/bin/sh', ['-c', cmd], { stdio: 'inherit', detached: true });
+    if (stopped && !/^[\w@%+=:,./-]+( +[\w@%+=:,./-]+)*$/.test(cmd.trim())) {
+      throw new RuntimeError('a watchpoint on the -c command needs a plain command (words without shell syntax): its process is the one watched');
+    }
+    this.child = stopped
+      ? spawn('/bin/sh', ['-c', 'kill -STOP $$; exec "$@"', 'sh', ...cmd.trim().split(/ +/)], { stdio: 'inherit', detached: true })
+      : spawn('/bin/sh', ['-c', cmd], { stdio: 'inherit', detached: true });
+    if (stopped) this.waitStopped(this.child.pid);
     this.child.on('exit', (code, signal) => {
       this.child = undefined;
       void this.finish(this.exitCode);
       void code;
       void signal;
     });
+  }
+
+  /** Waits (at most 5 s) until the command has stopped itself (state T in /proc/PID/stat). */
+  private waitStopped(pid: number | undefined): void {
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    for (let i = 0; pid !== undefined && i < 5000; i++) {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+        if (stat[stat.lastIndexOf(')') + 2] === 'T') return;
+      } catch {
+        return; // gone: its exit ends the run
+      }
+      Atomics.wait(nap, 0, 0, 1);
+    }
+    throw new RuntimeError(`the -c command (pid ${pid}) did not stop before attaching`);
+  }
+
+  private resumeCommand(): void {
+    const pid = this.child?.pid;
+    if (pid !== undefined) process.kill(pid, 'SIGCONT');
   }
 
   /** Signals the -c command's whole process group (see startCommand). */

@@ -12,9 +12,13 @@ import { featureTest, kernelTest } from '../helpers/kernel';
 import { buildFixture } from '../helpers/fixtures';
 import { runTsbpf } from '../helpers/tsbpf';
 import { hasFeature } from '../../src/sys/features';
+import { ElfFile } from '../../src/ebpf/elf';
+
+// not position-independent: the global's address is known before the program runs (for -c)
+const fixture = (): string => buildFixture('watched', ['-no-pie']);
 
 async function startFixture(writes: number, reads: number): Promise<{ child: ChildProcessByStdio<Writable, Readable, null>; address: string }> {
-  const child = spawn(buildFixture('watched'), [String(writes), String(reads)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(fixture(), [String(writes), String(reads)], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.setEncoding('latin1');
   while (!/\n/.test(out)) {
@@ -49,9 +53,21 @@ featureTest('watchpoint rw: counts the stores and the loads', 'hardware_breakpoi
   assert.match(out, /^@\[watchpoint:0x[0-9a-f]+:8:rw, 1\]: 7$/m, out);
 });
 
+featureTest('watchpoint with -c: the command starts stopped, is watched from its first instruction, its exit ends the trace', 'hardware_breakpoints', () => hasFeature('hardware_breakpoints'), async () => {
+  const bin = fixture();
+  const sym = ElfFile.open(bin).symbol('watched_value');
+  assert.ok(sym, 'watched_value in the fixture');
+  const address = `0x${sym.value.toString(16)}`;
+  const r = await runTsbpf(['-c', `${bin} 9 2 now`, '-e', `watchpoint:${address}:8:w { @[probe] = count(); }`]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`^${address}$`, 'm'), 'the fixture printed the address it was built with');
+  assert.match(r.stdout, new RegExp(`^@\\[watchpoint:${address}:8:w\\]: 9$`, 'm'), r.stdout);
+});
+
 kernelTest('watchpoint errors are one sentence: no -p, bad length, misaligned, read-only on x86-64', async () => {
   const cases: [string[], RegExp][] = [
-    [['-e', 'watchpoint:0x1000:8:w { }'], /watchpoint needs -p PID/],
+    [['-e', 'watchpoint:0x1000:8:w { }'], /watchpoint needs -p PID or -c CMD/],
+    [['-c', 'true | cat', '-e', 'watchpoint:0x1000:8:w { }'], /needs a plain command \(words without shell syntax\)/],
     [['-p', String(process.pid), '-e', 'watchpoint:0x1000:3:w { }'], /the length must be 1, 2, 4 or 8 bytes, got '3'/],
     [['-p', String(process.pid), '-e', 'watchpoint:0x1001:8:w { }'], /address 0x1001 is not aligned to its length 8/],
     [['-p', String(process.pid), '-e', 'watchpoint:0x1000:8:r { }'], /x86-64 cannot watch reads alone: use rw/],

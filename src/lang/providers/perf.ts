@@ -35,10 +35,15 @@ const hwEvents: PerfEventTable = {
 };
 
 /** Every perf event attaches the same way: on each CPU, or on one for `interval`. */
-const attachPerf: Attacher<'perf'> = (prog, s) => [attachPerfEvent(prog, {
-  type: s.type, config: BigInt(s.config), frequency: s.frequency, samplePeriod: s.period !== undefined ? BigInt(s.period) : undefined,
-  pid: s.pid, breakpoint: s.breakpoint,
-})];
+const attachPerf: Attacher<'perf'> = (prog, s, ctx) => {
+  const pid = s.pidOfCommand ? ctx.commandPid : s.pid;
+  if (s.pidOfCommand && pid === undefined) throw new Error('no -c command is running to attach to');
+  return [attachPerfEvent(prog, {
+    type: s.type, config: BigInt(s.config), frequency: s.frequency, samplePeriod: s.period !== undefined ? BigInt(s.period) : undefined,
+    // a watchpoint on a process counts that process's own accesses, not the kernel's (zeroing .bss at exec, read(2) copies)
+    pid, breakpoint: s.breakpoint, userOnly: s.breakpoint !== undefined,
+  })];
+};
 
 function perfProvider(name: string, aliases: string[], table: PerfEventTable, type: number) {
   return provider({
@@ -107,7 +112,8 @@ const BP_MODE: Record<string, number> = { r: 1, w: 2, x: 4 };
 
 /**
  * `watchpoint:ADDR:LEN:MODE` (bpftrace): a hardware breakpoint on LEN bytes
- * (1, 2, 4 or 8) at ADDR in the process given with -p; MODE is r, w, x or a
+ * (1, 2, 4 or 8) at ADDR in the process given with -p (or the -c command,
+ * started stopped and resumed once attached); MODE is r, w, x or a
  * combination (rw). The program runs on the access, with the accessing
  * code's registers as context.
  */
@@ -134,10 +140,13 @@ export const watchpointProvider = provider({
     if (mode & BP_MODE.x && mode !== BP_MODE.x) throw err(ap, 'watchpoint: x (execute) cannot be combined with r or w');
     // x86 debug registers trigger on writes or on reads-or-writes, never on reads alone
     if (mode === BP_MODE.r && opts.target.arch.name === 'x86_64') throw err(ap, 'watchpoint: x86-64 cannot watch reads alone: use rw');
-    if (opts.pid === undefined) throw err(ap, 'watchpoint needs -p PID: the address is in that process');
+    if (opts.pid === undefined && !opts.command) throw err(ap, 'watchpoint needs -p PID or -c CMD: the address is in that process');
     const full = `watchpoint:0x${address.toString(16)}:${length}:${modeText}`;
     return [{
-      spec: { kind: 'perf', type: PerfType.BREAKPOINT, config: 0, period: 1, allCpus: false, pid: opts.pid, breakpoint: { address, length, mode } },
+      spec: {
+        kind: 'perf', type: PerfType.BREAKPOINT, config: 0, period: 1, allCpus: false, breakpoint: { address, length, mode },
+        ...(opts.pid !== undefined ? { pid: opts.pid } : { pidOfCommand: true }),
+      },
       ctx: { ...baseCtx('watchpoint', 'perf_event', full), regs: true },
       name: full,
     }];

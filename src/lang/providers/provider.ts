@@ -73,14 +73,22 @@ export interface ExpandedPoint {
 
 export type AttachKind = AttachSpec['kind'];
 
+/** What the runtime knows at attach time that the compiler did not. */
+export interface AttachContext {
+  /** Pid of the -c command (started stopped), when a spec asks for it (`pidOfCommand`). */
+  commandPid?: number;
+}
+
 /** Attaches a loaded program to one attach spec of kind K; returns the links to close on exit. */
-export type Attacher<K extends AttachKind> = (prog: Program, spec: AttachSpec & { kind: K }) => Link[];
+export type Attacher<K extends AttachKind> = (prog: Program, spec: AttachSpec & { kind: K }, ctx: AttachContext) => Link[];
 
 /** The attachers of the kinds a provider produces. */
 export type Attachers<K extends AttachKind> = { readonly [P in K]: Attacher<P> };
 
 export interface ProviderOptions {
   pid?: number;
+  /** A -c command will run (its pid is known only at attach time). */
+  command?: boolean;
   /** The kernel compiled for: tracepoints, kernel functions, BTF. */
   target: Target;
 }
