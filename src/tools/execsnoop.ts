@@ -19,7 +19,7 @@ import { EBPF_OPTION } from './common/ebpf';
 import { defineTool, type ToolModule } from './common/define';
 import { cgroupId, parseUser } from './common/filters';
 import { clockTime } from './common/hist';
-import { intOf, runToolProgram, strOf } from './common/script';
+import { intOf, runToolProgram, strOf, toolEvent } from './common/script';
 import { ToolError } from './tool';
 
 export interface ExecsnoopOptions {
@@ -42,11 +42,15 @@ export interface ExecsnoopOptions {
 const ARGSIZE = 128;
 /** join() reads 16 elements per record (so argv is read in chunks of 16 pointers = 128 bytes). */
 const JOIN_ELEMS = 16;
-const EV_ENTER = 'E %d %s\n';
-const EV_RET = 'R %d %d %d %d %d %d %s %s\n';
-/** A successful exec's result: its argv area came just before, in EV_IMAGE pieces. */
-const EV_RET_OK = 'S %d %d %d %d %d %d %s %s\n';
-const EV_IMAGE = 'I %d %r\n';
+/** An exec attempt begins: its thread and the file it executes (argv follows in join() records). */
+const ENTER = toolEvent('exec-enter', { tid: ['%d', 'tid'], file: ['%s', `str(args->filename, ${ARGSIZE})`] });
+/** A piece of a successful exec's argv area (mm->arg_start..arg_end), sent before its EXIT. */
+const IMAGE = toolEvent('exec-argv', { tid: ['%d', 'tid'], bytes: ['%r', 'buf($at, $left)'] });
+/** The attempt's result, and who ran it. */
+const EXIT = toolEvent('exec-exit', {
+  tid: ['%d', 'tid'], pid: ['%d', 'pid'], ppid: ['%d', 'curtask->real_parent->tgid'], uid: ['%d', 'uid'], cpu: ['%d', 'cpu'],
+  ret: ['%d', 'args->ret'], comm: ['%s', 'comm'], parentComm: ['%s', 'curtask->real_parent->comm'],
+});
 const MAX_ARGS_LIMIT = 60;
 /** The largest buf() the language reads (its strlen limit). */
 const BUF_MAX = 200;
@@ -70,21 +74,19 @@ export function execsnoopProgram(o: ExecsnoopOptions): string {
   if (o.cgroup !== undefined) conds.push(`cgroup == ${o.cgroup}`);
   const pred = conds.length ? ` /${conds.join(' && ')}/` : '';
   const joins = Array.from({ length: joinChunks(o.maxArgs) }, (_, k) => `  join(args->argv${k ? ` + ${k * JOIN_ELEMS * 8}` : ''});`);
-  const fields = 'tid, pid, curtask->real_parent->tgid, uid, cpu, args->ret, comm, curtask->real_parent->comm';
   // The new image's argv area, sent in buf() pieces of at most BUF_MAX bytes (the language's limit) before
   // the exit event, each only as long as what is left: reading past arg_end could cross the end of the stack
   // and fail. (The verifier knows $len's range after each test, so it walks one path per piece count.)
   const pieces = Math.ceil(imageBytes(o.maxArgs) / BUF_MAX);
-  const image = Array.from({ length: pieces }, (_, k) => k === 0
-    ? `    if ($len > 0) { printf("${escape(EV_IMAGE)}", tid, buf($start, $len)); }`
-    // (address and length in variables: as arguments of buf() they would need more registers than the compiler has)
-    : `    if ($len > ${k * BUF_MAX}) { $at = $start + ${k * BUF_MAX}; $left = $len - ${k * BUF_MAX}; printf("${escape(EV_IMAGE)}", tid, buf($at, $left)); }`);
+  // (address and length in variables: as arguments of buf() they would need more registers than the compiler has)
+  const image = Array.from({ length: pieces }, (_, k) =>
+    `    if ($len > ${k * BUF_MAX}) { $at = $start + ${k * BUF_MAX}; $left = $len - ${k * BUF_MAX}; ${IMAGE.send()} }`);
   return [
     `config = { strlen = ${BUF_MAX} }`,
     '',
     `tracepoint:syscalls:sys_enter_execve${pred}`,
     '{',
-    `  printf("${escape(EV_ENTER)}", tid, str(args->filename, ${ARGSIZE}));`,
+    `  ${ENTER.send()}`,
     ...joins,
     '}',
     '',
@@ -95,18 +97,13 @@ export function execsnoopProgram(o: ExecsnoopOptions): string {
     '    $start = curtask->mm->arg_start;',
     '    $len = curtask->mm->arg_end - $start;',
     ...image,
-    `    printf("${escape(EV_RET_OK)}", ${fields});`,
-    '  } else {',
-    `    printf("${escape(EV_RET)}", ${fields});`,
     '  }',
+    `  ${EXIT.send()}`,
     '}',
     '',
   ].join('\n');
 }
 
-function escape(s: string): string {
-  return s.replace(/\n/g, '\\n');
-}
 
 /** The header line, as libbpf-tools prints it (plus bcc's -M and -C columns where bcc puts them). */
 export function execsnoopHeader(o: ExecsnoopOptions): string {
@@ -304,30 +301,26 @@ const mod: ToolModule<ExecsnoopOptions> = {
   main(o) {
     const start = Date.now();
     const execs = new ExecAssembler(o.maxArgs);
-    const onEvent = (ev: EventSpec, v: Value[], rt: { printEvent(s: string): void }): boolean => {
-      if (ev.kind === 'join') {
-        execs.join(Number(intOf(v[0])), v.slice(1).map(strOf));
-        return true;
-      }
-      if (ev.kind !== 'printf') return false;
-      const tid = Number(intOf(v[0]));
-      if (ev.format === EV_ENTER) {
-        execs.enter(tid, strOf(v[1]));
-        return true;
-      }
-      if (ev.format === EV_IMAGE) {
-        if (v[1]?.kind === 'buf') execs.image(tid, v[1].bytes);
-        return true;
-      }
-      if (ev.format !== EV_RET && ev.format !== EV_RET_OK) return false;
-      const rec = execs.exit(tid, {
-        pid: Number(intOf(v[1])), ppid: Number(intOf(v[2])), uid: Number(intOf(v[3])), cpu: Number(intOf(v[4])),
-        ret: Number(BigInt.asIntN(32, intOf(v[5]))), comm: strOf(v[6]), parentComm: strOf(v[7]),
-      });
-      if (rec && execsnoopWanted(o, rec)) rt.printEvent(execsnoopLine(o, rec, new Date(), (Date.now() - start) / 1000));
+    // join() records (argv at entry) are not named events: they carry the thread id and the elements
+    const onEvent = (ev: EventSpec, v: Value[]): boolean => {
+      if (ev.kind !== 'join') return false;
+      execs.join(Number(intOf(v[0])), v.slice(1).map(strOf));
       return true;
     };
-    return runToolProgram({ name: 'execsnoop', program: execsnoopProgram(o), banner: execsnoopHeader(o), onEvent });
+    const on = [
+      ENTER.handle((e) => execs.enter(Number(intOf(e.tid)), strOf(e.file))),
+      IMAGE.handle((e) => {
+        if (e.bytes.kind === 'buf') execs.image(Number(intOf(e.tid)), e.bytes.bytes);
+      }),
+      EXIT.handle((e, rt) => {
+        const rec = execs.exit(Number(intOf(e.tid)), {
+          pid: Number(intOf(e.pid)), ppid: Number(intOf(e.ppid)), uid: Number(intOf(e.uid)), cpu: Number(intOf(e.cpu)),
+          ret: Number(BigInt.asIntN(32, intOf(e.ret))), comm: strOf(e.comm), parentComm: strOf(e.parentComm),
+        });
+        if (rec && execsnoopWanted(o, rec)) rt.printEvent(execsnoopLine(o, rec, o.time ? new Date() : new Date(0), (Date.now() - start) / 1000));
+      }),
+    ];
+    return runToolProgram({ name: 'execsnoop', program: execsnoopProgram(o), banner: execsnoopHeader(o), onEvent, on });
   },
 };
 

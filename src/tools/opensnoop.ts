@@ -3,13 +3,11 @@
  * columns and flags as libbpf-tools opensnoop, plus bcc's -f FLAG filter.
  */
 import * as fs from 'node:fs';
-import type { EventSpec } from '../lang/artifact';
-import type { Value } from '../runtime/values';
 import type { ParsedArgs } from './common/args';
 import { EBPF_OPTION } from './common/ebpf';
 import { defineTool, type ToolModule } from './common/define';
 import { clockTime } from './common/hist';
-import { intOf, runToolProgram, strOf } from './common/script';
+import { intOf, runToolProgram, strOf, toolEvent } from './common/script';
 import { tpExists } from './common/tp';
 import { ToolError } from './tool';
 
@@ -43,7 +41,11 @@ export const OPEN_FLAGS: Record<string, number> = {
   O_CLOEXEC: 0o2000000, O_SYNC: 0o4010000, O_PATH: 0o10000000, O_TMPFILE: 0o20200000,
 };
 
-const EV = '%d %d %d %d %d %s %s\n';
+/** One open, sent at its exit (the path is read there: see opensnoopProgram). */
+const OPEN = toolEvent('open', {
+  pid: ['%d', 'pid'], uid: ['%d', 'uid'], ret: ['%d', 'args->ret'], flags: ['%d', '@flags[tid]'],
+  comm: ['%s', 'comm'], path: ['%s', 'str(@fname[tid], 255)'],
+});
 
 export function opensnoopProgram(o: OpensnoopOptions): string {
   const conds: string[] = [];
@@ -67,7 +69,7 @@ export function opensnoopProgram(o: OpensnoopOptions): string {
   for (const c of o.calls ?? ['open', 'openat']) {
     out.push(
       `tracepoint:syscalls:sys_exit_${c} /${exitPred}/\n{\n` +
-        `  printf("${EV.replace('\n', '\\n')}", pid, tid, uid, args->ret, @flags[tid], comm, str(@fname[tid], 255));\n` +
+        `  ${OPEN.send()}\n` +
         '  delete(@fname[tid]);\n  delete(@flags[tid]);\n  delete(@live[tid]);\n}\n',
     );
   }
@@ -192,19 +194,17 @@ const mod: ToolModule<OpensnoopOptions> = {
   },
   main(o) {
     o.calls = ['open', 'openat'].filter((c) => tpExists('syscalls', `sys_enter_${c}`));
-    const onEvent = (ev: EventSpec, v: Value[], rt: { printEvent(s: string): void }): boolean => {
-      if (ev.kind !== 'printf' || ev.format !== EV) return false;
+    const onOpen = OPEN.handle((e, rt) => {
       const rec: OpenRecord = {
-        pid: Number(intOf(v[0])), uid: Number(intOf(v[2])), ret: Number(BigInt.asIntN(64, intOf(v[3]))),
-        flags: Number(intOf(v[4])), comm: strOf(v[5]), path: strOf(v[6]),
+        pid: Number(intOf(e.pid)), uid: Number(intOf(e.uid)), ret: Number(BigInt.asIntN(64, intOf(e.ret))),
+        flags: Number(intOf(e.flags)), comm: strOf(e.comm), path: strOf(e.path),
       };
-      if (o.name !== undefined && !rec.comm.includes(o.name)) return true;
+      if (o.name !== undefined && !rec.comm.includes(o.name)) return;
       if (o.fullPath && rec.path !== '' && !rec.path.startsWith('/')) rec.path = fullPath(rec.pid, rec.path);
       rt.printEvent(opensnoopLine(o, rec, o.timestamp ? new Date() : NO_TIME));
-      return true;
-    };
+    });
     return runToolProgram({
-      name: 'opensnoop', program: opensnoopProgram(o), banner: opensnoopHeader(o), onEvent, duration: o.duration,
+      name: 'opensnoop', program: opensnoopProgram(o), banner: opensnoopHeader(o), on: [onOpen], duration: o.duration,
       runOptions: o.bufferPages !== undefined ? { ringBytes: o.bufferPages * 4096 } : undefined,
     });
   },
