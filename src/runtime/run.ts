@@ -213,6 +213,9 @@ export class ScriptRuntime {
   /** Attaches every program to each of its attach points; returns the number of probes (bpftrace counts BEGIN/END too). */
   private attachAll(): number {
     let count = 0;
+    // The kernel runs the consumers of one uprobe newest first: uprobes are attached last to first,
+    // so two probes on one function run in script order, as bpftrace's (`first second`, issue 19)
+    const uprobes: Array<() => void> = [];
     this.a.programs.forEach((p, idx) => {
       const prog = this.programs[idx];
       const multi = kprobeMulti(p);
@@ -226,9 +229,13 @@ export class ScriptRuntime {
         // a merged raw_syscalls attachment counts as the syscall tracepoints it serves (compiler's syscall-merge.ts)
         count += s.kind === 'tracepoint' && s.serves ? s.serves : 1;
         if (s.kind === 'begin' || s.kind === 'end') continue;
-        this.links.push(...attachSpec(prog, s, { commandPid: this.child?.pid })); // the provider's attacher for this kind (lang/probes.ts)
+        // the provider's attacher for this kind (lang/probes.ts)
+        const opts = { commandPid: this.child?.pid };
+        if (s.kind === 'uprobe') uprobes.push(() => this.links.push(...attachSpec(prog, s, opts)));
+        else this.links.push(...attachSpec(prog, s, opts));
       }
     });
+    for (const attach of uprobes.reverse()) attach();
     return count;
   }
 

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { kernelTest } from '../helpers/kernel';
 import { runTsbpf } from '../helpers/tsbpf';
+import { buildFixture } from '../helpers/fixtures';
 
 async function out(script: string, params: string[] = []): Promise<string> {
   const r = await runTsbpf(['-e', script, ...params]);
@@ -42,4 +43,15 @@ kernelTest('lang fixes: uint64 literals and keys print unsigned', async () => {
 kernelTest('lang fixes: positionals: 0775 is octal, str($N) of a number is its text, BEG$1 expands', async () => {
   const o = await out('BEG$1 { printf("%d %d [%s] [%s] [%s]\\n", $2, $3, str($2), str($4), str($2, 2)); exit(); }', ['IN', '0775', '0x10', 'abc']);
   assert.equal(o, '509 16 [0775] [abc] [07]\n');
+});
+
+kernelTest('lang fixes: two probes on one uprobe/uretprobe function both run, in script order', async () => {
+  const bin = buildFixture('uprobe_target');
+  const r = await runTsbpf(['-c', `/bin/sh -c 'echo add 1 | ${bin}'`, '-e', `
+    uprobe:${bin}:tsbpf_add { printf("first"); } uprobe:${bin}:tsbpf_add { printf(" second\\n"); }
+    uretprobe:${bin}:tsbpf_add { printf("r1"); } uretprobe:${bin}:tsbpf_add { printf(" r2\\n"); }`]);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  assert.ok(lines.includes('first second'), r.stdout);
+  assert.ok(lines.includes('r1 r2'), r.stdout);
 });
