@@ -265,9 +265,18 @@ export class ScriptRuntime {
     if (stopped && !/^[\w@%+=:,./-]+( +[\w@%+=:,./-]+)*$/.test(cmd.trim())) {
       throw new RuntimeError('a watchpoint on the -c command needs a plain command (words without shell syntax): its process is the one watched');
     }
-    this.child = stopped
-      ? spawn('/bin/sh', ['-c', 'kill -STOP $$; exec "$@"', 'sh', ...cmd.trim().split(/ +/)], { stdio: 'inherit', detached: true })
-      : spawn('/bin/sh', ['-c', cmd], { stdio: 'inherit', detached: true });
+    // Tied to our life as bpftrace ties its child (PR_SET_PDEATHSIG, SIGTERM): if tsbpf is
+    // SIGKILLed, the kernel signals the command. Node cannot run code between fork and exec,
+    // so util-linux's setpriv sets it and execs the command (same pid); without setpriv the
+    // child is only stopped by our exit handlers.
+    // A plain command (words only) runs as bpftrace runs it, split at spaces and exec'd directly: no
+    // shell quoting to trip on (a path with a '"'), and the pid we tie is the command's own.
+    const argv = stopped
+      ? ['/bin/sh', '-c', 'kill -STOP $$; exec "$@"', 'sh', ...cmd.trim().split(/ +/)]
+      : plainCommand(cmd) ?? ['/bin/sh', '-c', cmd];
+    const tie = pdeathsigWrapper();
+    const full = tie ? [...tie, ...argv] : argv;
+    this.child = spawn(full[0], full.slice(1), { stdio: 'inherit', detached: true });
     if (stopped) this.waitStopped(this.child.pid);
     this.child.on('exit', (code, signal) => {
       this.child = undefined;
@@ -676,6 +685,36 @@ function joinParts(ev: Extract<EventSpec, { kind: 'join' }>, rec: Buffer): strin
 
 function realtimeNow(): bigint {
   return BigInt(Date.now()) * 1_000_000n;
+}
+
+let pdeathsigCache: string[] | null | undefined;
+
+/**
+ * A -c command as argv when it is plain words (bpftrace's reading: split at spaces), else undefined (run
+ * by /bin/sh). Quotes count as shell syntax unless the first word is a file as it stands.
+ */
+function plainCommand(cmd: string): string[] | undefined {
+  if (/[;&|<>()$`\\*?~{}[\]#\n!=]/.test(cmd)) return undefined;
+  const words = cmd.trim().split(/[ \t]+/).filter(Boolean);
+  if (words.length === 0) return undefined;
+  if (/['"]/.test(cmd) && !fs.existsSync(words[0])) return undefined;
+  return words;
+}
+
+/** ['/usr/bin/setpriv', '--pdeathsig', 'TERM', '--'] when setpriv can set PR_SET_PDEATHSIG, else null. */
+function pdeathsigWrapper(): string[] | null {
+  if (pdeathsigCache !== undefined) return pdeathsigCache;
+  pdeathsigCache = null;
+  for (const p of ['/usr/bin/setpriv', '/bin/setpriv']) {
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      pdeathsigCache = [p, '--pdeathsig', 'TERM', '--'];
+      break;
+    } catch {
+      // not here
+    }
+  }
+  return pdeathsigCache;
 }
 
 /** Compiles nothing: runs an already compiled script. */

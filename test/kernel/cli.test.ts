@@ -264,6 +264,26 @@ kernelTest('-c with a program that does not exist: bpftrace\'s sentence, exit 1,
   }
 });
 
+kernelTest('-c child: dies with a SIGKILLed tsbpf (PR_SET_PDEATHSIG), and a path with a \'"\' in it runs', async () => {
+  const dir = fs.mkdtempSync(path.join(tmp, 'q"uote-'));
+  const bin = path.join(dir, COMM);
+  fs.copyFileSync(work(), bin);
+  fs.chmodSync(bin, 0o755);
+  const r = await runTsbpf(['-c', `${bin} getppid 4`, '-e', `tracepoint:syscalls:sys_enter_getppid /comm == "${COMM}"/ { @ = count(); }`], { timeoutMs: 20_000 });
+  ok(r);
+  assert.equal(r.stdout, '\n\n@: 4\n');
+  const tag = `pdeath_${process.pid}`;
+  const t = spawn(tsbpfBin, ['-q', '-c', `${bin} tag ${tag} pause`, '-e', 'BEGIN { printf("up\\n"); }'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((res) => t.stdout.on('data', (d: Buffer) => d.toString().includes('up') && res()));
+  for (let i = 0; i < 50 && pidsMatching(tag).length === 0; i++) await sleep(100);
+  assert.equal(pidsMatching(tag).length, 1, 'the -c child is running');
+  t.kill('SIGKILL');
+  for (let i = 0; i < 50 && pidsMatching(tag).length; i++) await sleep(100);
+  const left = pidsMatching(tag);
+  for (const p of left) process.kill(p, 'SIGKILL');
+  assert.deepEqual(left, [], 'the -c child outlived a SIGKILLed tsbpf');
+});
+
 // ---- output errors and planted files --------------------------------------------------------------
 
 kernelTest('write errors: -o /dev/full, stdout on a full device, while tracing: one sentence, exit 1', async () => {
