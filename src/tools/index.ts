@@ -45,3 +45,4 @@ register('solisten', tool(() => require('./solisten')));
 register('shmsnoop', tool(() => require('./shmsnoop')));
 register('softirqs', tool(() => require('./softirqs')));
 register('hardirqs', tool(() => require('./hardirqs')));
+register('wakeuptime', tool(() => require('./wakeuptime')));

@@ -11,7 +11,7 @@ export interface Workload2 {
   go(): Promise<number | null>;
 }
 
-export type Mode2 = 'kill' | 'exit' | 'tcp' | 'stat' | 'sync' | 'mount' | 'write' | 'leak' | 'hog' | 'life' | 'nice' | 'listen' | 'shm';
+export type Mode2 = 'kill' | 'exit' | 'tcp' | 'stat' | 'sync' | 'mount' | 'write' | 'leak' | 'hog' | 'life' | 'nice' | 'listen' | 'shm' | 'pingpong';
 
 export function startWorkload2(mode: Mode2, n: number, ...extra: string[]): Workload2 {
   const bin = buildFixture('tools2_workload');

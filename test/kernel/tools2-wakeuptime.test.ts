@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { kernelTest } from '../helpers/kernel';
+import { runToolToEnd, sleep, startTool } from './tools-harness';
+import { startWorkload2 } from './tools2-workload';
+
+kernelTest('wakeuptime -f -u: a child blocked reading a pipe is woken by its parent\'s pipe_write, for no longer than the run took', async () => {
+  const w = startWorkload2('pingpong', 20);
+  const folded = startTool('wakeuptime', ['-f', '-u']);
+  const blocks = startTool('wakeuptime', []);
+  try {
+    await blocks.waitFor('Tracing blocked time (us) by kernel stack... Hit Ctrl-C to end.\n');
+    await sleep(1500);
+    const t0 = process.hrtime.bigint();
+    assert.equal(await w.go(), 0);
+    const elapsedUs = (process.hrtime.bigint() - t0) / 1000n;
+    await sleep(200);
+    const f = await folded.stop();
+    assert.equal(f.code, 0, f.stderr);
+    // waker;outermost..innermost frames;target microseconds
+    const mine = f.stdout.split('\n').filter((l) => l.startsWith('tsbpf_waker;') && / ?tsbpf_target \d+$/.test(l) && l.includes(';tsbpf_target '));
+    const viaPipe = mine.filter((l) => /;(anon_)?pipe_write;/.test(l));
+    assert.ok(viaPipe.length >= 1, f.stdout);
+    const total = viaPipe.reduce((a, l) => a + BigInt(l.slice(l.lastIndexOf(' ') + 1)), 0n);
+    assert.ok(total > 0n && total <= elapsedUs, `${total} us blocked in a ${elapsedUs} us run:\n${viaPipe.join('\n')}`);
+    const b = await blocks.stop();
+    assert.equal(b.code, 0, b.stderr);
+    assert.match(b.stdout, /\n {4}target: {10}tsbpf_target\n( {4}[0-9a-f]+ +\S+\n)+ {4}waker: {11}tsbpf_waker\n {8}\d+\n\n/);
+    assert.ok(b.stdout.endsWith('Detaching...\n'), b.stdout.slice(-200));
+  } finally {
+    w.child.kill('SIGKILL');
+    folded.child.kill('SIGKILL');
+    blocks.child.kill('SIGKILL');
+  }
+});
+
+kernelTest('wakeuptime --ebpf prints its program; -M below -m is one sentence', async () => {
+  const e = await runToolToEnd('wakeuptime', ['--ebpf', '-p', '7']);
+  assert.match(e.stdout, /^tracepoint:sched:sched_switch \/\(args->prev_state & 0xff\) != 0 && pid == 7\/\n/);
+  const bad = await runToolToEnd('wakeuptime', ['-m', '10', '-M', '5']);
+  assert.equal(bad.stderr, 'tsbpf: max-block-time (5) is below min-block-time (10)\n');
+});
