@@ -23,8 +23,10 @@ kernelTest('runqlat -p: a process sleeping 1 ms 60 times is queued at least 61 t
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^ {5}usecs {15}: count {4}distribution$/m);
     const n = total(parseHistRows(r.stdout));
-    // One wake-up for the stdin line plus one per sleep; preemptions may add a few.
-    assert.ok(n >= 61 && n <= 80, `count ${n}:\n${r.stdout}`);
+    // One wake-up for the stdin line plus one per sleep; preemptions may add a few. On a loaded host a
+    // timer can fire before the sleeper has left the CPU (that wake-up queues nothing): seen 54 at load 12.
+    // libbpf-tools' count below is the exact check.
+    assert.ok(n >= 40 && n <= 80, `count ${n}:\n${r.stdout}`);
     if (twin) {
       const t = await twin.stop();
       assert.equal(n, total(parseHistRows(t.stdout)), `ours:\n${r.stdout}\nlibbpf-tools:\n${t.stdout}`);
@@ -71,8 +73,10 @@ kernelTest('runqlat -p: threads the process creates after tracing started are co
     const r = await ours.stop();
     assert.equal(r.code, 0, r.stderr);
     const n = total(parseHistRows(r.stdout));
-    // each thread is woken once per sleep (80), the main thread when its stdin line and its threads' ends come
-    assert.ok(n >= 80 && n <= 160, `count ${n}:\n${r.stdout}`);
+    // each thread is woken once per sleep (80), the main thread when its stdin line and its threads' ends come;
+    // a wake-up before the sleeper left the CPU queues nothing (a loaded host): most of them, and more than the
+    // main thread alone could give (it blocks 6 times)
+    assert.ok(n >= 60 && n <= 160, `count ${n}:\n${r.stdout}`);
   } finally {
     w.child.kill('SIGKILL');
     ours.child.kill('SIGKILL');
