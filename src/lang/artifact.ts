@@ -173,6 +173,8 @@ export interface ScriptArtifact {
    * and each site's helper and source position.
    */
   helperErrors?: { map: number; sites: { helper: string; line: number; col: number }[] };
+  /** cpid: an array map (1 × u64) the runtime writes the -c command's pid into before attaching. */
+  commandPidMap?: number;
   /** Probe names for the `probe` builtin (index → 'tracepoint:syscalls:sys_enter_read'). */
   probeNames: string[];
   /** `config = {...}` values and command-line equivalents that affect the runtime. */

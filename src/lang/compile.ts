@@ -204,6 +204,7 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
     lossCounter: shared.lossIndex,
     mapErrorCounter: shared.mapErrorCounter,
     helperErrors: shared.helperErrorInfo(),
+    ...(shared.commandPidIndex >= 0 ? { commandPidMap: shared.commandPidIndex } : {}),
     probeNames: shared.probeNames,
     config,
     unsafe: sem.unsafe,

@@ -65,6 +65,8 @@ export interface SharedResources {
   start(): number;
   /** The stack-trace map. */
   stacks(): number;
+  /** The array map (1 × u64) holding the -c command's pid, written by the runtime before attaching (cpid). */
+  commandPid(): number;
 }
 
 /** Record fields laid out after the 8-byte event id. */

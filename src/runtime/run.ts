@@ -130,8 +130,17 @@ export class ScriptRuntime {
         return 0;
       }
       // a watchpoint on the -c command needs its pid before attaching: start it stopped, resume it after BEGIN
-      const commandFirst = !!this.o.cmd && !this.o.dryRun && this.a.programs.some((p) => p.attach.some(needsCommandPid));
-      if (commandFirst) this.startCommand(this.o.cmd as string, true);
+      const watchesCommand = this.a.programs.some((p) => p.attach.some(needsCommandPid));
+      const cpid = this.a.commandPidMap;
+      if (cpid !== undefined && !this.o.cmd) throw new RuntimeError('cpid is the pid of the command run with -c CMD, and no command was given');
+      // cpid: the command starts stopped too, so every probe sees its pid from its first instruction
+      const commandFirst = !!this.o.cmd && !this.o.dryRun && (watchesCommand || cpid !== undefined);
+      if (commandFirst) this.startCommand(this.o.cmd as string, true, watchesCommand);
+      if (commandFirst && cpid !== undefined && this.child?.pid !== undefined) {
+        const value = Buffer.alloc(8);
+        value.writeBigUInt64LE(BigInt(this.child.pid));
+        this.maps[cpid].update(Buffer.alloc(4), value);
+      }
       const probes = this.attachAll();
       this.probesAttached = probes;
       if (!this.o.quiet) this.message(`Attached ${probes} probe${probes === 1 ? '' : 's'}\n`);
@@ -257,12 +266,13 @@ export class ScriptRuntime {
    * `stopped`: the shell stops itself, then execs the command's words directly (no shell in between, as
    * bpftrace runs -c), so the pid probes attach to is the command's; resumeCommand() lets it run.
    */
-  private startCommand(cmd: string, stopped = false): void {
+  private startCommand(cmd: string, stopped = false, plainOnly = true): void {
     // Its own process group: the shell may fork the command instead of exec'ing it,
     // and signalling only the shell would orphan the command (left running after us).
     // child_process is loaded only for -c: most runs never spawn anything.
     const { spawn } = require('node:child_process') as typeof import('node:child_process');
-    if (stopped && !/^[\w@%+=:,./-]+( +[\w@%+=:,./-]+)*$/.test(cmd.trim())) {
+    const plain = /^[\w@%+=:,./-]+( +[\w@%+=:,./-]+)*$/.test(cmd.trim());
+    if (stopped && plainOnly && !plain) {
       throw new RuntimeError('a watchpoint on the -c command needs a plain command (words without shell syntax): its process is the one watched');
     }
     // Tied to our life as bpftrace ties its child (PR_SET_PDEATHSIG, SIGTERM): if tsbpf is
@@ -271,8 +281,9 @@ export class ScriptRuntime {
     // child is only stopped by our exit handlers.
     // A plain command (words only) runs as bpftrace runs it, split at spaces and exec'd directly: no
     // shell quoting to trip on (a path with a '"'), and the pid we tie is the command's own.
+    // cpid with quoting: the shell splits the words (quotes honoured) and execs them, so the pid stays the command's
     const argv = stopped
-      ? ['/bin/sh', '-c', 'kill -STOP $$; exec "$@"', 'sh', ...cmd.trim().split(/ +/)]
+      ? plain ? ['/bin/sh', '-c', 'kill -STOP $$; exec "$@"', 'sh', ...cmd.trim().split(/ +/)] : ['/bin/sh', '-c', 'kill -STOP $$; eval "exec $1"', 'sh', cmd]
       : plainCommand(cmd) ?? ['/bin/sh', '-c', cmd];
     const tie = pdeathsigWrapper();
     const full = tie ? [...tie, ...argv] : argv;

@@ -55,3 +55,17 @@ kernelTest('lang fixes: two probes on one uprobe/uretprobe function both run, in
   assert.ok(lines.includes('first second'), r.stdout);
   assert.ok(lines.includes('r1 r2'), r.stdout);
 });
+
+kernelTest('cpid (F row): the -c command\'s pid, in BEGIN and in probes filtered to it; refused without -c', async () => {
+  // the command prints its own pid; the shell execs it, so that is the pid bpftrace's cpid names
+  const r = await runTsbpf(['-c', `/bin/sh -c 'echo child $$; sleep 0.1'`, '-e',
+    'BEGIN { printf("cpid %d\\n", cpid); } tracepoint:syscalls:sys_enter_exit_group /pid == cpid/ { @exits = count(); }']);
+  assert.equal(r.code, 0, r.stderr);
+  const child = /^child (\d+)$/m.exec(r.stdout), seen = /^cpid (\d+)$/m.exec(r.stdout);
+  assert.ok(child && seen, r.stdout);
+  assert.equal(seen[1], child[1]);
+  assert.match(r.stdout, /^@exits: 1$/m); // the shell's own exit, not its sleep child's, nobody else's
+  const bad = await runTsbpf(['-e', 'BEGIN { print(cpid); exit(); }']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^tsbpf: cpid is the pid of the command run with -c CMD, and no command was given$/m);
+});

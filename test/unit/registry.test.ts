@@ -20,7 +20,7 @@ const unused = (): never => {
 const noResolver: Resolver = { stack: unused, ksym: unused, usym: unused, username: unused, probeName: unused };
 
 /** Names whose definition refuses them with a sentence (bpftrace has them; tsbpf cannot provide them). */
-const REFUSED = new Set(['cpid']);
+const REFUSED = new Set<string>([]);
 /** Read only through its fields (`args.x`), which the expression lowering handles. */
 const FIELDS_ONLY = new Set(['args']);
 

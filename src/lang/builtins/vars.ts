@@ -82,9 +82,14 @@ export const BUILTIN_VARS: Record<string, BuiltinVarDef> = {
     g.a.mov64(r, g.ctx);
     return r;
   }),
-  cpid: {
-    check: (c, e) => c.error('cpid is not supported by tsbpf (the -c child\'s pid is not passed to programs)', e.span),
-  },
+  // the -c command's pid: read from a map the runtime fills in before any probe is attached (the command waits stopped)
+  cpid: intVar((g) => {
+    // the map's value read directly (BPF_PSEUDO_MAP_VALUE, no helper call): one register, like a global
+    const r = g.temp();
+    g.a.ldMapValue(r, g.shared.commandPid());
+    g.a.ldx('dw', r, r, 0);
+    return r;
+  }),
   comm: {
     check: () => ({ kind: 'string', size: 16 }),
     store(g, _e, dst, size) {

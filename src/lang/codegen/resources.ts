@@ -130,6 +130,12 @@ export class Shared implements SharedResources {
     return this.startIndex;
   }
 
+  commandPidIndex = -1;
+  commandPid(): number {
+    if (this.commandPidIndex < 0) this.commandPidIndex = this.addMap({ name: 'cpid', kind: 'array', keySize: 4, valueSize: 8, maxEntries: 1 });
+    return this.commandPidIndex;
+  }
+
   private seenIndex = -1;
   private captureEvent = -1;
 
