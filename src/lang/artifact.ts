@@ -33,7 +33,12 @@ export interface MapSpec {
   flags?: number;
   /** Entries the runtime writes before loading programs (hex-encoded key and value), e.g. lookup tables. */
   initial?: { key: string; value: string }[];
+  /** A fact of the machine the loader writes at key 0 as a u64 before loading programs (ncpus: 'possibleCpus'). */
+  hostValue?: HostValue;
 }
+
+/** Facts of the machine a program reads as a constant the loader fills in (a one-entry array map). */
+export type HostValue = 'possibleCpus';
 
 export type { ValueType } from './types';
 export { sizeOf } from './types';

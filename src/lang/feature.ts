@@ -9,7 +9,7 @@
  */
 import type { Asm, Reg } from '../ebpf/asm';
 import type { Builtin, Call, Expr, MapRef, Span } from './ast';
-import type { EventSpec, FieldSpec } from './artifact';
+import type { EventSpec, FieldSpec, HostValue } from './artifact';
 import type { ProbeContext } from './probes';
 import type { Target } from '../target/target';
 import type { Type } from './types';
@@ -67,6 +67,8 @@ export interface SharedResources {
   stacks(): number;
   /** The array map (1 × u64) holding the -c command's pid, written by the runtime before attaching (cpid). */
   commandPid(): number;
+  /** The array map (1 × u64) the loader fills with this fact of the machine (ncpus). */
+  hostValue(name: HostValue): number;
 }
 
 /** Record fields laid out after the 8-byte event id. */

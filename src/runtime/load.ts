@@ -13,7 +13,8 @@ import { BpfMap } from '../ebpf/maps';
 import { loadProgram, type Program, type ProgTypeName, VerifierError } from '../ebpf/programs';
 import { AttachType } from '../sys/bpf';
 import { hasFeature, MissingFeatureError } from '../sys/features';
-import type { ProgramSpec, ScriptArtifact } from '../lang/artifact';
+import type { HostValue, ProgramSpec, ScriptArtifact } from '../lang/artifact';
+import { possibleCpus } from '../sys/perf';
 import { CompileError } from '../lang/diagnostics';
 import { UserError } from '../errors';
 
@@ -74,6 +75,7 @@ export function loadArtifact(a: ScriptArtifact, o: LoadOptions = {}): LoadedArti
       });
       maps.push(m);
       for (const e of spec.initial ?? []) m.update(Buffer.from(e.key, 'hex'), Buffer.from(e.value, 'hex'));
+      if (spec.hostValue) m.update(Buffer.alloc(4), u64(hostValue(spec.hostValue)));
     }
     for (const p of a.programs) {
       const prog = loadOne(a, p, maps, o);
@@ -151,4 +153,18 @@ export function kprobeMulti(p: ProgramSpec): { funcs: string[]; retprobe: boolea
   const ok = p.attach.every((s) => s.kind === 'kprobe' && !s.offset && !s.module && s.retprobe === first.retprobe);
   if (!ok || !hasFeature('kprobe_multi')) return undefined;
   return { funcs: p.attach.map((s) => (s.kind === 'kprobe' ? s.func : '')), retprobe: first.retprobe };
+}
+
+/** What a HostValue map holds on this machine. */
+function hostValue(name: HostValue): number {
+  switch (name) {
+    case 'possibleCpus':
+      return possibleCpus().length;
+  }
+}
+
+function u64(n: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(n));
+  return b;
 }

@@ -9,6 +9,14 @@ import { INT64 as I64, NONE, UINT64 as U64, type Type } from '../types';
 import { helperValue, regsOnly, stackId, ustackStore } from './lower';
 import { regOffset } from '../../arch';
 
+/** The u64 at key 0 of a one-entry array map, read directly (BPF_PSEUDO_MAP_VALUE, no helper call): one register, like a global. */
+function mapValue(g: Lowering, mapIndex: number): Reg {
+  const r = g.temp();
+  g.a.ldMapValue(r, mapIndex);
+  g.a.ldx('dw', r, r, 0);
+  return r;
+}
+
 const intVar = (emit: (g: Lowering, e: Builtin) => Reg, t: Type = U64): BuiltinVarDef => ({ check: () => t, scalar: emit });
 
 export const BUILTIN_VARS: Record<string, BuiltinVarDef> = {
@@ -83,13 +91,9 @@ export const BUILTIN_VARS: Record<string, BuiltinVarDef> = {
     return r;
   }),
   // the -c command's pid: read from a map the runtime fills in before any probe is attached (the command waits stopped)
-  cpid: intVar((g) => {
-    // the map's value read directly (BPF_PSEUDO_MAP_VALUE, no helper call): one register, like a global
-    const r = g.temp();
-    g.a.ldMapValue(r, g.shared.commandPid());
-    g.a.ldx('dw', r, r, 0);
-    return r;
-  }),
+  cpid: intVar((g) => mapValue(g, g.shared.commandPid())),
+  // bpftrace's ncpus: the possible CPUs (as many as per-CPU map values have slots)
+  ncpus: intVar((g) => mapValue(g, g.shared.hostValue('possibleCpus'))),
   comm: {
     check: () => ({ kind: 'string', size: 16 }),
     store(g, _e, dst, size) {

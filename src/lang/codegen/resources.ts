@@ -4,7 +4,7 @@
  * probe names. Programs ask for them by index; each is created on first use.
  */
 import type { Span } from '../ast';
-import type { EventSpec, MapSpec, UserMapSpec } from '../artifact';
+import type { EventSpec, HostValue, MapSpec, UserMapSpec } from '../artifact';
 import { CompileError } from '../diagnostics';
 import type { MapInfo } from '../semantic';
 import type { SharedResources } from '../feature';
@@ -134,6 +134,16 @@ export class Shared implements SharedResources {
   commandPid(): number {
     if (this.commandPidIndex < 0) this.commandPidIndex = this.addMap({ name: 'cpid', kind: 'array', keySize: 4, valueSize: 8, maxEntries: 1 });
     return this.commandPidIndex;
+  }
+
+  private hostValues = new Map<HostValue, number>();
+  hostValue(name: HostValue): number {
+    let i = this.hostValues.get(name);
+    if (i === undefined) {
+      i = this.addMap({ name: name.slice(0, 15), kind: 'array', keySize: 4, valueSize: 8, maxEntries: 1, hostValue: name });
+      this.hostValues.set(name, i);
+    }
+    return i;
   }
 
   private seenIndex = -1;

@@ -72,6 +72,12 @@ export const hardwareProvider = perfProvider('hardware', ['h'], hwEvents, PerfTy
 
 
 
+/** `interval:1s`, `profile:10ms` (bpftrace 0.24, P26-P27): one part with a unit suffix reads as `unit:count`. */
+function unitSuffixed(parts: readonly string[]): string[] {
+  const m = parts.length === 1 ? /^(\d+)(us|ms|s|hz)$/.exec(parts[0]) : null;
+  return m ? [m[2], m[1]] : [...parts];
+}
+
 export const intervalProvider = provider({
   name: 'interval',
   aliases: ['i'],
@@ -80,7 +86,7 @@ export const intervalProvider = provider({
     interval: (prog, s) => [attachPerfEvent(prog, { type: PerfType.SOFTWARE, config: BigInt(SwEvent.CPU_CLOCK), samplePeriod: BigInt(s.periodNs), cpus: [0] })],
   },
   expand(ap) {
-    let [unit, n] = ap.parts;
+    let [unit, n] = unitSuffixed(ap.parts);
     if (n === undefined && unit !== undefined) [unit, n] = ['ms', unit];
     let periodNs: number;
     if (unit === 'hz') periodNs = Math.round(1e9 / parseCount(ap, n, 'frequency'));
@@ -96,7 +102,7 @@ export const profileProvider = provider({
   aliases: ['p'],
   attach: { perf: attachPerf },
   expand(ap) {
-    const [unit, n] = ap.parts;
+    const [unit, n] = unitSuffixed(ap.parts);
     let spec: AttachSpec;
     if (unit === 'hz') spec = { kind: 'perf', type: PerfType.SOFTWARE, config: SwEvent.CPU_CLOCK, frequency: parseCount(ap, n, 'frequency'), allCpus: true };
     else if (unit !== undefined && timeUnits[unit] !== undefined && unit !== 'ns') {
