@@ -65,7 +65,15 @@ export async function dispatch(argv: string[]): Promise<number> {
       return 0;
     }
     if (commands[first]) return commands[first]()(argv.slice(1));
-    if (toolNames().includes(first)) return runTool(first, argv.slice(1));
+    if (toolNames().includes(first)) {
+      // tools trace (tplist only reads files): refuse before a header is printed over nothing
+      const refusal = first === 'tplist' || argv.includes('-h') || argv.includes('--help') ? undefined : privilegeRefusal();
+      if (refusal) {
+        process.stderr.write(refusal);
+        return 1;
+      }
+      return runTool(first, argv.slice(1));
+    }
   }
   let o: ScriptOptions;
   try {
@@ -118,8 +126,9 @@ async function runScriptCommand(o: ScriptOptions): Promise<number> {
   }
   const source = { name, text };
   if (o.debug.includes('ast')) process.stdout.write(dumpAst(parse(source, { defines: o.defines })));
-  if (process.getuid && process.getuid() !== 0 && !o.debug.length) {
-    process.stderr.write('tsbpf: BPF tracing needs root (CAP_BPF and CAP_PERFMON): run with sudo\n');
+  const refusal = o.debug.length ? undefined : privilegeRefusal();
+  if (refusal) {
+    process.stderr.write(refusal);
     return 1;
   }
   const artifact = compile(source, { params: o.params, pid: o.pid ?? undefined, command: !!o.cmd, unsafe: o.unsafe, defines: o.defines, debug: o.debug, helperErrors: o.keepGoing });
@@ -206,13 +215,30 @@ function missingCommand(cmd: string): string | undefined {
   return found ? undefined : first;
 }
 
+/**
+ * Why this process cannot trace, or undefined: root, or the capabilities
+ * CAP_BPF and CAP_PERFMON, as bpftrace 0.25 judges it (README: Running without root).
+ */
+function privilegeRefusal(): string | undefined {
+  if (!process.getuid || process.getuid() === 0) return undefined;
+  const { missingCapabilities } = require('../sys/capabilities') as typeof import('../sys/capabilities');
+  const missing = missingCapabilities(['CAP_BPF', 'CAP_PERFMON']);
+  if (!missing.length) return undefined;
+  return `tsbpf: BPF tracing needs root or the capabilities CAP_BPF and CAP_PERFMON; this process lacks ${missing.join(' and ')}: run with sudo\n`;
+}
+
 /** One user-facing message for an error; internals get their stack only when asked. */
 export function describeError(e: unknown): string {
   if (e instanceof CompileError) return e.format();
   if (e instanceof VerifierError) return `tsbpf: the kernel verifier rejected a program: ${e.reason || e.message}\n`;
   if (e instanceof MissingFeatureError) return `tsbpf: ${e.message}\n`;
   if (e instanceof SyscallError) {
-    const hint = e.code === 'EPERM' || e.code === 'EACCES' ? ' (BPF needs root: run with sudo)' : '';
+    const denied = e.code === 'EPERM' || e.code === 'EACCES';
+    const nonRoot = process.getuid !== undefined && process.getuid() !== 0;
+    // what a capability-only run lacks here: uprobe and kprobe perf events need CAP_SYS_ADMIN (README: Running without root)
+    const hint = !denied ? '' : nonRoot && /perf_event_open/.test(e.message)
+      ? ' (without root, uprobes and kprobes need CAP_SYS_ADMIN besides CAP_BPF and CAP_PERFMON)'
+      : ' (BPF needs root: run with sudo)';
     return `tsbpf: ${e.message}${hint}\n`;
   }
   // every other user or environment error is one sentence as it stands (src/errors.ts)

@@ -36,7 +36,19 @@ const CANDIDATES = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
 let root: string | undefined;
 
 function looksMounted(dir: string): boolean {
-  return fs.existsSync(`${dir}/events`) || fs.existsSync(`${dir}/available_events`);
+  // stat, not existsSync: access(2) drops the capabilities of a non-root user (CAP_DAC_READ_SEARCH)
+  for (const f of [`${dir}/events`, `${dir}/available_events`]) {
+    try {
+      fs.statSync(f);
+      return true;
+    } catch (e) {
+      // tracefs is 0700 root: without the capability the mount point answers EACCES, which is not "not mounted"
+      if ((e as NodeJS.ErrnoException).code === 'EACCES') {
+        throw new TracefsError(`cannot read tracefs at ${dir}: permission denied (a non-root user needs CAP_DAC_READ_SEARCH to read tracepoints)`);
+      }
+    }
+  }
+  return false;
 }
 
 /** The tracefs mount point; mounts it at /sys/kernel/tracing when absent and we are root. */

@@ -549,6 +549,52 @@ kernelTest('not root: "needs root" sentence, no stack trace', async () => {
   assert.doesNotMatch(r.stderr, /internal error/);
 });
 
+kernelTest('without root: with CAP_BPF, CAP_PERFMON, CAP_DAC_READ_SEARCH (and CAP_SYS_ADMIN for the uprobe) a tracepoint and a uprobe count exactly; each missing one is named', async () => {
+  const bin = work();
+  const asNobody = (caps: string) => ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups',
+    ...(caps ? [`--inh-caps=${caps}`, `--ambient-caps=${caps}`] : [])];
+  // spin: one now_ms() sets the deadline, then each check calls it (N that pass, each followed by one getppid(), and the last that fails)
+  const prog = `tracepoint:syscalls:sys_enter_getppid /comm == "${COMM}"/ { @g = count(); } uprobe:${bin}:now_ms /comm == "${COMM}"/ { @u = count(); }`;
+  const r = await runCommand(tsbpfBin, ['-e', prog], {
+    wrap: asNobody('+bpf,+perfmon,+dac_read_search,+sys_admin'), timeoutMs: 30_000,
+    onText: { text: 'Attached', fn: () => execFileSync(bin, ['spin', '30']) },
+    stopWhen: { text: 'Attached', delayMs: 500 },
+  });
+  ok(r);
+  const g = Number(/^@g: (\d+)$/m.exec(r.stdout)?.[1]);
+  const u = Number(/^@u: (\d+)$/m.exec(r.stdout)?.[1]);
+  assert.ok(g > 0, r.stdout);
+  assert.equal(u, g + 2, r.stdout);
+  // a tracepoint alone needs no CAP_SYS_ADMIN
+  const tp = await runCommand(tsbpfBin, ['-e', `tracepoint:syscalls:sys_enter_getppid /comm == "${COMM}"/ { @g = count(); }`], {
+    wrap: asNobody('+bpf,+perfmon,+dac_read_search'), timeoutMs: 30_000,
+    onText: { text: 'Attached', fn: () => execFileSync(bin, ['getppid', '7']) },
+    stopWhen: { text: 'Attached', delayMs: 500 },
+  });
+  ok(tp);
+  assert.match(tp.stdout, /^@g: 7$/m);
+  const up = await runCommand(tsbpfBin, ['-e', `uprobe:${bin}:now_ms { @u = count(); }`], { wrap: asNobody('+bpf,+perfmon,+dac_read_search') });
+  fails(up);
+  assert.match(up.stderr, /CAP_SYS_ADMIN/);
+  const cases: [string, RegExp][] = [
+    ['', /lacks CAP_BPF and CAP_PERFMON/],
+    ['+bpf', /lacks CAP_PERFMON: run with sudo$/m],
+    ['+perfmon', /lacks CAP_BPF: run with sudo$/m],
+    ['+bpf,+perfmon', /cannot read tracefs at \S+: permission denied \(a non-root user needs CAP_DAC_READ_SEARCH/],
+  ];
+  for (const [caps, msg] of cases) {
+    const f = await runCommand(tsbpfBin, ['-e', 'tracepoint:syscalls:sys_enter_getppid { @ = count(); }'], { wrap: asNobody(caps) });
+    fails(f);
+    assert.match(f.stderr, msg, caps);
+    assert.doesNotMatch(f.stderr, /internal error|not mounted|does not exist|cannot compile/);
+  }
+  // a tool refuses too, instead of printing its header and exiting 0 untraced
+  const t = await runCommand(tsbpfBin, ['opensnoop'], { wrap: asNobody(''), timeoutMs: 10_000 });
+  fails(t);
+  assert.equal(t.stdout, '');
+  assert.match(t.stderr, /lacks CAP_BPF and CAP_PERFMON/);
+});
+
 // ---- README ------------------------------------------------------------------------------------
 
 kernelTest('README "What you can do with it": every command runs as shown', async () => {

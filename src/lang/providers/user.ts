@@ -23,14 +23,23 @@ import { baseCtx, err, hintNames, provider, type Attacher, type ExpandedPoint, t
  * /proc/PID/root, so a process in a container is probed in its own files.
  */
 export function resolveBinary(target: string, pid?: number): string | undefined {
+  // stat, not existsSync: access(2) ignores the capabilities of a non-root user (CAP_DAC_READ_SEARCH)
+  const exists = (p: string): boolean => {
+    try {
+      fs.statSync(p);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const inRoot = (p: string): string => {
     if (pid === undefined || !p.startsWith('/')) return p;
     const r = `/proc/${pid}/root${p}`;
-    return fs.existsSync(r) ? r : p;
+    return exists(r) ? r : p;
   };
   if (target.includes('/')) {
     const p = inRoot(target);
-    return fs.existsSync(p) ? p : undefined;
+    return exists(p) ? p : undefined;
   }
   if (pid !== undefined) {
     // the process's own executable by name
@@ -48,7 +57,7 @@ export function resolveBinary(target: string, pid?: number): string | undefined 
   }
   for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
     const p = `${dir}/${target}`;
-    if (fs.existsSync(p)) return p;
+    if (exists(p)) return p;
   }
   return undefined;
 }
