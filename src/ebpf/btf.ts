@@ -468,6 +468,22 @@ export class Btf {
     return t.members;
   }
 
+  private enumeratorIdx?: Map<string, bigint>;
+
+  /** The value of the enumerator called `name` in any enum (the first one declared; own types before base types). */
+  enumerator(name: string): bigint | undefined {
+    if (!this.enumeratorIdx) {
+      const m = new Map<string, bigint>();
+      for (let id = this.firstId; id < this.nextId; id++) {
+        const k = this.kind(id);
+        if (k !== 'enum' && k !== 'enum64') continue;
+        for (const v of this.enumValues(id)) if (!m.has(v.name)) m.set(v.name, v.value);
+      }
+      this.enumeratorIdx = m;
+    }
+    return this.enumeratorIdx.get(name) ?? this.base?.enumerator(name);
+  }
+
   /** Enumerators of an enum/enum64. */
   enumValues(id: number): BtfEnumValue[] {
     const t = this.type(this.resolve(id));

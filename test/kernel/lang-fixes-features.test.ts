@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { kernelTest } from '../helpers/kernel';
 import * as fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { runTsbpf } from '../helpers/tsbpf';
 
 async function out(script: string): Promise<string> {
@@ -28,4 +29,36 @@ kernelTest('ncpus is the number of possible CPUs (/sys/devices/system/cpu/possib
     .reduce((n, part) => { const [a, b] = part.split('-').map(Number); return n + (b === undefined ? 1 : b - a + 1); }, 0);
   const o = await out('BEGIN { printf("begin %d\\n", ncpus); } interval:ms:10 { printf("probe %d\\n", ncpus); exit(); }');
   assert.equal(o, `begin ${possible}\nprobe ${possible}\n`);
+});
+
+/** An enumerator's value as bpftool reads it from the kernel's BTF (independent of the project's BTF reader). */
+function bpftoolEnumerator(name: string): bigint {
+  const dump = execFileSync('bpftool', ['btf', 'dump', 'file', '/sys/kernel/btf/vmlinux'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const m = new RegExp(`'${name}' val=(-?\\d+)`).exec(dump);
+  assert.ok(m, name);
+  return BigInt(m[1]);
+}
+
+kernelTest('C constants (issue 19 item 2): kernel enumerators from BTF, uapi #defines from the built-in table, with /usr/include hidden', async () => {
+  const want = ['TCP_ESTABLISHED', 'SKB_DROP_REASON_NOT_SPECIFIED', 'TASK_COMM_LEN'].map(bpftoolEnumerator);
+  const script = 'BEGIN { printf("%d %d %d|%d %d %d %d %d %d %d\\n", TCP_ESTABLISHED, SKB_DROP_REASON_NOT_SPECIFIED, TASK_COMM_LEN, '
+    + 'AF_INET, AF_INET6, IPPROTO_UDP, SOCK_DGRAM, ENOENT, O_CREAT, SIGKILL); exit(); }';
+  const expected = `${want.join(' ')}|2 10 17 2 2 64 9\n`;
+  assert.equal(await out(script), expected);
+  // no headers at all: a private mount namespace with an empty /usr/include
+  const r = await runTsbpf(['-e', script], { wrap: ['unshare', '-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs none /usr/include && exec "$0" "$@"'] });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.replace(/\n+$/, '\n'), expected);
+  const bad = await runTsbpf(['-e', 'BEGIN { print(NO_SUCH_CONSTANT_X); }']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /unknown identifier: NO_SUCH_CONSTANT_X/);
+});
+
+kernelTest('C constants filter real events: a child\'s one AF_INET SOCK_DGRAM socket() is counted once', async () => {
+  const r = await runTsbpf(['-c', `python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM); socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)'`, '-e',
+    'tracepoint:syscalls:sys_enter_socket /pid == cpid && args.family == AF_INET && (args.type & 0xf) == SOCK_DGRAM/ { @inet = count(); } '
+    + 'tracepoint:syscalls:sys_enter_socket /pid == cpid && args.family == AF_INET6/ { @inet6 = count(); }']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^@inet: 1$/m);
+  assert.match(r.stdout, /^@inet6: 1$/m);
 });

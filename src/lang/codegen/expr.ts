@@ -8,6 +8,7 @@ import type { Binary, Expr, MapRef } from '../ast';
 import { leftSpine } from '../semantic';
 import type { Loc, Lowering } from '../feature';
 import { builtinVar, functionDef } from '../builtins';
+import { cConstant } from '../constants';
 import { isScalar, memSize, type Type } from '../types';
 import { ContextGen } from './context';
 
@@ -53,6 +54,12 @@ export abstract class ExprGen extends ContextGen {
       case 'IntegerLit': {
         const r = this.temp(e.span);
         this.a.movConst(r, e.value);
+        return r;
+      }
+      case 'Identifier': {
+        // a C constant (the checker refused unknown names)
+        const r = this.temp(e.span);
+        this.a.movConst(r, cConstant(e.name, this.target) ?? 0n);
         return r;
       }
       case 'BoolLit': {

@@ -18,6 +18,7 @@ import type { Expr, Span } from '../ast';
 import { CompileError } from '../diagnostics';
 import type { Loc } from '../feature';
 import { positionalInt } from '../positional';
+import { cConstant } from '../constants';
 import type { InstanceTypes } from '../semantic';
 import type { ProbeContext } from '../probes';
 import { NONE, align8, memSize, type Type } from '../types';
@@ -215,6 +216,7 @@ export abstract class FrameGen {
 
   constOf(e: Expr): bigint {
     if (e.kind === 'IntegerLit') return e.value;
+    if (e.kind === 'Identifier') return cConstant(e.name, this.target) ?? 0n;
     if (e.kind === 'PositionalParam') return this.paramInt(e.index);
     if (e.kind === 'Unary' && e.op === '-') return -this.constOf(e.operand);
     this.fail('expected an integer constant', e.span);

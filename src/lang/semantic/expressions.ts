@@ -5,6 +5,7 @@
 import type { Binary, Expr, MapRef, Span, Stmt } from '../ast';
 import { CTypeError, offsetOf } from '../ctypes';
 import { positionalInt } from '../positional';
+import { cConstant } from '../constants';
 import { optionalBtf } from '../../target/target';
 import { type Diagnostic, nearestNames } from '../diagnostics';
 import type { ProbeContext } from '../probes';
@@ -100,6 +101,8 @@ export abstract class ExprChecker implements TypeRules {
         return e.value;
       case 'BoolLit':
         return e.value ? 1n : 0n;
+      case 'Identifier':
+        return cConstant(e.name, this.opts.target);
       case 'PositionalParam': {
         if (e.index === 0) return BigInt(this.opts.params.length);
         const p = this.opts.params[e.index - 1];
@@ -184,6 +187,11 @@ export abstract class ExprChecker implements TypeRules {
         return b.check(this, e);
       }
       case 'Identifier':
+        // a C constant: a kernel enumerator (BTF) or a uapi #define (constants.ts)
+        {
+          const v = cConstant(e.name, this.opts.target);
+          if (v !== undefined) return v > 0x7fffffffffffffffn ? UINT64 : INT64;
+        }
         return this.error(`unknown identifier: ${e.name}`, e.span, hint(e.name, builtinNames()));
       case 'Variable': {
         const t = this.vars.get(e.name);
