@@ -3,7 +3,7 @@ import { kernelTest } from '../helpers/kernel';
 import { parseHistRows, runToolToEnd, sleep, startTool, startTwin, twinPath } from './tools-harness';
 import { startWorkload } from './tools-workload';
 
-kernelTest('runqslower -p 0: every wake-up of a process sleeping 1 ms 60 times is a row, as many as libbpf-tools runqlat counts', async () => {
+kernelTest('runqslower -p 0: every wake-up of a process sleeping 1 ms 60 times is a row, at least every wait libbpf-tools runqlat counts', async () => {
   const w = startWorkload('sleep', 60);
   const ours = startTool('runqslower', ['-P', '-p', String(w.pid), '0']);
   // libbpf-tools runqslower refuses a 0 threshold (and at 1 us two measurements could split a row), but its runqlat
@@ -24,7 +24,10 @@ kernelTest('runqslower -p 0: every wake-up of a process sleeping 1 ms 60 times i
     for (const l of rows) assert.match(l, new RegExp(`^\\d\\d:\\d\\d:\\d\\d tools_workload +${w.pid} +\\d+ \\S.{15} \\d+ *$`));
     if (twin) {
       const t = await twin.stop();
-      assert.equal([...parseHistRows(t.stdout).values()].reduce((a, b) => a + b, 0), rows.length, `ours:\n${r.stdout}\nlibbpf-tools runqlat:\n${t.stdout}`);
+      // libbpf-tools reads task->__state, we the tracepoint's prev_state, which also calls a thread preempted on its way
+      // to sleep runnable (it is still queued): we see every wait it sees, and on a loaded machine a few more.
+      const theirs = [...parseHistRows(t.stdout).values()].reduce((a, b) => a + b, 0);
+      assert.ok(rows.length >= theirs && theirs >= 1, `ours:\n${r.stdout}\nlibbpf-tools runqlat:\n${t.stdout}`);
     }
   } finally {
     w.child.kill('SIGKILL');
