@@ -23,6 +23,13 @@ export const expectedFeatures = new Set((process.env.TSBPF_EXPECT_FEATURES ?? ''
 
 type Fn = (t: TestContext) => Promise<void> | void;
 
+/**
+ * How much slower this machine runs than the one the time budgets were set on:
+ * the VM lane measures it (test/vm/init, JavaScript under emulation against the
+ * host) and exports it; 1 elsewhere. Test timeouts are multiplied by it.
+ */
+export const timeScale = Math.max(1, Number(process.env.TSBPF_TIME_SCALE) || 1);
+
 /** A test that needs root and BPF. */
 export function kernelTest(name: string, fn: Fn, opts: { timeout?: number } = {}): void {
   const why = kernelUnavailableReason();
@@ -30,7 +37,7 @@ export function kernelTest(name: string, fn: Fn, opts: { timeout?: number } = {}
     test(name, { skip: `KERNEL TEST SKIPPED: ${why}` }, () => {});
     return;
   }
-  test(name, { timeout: opts.timeout ?? 60_000 }, async (t) => {
+  test(name, { timeout: (opts.timeout ?? 60_000) * timeScale }, async (t) => {
     if (why) throw new Error(`kernel test cannot run (${why}) but TSBPF_REQUIRE_KERNEL=1`);
     await fn(t);
   });
