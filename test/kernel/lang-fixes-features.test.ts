@@ -63,3 +63,13 @@ kernelTest('C constants filter real events: a child\'s one AF_INET SOCK_DGRAM so
   assert.match(r.stdout, /^@inet: 1$/m);
   assert.match(r.stdout, /^@inet6: 1$/m);
 });
+
+kernelTest('sizeof(struct task_struct) and sizeof(union bpf_attr) are their BTF sizes (as bpftool reads them)', async () => {
+  const dump = execFileSync('bpftool', ['btf', 'dump', 'file', '/sys/kernel/btf/vmlinux'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const size = (kind: string, name: string): string => new RegExp(`\\] ${kind} '${name}' size=(\\d+)`).exec(dump)?.[1] ?? 'missing';
+  assert.equal(await out('BEGIN { printf("%d %d\\n", sizeof(struct task_struct), sizeof(union bpf_attr)); exit(); }'),
+    `${size('STRUCT', 'task_struct')} ${size('UNION', 'bpf_attr')}\n`);
+  const bad = await runTsbpf(['-e', 'BEGIN { print(sizeof(struct no_such_struct_x)); }']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /unknown type: struct no_such_struct_x/);
+});

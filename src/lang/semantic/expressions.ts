@@ -289,8 +289,10 @@ export abstract class ExprChecker implements TypeRules {
         const op = e.operand;
         if (op.kind === 'TypeName') {
           const t = castType(this.opts.target, op);
-          if (!t) return this.error(`unknown type: ${op.base}`, op.span);
-          this.facts.sizeof.set(e, op.pointerDepth > 0 ? 8 : t.kind === 'int' ? t.size : memSize(t));
+          const kernelSize = t || op.pointerDepth > 0 ? undefined : this.kernelTypeSize(op.base);
+          if (kernelSize !== undefined) this.facts.sizeof.set(e, kernelSize);
+          else if (!t) return this.error(`unknown type: ${op.base}`, op.span);
+          else this.facts.sizeof.set(e, op.pointerDepth > 0 ? 8 : t.kind === 'int' ? t.size : memSize(t));
         } else {
           // the value's size as the kernel holds it: an integer's width, a whole args array, else its memory layout
           const t = this.type(op);
@@ -317,6 +319,19 @@ export abstract class ExprChecker implements TypeRules {
         if (m && m.agg.kind !== 'scalar') return this.error(`${e.assign.op}${e.assign.op} cannot be used on a ${m.agg.kind}() map`, e.span);
         return m?.value.kind === 'int' ? m.value : INT64;
       }
+    }
+  }
+
+  /** sizeof(struct task_struct): the size of a kernel struct, union or enum from the target's BTF (undefined when unknown). */
+  private kernelTypeSize(base: string): number | undefined {
+    const m = /^(struct|union|enum)\s+(\w+)$/.exec(base.trim());
+    const btf = m ? optionalBtf(this.opts.target) : null;
+    if (!m || !btf) return undefined;
+    try {
+      const id = m[1] === 'enum' ? btf.find(m[2], 'enum') ?? btf.find(m[2], 'enum64') : btf.find(m[2], m[1] as 'struct' | 'union');
+      return id === undefined ? undefined : btf.sizeOf(id);
+    } catch {
+      return undefined; // a recorded target without this answer
     }
   }
 
