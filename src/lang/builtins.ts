@@ -9,6 +9,7 @@ import { BUILTIN_VARS } from './builtins/vars';
 import { OUTPUT_FUNCTIONS } from './builtins/output';
 import { STRING_FUNCTIONS } from './builtins/strings';
 import { VALUE_FUNCTIONS, VALUE_TYPES } from './builtins/values';
+import { BYTE_FUNCTIONS } from './builtins/bytes';
 
 function byName<T extends object>(...tables: Record<string, T>[]): Map<string, T> {
   const m = new Map<string, T>();
@@ -24,7 +25,7 @@ function byName<T extends object>(...tables: Record<string, T>[]): Map<string, T
 }
 
 const VARS = byName<BuiltinVarDef>(BUILTIN_VARS);
-const FUNCS = byName<FunctionDef>(OUTPUT_FUNCTIONS, STRING_FUNCTIONS, VALUE_FUNCTIONS);
+const FUNCS = byName<FunctionDef>(OUTPUT_FUNCTIONS, STRING_FUNCTIONS, VALUE_FUNCTIONS, BYTE_FUNCTIONS);
 const NAMED_TYPES = byName<NamedValueTypeDef>(VALUE_TYPES);
 
 /** Whether a bare name (not followed by a call) parses as a builtin variable. */

@@ -73,3 +73,26 @@ kernelTest('sizeof(struct task_struct) and sizeof(union bpf_attr) are their BTF 
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /unknown type: struct no_such_struct_x/);
 });
+
+kernelTest('bswap swaps the bytes of an integer of its own width', async () => {
+  assert.equal(await out('BEGIN { printf("%x %x %lx %x\\n", bswap((uint16)0x1234), bswap((uint32)0x12345678), bswap(0x0102030405060708), bswap((uint8)7)); exit(); }'),
+    '3412 78563412 807060504030201 7\n');
+});
+
+kernelTest('cgroupid("DIR") is the id bpf_get_current_cgroup_id gives a process in that cgroup v2 directory', async (t) => {
+  const root = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((d) => { try { return fs.statfsSync(d).type === 0x63677270; } catch { return false; } });
+  if (!root) return t.skip('no cgroup v2 hierarchy mounted');
+  const dir = fs.mkdtempSync(`${root}/tsbpf-cgroupid-`);
+  try {
+    // the command moves itself into the fresh cgroup, then exits: one exit_group there, nobody else's
+    const r = await runTsbpf(['-c', `/bin/sh -c 'echo $$ > ${dir}/cgroup.procs && exec /bin/true'`, '-e',
+      `tracepoint:syscalls:sys_enter_exit_group /cgroup == cgroupid("${dir}")/ { @exits = count(); }`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^@exits: 1$/m);
+  } finally {
+    fs.rmdirSync(dir);
+  }
+  const bad = await runTsbpf(['-e', 'BEGIN { print(cgroupid("/tmp")); }']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /cgroupid\(\): \/tmp is not on a cgroup v2 file system/);
+});
