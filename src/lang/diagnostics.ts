@@ -58,10 +58,22 @@ export function formatDiagnostic(d: Diagnostic, source: SourceFile | null): stri
   const s = d.span;
   const range = s.endLine === s.line && s.endCol > s.col + 1 ? `${s.col}-${s.endCol}` : `${s.col}`;
   const lines = source.text.split('\n');
-  const text = (lines[s.line - 1] ?? '').replace(/\t/g, ' ');
-  const width = s.endLine === s.line ? Math.max(1, s.endCol - s.col) : Math.max(1, text.length - s.col + 1);
-  const marker = ' '.repeat(Math.max(0, s.col - 1)) + (width === 1 ? '^' : '~'.repeat(width));
-  return `${name}:${s.line}:${range}: ${d.severity}: ${d.message}\n${text}\n${marker}\n${d.notes.map((n) => `${n}\n`).join('')}`;
+  let text = (lines[s.line - 1] ?? '').replace(/\t/g, ' ');
+  let col = s.col;
+  let width = s.endLine === s.line ? Math.max(1, s.endCol - s.col) : Math.max(1, text.length - s.col + 1);
+  // A very long line (a 1 MB one-liner) is shown as a window around the caret, not echoed whole.
+  const WINDOW = 80;
+  if (text.length > 3 * WINDOW) {
+    const from = Math.max(0, col - 1 - WINDOW);
+    const to = Math.min(text.length, col - 1 + Math.min(width, WINDOW) + WINDOW);
+    const head = from > 0 ? '...' : '';
+    text = head + text.slice(from, to) + (to < text.length ? '...' : '');
+    col = col - from + head.length;
+    width = Math.min(width, WINDOW);
+  }
+  const marker = ' '.repeat(Math.max(0, col - 1)) + (width === 1 ? '^' : '~'.repeat(width));
+  const message = d.message.length > 500 ? `${d.message.slice(0, 500)}...` : d.message;
+  return `${name}:${s.line}:${range}: ${d.severity}: ${message}\n${text}\n${marker}\n${d.notes.map((n) => `${n.length > 500 ? `${n.slice(0, 500)}...` : n}\n`).join('')}`;
 }
 
 /** The span covering both a and b. */
@@ -73,10 +85,14 @@ export function joinSpans(a: Span, b: Span): Span {
 
 /** The names in `candidates` closest to `name` (edit distance), best first, for "did you mean". */
 export function nearestNames(name: string, candidates: Iterable<string>, max = 3): string[] {
+  // bounded: a 70 KB name against every libc symbol took 35 s; nothing that long is a typo
+  if (name.length > 256) return [];
+  const limit = Math.max(2, Math.floor(name.length / 3));
   const scored: [number, string][] = [];
   for (const c of candidates) {
+    if (Math.abs(c.length - name.length) > limit) continue; // the distance is at least the length difference
     const d = editDistance(name, c);
-    if (d <= Math.max(2, Math.floor(name.length / 3))) scored.push([d, c]);
+    if (d <= limit) scored.push([d, c]);
   }
   scored.sort((x, y) => x[0] - y[0] || x[1].localeCompare(y[1]));
   return scored.slice(0, max).map((x) => x[1]);

@@ -284,6 +284,28 @@ kernelTest('-c child: dies with a SIGKILLed tsbpf (PR_SET_PDEATHSIG), and a path
   assert.deepEqual(left, [], 'the -c child outlived a SIGKILLed tsbpf');
 });
 
+kernelTest('huge input, one short sentence: a 70 KB uprobe function, a too large interval, a 40 KB literal, an error on a 1 MB line', async () => {
+  const bigFile = (name: string, text: string) => {
+    const f = path.join(tmp, name);
+    fs.writeFileSync(f, text);
+    return f;
+  };
+  const runs: [string[], RegExp][] = [
+    [['-e', `uprobe:${work()}:${'a'.repeat(70_000)} { @ = count(); }`], /function 'a+/],
+    [['-e', 'i:s:99999999999999999999 { exit(); }'], /period is too large: 99999999999999999999/],
+    [['-e', 'i:s:9999999999999 { exit(); }'], /the period is too long/],
+    [[bigFile('lit.bt', `BEGIN { printf("%s\\n", "${'x'.repeat(40_000)}"); exit(); }`)], /string literal too long: 40000 bytes \(at most 32766\)/],
+    [[bigFile('line.bt', `BEGIN { ${'@x = 1; '.repeat(130_000)} foo(); }`)], /unknown function: foo/],
+  ];
+  for (const [args, msg] of runs) {
+    const r = await runTsbpf(args, { timeoutMs: 60_000 });
+    fails(r);
+    assert.match(r.stderr, msg);
+    assert.doesNotMatch(r.stderr, /internal error/);
+    assert.ok(r.stderr.length < 2000, `${r.stderr.length} bytes of error for ${args[0].slice(0, 40)}`);
+  }
+});
+
 // ---- output errors and planted files --------------------------------------------------------------
 
 kernelTest('write errors: -o /dev/full, stdout on a full device, while tracing: one sentence, exit 1', async () => {

@@ -92,6 +92,7 @@ export const intervalProvider = provider({
     if (unit === 'hz') periodNs = Math.round(1e9 / parseCount(ap, n, 'frequency'));
     else if (unit !== undefined && timeUnits[unit] !== undefined && unit !== 'ns') periodNs = parseCount(ap, n, 'period') * timeUnits[unit];
     else throw err(ap, `interval: unknown unit '${unit ?? ''}' (use s, ms, us or hz)`);
+    if (periodNs > 2 ** 63) throw err(ap, `interval: the period is too long (at most 2^63 ns, about 292 years)`);
     const full = `interval:${unit}:${n}`;
     return [{ spec: { kind: 'interval', periodNs }, ctx: { ...baseCtx('interval', 'perf_event', full), regs: true }, name: full }];
   },

@@ -145,7 +145,9 @@ export function parseCount(ap: AttachPoint, s: string | undefined, what: string)
   if (s === undefined || !/^\d+$/.test(s.replace(/_/g, '')) || Number(s.replace(/_/g, '')) <= 0) {
     throw err(ap, `${ap.provider}: ${what} must be a positive integer, got '${s ?? ''}'`);
   }
-  return Number(s.replace(/_/g, ''));
+  const n = Number(s.replace(/_/g, ''));
+  if (n > Number.MAX_SAFE_INTEGER) throw err(ap, `${ap.provider}: ${what} is too large: ${s.length > 40 ? `${s.slice(0, 40)}...` : s} (at most ${Number.MAX_SAFE_INTEGER})`);
+  return n;
 }
 
 export function hintNames(name: string, candidates: Iterable<string>): string[] {

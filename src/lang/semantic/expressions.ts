@@ -173,8 +173,12 @@ export abstract class ExprChecker implements TypeRules {
         return e.value > 0x7fffffffffffffffn ? UINT64 : INT64;
       case 'BoolLit':
         return { kind: 'int', size: 1, signed: false };
-      case 'StringLit':
-        return { kind: 'string', size: Buffer.byteLength(e.value) + 1 };
+      case 'StringLit': {
+        const size = Buffer.byteLength(e.value) + 1;
+        // BPF addresses memory with 16-bit offsets: a longer literal cannot be placed (was an internal error)
+        if (size > 32767) this.error(`string literal too long: ${size - 1} bytes (at most 32766)`, e.span);
+        return { kind: 'string', size: Math.min(size, 32767) };
+      }
       case 'PositionalParam': {
         if (e.index === 0) return INT64;
         const p = this.opts.params[e.index - 1];
