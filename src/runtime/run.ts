@@ -647,11 +647,35 @@ export class ScriptRuntime {
     this.reader?.drainNow();
     this.reportLoss();
     this.reportFailedReads();
+    this.reportSkippedRuns();
     if (this.child) this.killCommand('SIGTERM');
     this.flush();
     if (this.o.onExit) this.o.onExit(this);
     else this.printMapsAtExit();
     this.resolveFinished?.(code);
+  }
+
+  /**
+   * Probe runs the kernel skipped: a tracepoint, kprobe or perf program does not run
+   * while another BPF program runs on the same CPU (an interrupt during a probe, say);
+   * the kernel counts each skip in the program's recursion_misses (6.x). Counted here
+   * so no event is lost without a word.
+   */
+  skippedRuns(): bigint {
+    let total = 0n;
+    for (const p of this.programs) {
+      try {
+        total += p.info().recursionMisses;
+      } catch {
+        // an info the kernel cannot give (old kernel) counts nothing
+      }
+    }
+    return total;
+  }
+
+  private reportSkippedRuns(): void {
+    const n = this.skippedRuns();
+    if (n > 0n) this.message(`Lost ${n} probe run${n === 1n ? '' : 's'}: the kernel skipped them while another BPF program ran on the same CPU\n`);
   }
 
   private printMapsAtExit(): void {

@@ -34,6 +34,8 @@ kernelTest('hardirqs -C: each handler\'s count lies between the kernel\'s own /p
     const r = await ours.stop();
     const outerAfter = procInterrupts();
     assert.equal(r.code, 0, r.stderr);
+    // Interrupts that hit while another BPF program ran on that CPU are skipped by the kernel, and reported.
+    const skipped = Number(/^Lost (\d+) probe runs?:/m.exec(r.stderr)?.[1] ?? 0);
     const rows = new Map(r.stdout.split('\n').filter((l) => /^\S+ +\d+$/.test(l) && !l.startsWith('HARDIRQ')).map((l) => l.split(/\s+/)).map(([k, v]) => [k, Number(v)]));
     let checked = 0;
     for (const [name, before] of outerBefore) {
@@ -41,7 +43,7 @@ kernelTest('hardirqs -C: each handler\'s count lies between the kernel\'s own /p
       const got = rows.get(name) ?? 0;
       const inner = (innerAfter.get(name) ?? 0) - (innerBefore.get(name) ?? 0);
       const outer = (outerAfter.get(name) ?? 0) - before;
-      assert.ok(inner <= got && got <= outer, `${name}: ${inner} <= ${got} <= ${outer}\n${r.stdout}`);
+      assert.ok(inner <= got + skipped && got <= outer, `${name}: ${inner} <= ${got} (+${skipped} skipped) <= ${outer}\n${r.stdout}\n${r.stderr}`);
       if (inner > 0) checked++;
     }
     assert.ok(checked > 0, `no handler ran inside the window\n${r.stdout}`);
