@@ -118,7 +118,8 @@ export type AttachSpec =
   /** `alternative`: a sentence naming a tracepoint that observes the same event, for the error when kprobes are missing. */
   /** `cookie` (kprobe, uprobe): the bpf_get_attach_cookie() value, set when one program serves several points and reads `probe` from it. */
   | { kind: 'kprobe'; func: string; offset: number; retprobe: boolean; module?: string; alternative?: string; cookie?: number }
-  | { kind: 'uprobe'; path: string; offset: number; retprobe: boolean; pid?: number; refCtrOffset?: number; symbol?: string; cookie?: number }
+  /** `usdtLocation` k > 0: the k-th further location of one USDT probe (bpftrace counts the probe once in 'Attached N probes'). */
+  | { kind: 'uprobe'; path: string; offset: number; retprobe: boolean; pid?: number; refCtrOffset?: number; symbol?: string; cookie?: number; usdtLocation?: number }
   | { kind: 'fentry' | 'fexit'; func: string; alternative?: string }
   /**
    * perf event on every CPU (profile:hz:99 → software cpu-clock, frequency 99), or on one process (`pid`);

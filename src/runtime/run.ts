@@ -236,7 +236,8 @@ export class ScriptRuntime {
       }
       for (const s of p.attach) {
         // a merged raw_syscalls attachment counts as the syscall tracepoints it serves (compiler's syscall-merge.ts)
-        count += s.kind === 'tracepoint' && s.serves ? s.serves : 1;
+        // one USDT probe with several locations counts once (bpftrace: testprobe* over 6 sites of 3 probes is 3)
+        count += s.kind === 'tracepoint' && s.serves ? s.serves : s.kind === 'uprobe' && s.usdtLocation ? 0 : 1;
         if (s.kind === 'begin' || s.kind === 'end') continue;
         // the provider's attacher for this kind (lang/probes.ts)
         const opts = { commandPid: this.child?.pid };

@@ -71,3 +71,11 @@ kernelTest('cpid (F row): the -c command\'s pid, in BEGIN and in probes filtered
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /^tsbpf: cpid is the pid of the command run with -c CMD, and no command was given$/m);
 });
+
+kernelTest('lang fixes: a USDT wildcard over 3 probes at 6 sites attaches 3 probes (bpftrace counts probes, not sites) and fires at every site', async () => {
+  const bin = buildFixture('usdt_multi');
+  const r = await runTsbpf(['-c', bin, '-e', `usdt:${bin}:multi:* /pid == cpid/ { @sites = count(); }`], { input: 'go\n' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^Attached 3 probes$/m);
+  assert.match(r.stdout, /^@sites: 6$/m);
+});

@@ -238,6 +238,7 @@ export const usdtProvider = provider({
     const pname = rest[rest.length - 1];
     const out: ExpandedPoint[] = [];
     const known: string[] = [];
+    const locations = new Map<string, number>();
     for (const path of paths) {
       let probes;
       try {
@@ -259,6 +260,9 @@ export const usdtProvider = provider({
         const spec: AttachSpec = { kind: 'uprobe', path, offset: p.fileOffset, retprobe: false };
         if (p.semaphoreOffset) spec.refCtrOffset = p.semaphoreOffset;
         if (pid !== undefined) spec.pid = pid;
+        const seen = locations.get(full) ?? 0;
+        if (seen > 0) spec.usdtLocation = seen;
+        locations.set(full, seen + 1);
         // Different probe sites place arguments differently: one program each.
         out.push({ spec, ctx: { ...baseCtx('usdt', 'kprobe', full), regs: true, funcArgs: true, user: true, usdtArgs: p.args, usdtAddress: p.address, perPoint: true }, name: full });
       }
