@@ -28,6 +28,16 @@ export interface ScriptOptions {
   help: boolean;
   version: boolean;
   defines: Record<string, string>;
+  /** `--include FILE`: an `#include <FILE>` before the program (bpftrace 0.26). */
+  includes: string[];
+  /** `-I DIR`: include search directories (headers are satisfied from BTF; kept for compatibility). */
+  includeDirs: string[];
+  /** `--no-warnings`: compiler and runtime warnings are not printed. */
+  noWarnings: boolean;
+  /** `--probe-filter REGEX`: only probes whose name matches are attached (BEGIN/END always are). */
+  probeFilter: string | null;
+  /** `--info`: print the kernel's BPF features and exit. */
+  info: boolean;
 }
 
 export class UsageError extends UserError {
@@ -65,6 +75,14 @@ OPTIONS:
     -v             verbose messages: instructions and verifier statistics
     -V, --version  tsbpf version
     -D NAME=VALUE  define a preprocessor macro
+    --include FILE add an #include file before preprocessing
+    -I DIR         add the directory to the include search path
+    --info         print the kernel's BPF features
+    --no-warnings  disable all warning messages
+    --probe-filter REGEX
+                   attach only the probes whose names match REGEX (BEGIN and
+                   END always run)
+    long forms: --pid --cmd --output --quiet --verbose --list --debug
 
 ENVIRONMENT:
     BPFTRACE_STRLEN        bytes of str() and other strings (default 64, at most 200)
@@ -86,12 +104,20 @@ tsbpf -e 'profile:hz:99 { @[kstack] = count(); }'
     sample kernel stacks at 99 Hertz
 `;
 
+/** bpftrace 0.26's long spellings of short options. */
+const LONG_OPTIONS: Readonly<Record<string, string>> = {
+  '--pid': '-p', '--cmd': '-c', '--output': '-o', '--quiet': '-q', '--verbose': '-v',
+  '--list': '-l', '--debug': '-d',
+};
+
 /** Parses argv (without node and script path). */
-export function parseScriptArgs(argv: string[]): ScriptOptions {
+export function parseScriptArgs(argvIn: string[]): ScriptOptions {
+  let argv = argvIn;
   const o: ScriptOptions = {
     program: null, file: null, params: [], list: null, listVerbose: false, pid: null, cmd: null, outFile: null,
     format: 'text', quiet: false, buffering: null, keepGoing: false, unsafe: false, dryRun: false, verify: false,
-    verbose: false, debug: [], help: false, version: false, defines: {},
+    verbose: false, debug: [], help: false, version: false, defines: {}, includes: [], includeDirs: [], noWarnings: false,
+    probeFilter: null, info: false,
   };
   const positional: string[] = [];
   let i = 0;
@@ -100,7 +126,7 @@ export function parseScriptArgs(argv: string[]): ScriptOptions {
     return argv[++i];
   };
   for (; i < argv.length; i++) {
-    const a = argv[i];
+    let a = argv[i];
     if (a === '--') {
       positional.push(...argv.slice(i + 1));
       break;
@@ -109,6 +135,13 @@ export function parseScriptArgs(argv: string[]): ScriptOptions {
       positional.push(a);
       continue;
     }
+    // `--name=value` is `--name value` (getopt_long)
+    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
+    if (eq > 0) {
+      argv = [...argv.slice(0, i), a.slice(0, eq), a.slice(eq + 1), ...argv.slice(i + 1)];
+      a = argv[i];
+    }
+    a = LONG_OPTIONS[a] ?? a;
     switch (a) {
       case '-e': o.program = need(a); break;
       case '-l': o.list = ''; if (i + 1 < argv.length && !argv[i + 1].startsWith('-')) o.list = argv[++i]; break;
@@ -153,10 +186,31 @@ export function parseScriptArgs(argv: string[]): ScriptOptions {
         break;
       }
       case '-h': case '--help': o.help = true; break;
+      case '--include': o.includes.push(need(a)); break;
+      case '-I': o.includeDirs.push(need(a)); break;
+      case '--no-warnings': o.noWarnings = true; break;
+      case '--warnings': o.noWarnings = false; break;
+      case '--probe-filter': {
+        const v = need(a);
+        try {
+          new RegExp(v);
+        } catch {
+          throw new UsageError(`invalid --probe-filter regular expression '${v}'`);
+        }
+        o.probeFilter = v;
+        break;
+      }
+      case '--info': o.info = true; break;
+      // accepted for compatibility: USDT semaphores are always activated through the kernel's ref_ctr
+      // (file activation is not needed there); DWARF is not read (the flags name its sources)
+      case '--usdt-file-activation': break;
+      case '--debuginfo': case '--dwarf-pid': case '--no-feature': need(a); break;
+      case '--btf': case '--verify-llvm-ir': break;
       case '-V': case '--version': o.version = true; break;
       default:
         if (a.startsWith('-e') && a.length > 2) { o.program = a.slice(2); break; }
         if (a.startsWith('-p') && /^\d+$/.test(a.slice(2))) { o.pid = Number(a.slice(2)); break; }
+        if (a.startsWith('-I') && a.length > 2) { o.includeDirs.push(a.slice(2)); break; }
         throw new UsageError(`unknown option '${a}'`);
     }
   }
@@ -165,7 +219,7 @@ export function parseScriptArgs(argv: string[]): ScriptOptions {
     if (o.list === '' && positional.length) o.list = positional.shift() ?? '';
     return o;
   }
-  if (o.program === null && !o.help && !o.version) {
+  if (o.program === null && !o.help && !o.version && !o.info) {
     const f = positional.shift();
     if (f === undefined) throw new UsageError('no program given: use -e PROGRAM or a script file');
     o.file = f;

@@ -93,6 +93,10 @@ export async function dispatch(argv: string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
+  if (o.info) {
+    process.stdout.write(infoText());
+    return 0;
+  }
   if (o.list !== null) {
     // Loaded on demand: listing reads ELF and USDT notes, which a script run never needs.
     const { listProbes } = require('./list') as typeof import('./list');
@@ -131,8 +135,11 @@ async function runScriptCommand(o: ScriptOptions): Promise<number> {
     process.stderr.write(refusal);
     return 1;
   }
-  const artifact = compile(source, { params: o.params, pid: o.pid ?? undefined, command: !!o.cmd, unsafe: o.unsafe, defines: o.defines, debug: o.debug, helperErrors: o.keepGoing });
-  for (const w of artifact.warnings) process.stderr.write(w.endsWith('\n') ? w : `${w}\n`);
+  const artifact = compile(source, {
+    params: o.params, pid: o.pid ?? undefined, command: !!o.cmd, unsafe: o.unsafe, defines: o.defines, debug: o.debug, helperErrors: o.keepGoing,
+    ...(o.probeFilter !== null ? { probeFilter: new RegExp(o.probeFilter) } : {}),
+  });
+  if (!o.noWarnings) for (const w of artifact.warnings) process.stderr.write(w.endsWith('\n') ? w : `${w}\n`);
   if (artifact.unsafe && !o.unsafe) {
     process.stderr.write('tsbpf: this script uses unsafe functions (system, signal): run with --unsafe to allow them\n');
     return 1;
@@ -189,6 +196,18 @@ async function runScriptCommand(o: ScriptOptions): Promise<number> {
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
+}
+
+/** `--info`: the kernel's BPF features, one `name: yes|no` line each, in bpftrace's sections. */
+function infoText(): string {
+  const { featureReport } = require('../sys/features') as typeof import('../sys/features');
+  const r = featureReport();
+  const yn = (b: boolean) => (b ? 'yes' : 'no');
+  const lines = ['System', `  OS: Linux ${r.release}`, `  Arch: ${process.arch === 'x64' ? 'x86_64' : process.arch}`, '', 'Build', `  version: ${version()}`, '', 'Kernel features'];
+  for (const [k, v] of Object.entries(r.features)) lines.push(`  ${k}: ${yn(v)}`);
+  lines.push('', 'Program types');
+  for (const [k, v] of Object.entries(r.progTypes)) lines.push(`  ${k}: ${yn(v)}`);
+  return lines.join('\n') + '\n';
 }
 
 /**

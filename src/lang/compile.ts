@@ -42,6 +42,8 @@ export interface CompileOptions {
   defines?: Record<string, string>;
   /** `-d` dumps to print: 'types' and 'codegen' are handled here ('ast' by the CLI). */
   debug?: string[];
+  /** `--probe-filter`: only attach points whose expanded names match are kept (BEGIN/END always are). */
+  probeFilter?: RegExp;
   /** Where dumps go (default: stdout). */
   debugOut?: (text: string) => void;
 }
@@ -129,6 +131,8 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
     const groups = new Map<string, Instance>();
     let all: ExpandedPoint[] = [];
     for (const ap of probe.attachPoints) all.push(...expandAttachPoint(substituteParams(ap, params), { pid: opts.pid, command: opts.command, target }));
+    const filter = opts.probeFilter;
+    if (filter) all = all.filter((p) => p.spec.kind === 'begin' || p.spec.kind === 'end' || filter.test(p.name));
     // Many syscall tracepoints cost ~75 ms each to enable: serve them from one raw_syscalls program.
     // The syscall table (a header file to parse) only when there are syscall tracepoints to merge.
     const syscallPoints = all.some((p) => p.spec.kind === 'tracepoint' && p.spec.category === 'syscalls');

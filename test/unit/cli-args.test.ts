@@ -49,3 +49,24 @@ test('usage errors name the problem', () => {
   assert.throws(() => parseScriptArgs(['--frobnicate']), /unknown option '--frobnicate'/);
   assert.throws(() => parseScriptArgs(['-e']), /requires an argument/);
 });
+
+test('bpftrace 0.26 long options (C18): --pid --cmd --output --quiet --verbose, also as --name=value', () => {
+  const o = parseScriptArgs(['--pid', '42', '--cmd=ls -l', '--output', 'out', '--quiet', '--verbose', '-e', 'x']);
+  assert.equal(o.pid, 42);
+  assert.equal(o.cmd, 'ls -l');
+  assert.equal(o.outFile, 'out');
+  assert.equal(o.quiet && o.verbose, true);
+  assert.equal(parseScriptArgs(['--list', 'tracepoint:sched:*']).list, 'tracepoint:sched:*');
+  assert.deepEqual(parseScriptArgs(['--debug=ast', '-e', 'x']).debug, ['ast']);
+});
+
+test('--include, -I, --no-warnings, --probe-filter, --info; a bad --probe-filter regex is one sentence', () => {
+  const o = parseScriptArgs(['--include', 'errno.h', '-I', '/inc', '-I/inc2', '--no-warnings', '--probe-filter', ':200', '-e', 'x']);
+  assert.deepEqual(o.includes, ['errno.h']);
+  assert.deepEqual(o.includeDirs, ['/inc', '/inc2']);
+  assert.equal(o.noWarnings, true);
+  assert.equal(o.probeFilter, ':200');
+  assert.equal(parseScriptArgs(['--info']).info, true);
+  assert.throws(() => parseScriptArgs(['--probe-filter', '(', '-e', 'x']), /invalid --probe-filter regular expression/);
+  assert.throws(() => parseScriptArgs(['--nonsense', '-e', 'x']), UsageError);
+});
