@@ -46,3 +46,4 @@ register('shmsnoop', tool(() => require('./shmsnoop')));
 register('softirqs', tool(() => require('./softirqs')));
 register('hardirqs', tool(() => require('./hardirqs')));
 register('wakeuptime', tool(() => require('./wakeuptime')));
+register('drsnoop', tool(() => require('./drsnoop')));

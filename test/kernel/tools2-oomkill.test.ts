@@ -1,51 +1,11 @@
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { kernelTest } from '../helpers/kernel';
 import { runToolToEnd, sleep, startTool } from './tools-harness';
+import { memoryCgroup } from './tools3b-helpers';
 import { startWorkload2 } from './tools2-workload';
 
-/** A fresh memory cgroup limited to `bytes` (v2, else v1 memory controller); undefined when none can be made. */
-function memoryCgroup(bytes: number): { dir: string; add(pid: number): void; remove(): void } | undefined {
-  const name = `tsbpf-oomkill-${process.pid}`;
-  const v2 = '/sys/fs/cgroup/cgroup.controllers';
-  try {
-    let dir: string;
-    if (fs.existsSync(v2) && fs.readFileSync(v2, 'utf8').includes('memory')) {
-      fs.writeFileSync('/sys/fs/cgroup/cgroup.subtree_control', '+memory');
-      dir = path.join('/sys/fs/cgroup', name);
-      fs.mkdirSync(dir);
-      fs.writeFileSync(path.join(dir, 'memory.max'), String(bytes));
-      if (fs.existsSync(path.join(dir, 'memory.swap.max'))) fs.writeFileSync(path.join(dir, 'memory.swap.max'), '0');
-    } else if (fs.existsSync('/sys/fs/cgroup/memory/memory.limit_in_bytes')) {
-      dir = path.join('/sys/fs/cgroup/memory', name);
-      fs.mkdirSync(dir);
-      fs.writeFileSync(path.join(dir, 'memory.limit_in_bytes'), String(bytes));
-      if (fs.existsSync(path.join(dir, 'memory.memsw.limit_in_bytes'))) fs.writeFileSync(path.join(dir, 'memory.memsw.limit_in_bytes'), String(bytes));
-    } else {
-      return undefined;
-    }
-    return {
-      dir,
-      add: (pid) => fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(pid)),
-      remove: () => {
-        for (let i = 0; i < 50; i++) {
-          try {
-            fs.rmdirSync(dir);
-            return;
-          } catch {
-            // The killed process may not be reaped yet.
-          }
-        }
-      },
-    };
-  } catch {
-    return undefined;
-  }
-}
-
 kernelTest('oomkill: a fixture touching 256 MiB in a 32 MiB memory cgroup triggers the OOM killer, which kills it: one line naming it twice', async (t) => {
-  const cg = memoryCgroup(32 << 20);
+  const cg = memoryCgroup(32 << 20, 'oomkill');
   if (!cg) {
     t.skip('no writable memory cgroup here');
     return;
