@@ -47,3 +47,4 @@ register('softirqs', tool(() => require('./softirqs')));
 register('hardirqs', tool(() => require('./hardirqs')));
 register('wakeuptime', tool(() => require('./wakeuptime')));
 register('drsnoop', tool(() => require('./drsnoop')));
+register('bindsnoop', tool(() => require('./bindsnoop')));

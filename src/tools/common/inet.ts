@@ -104,3 +104,13 @@ export function decodeStateEvent(f: StateEventFormats, format: string, v: readon
     saddr: addrFromBytes(v, a, len), daddr: addrFromBytes(v, a + len, len), comm: strOf(v[v.length - 1]),
   };
 }
+
+/** An IPv6 address read as two little-endian 64-bit halves (low address bytes first). */
+export function ipv6FromHalves(first: bigint, second: bigint): string {
+  const b = new Uint8Array(16);
+  [first, second].forEach((h, i) => {
+    let x = BigInt.asUintN(64, h);
+    for (let j = 0; j < 8; j++, x >>= 8n) b[i * 8 + j] = Number(x & 0xffn);
+  });
+  return inetNtop(b);
+}
