@@ -48,3 +48,4 @@ register('hardirqs', tool(() => require('./hardirqs')));
 register('wakeuptime', tool(() => require('./wakeuptime')));
 register('drsnoop', tool(() => require('./drsnoop')));
 register('bindsnoop', tool(() => require('./bindsnoop')));
+register('mmapsnoop', tool(() => require('./mmapsnoop')));
