@@ -49,3 +49,4 @@ register('wakeuptime', tool(() => require('./wakeuptime')));
 register('drsnoop', tool(() => require('./drsnoop')));
 register('bindsnoop', tool(() => require('./bindsnoop')));
 register('mmapsnoop', tool(() => require('./mmapsnoop')));
+register('biotop', tool(() => require('./biotop')));
