@@ -50,3 +50,4 @@ register('drsnoop', tool(() => require('./drsnoop')));
 register('bindsnoop', tool(() => require('./bindsnoop')));
 register('mmapsnoop', tool(() => require('./mmapsnoop')));
 register('biotop', tool(() => require('./biotop')));
+register('bashreadline', tool(() => require('./bashreadline')));
