@@ -51,3 +51,5 @@ register('bindsnoop', tool(() => require('./bindsnoop')));
 register('mmapsnoop', tool(() => require('./mmapsnoop')));
 register('biotop', tool(() => require('./biotop')));
 register('bashreadline', tool(() => require('./bashreadline')));
+register('filetop', tool(() => require('./filetop')));
+register('fileslower', tool(() => require('./fileslower')));
