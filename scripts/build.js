@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The build (npm's prepare, prepack and `npm run build` call it):
 //   --native    build the N-API addon with node-gyp when build/Release is missing or older than its sources
-//   --prebuilt  also copy it to prebuilds/linux-x64/, the copy a tarball ships (native.ts loads it first)
+//   --prebuilt  also copy it to prebuilds/linux-x64/, the copy a tarball ships (native.ts loads it first),
+//               and cross-compile prebuilds/linux-arm64/ when gcc-aarch64-linux-gnu is installed
 //   --no-tsc    skip tsc (bench/run.js has just run it)
 // and always: tsc, the CLI bundle dist/tsbpf.js (esbuild; bin/tsbpf runs it through
 // src/cli/launch.ts), its V8 code cache, dist/build-info.json (the commit, for
@@ -74,6 +75,13 @@ async function main() {
       const dir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
       fs.mkdirSync(dir, { recursive: true });
       fs.copyFileSync(addon, path.join(dir, 'tsbpf_native.node'));
+      if (process.arch !== 'arm64') {
+        try {
+          require('./cross-addon').crossAddon('arm64');
+        } catch (e) {
+          process.stderr.write(`build: warning: no linux-arm64 addon in prebuilds/ (${e.message})\n`);
+        }
+      }
     }
   }
   if (!args.has('--no-tsc')) run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', root]);

@@ -1,9 +1,11 @@
-/** The shape of an architecture description (one module per architecture: x86_64.ts). */
+/** The shape of an architecture description (one module per architecture: x86_64.ts, arm64.ts). */
 export interface Arch {
   /** The kernel's name ('x86_64'). */
   readonly name: string;
   /** Node's `process.arch` for it ('x64'). */
   readonly nodeArch: string;
+  /** ELF e_machine of its binaries (EM_X86_64 62, EM_AARCH64 183): USDT notes are read by the binary's own. */
+  readonly elfMachine: number;
   /** `struct pt_regs` member offsets by register name (bpftrace's reg() names). */
   readonly ptRegs: Readonly<Record<string, number>>;
   /** sizeof(struct pt_regs). */
@@ -16,6 +18,12 @@ export interface Arch {
   readonly ipReg: string;
   /** Stack pointer register. */
   readonly spReg: string;
+  /** Debian's multiarch directory name ('x86_64-linux-gnu'): /usr/lib/<this> holds the libraries. */
+  readonly multiarch: string;
+  /** The architecture byte of a 64-bit libc6 entry in /etc/ld.so.cache (glibc's FLAG_*_LIB64). */
+  readonly ldCacheArchFlag: number;
+  /** 8-byte slots between sp at function entry and the first stack argument (x86-64: the return address). */
+  readonly stackArgSlot: number;
   /** Syscall tracepoint names by number ('-' for numbers without one). */
   readonly syscalls: readonly string[];
   /** UAPI headers listing `#define __NR_name N`, for numbers appended after the table. */

@@ -1,7 +1,7 @@
 /**
  * x86-64: everything the compiler and the runtime need to know about the
  * architecture, in one place, so a second architecture is one more module of
- * this shape (see ./index.ts).
+ * this shape (./arm64.ts; see ./index.ts).
  *
  * - `struct pt_regs` (arch/x86/include/asm/ptrace.h): the context of kprobes,
  *   uprobes and perf events. Checked against the running kernel's BTF by
@@ -77,6 +77,7 @@ const SYSCALLS_BY_NUMBER = (
 export const X86_64: Arch = {
   name: 'x86_64',
   nodeArch: 'x64',
+  elfMachine: 62, // EM_X86_64
   ptRegs: PT_REGS,
   ptRegsSize: 168,
   // System V AMD64 ABI: rdi rsi rdx rcx r8 r9
@@ -84,6 +85,9 @@ export const X86_64: Arch = {
   retReg: 'ax',
   ipReg: 'ip',
   spReg: 'sp',
+  stackArgSlot: 1,
+  multiarch: 'x86_64-linux-gnu',
+  ldCacheArchFlag: 0x0300, // FLAG_X8664_LIB64
   syscalls: SYSCALLS_BY_NUMBER,
   uapiSyscallHeaders: ['/usr/include/x86_64-linux-gnu/asm/unistd_64.h', '/usr/include/asm/unistd_64.h'],
   // UAPI names that differ from the tracepoint names

@@ -19,6 +19,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
+import { hostArch } from '../arch';
+import { X86_64 } from '../arch/x86_64';
 
 export interface LdCacheEntry {
   /** Soname, e.g. 'libc.so.6'. */
@@ -37,11 +39,12 @@ export class LibraryNotFoundError extends UserError {
 
 const NEW_MAGIC = 'glibc-ld.so.cache1.1';
 const OLD_MAGIC = 'ld.so-1.7.0';
-/** FLAG_ELF_LIBC6 in the low byte, FLAG_X8664_LIB64 in the arch byte. */
+/** FLAG_ELF_LIBC6 in the low byte, the architecture's FLAG_*_LIB64 in the arch byte. */
 const FLAG_TYPE_MASK = 0x00ff;
 const FLAG_ELF_LIBC6 = 0x0003;
 const FLAG_ARCH_MASK = 0xff00;
-const FLAG_X8664_LIB64 = 0x0300;
+/** This machine's architecture (x86-64's where tsbpf has no description: as before). */
+const arch = hostArch() ?? X86_64;
 
 function cstr(buf: Buffer, off: number): string {
   const e = buf.indexOf(0, off);
@@ -72,7 +75,7 @@ export function parseLdCache(buf: Buffer): LdCacheEntry[] {
 
 let cached: { mtimeMs: number; entries: LdCacheEntry[] } | undefined;
 
-/** Entries of /etc/ld.so.cache for this architecture (x86-64 libc6), re-read when the file changes. */
+/** Entries of /etc/ld.so.cache for this architecture (64-bit libc6), re-read when the file changes. */
 export function ldCache(file = '/etc/ld.so.cache'): LdCacheEntry[] {
   let st: fs.Stats;
   try {
@@ -82,12 +85,12 @@ export function ldCache(file = '/etc/ld.so.cache'): LdCacheEntry[] {
   }
   if (file === '/etc/ld.so.cache' && cached && cached.mtimeMs === st.mtimeMs) return cached.entries;
   const all = parseLdCache(fs.readFileSync(file));
-  const entries = all.filter((e) => (e.flags & FLAG_TYPE_MASK) === FLAG_ELF_LIBC6 && (e.flags & FLAG_ARCH_MASK) === FLAG_X8664_LIB64);
+  const entries = all.filter((e) => (e.flags & FLAG_TYPE_MASK) === FLAG_ELF_LIBC6 && (e.flags & FLAG_ARCH_MASK) === arch.ldCacheArchFlag);
   if (file === '/etc/ld.so.cache') cached = { mtimeMs: st.mtimeMs, entries };
   return entries;
 }
 
-const searchDirs = ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib64', '/usr/lib64', '/lib', '/usr/lib', '/usr/local/lib'];
+const searchDirs = [`/lib/${arch.multiarch}`, `/usr/lib/${arch.multiarch}`, '/lib64', '/usr/lib64', '/lib', '/usr/lib', '/usr/local/lib'];
 
 /** 'c' and 'libc' both mean libc.so*; 'libc.so.6' is matched exactly. */
 function matches(soname: string, lib: string): boolean {

@@ -1,8 +1,9 @@
 /**
  * USDT (SystemTap SDT) probes: reading `.note.stapsdt`, computing the file
  * offsets a uprobe and its reference counter (semaphore) attach to, and
- * parsing x86-64 argument specifications into a typed form the compiler turns
- * into loads from `struct pt_regs`.
+ * parsing argument specifications (x86-64's AT&T operands, or AArch64's, by the
+ * file's ELF machine) into a typed form the compiler turns into loads from
+ * `struct pt_regs`.
  *
  * Note layout (type 3, owner "stapsdt"): three addresses (probe pc, link-time
  * address of `.stapsdt.base`, semaphore) followed by three NUL-terminated
@@ -12,6 +13,7 @@
  *   for (const p of readUsdtProbes('/usr/bin/python3')) console.log(p.provider, p.name, p.fileOffset);
  */
 import { ElfError, ElfFile, globToRegExp, malformedIsElfError, type ElfSymbol } from './elf';
+import { ARM64 } from '../arch/arm64';
 import { UserError } from '../errors';
 
 /** A USDT argument spec the parser does not understand. */
@@ -32,7 +34,7 @@ export class UsdtProbeNotFoundError extends UserError {
   }
 }
 
-/** Where a register lives in x86-64 `struct pt_regs` and how much of it an alias names. */
+/** Where a register lives in `struct pt_regs` and how much of it an alias names. */
 export interface PtRegsSlot {
   /** Canonical 64-bit register name, e.g. 'rax' for 'eax'. */
   readonly reg: string;
@@ -89,7 +91,15 @@ export function ptRegsSlot(name: string): PtRegsSlot | undefined {
   return regAliases.get(name.replace(/^%/, '').toLowerCase());
 }
 
-/** All known register names, for diagnostics and tests. */
+/** AArch64 operand registers: x0..x30 and sp (8 bytes), w0..w30 and wsp (their low 4 bytes). */
+const aarch64Regs = new Map<string, PtRegsSlot>();
+for (const reg of [...Array.from({ length: 31 }, (_, i) => `x${i}`), 'sp']) {
+  const offset = ARM64.ptRegs[reg];
+  aarch64Regs.set(reg, { reg, offset, size: 8 });
+  aarch64Regs.set(reg === 'sp' ? 'wsp' : `w${reg.slice(1)}`, { reg, offset, size: 4 });
+}
+
+/** All known (x86-64) register names, for diagnostics and tests. */
 export function ptRegsNames(): string[] {
   return [...regAliases.keys()];
 }
@@ -178,23 +188,21 @@ function reg(name: string, spec: string): PtRegsSlot {
   return r;
 }
 
+/** The ELF e_machine of AArch64 binaries. */
+const EM_AARCH64 = ARM64.elfMachine;
+
 /**
- * Parses one x86-64 argument spec. Forms: `-8@%rax`, `8@-16(%rbp)`, `4@$5`,
+ * Parses one argument spec of a probe in `elf` (x86-64 unless the file is
+ * AArch64's; see parseAarch64Arg).
+ *
+ * x86-64 Forms: `-8@%rax`, `8@-16(%rbp)`, `4@$5`,
  * `-4@%edi`, `8@sym+8(%rip)`, `8@(%rax,%rdx,8)`, `-2@8(,%rcx,2)`. A spec
  * without `N@` (version-1 SDT notes) is taken as unsigned, as wide as the
  * register it names (8 bytes for memory and constants).
  */
 export function parseUsdtArg(spec: string, elf?: ElfFile): UsdtArg {
-  let size = 0;
-  let signed = false;
-  let operand = spec;
-  const at = /^([+-]?)(\d+)@(.*)$/.exec(spec);
-  if (at) {
-    signed = at[1] === '-';
-    size = Number(at[2]);
-    if (![1, 2, 4, 8].includes(size)) throw new UsdtArgError(spec, `unsupported size ${size}`);
-    operand = at[3];
-  }
+  const { size, signed, operand } = sizePrefix(spec);
+  if (elf?.machine === EM_AARCH64) return parseAarch64Arg(spec, size, signed, operand);
   if (operand.startsWith('$')) {
     return { kind: 'const', spec, size: size || 8, signed, value: parseIntLit(operand.slice(1), spec) };
   }
@@ -231,6 +239,38 @@ export function parseUsdtArg(spec: string, elf?: ElfFile): UsdtArg {
   if (!base && !index) throw new UsdtArgError(spec, 'memory operand without registers');
   const disp = dispText === '' ? 0n : parseIntLit(dispText, spec);
   return { kind: 'mem', spec, size: size || 8, signed, base, index, scale, disp };
+}
+
+/** The `N@` prefix of a spec: size 0 when absent (version-1 notes), negative N = signed. */
+function sizePrefix(spec: string): { size: number; signed: boolean; operand: string } {
+  const at = /^([+-]?)(\d+)@(.*)$/.exec(spec);
+  if (!at) return { size: 0, signed: false, operand: spec };
+  const size = Number(at[2]);
+  if (![1, 2, 4, 8].includes(size)) throw new UsdtArgError(spec, `unsupported size ${size}`);
+  return { size, signed: at[1] === '-', operand: at[3] };
+}
+
+/**
+ * AArch64 operands as GCC prints them into the note: a register (`x0`, `w1`,
+ * `sp`), memory at a register plus an optional offset (`[sp, 8]`, `[x29, -12]`,
+ * `[x0]`, with or without `#` before the number) or a constant (`5`, `-1`).
+ */
+function parseAarch64Arg(spec: string, size: number, signed: boolean, operand: string): UsdtArg {
+  const regOf = (name: string): PtRegsSlot => {
+    const r = aarch64Regs.get(name.toLowerCase());
+    if (!r) throw new UsdtArgError(spec, `unknown register '${name}'`);
+    return r;
+  };
+  if (/^#?[+-]?(0x[0-9a-f]+|\d+)$/i.test(operand)) {
+    return { kind: 'const', spec, size: size || 8, signed, value: parseIntLit(operand.replace(/^#/, ''), spec) };
+  }
+  const mem = /^\[\s*(\w+)\s*(?:,\s*#?([+-]?(?:0x[0-9a-f]+|\d+))\s*)?\]$/i.exec(operand);
+  if (mem) return { kind: 'mem', spec, size: size || 8, signed, base: regOf(mem[1]), scale: 1, disp: mem[2] ? parseIntLit(mem[2], spec) : 0n };
+  if (/^\w+$/.test(operand)) {
+    const r = regOf(operand);
+    return { kind: 'reg', spec, size: size || r.size, signed, reg: r };
+  }
+  throw new UsdtArgError(spec, 'expected a register (x0, w0, sp), [reg, offset] or a constant');
 }
 
 /** Splits an argument string on blanks and parses every argument. */

@@ -2,7 +2,8 @@
  * Test fixtures are small C programs under test/fixtures/, compiled at test
  * time with the system C compiler into dist/fixtures/ (rebuilt when the
  * source is newer), or into $TSBPF_FIXTURE_DIR (test/run.js --unprivileged
- * points it at a directory the unprivileged user owns). Returns the path of the executable.
+ * points it at a directory the unprivileged user owns). $TSBPF_CC names another compiler (the
+ * arm64 VM lane cross-compiles with aarch64-linux-gnu-gcc). Returns the path of the executable.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -18,7 +19,7 @@ export function buildFixture(name: string, extraFlags: string[] = []): string {
   const stale = !fs.existsSync(out) || fs.statSync(out).mtimeMs < fs.statSync(src).mtimeMs;
   if (stale) {
     // -O0 and frame pointers keep functions distinct and user stacks walkable.
-    execFileSync('cc', ['-O0', '-g', '-fno-omit-frame-pointer', '-fno-inline', '-o', out, src, ...extraFlags], { stdio: 'pipe' });
+    execFileSync(process.env.TSBPF_CC || 'cc', ['-O0', '-g', '-fno-omit-frame-pointer', '-fno-inline', '-o', out, src, ...extraFlags], { stdio: 'pipe' });
   }
   return out;
 }

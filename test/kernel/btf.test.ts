@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
-import { kernelTest } from '../helpers/kernel';
+import { kernelTest, timeScale } from '../helpers/kernel';
 import { buildFixture } from '../helpers/fixtures';
 import { Asm, R0, R1, R2, R3, R6, R7, R8, R10, Helper } from '../../src/ebpf/asm';
 import { BpfMap } from '../../src/ebpf/maps';
@@ -39,8 +39,9 @@ kernelTest('task_struct offsets from BTF read the same pid, tgid, comm and mm->a
   assert.equal(argStart.steps.length, 2);
 
   const fx = buildFixture('usdt_target');
-  // 3 iterations, 50 ms apart, after a 300 ms pause that leaves time to attach.
-  const child = spawn(fx, ['3', '50', 'world', '300'], { stdio: 'ignore' });
+  // 3 iterations, 50 ms apart, after a pause that leaves time to attach (300 ms, longer where
+  // everything is slower: the VM lane's emulation loads and attaches ~9x slower).
+  const child = spawn(fx, ['3', '50', 'world', String(Math.round(300 * timeScale))], { stdio: 'ignore' });
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });

@@ -173,7 +173,7 @@ export const BUILTIN_VARS: Record<string, BuiltinVarDef> = {
       else if (c.ctx.retprobe && c.ctx.regs) c.error(`${e.name} is not available in return probes`, e.span);
       else if (c.ctx.usdtArgs && n >= c.ctx.usdtArgs.length) c.error(`this usdt probe has ${c.ctx.usdtArgs.length} arguments`, e.span);
       else if (!c.ctx.regs && !c.ctx.u64Args) c.error(`${e.name} is not available in ${c.ctx.provider} probes`, e.span);
-      else if (c.ctx.regs && !c.ctx.usdtArgs && n >= c.opts.target.arch.argRegs.length) c.error(`${e.name}: only arg0..arg5 are available`, e.span);
+      else if (c.ctx.regs && !c.ctx.usdtArgs && n >= c.opts.target.arch.argRegs.length) c.error(`${e.name}: only arg0..arg${c.opts.target.arch.argRegs.length - 1} are available`, e.span);
       else if (!c.ctx.funcArgs) c.error(`${e.name} is not available in ${c.ctx.provider} probes`, e.span);
       if (c.ctx.usdtArgs && c.ctx.usdtArgs[n]) {
         const a = c.ctx.usdtArgs[n];
@@ -194,7 +194,7 @@ export const BUILTIN_VARS: Record<string, BuiltinVarDef> = {
       const slot = g.alloc(8);
       g.a.st('dw', FP, slot, 0);
       g.a.ldx('dw', R3, g.ctx, regOffset(g.target.arch, g.target.arch.spReg));
-      g.a.add64(R3, 8 * (n + 1));
+      g.a.add64(R3, 8 * (n + g.target.arch.stackArgSlot));
       g.a.mov64(R1, FP);
       g.a.add64(R1, slot);
       g.a.mov64(R2, 8);

@@ -113,7 +113,7 @@ export abstract class ContextGen extends FrameGen {
       return r;
     }
     if (c.regs && c.funcArgs) {
-      if (n >= this.target.arch.argRegs.length) this.fail(`arg${n}: only arg0..arg5 are passed in registers`, span);
+      if (n >= this.target.arch.argRegs.length) this.fail(`arg${n}: only arg0..arg${this.target.arch.argRegs.length - 1} are passed in registers`, span);
       this.a.ldx('dw', r, this.ctx, argOffsets(this.target.arch)[n]);
       return r;
     }
