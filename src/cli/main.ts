@@ -14,7 +14,8 @@ import { VerifierError } from '../ebpf/programs';
 import { toolNames, runTool, toolsHelp } from '../tools/registry';
 import { isExplained } from '../errors';
 import { version } from './version';
-import { errorText, fdWriter, openOutputFile, outputFailed, whenCreated, writeOrExit } from './output';
+import { openOutputFile, whenCreated, writeOrExit } from './output';
+import { errorText, fdWriter, outputFailed } from '../sys/fdwrite';
 import { encodeText } from '../runtime/text';
 
 type Command = (argv: string[]) => Promise<number>;
@@ -38,7 +39,7 @@ export function commandNames(): string[] {
 export function main(argv: string[]): void {
   // A closed pipe (`tsbpf ... | head`) ends tracing quietly, as for any Unix filter;
   // a full disk or an I/O error ends it with one sentence. The exit handlers still detach everything.
-  // Registered when a stream is created: a script run writes to the fds itself (output.ts).
+  // Registered when a stream is created: a script run or a tool writes to the fds itself (sys/fdwrite.ts).
   let stdoutStream = false;
   whenCreated('stdout', (s) => { stdoutStream = true; s.on('error', (e) => outputFailed('stdout', e)); });
   whenCreated('stderr', (s) => s.on('error', () => process.exit(1)));
@@ -153,7 +154,7 @@ async function runScriptCommand(o: ScriptOptions): Promise<number> {
       return 1;
     }
   }
-  // Plain stdout: the runtime writes its byte batches to fd 1 (output.ts), messages to fd 2.
+  // Plain stdout: the runtime writes its byte batches to fd 1 (sys/fdwrite.ts), messages to fd 2.
   const stdout = fdWriter(1);
   const stderr = fdWriter(2);
   let writeBytes: ((b: Uint8Array) => void) | undefined = stdout;

@@ -1,43 +1,14 @@
 /**
- * Script output straight to fd 1 and 2 with write(2). Creating process.stdout
- * and process.stderr (a net.Socket each when they are pipes) costs ~2.5 ms of
- * CPU at start-up, and on Linux those streams write synchronously anyway, so a
- * script run writes its bytes itself and creates a stream only if something
- * else asks for it. An fd that would block (a non-blocking pipe, EAGAIN) hands
- * the rest, and everything after, to the stream, so order is kept. A closed
- * pipe (`tsbpf ... | head`) ends the run quietly, as main.ts does for streams.
- *
- * Any other failed write (disk full, EIO, /dev/full) ends the run with one
- * sentence and exit 1, and -o never follows a link or writes a file that
- * another user planted in a world-writable directory (openOutputFile).
+ * Where the CLI's output goes besides fd 1 and 2 (those are written by
+ * src/sys/fdwrite.ts): streams created only when first used, and -o FILE,
+ * which never follows a link or writes a file that another user planted in a
+ * world-writable directory (openOutputFile). A failed write ends the run with
+ * one sentence and exit 1.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
-
-export type Writer = (b: Uint8Array) => void;
-
-export function fdWriter(fd: 1 | 2): Writer {
-  let stream: NodeJS.WriteStream | undefined;
-  return (data) => {
-    if (stream) {
-      stream.write(data);
-      return;
-    }
-    let b = data;
-    while (b.length) {
-      try {
-        b = b.subarray(fs.writeSync(fd, b));
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code !== 'EAGAIN') outputFailed(fd === 1 ? 'stdout' : 'stderr', e);
-        stream = fd === 1 ? process.stdout : process.stderr;
-        stream.write(b);
-        return;
-      }
-    }
-  };
-}
+import { errorText, outputFailed } from '../sys/fdwrite';
 
 /**
  * Runs `fn` with process.stdout or process.stderr when something first uses it,
@@ -64,13 +35,6 @@ export function whenCreated(name: 'stdout' | 'stderr', fn: (s: NodeJS.WriteStrea
 
 /** -o FILE cannot be opened: one sentence for the user. */
 export class OutputError extends UserError {}
-
-/** "no space left on device" from Node's "ENOSPC: no space left on device, write". */
-export function errorText(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  const m = /^[A-Z0-9]+: (.*?)(?:, \w+(?: '.*')?)?$/.exec(err.message ?? '');
-  return m ? m[1] : String(err.message ?? e);
-}
 
 /**
  * A world-writable sticky directory (/tmp, /var/tmp, /dev/shm): anyone may
@@ -143,15 +107,4 @@ export function writeOrExit(fd: number, b: Uint8Array, what: string): void {
   } catch (e) {
     outputFailed(what, e);
   }
-}
-
-/** Reports a failed output write and exits 1 (a closed pipe is not a failure: exit 0, as Unix filters do). */
-export function outputFailed(what: string, e: unknown): never {
-  if ((e as NodeJS.ErrnoException).code === 'EPIPE') process.exit(0);
-  try {
-    fs.writeSync(2, `tsbpf: cannot write the output to ${what}: ${errorText(e)}\n`);
-  } catch {
-    // stderr is gone too: the exit code still tells
-  }
-  process.exit(1);
 }

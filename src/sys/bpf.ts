@@ -110,6 +110,9 @@ export function bpfCall(cmd: number, a: Uint8Array, patches?: PointerPatch[], de
 
 const ENOENT = 2;
 const ENOSPC = 28;
+const EAGAIN = 11;
+/** Loads repeated while the verifier is interrupted by signals (EAGAIN). */
+const PROG_LOAD_ATTEMPTS = 10;
 
 // ---------------------------------------------------------------------------
 // Maps
@@ -334,7 +337,10 @@ export function progLoad(o: ProgLoadOptions): ProgLoadResult {
       a.writeUInt32LE(log.length, A.prog_load.log_size);
       patches.push([a, A.prog_load.log_buf, log]);
     }
-    const r = bpfRaw(Cmd.PROG_LOAD, a, patches);
+    // The verifier gives up with EAGAIN when a signal is pending (a profiler's SIGPROF, a
+    // child's SIGCHLD); it has changed nothing, so the load is simply repeated (libbpf alike).
+    let r = bpfRaw(Cmd.PROG_LOAD, a, patches);
+    for (let attempt = 1; r === -EAGAIN && attempt < PROG_LOAD_ATTEMPTS; attempt++) r = bpfRaw(Cmd.PROG_LOAD, a, patches);
     // log_true_size (kernel 6.4+) sits right after core_relo_rec_size.
     return { r, trueSize: a.readUInt32LE(A.prog_load.log_true_size) };
   };

@@ -172,3 +172,51 @@ test('split BTF continues the base ids and strings', () => {
   assert.equal(mod.formatRaw(3).split('\n')[3], "\t'y' type_id=1 bits_offset=128 bitfield_size=3");
   assert.throws(() => Btf.parse(Buffer.from('not btf at all, definitely not......')), BtfError);
 });
+
+test('name lookups before and after the name index agree (tails of strings, duplicate strings, name words as data)', () => {
+  const info = (kind: number, vlen = 0): number => ((kind << 24) | vlen) >>> 0;
+  // 'pid' stands alone once and twice more as the tail of 'tgid_pid' and in a duplicate string.
+  const str = '\0tgid_pid\0pid\0pid\0int\0s\0';
+  const at = (s: string, nth = 0): number => {
+    let i = -1;
+    for (let k = 0; k <= nth; k++) i = str.indexOf(`${s}\0`, i + 1);
+    return i;
+  };
+  const tail = at('tgid_pid') + 'tgid_'.length;
+  const words = [
+    at('int'), info(BTF_KIND.INT), 4, 32, //                [1] int
+    at('pid'), info(BTF_KIND.TYPEDEF), 1, //                 [2] typedef pid -> int
+    tail, info(BTF_KIND.TYPEDEF), 1, //                      [3] typedef 'pid' named by the tail of 'tgid_pid'
+    at('pid', 1), info(BTF_KIND.TYPEDEF), 1, //              [4] 'pid' from the duplicate string
+    at('s'), info(BTF_KIND.STRUCT, 1), at('pid'), //         [5] struct s, size = pid's offset (not a name)
+    at('pid'), 2, 0, //                                          member 'pid' (a member name, not a type's)
+    at('tgid_pid'), info(BTF_KIND.TYPEDEF), 1, //            [6] typedef tgid_pid
+  ];
+  const scanned = Btf.parse(blob(words, str));
+  const indexed = Btf.parse(blob(words, str));
+  indexed.find('no such name, builds the index');
+  for (let i = 0; i < 30; i++) indexed.find(`filler${i}`); // past the scans allowed before the index
+  for (const b of [scanned, indexed]) {
+    assert.deepEqual(b.findAll('pid'), [2, 3, 4]);
+    assert.deepEqual(b.findAll('tgid_pid'), [6]);
+    assert.deepEqual(b.findAll('int', 'int'), [1]);
+    assert.equal(b.find('s', 'struct'), 5);
+    assert.deepEqual(b.findAll('tgid'), []);
+    assert.deepEqual(b.findAll(''), []);
+    assert.deepEqual(b.findAll('int\0s'), []); // two strings are not one name
+  }
+});
+
+test('vmlinux: every lookup by scanning equals the name index', { skip: skipNoBtf }, () => {
+  const raw = fs.readFileSync(VMLINUX);
+  const indexed = Btf.parse(raw);
+  for (let i = 0; i < 30; i++) indexed.find(`filler${i}`); // past the scans allowed before the index
+  const names = new Set<string>();
+  for (let id = 1; id < indexed.nextId; id++) names.add(indexed.name(id));
+  const sample = [...names].filter((_, i) => i % 997 === 0).concat(['task_struct', 'pid', 'file', 'int', 'u64', 'x', 'no_such_type_xyz']);
+  let scanned = Btf.parse(raw);
+  for (const [i, n] of sample.entries()) {
+    if (i % 20 === 0) scanned = Btf.parse(raw); // stay below the scans that build the index
+    assert.deepEqual(scanned.findAll(n), indexed.findAll(n), n);
+  }
+});

@@ -12,6 +12,7 @@ import type { EventSpec, ScriptArtifact } from '../../lang/artifact';
 import type { RunOptions, ScriptRuntime } from '../../runtime/run';
 import type { Value } from '../../runtime/values';
 import { ToolError } from '../tool';
+import { fdWriter } from '../../sys/fdwrite';
 
 interface CompileOptions {
   params?: string[];
@@ -91,6 +92,12 @@ export async function takeToolProgram(run: () => Promise<number>): Promise<ToolP
   return taken;
 }
 
+/** Text to fd 1, as a script run writes it: creating process.stdout would cost ~2.5 ms of a tool's start. */
+function toStdout(): (s: string) => void {
+  const out = fdWriter(1);
+  return (s) => out(Buffer.from(s, 'utf8'));
+}
+
 /** Compiles and runs; resolves with the exit code. */
 export async function runToolProgram(t: ToolProgram): Promise<number> {
   if (programTaker) {
@@ -111,7 +118,7 @@ export async function runToolProgram(t: ToolProgram): Promise<number> {
   for (const w of artifact.warnings) process.stderr.write(w.endsWith('\n') ? w : `${w}\n`);
   // Imported here so `tsbpf TOOL -h` loads nothing heavy.
   const { ScriptRuntime } = require('../../runtime/run') as typeof import('../../runtime/run');
-  const write = t.write ?? ((s: string) => process.stdout.write(s));
+  const write = t.write ?? toStdout();
   const timers: NodeJS.Timeout[] = [];
   let reportsLeft = t.count ?? Infinity;
   let exhausted = false;
