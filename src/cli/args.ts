@@ -38,6 +38,8 @@ export interface ScriptOptions {
   probeFilter: string | null;
   /** `--info`: print the kernel's BPF features and exit. */
   info: boolean;
+  /** --debuginfo DIR: directories searched first for separate debug files (uprobe args, source lines). */
+  debugInfo: string[];
 }
 
 export class UsageError extends UserError {
@@ -83,6 +85,7 @@ OPTIONS:
                    attach only the probes whose names match REGEX (BEGIN and
                    END always run)
     long forms: --pid --cmd --output --quiet --verbose --list --debug
+    --debuginfo DIR  look for separate debug files (uprobe args, file.c:LINE) in DIR first
 
 ENVIRONMENT:
     BPFTRACE_STRLEN        bytes of str() and other strings (default 64, at most 200)
@@ -117,7 +120,7 @@ export function parseScriptArgs(argvIn: string[]): ScriptOptions {
     program: null, file: null, params: [], list: null, listVerbose: false, pid: null, cmd: null, outFile: null,
     format: 'text', quiet: false, buffering: null, keepGoing: false, unsafe: false, dryRun: false, verify: false,
     verbose: false, debug: [], help: false, version: false, defines: {}, includes: [], includeDirs: [], noWarnings: false,
-    probeFilter: null, info: false,
+    probeFilter: null, info: false, debugInfo: [],
   };
   const positional: string[] = [];
   let i = 0;
@@ -185,6 +188,7 @@ export function parseScriptArgs(argvIn: string[]): ScriptOptions {
         o.defines[eq < 0 ? v : v.slice(0, eq)] = eq < 0 ? '1' : v.slice(eq + 1);
         break;
       }
+      case '--debuginfo': o.debugInfo.push(need(a)); break;
       case '-h': case '--help': o.help = true; break;
       case '--include': o.includes.push(need(a)); break;
       case '-I': o.includeDirs.push(need(a)); break;
@@ -202,12 +206,13 @@ export function parseScriptArgs(argvIn: string[]): ScriptOptions {
       }
       case '--info': o.info = true; break;
       // accepted for compatibility: USDT semaphores are always activated through the kernel's ref_ctr
-      // (file activation is not needed there); DWARF is not read (the flags name its sources)
+      // (file activation is not needed there)
       case '--usdt-file-activation': break;
-      case '--debuginfo': case '--dwarf-pid': case '--no-feature': need(a); break;
+      case '--dwarf-pid': case '--no-feature': need(a); break;
       case '--btf': case '--verify-llvm-ir': break;
       case '-V': case '--version': o.version = true; break;
       default:
+        if (a.startsWith('--debuginfo=')) { o.debugInfo.push(a.slice(12)); break; }
         if (a.startsWith('-e') && a.length > 2) { o.program = a.slice(2); break; }
         if (a.startsWith('-p') && /^\d+$/.test(a.slice(2))) { o.pid = Number(a.slice(2)); break; }
         if (a.startsWith('-I') && a.length > 2) { o.includeDirs.push(a.slice(2)); break; }

@@ -43,7 +43,7 @@ export function listProbes(patternIn: string, o: ListOptions): number {
     // a provider that lists the probes of one binary is listed on its own (sorted, once each)
     const alone = PROVIDERS.find((p) => p.name === provider && p.listing === 'alone');
     if (alone?.list) {
-      process.stdout.write([...new Set(alone.list(req))].sort().map((l) => `${l}\n`).join(''));
+      process.stdout.write(sortedOnce(alone.list(req)).map((l) => `${l}\n`).join(''));
       return 0;
     }
     const out: string[] = [];
@@ -59,4 +59,16 @@ export function listProbes(patternIn: string, o: ListOptions): number {
     process.stderr.write(`tsbpf: ${e.message}\n`);
     return 1;
   }
+}
+
+/** Probe lines sorted and once each, every probe keeping its -lv detail lines (indented) under it. */
+function sortedOnce(lines: string[]): string[] {
+  const groups = new Map<string, string[]>();
+  let current: string[] | undefined;
+  for (const l of lines) {
+    if (l.startsWith(' ') && current) current.push(l);
+    else if (!groups.has(l)) groups.set(l, (current = []));
+    else current = []; // a probe listed twice keeps its first details
+  }
+  return [...groups.keys()].sort().flatMap((k) => [k, ...(groups.get(k) ?? [])]);
 }

@@ -98,6 +98,7 @@ export async function dispatch(argv: string[]): Promise<number> {
     process.stdout.write(infoText());
     return 0;
   }
+  if (o.debugInfo.length) (require('../lang/providers/uprobe-dwarf') as typeof import('../lang/providers/uprobe-dwarf')).setDebugInfoDirs(o.debugInfo);
   if (o.list !== null) {
     // Loaded on demand: listing reads ELF and USDT notes, which a script run never needs.
     const { listProbes } = require('./list') as typeof import('./list');

@@ -130,7 +130,8 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
     const split = usesName(probe, new Set(['probe', 'args', 'func']));
     const groups = new Map<string, Instance>();
     let all: ExpandedPoint[] = [];
-    for (const ap of probe.attachPoints) all.push(...expandAttachPoint(substituteParams(ap, params), { pid: opts.pid, command: opts.command, target }));
+    const usesArgs = usesName(probe, new Set(['args']));
+    for (const ap of probe.attachPoints) all.push(...expandAttachPoint(substituteParams(ap, params), { pid: opts.pid, command: opts.command, target, usesArgs }));
     const filter = opts.probeFilter;
     if (filter) all = all.filter((p) => p.spec.kind === 'begin' || p.spec.kind === 'end' || filter.test(p.name));
     // Many syscall tracepoints cost ~75 ms each to enable: serve them from one raw_syscalls program.

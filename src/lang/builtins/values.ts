@@ -120,19 +120,20 @@ export const VALUE_FUNCTIONS: Record<string, FunctionDef> = {
     store: (g, e, dst) => ustackStore(g, dst, e.span),
   },
   reg: {
+    // 'pc' names the instruction pointer on every architecture, as in bpftrace
     minArgs: 1,
     maxArgs: 1,
     check(c, e) {
       const a = e.args[0];
       if (!regsOnly(c, e, 'reg()')) return NONE;
-      if (a.kind !== 'StringLit' || c.opts.target.arch.ptRegs[a.value] === undefined) {
+      if (a.kind !== 'StringLit' || c.opts.target.arch.ptRegs[regName(c.opts.target.arch, a.value)] === undefined) {
         return c.error(`reg(): expected a register name in quotes (${Object.keys(c.opts.target.arch.ptRegs).join(', ')})`, a.span);
       }
       return U64;
     },
     scalar(g, e) {
       const r = g.temp(e.span);
-      g.a.ldx('dw', r, g.ctx, regOffset(g.target.arch, (e.args[0] as { value: string }).value));
+      g.a.ldx('dw', r, g.ctx, regOffset(g.target.arch, regName(g.target.arch, (e.args[0] as { value: string }).value)));
       return r;
     },
   },
@@ -247,3 +248,7 @@ export const VALUE_TYPES: Record<string, NamedValueTypeDef> = {
     },
   },
 };
+
+function regName(arch: { ipReg: string }, name: string): string {
+  return name === 'pc' ? arch.ipReg : name;
+}

@@ -169,7 +169,7 @@ export const BUILTIN_VARS: Record<string, BuiltinVarDef> = {
     names: Array.from({ length: 10 }, (_, i) => `arg${i}`),
     check(c, e) {
       const n = Number(e.name.slice(3));
-      if (c.ctx.tracepoint) c.error(`${e.name} is not available in tracepoints: use args.FIELD`, e.span);
+      if (c.ctx.tracepoint && !c.ctx.regs) c.error(`${e.name} is not available in tracepoints: use args.FIELD`, e.span);
       else if (c.ctx.retprobe && c.ctx.regs) c.error(`${e.name} is not available in return probes`, e.span);
       else if (c.ctx.usdtArgs && n >= c.ctx.usdtArgs.length) c.error(`this usdt probe has ${c.ctx.usdtArgs.length} arguments`, e.span);
       else if (!c.ctx.regs && !c.ctx.u64Args) c.error(`${e.name} is not available in ${c.ctx.provider} probes`, e.span);
@@ -206,7 +206,7 @@ export const BUILTIN_VARS: Record<string, BuiltinVarDef> = {
   },
   args: {
     check(c, e) {
-      if (!c.ctx.tracepoint) return c.error(`args is only available in tracepoint, fentry and fexit probes`, e.span);
+      if (!c.ctx.tracepoint) return c.error(c.ctx.argsUnavailable ?? `args is only available in tracepoint, fentry, fexit and uprobe probes`, e.span);
       return { kind: 'ctx' };
     },
   },

@@ -44,6 +44,8 @@ export interface ProbeContext {
   probeFromCookie?: boolean;
   /** fentry/fexit: parameters that point to kernel structs → the struct's BTF type id (for `args.file->f_flags`). */
   btfArgs?: Record<string, number>;
+  /** Why `args` cannot be used here, when the provider knows better than the generic sentence (a uprobe without DWARF). */
+  argsUnavailable?: string;
   /** fexit: byte offset of the return value in the context (after the parameters). */
   retvalOffset?: number;
   /** Link-time address of the USDT probe site (for %rip-relative arguments: load bias = runtime address − this). */
@@ -91,6 +93,8 @@ export interface ProviderOptions {
   command?: boolean;
   /** The kernel compiled for: tracepoints, kernel functions, BTF. */
   target: Target;
+  /** The probe's actions use `args` (uprobes then read the binary's DWARF for its parameters). */
+  usesArgs?: boolean;
 }
 
 /** A `tsbpf -l PATTERN` request, as each provider sees it. */

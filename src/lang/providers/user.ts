@@ -14,6 +14,7 @@ import { resolveLibrary } from '../../ebpf/ldcache';
 import { readMaps } from '../../ebpf/symbolize';
 import { findUsdtProbes, readUsdtProbes } from '../../ebpf/usdt';
 import { attachUprobe } from '../../ebpf/attach';
+import { sourceLineAddresses, uprobeArgLines, uprobeArgs } from './uprobe-dwarf';
 import { baseCtx, err, hintNames, provider, type Attacher, type ExpandedPoint, type ListRequest, type ProviderOptions } from './provider';
 
 /**
@@ -105,13 +106,22 @@ function uprobeProvider(name: string, aliases: string[], retprobe: boolean) {
       const file = listedBinary(name, req);
       const sep = req.rest.lastIndexOf(':');
       const fnGlob = sep >= 0 ? req.rest.slice(sep + 1) || '*' : '*';
-      return findSymbols(file, fnGlob, { functionsOnly: true }).map((s) => `${name}:${file}:${s.name}`);
+      const names = [...new Set(findSymbols(file, fnGlob, { functionsOnly: true }).map((s) => s.name))];
+      // -lv: each function's parameters from the binary's DWARF, as bpftrace lists them
+      return names.flatMap((s) => [`${name}:${file}:${s}`, ...(req.verbose && !retprobe ? uprobeArgLines(file, s) : [])]);
     },
     attach: { uprobe: attachUprobeSpec },
     expand(ap: AttachPoint, opts: ProviderOptions) {
       if (ap.parts.length < 2) throw err(ap, `${name} needs a binary and a function: ${name}:/path:FUNC`);
-      const binArg = ap.parts.slice(0, -1).join(':');
+      let binArg = ap.parts.slice(0, -1).join(':');
       let target = ap.parts[ap.parts.length - 1];
+      // BIN@file.c:LINE: a source location, found through the binary's line tables
+      let source: string | undefined;
+      const at = binArg.lastIndexOf('@');
+      if (at > 0 && /^\d+$/.test(target) && !resolveBinary(binArg, opts.pid)) {
+        source = binArg.slice(at + 1);
+        binArg = binArg.slice(0, at);
+      }
       const path = resolveBinary(binArg, opts.pid);
       if (!path) throw err(ap, `${name}: cannot find binary or library '${binArg}'${opts.pid !== undefined ? ` (also looked in process ${opts.pid})` : ''}`);
       let elf: ElfFile;
@@ -126,8 +136,26 @@ function uprobeProvider(name: string, aliases: string[], retprobe: boolean) {
         const spec: AttachSpec = { kind: 'uprobe', path, offset, retprobe };
         if (symbol) spec.symbol = symbol;
         if (opts.pid !== undefined) spec.pid = opts.pid;
-        return { spec, ctx: { ...baseCtx(name, 'kprobe', full), regs: true, funcArgs: true, retprobe, user: true, funcName: symbol ?? shown }, name: full };
+        const ctx: ExpandedPoint['ctx'] = { ...baseCtx(name, 'kprobe', full), regs: true, funcArgs: true, retprobe, user: true, funcName: symbol ?? shown };
+        if (opts.usesArgs) {
+          // args: the function's parameters from DWARF (read only when the probe uses them)
+          const a = retprobe ? `args is not available in ${name} probes` : symbol ? uprobeArgs(path, symbol, opts.target.arch) : `args: ${shown} is not a function`;
+          if (typeof a === 'string') ctx.argsUnavailable = a;
+          else ctx.tracepoint = a;
+        }
+        return { spec, ctx, name: full };
       };
+      if (source !== undefined) {
+        const addrs = sourceLineAddresses(path, source, Number(target));
+        if (typeof addrs === 'string') throw err(ap, `${name}: ${addrs}`);
+        for (const addr of addrs) {
+          const off = elf.vaddrToFileOffset(Number(addr));
+          if (off === undefined) throw err(ap, `${name}: ${source}:${target} is at 0x${addr.toString(16)}, outside the loaded segments of ${path}`);
+          const hit = elf.symbolAt(Number(addr));
+          out.push(mk(off, hit && hit.offset === 0 ? hit.symbol.name : undefined, `${source}:${target}`));
+        }
+        return out;
+      }
       if (/^0x[0-9a-f]+$/i.test(target) || /^\d+$/.test(target)) {
         const addr = Number(target);
         const off = elf.vaddrToFileOffset(addr);
