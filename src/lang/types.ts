@@ -25,7 +25,7 @@ export type Type =
    * `->member` reads through it; with `embedded`, it is not a value but the
    * address of a struct inside another one (`curtask->se` in `curtask->se.vruntime`).
    */
-  | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean; btf?: number; embedded?: boolean }
+  | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean; btf?: number; embedded?: boolean; bool?: true }
   | { kind: 'string'; size: number }
   | { kind: 'tuple'; fields: Type[]; offsets: number[]; size: number }
   | { kind: 'buffer'; size: number }
@@ -71,6 +71,12 @@ export type ValueType =
 export const INT64: Type = { kind: 'int', size: 8, signed: true };
 export const UINT64: Type = { kind: 'int', size: 8, signed: false };
 export const NONE: Type = { kind: 'none' };
+/**
+ * bpftrace 0.24+'s bool: an integer 0 or 1 (comparisons, `!`, `&&`, `||`, true/false,
+ * has_key, strcontains) that prints as `true`/`false` (text and JSON).
+ */
+export const BOOL: Type = { kind: 'int', size: 8, signed: false, bool: true };
+export const isBool = (t: Type): boolean => t.kind === 'int' && t.bool === true;
 
 /** Types held in a register (the rest are blocks of memory). */
 export function isScalar(t: Type): boolean {
@@ -126,7 +132,7 @@ export function tupleType(fields: Type[]): Type {
 export function valueTypeOf(t: Type, stackMap = -1): ValueType {
   switch (t.kind) {
     case 'int':
-      return { kind: 'int', size: 8, signed: t.signed };
+      return t.bool ? { kind: 'bool' } : { kind: 'int', size: 8, signed: t.signed };
     case 'string':
       return { kind: 'string', size: t.size };
     case 'tuple':
@@ -191,6 +197,7 @@ export function sizeOf(t: ValueType): number {
 export function typeName(t: Type): string {
   switch (t.kind) {
     case 'int':
+      if (t.bool) return 'bool';
       return `${t.signed ? '' : 'unsigned '}int${t.size * 8}`;
     case 'string':
       return `string[${t.size}]`;
@@ -221,7 +228,10 @@ export function sameShape(a: Type, b: Type): boolean {
 
 /** Widens two types of the same shape to one that holds both (longest string, fieldwise tuples); undefined when incompatible. */
 export function unify(a: Type, b: Type): Type | undefined {
-  if (a.kind === 'int' && b.kind === 'int') return a.size === b.size ? a : { kind: 'int', size: 8, signed: a.signed };
+  if (a.kind === 'int' && b.kind === 'int') {
+    if (a.bool !== b.bool) return { kind: 'int', size: 8, signed: a.signed };
+    return a.size === b.size ? a : { kind: 'int', size: 8, signed: a.signed };
+  }
   if (a.kind === 'string' && b.kind === 'string') return { kind: 'string', size: Math.max(a.size, b.size) };
   if (a.kind === 'buffer' && b.kind === 'buffer') return { kind: 'buffer', size: Math.max(a.size, b.size) };
   if (a.kind === 'tuple' && b.kind === 'tuple') {
@@ -243,7 +253,7 @@ export function unify(a: Type, b: Type): Type | undefined {
 
 /** Stored form of a value: integers always widen to 64 bits. */
 export function storedType(t: Type): Type {
-  if (t.kind === 'int') return { kind: 'int', size: 8, signed: t.signed };
+  if (t.kind === 'int') return t.bool ? BOOL : { kind: 'int', size: 8, signed: t.signed };
   if (t.kind === 'tuple') return tupleType(t.fields.map(storedType));
   return t;
 }
@@ -271,5 +281,5 @@ export const CAST_TYPES: Record<string, Type> = {
   u32: { kind: 'int', size: 4, signed: false }, u64: { kind: 'int', size: 8, signed: false },
   s8: { kind: 'int', size: 1, signed: true }, s16: { kind: 'int', size: 2, signed: true },
   s32: { kind: 'int', size: 4, signed: true }, s64: { kind: 'int', size: 8, signed: true },
-  bool: { kind: 'int', size: 1, signed: false },
+  bool: { kind: 'int', size: 1, signed: false, bool: true },
 };

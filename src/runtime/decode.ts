@@ -50,7 +50,7 @@ export function decodeValue(b: Buffer, off: number, t: ValueType, r: Resolver): 
     case 'int':
       return V.int(readInt(b, off, t.size, t.signed), (t.size * 8) as V.IntBits, t.signed);
     case 'bool':
-      return V.int(b.readUInt8(off) ? 1n : 0n, 8, false);
+      return V.bool(b.readUInt8(off) !== 0);
     case 'string':
       return V.str(readCString(b, off, t.size));
     case 'buffer': {

@@ -40,6 +40,8 @@ export interface IntValue {
   readonly signed: boolean;
   /** A pointer-typed value: printed in hex when used as a map key, as in bpftrace. */
   readonly pointer?: boolean;
+  /** A bool (0 or 1): printed `true`/`false` in text and JSON, as bpftrace 0.24+; printf %d gives the number. */
+  readonly bool?: boolean;
 }
 /** A NUL-terminated kernel string, already cut at the first NUL and decoded. */
 export interface StrValue { readonly kind: 'str'; readonly value: string }
@@ -82,6 +84,9 @@ export function uint(value: bigint | number, bits: IntBits = 64): IntValue {
 }
 export function ptr(value: bigint | number): IntValue {
   return { kind: 'int', value: BigInt(value), bits: 64, signed: false, pointer: true };
+}
+export function bool(value: boolean): IntValue {
+  return { kind: 'int', value: value ? 1n : 0n, bits: 8, signed: false, bool: true };
 }
 export function str(value: string): StrValue { return { kind: 'str', value }; }
 export function buf(bytes: Uint8Array | readonly number[]): BufValue {
@@ -171,7 +176,7 @@ function stackText(s: StackValue, indent: number): string {
  */
 export function valueText(v: Value): string {
   switch (v.kind) {
-    case 'int': return v.value.toString();
+    case 'int': return v.bool ? String(v.value !== 0n) : v.value.toString();
     case 'str': return v.value;
     case 'buf': return hexFormatBuffer(v.bytes);
     case 'tuple': return '(' + v.items.map(valueText).join(', ') + ')';
@@ -192,6 +197,7 @@ export function keyText(v: Value): string {
   switch (v.kind) {
     case 'int':
       if (v.pointer) return '0x' + BigInt.asUintN(64, v.value).toString(16);
+      if (v.bool) return valueText(v);
       // unsigned keys print unsigned, as bpftrace 0.26 does (0.17-0.23 printed @a[18446744073709551615] as @a[-1])
       return (v.signed ? BigInt.asIntN(v.bits, v.value) : BigInt.asUintN(v.bits, v.value)).toString();
     case 'stack': return stackText(v, 4);
@@ -228,7 +234,7 @@ export function jsonEscape(s: string): string {
  */
 export function valueJson(v: Value): string {
   switch (v.kind) {
-    case 'int': return v.value.toString();
+    case 'int': return v.bool ? String(v.value !== 0n) : v.value.toString();
     case 'tuple': return '[' + v.items.map(valueJson).join(',') + ']';
     case 'array': return '[' + v.items.map(valueJson).join(',') + ']';
     case 'record': return '{ ' + v.fields.map(([n, f]) => '"' + jsonEscape(n) + '": ' + valueJson(f)).join(', ') + ' }';

@@ -32,3 +32,13 @@ kernelTest('0.26 CLI (C18): long options --output FILE and --quiet', async () =>
     require('node:fs').rmSync(file, { force: true });
   }
 });
+
+kernelTest('0.26 values (S21, F08, F11, O10, O13): bools print true/false in text and JSON; printf %d gives 1/0', async () => {
+  assert.equal(await out(['-e', 'BEGIN { print((true, false)); print(1 < 2); print(!1); @m[1] = 1; print(has_key(@m, 1)); print(strcontains("abc", "z")); printf("%d %d\\n", 1 == 1, 1 == 2); clear(@m); }']),
+    '(true, false)\ntrue\nfalse\ntrue\nfalse\n1 0\n');
+  assert.equal(await out(['-e', 'BEGIN { @a[true] = false; $c = 5; $z = 0; print(((bool)$c, (bool)$z, (bool)256)); }']),
+    '(true, false, true)\n\n\n@a[true]: false\n');
+  const json = await out(['-f', 'json', '-q', '-e', 'BEGIN { @a[true] = false; print(2 > 1); }']);
+  assert.match(json, /^\{"type": "value", "data": true\}$/m);
+  assert.match(json, /^\{"type": "map", "data": \{"@a": \{"true": false\}\}\}$/m);
+});

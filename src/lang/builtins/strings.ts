@@ -4,7 +4,7 @@
 import { Helper, R0, R1, R2, R3 } from '../../ebpf/asm';
 import type { Expr } from '../ast';
 import type { FunctionDef } from '../feature';
-import { UINT64 as U64 } from '../types';
+import { BOOL, UINT64 as U64 } from '../types';
 import { flag, readStr, requireStrings, scanStrings } from './lower';
 
 /** N when `e` is the positional parameter $N (not $#); string parameters are already strings. */
@@ -145,7 +145,7 @@ export const STRING_FUNCTIONS: Record<string, FunctionDef> = {
       requireStrings(c, e.args, 'strcontains() needs strings');
       const needle = e.args[1];
       if (needle.kind !== 'StringLit') c.error('strcontains(): the needle must be a string literal', needle.span);
-      return U64;
+      return BOOL;
     },
     scalar(g, e) {
       return scanStrings(g, e, e.args.slice(0, 1), (r, [h]) => {

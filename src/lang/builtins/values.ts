@@ -5,7 +5,7 @@
 import { Helper, R1 } from '../../ebpf/asm';
 import type { Expr } from '../ast';
 import type { FunctionDef, NamedValueTypeDef } from '../feature';
-import { INT64 as I64, NONE, UINT64 as U64 } from '../types';
+import { BOOL, INT64 as I64, NONE, UINT64 as U64 } from '../types';
 import { regOffset } from '../../arch';
 import { helperValue, mapArgKeys, regsOnly, signalNumber, stackCheck, stackId, storeWithPid, ustackStore } from './lower';
 
@@ -183,7 +183,7 @@ export const VALUE_FUNCTIONS: Record<string, FunctionDef> = {
       const m = c.mapArg(e.args[0], 'has_key');
       if (m && !m.key) c.error(`has_key(): ${m.name} has no keys`, e.args[0].span);
       e.args.slice(1).forEach((k) => c.type(k));
-      return U64;
+      return BOOL;
     },
     scalar: (g, e) => g.mapHasKey(e.args[0] as Extract<Expr, { kind: 'MapRef' }>, e.args.slice(1), e.span),
   },

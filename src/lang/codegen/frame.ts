@@ -172,6 +172,14 @@ export abstract class FrameGen {
 
   /** Narrows a 64-bit register to an integer type (truncate, then sign/zero-extend). */
   normalize(r: Reg, t: Type): void {
+    if (t.kind === 'int' && t.bool && t.size === 1) {
+      // (bool)x is x != 0 (bpftrace 0.24+), not its low byte
+      const done = this.a.newLabel('bool');
+      this.a.jeq(r, 0, done);
+      this.a.mov64(r, 1);
+      this.a.label(done);
+      return;
+    }
     if (t.kind !== 'int' || t.size === 8) return;
     const bits = t.size * 8;
     if (t.signed) {

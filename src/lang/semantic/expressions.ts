@@ -13,7 +13,7 @@ import { AGGREGATIONS, aggregationDef } from '../aggregations';
 import { builtinNames, builtinVar, functionDef, functionNames, namedValueType } from '../builtins';
 import type { NamedValueTypeDef, TypeRules } from '../feature';
 import {
-  type Type, INT64, NONE, UINT64, isStorable, memSize, sameShape, storedType, tupleType, typeName, unify,
+  type Type, BOOL, INT64, NONE, UINT64, isStorable, memSize, sameShape, storedType, tupleType, typeName, unify,
 } from '../types';
 import {
   type CheckerFacts, type MapInfo, type SemanticOptions, btfPointer, castType, fieldType, foldConst, hint, leftSpine, nonNeg,
@@ -172,7 +172,7 @@ export abstract class ExprChecker implements TypeRules {
         // bpftrace: a literal above INT64_MAX is a uint64 (18446744073709551615 prints as itself, not -1)
         return e.value > 0x7fffffffffffffffn ? UINT64 : INT64;
       case 'BoolLit':
-        return { kind: 'int', size: 1, signed: false };
+        return { kind: 'int', size: 1, signed: false, bool: true };
       case 'StringLit': {
         const size = Buffer.byteLength(e.value) + 1;
         // BPF addresses memory with 16-bit offsets: a longer literal cannot be placed (was an internal error)
@@ -234,7 +234,7 @@ export abstract class ExprChecker implements TypeRules {
       case 'Unary': {
         if (e.op === '*' || e.op === '&') return this.error(`pointer ${e.op === '*' ? 'dereference' : 'address-of'} is not supported`, e.span);
         const t = this.int(e.operand, `operand of '${e.op}'`);
-        if (e.op === '!') return UINT64;
+        if (e.op === '!') return BOOL;
         return t.kind === 'int' ? { kind: 'int', size: 8, signed: e.op === '-' ? true : t.signed } : INT64;
       }
       case 'Ternary': {
@@ -243,7 +243,7 @@ export abstract class ExprChecker implements TypeRules {
         if (a.kind === 'none' || b.kind === 'none') return a.kind === 'none' ? b : a;
         const u = unify(a, b);
         if (!u) return this.error(`ternary branches have different types: ${typeName(a)} and ${typeName(b)}`, e.span);
-        if (a.kind === 'int' && b.kind === 'int') return { kind: 'int', size: 8, signed: a.signed && b.signed };
+        if (a.kind === 'int' && b.kind === 'int') return a.bool && b.bool ? BOOL : { kind: 'int', size: 8, signed: a.signed && b.signed };
         return u;
       }
       case 'FieldAccess': {
@@ -352,12 +352,12 @@ export abstract class ExprChecker implements TypeRules {
     if (op === '&&' || op === '||') {
       if (a.kind !== 'int') this.error(`operand of '${op}' must be an integer, got ${typeName(a)}`, l.span);
       if (b.kind !== 'int') this.error(`operand of '${op}' must be an integer, got ${typeName(b)}`, r.span);
-      return UINT64;
+      return BOOL;
     }
     if (a.kind === 'string' || b.kind === 'string') {
       if (a.kind !== 'string' || b.kind !== 'string') return this.error(`cannot compare ${typeName(a)} with ${typeName(b)} using '${op}'`, span);
       if (op !== '==' && op !== '!=') return this.error(`strings only support '==' and '!=', not '${op}'`, span);
-      return UINT64;
+      return BOOL;
     }
     if (a.kind !== 'int') return this.error(`left operand of '${op}' must be an integer, got ${typeName(a)}`, l.span);
     if (b.kind !== 'int') return this.error(`right operand of '${op}' must be an integer, got ${typeName(b)}`, r.span);
@@ -366,7 +366,7 @@ export abstract class ExprChecker implements TypeRules {
       if (a.signed !== b.signed && ['<', '<=', '>', '>='].includes(op) && this.constInt(l) === undefined && this.constInt(r) === undefined) {
         this.warn(`comparison of integers of different signs: '${typeName(a)}' and '${typeName(b)}' can lead to undefined behavior`, span);
       }
-      return UINT64;
+      return BOOL;
     }
     if ((op === '/' || op === '%') && signed && !(nonNeg(this.constInt(l)) && nonNeg(this.constInt(r)))) {
       this.warn(`signed operands for '${op}' can lead to undefined behavior (cast to unsigned to silence warning)`, span);

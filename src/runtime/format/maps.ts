@@ -162,7 +162,7 @@ export function mapText(m: MapDump, opts: PrintOptions = {}): string {
 }
 
 function valueDiv(v: Value, div: bigint): string {
-  return v.kind === 'int' && div !== 1n ? (v.value / div).toString() : valueText(v);
+  return v.kind === 'int' && !v.bool && div !== 1n ? (v.value / div).toString() : valueText(v);
 }
 
 /**
@@ -180,7 +180,7 @@ export function mapJson(m: MapDump, opts: PrintOptions = {}): string {
     case 'count': case 'sum': case 'min': case 'max': case 'int': case 'value':
       type = 'map';
       items = applyTop(sortEntries(m), top).map((e) => pair(m, e.key, m.kind === 'value'
-        ? (e.value as Value).kind === 'int' ? ((e.value as { value: bigint }).value / div).toString() : valueJson(e.value as Value)
+        ? (e.value as Value).kind === 'int' && !(e.value as { bool?: boolean }).bool ? ((e.value as { value: bigint }).value / div).toString() : valueJson(e.value as Value)
         : ((e.value as bigint) / div).toString()));
       break;
     case 'avg': case 'stats': {
