@@ -58,3 +58,12 @@ export function featureTest(name: string, feature: string, has: () => boolean, f
     await fn(t);
   }, opts);
 }
+
+/**
+ * The comm of a live process, as the kernel reports it (what BPF's comm reads).
+ * Tests compare against this rather than 'node': Node 24 names its main thread
+ * 'MainThread', which changes a node process's comm.
+ */
+export function commOf(pid: number): string {
+  return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').replace(/\n$/, '');
+}

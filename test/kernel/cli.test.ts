@@ -449,6 +449,16 @@ kernelTest('the check below can fail: plain node opens its inspector on SIGUSR1'
   });
 });
 
+kernelTest('an inspector already open when the entry starts is closed (node --inspect, bin/tsbpf bypassed)', async () => {
+  // bin/tsbpf never passes --inspect; this is the entry's second line of defence (src/cli/entry.ts).
+  const entry = path.join(__dirname, '..', '..', 'src', 'cli', 'entry.js');
+  const r = await withRunning(process.execPath, ['--inspect=127.0.0.1:0', entry, '-e', 'BEGIN { printf("ready\\n"); }'], process.env, 'ready', async (pid) => {
+    assert.deepEqual(listeningPorts(pid), [], 'the inspector --inspect opened is still listening');
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /Debugger listening/, 'node did open its inspector first: the check proves something');
+});
+
 kernelTest('SIGUSR1 and NODE_OPTIONS never open an inspector (nothing listens); tracing goes on; comm is tsbpf', async () => {
   const marker = path.join(tmp, 'required-ran');
   const foreign = path.join(tmp, 'foreign.js');

@@ -5,7 +5,7 @@
  * strftime() values, reg().
  */
 import assert from 'node:assert/strict';
-import { kernelTest } from '../helpers/kernel';
+import { commOf, kernelTest } from '../helpers/kernel';
 import { evalBegin, loadScript, type Loaded } from './lang-helpers';
 import { Target, attachAll } from './lang-target';
 import { buildFixture } from '../helpers/fixtures';
@@ -111,7 +111,7 @@ kernelTest('lang leftovers: kernel struct members through BTF-typed pointers (cu
     assert.equal(comm.length, 1);
     const key = comm[0][0];
     assert.equal(key.toString('latin1', 0, 16).replace(/\0.*$/s, ''), 'uprobe_target');
-    assert.equal(key.toString('latin1', 16, 32).replace(/\0.*$/s, ''), 'node');
+    assert.equal(key.toString('latin1', 16, 32).replace(/\0.*$/s, ''), commOf(process.pid)); // the parent: this test
   } finally {
     closeLinks(links);
     l.close();

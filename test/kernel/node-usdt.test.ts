@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { kernelTest } from '../helpers/kernel';
+import { commOf, kernelTest } from '../helpers/kernel';
 import { bpftraceBin, hasBpftrace, tsbpfBin } from '../helpers/tsbpf';
 import { track, type Running } from './tools-harness';
 import { readUsdtProbes } from '../../src/ebpf/usdt';
@@ -115,9 +115,10 @@ kernelTest("the document's scenario: trace -p PID 'u::firstProbe \"%d - %s\", ar
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.tracedFires, countdown.map(() => true));
     const pid = String(app.pid).padEnd(7);
+    const comm = commOf(app.pid);
     assert.equal(r.stdout, [
       'PID     TID     COMM            FUNC             -',
-      ...countdown.map((i) => `${pid} ${pid} ${'node'.padEnd(15)} ${'firstProbe'.padEnd(16)} ${i} - My little string`),
+      ...countdown.map((i) => `${pid} ${pid} ${comm.padEnd(15)} ${'firstProbe'.padEnd(16)} ${i} - My little string`),
     ].join('\n') + '\n');
     assert.equal(probeFired(app.run.stdout()), 10, 'one callback per fire while traced');
 
@@ -174,6 +175,7 @@ kernelTest('examples/node-usdt: counts down only on traced fires, then disables 
   const ex = track(spawn(process.execPath, [path.join(__dirname, '..', '..', 'examples', 'node-usdt.js'), '100'], { stdio: ['ignore', 'pipe', 'pipe'] }));
   try {
     await ex.waitFor('Firing probe...\nFiring probe...\n');
+    const comm = commOf(ex.child.pid!); // read while it runs: it exits before the lines are checked
     assert.ok(!ex.stdout().includes('Probe fired!'), 'untraced fires run no callback');
     const trace = track(spawn(tsbpfBin, ['trace', '-p', String(ex.child.pid), 'u::firstProbe "%d - %s", arg1, arg2'], { stdio: ['ignore', 'pipe', 'pipe'] }));
     try {
@@ -186,7 +188,7 @@ kernelTest('examples/node-usdt: counts down only on traced fires, then disables 
       const lines = t.stdout.split('\n').slice(1).filter(Boolean);
       assert.ok(lines.length >= 1 && lines.length <= 10, t.stdout);
       const pid = String(ex.child.pid).padEnd(7);
-      assert.deepEqual(lines, lines.map((_, k) => `${pid} ${pid} ${'node'.padEnd(15)} ${'firstProbe'.padEnd(16)} ${lines.length - 1 - k} - My little string`));
+      assert.deepEqual(lines, lines.map((_, k) => `${pid} ${pid} ${comm.padEnd(15)} ${'firstProbe'.padEnd(16)} ${lines.length - 1 - k} - My little string`));
     } finally {
       trace.child.kill('SIGKILL');
     }

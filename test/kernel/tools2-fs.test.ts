@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { kernelTest } from '../helpers/kernel';
+import { commOf, kernelTest } from '../helpers/kernel';
 import { runToolToEnd, sleep, startTool, startTwin, twinPath } from './tools-harness';
 import { startWorkload2 } from './tools2-workload';
 
@@ -77,7 +77,7 @@ kernelTest('mountsnoop -P: a private remount, then 2 tmpfs mounts and umounts in
     const hostNs = fs.readlinkSync('/proc/self/ns/mnt').replace(/\D/g, '');
     const ns = mine[0].trim().split(/\s+/)[5];
     assert.notEqual(ns, hostNs);
-    mine.forEach((l, i) => assert.equal(l, `${'tools2_workload'.padEnd(16)} ${String(w.pid).padEnd(7)} ${String(w.pid).padEnd(7)} ${'node'.padEnd(16)} ${String(process.pid).padEnd(7)} ${ns.padEnd(11)} ${calls[i]}`));
+    mine.forEach((l, i) => assert.equal(l, `${'tools2_workload'.padEnd(16)} ${String(w.pid).padEnd(7)} ${String(w.pid).padEnd(7)} ${commOf(process.pid).padEnd(16)} ${String(process.pid).padEnd(7)} ${ns.padEnd(11)} ${calls[i]}`));
     if (twin) {
       const t = await twin.stop();
       const cols = (l: string) => [l.slice(0, 16).trim(), ...l.slice(17).trim().split(/\s+/).slice(0, 3)];
