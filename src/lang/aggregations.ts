@@ -5,8 +5,11 @@
  * (first value and in-place update, through AggLowering) and the runtime
  * (the per-CPU reduction into what the printer takes).
  *
- * Values live in per-CPU hashes: each CPU updates its own slot without
- * atomics, and user space combines the slots when it reads the map.
+ * Values live in per-CPU maps: each CPU updates its own slot without
+ * atomics, and user space combines the slots when it reads the map. Keyed
+ * ones are per-CPU hashes; key-less ones (`@ = count()`) a one-entry per-CPU
+ * array when the aggregation allows it (`keylessArray`): the kernel inlines
+ * that lookup (no helper call) and there is nothing to insert (issue 17).
  */
 import { FP, R0, R1, type JmpCond, type Reg } from '../ebpf/asm';
 import type { Call } from './ast';
@@ -26,6 +29,17 @@ export interface AggMap {
   value: Type;
 }
 
+/**
+ * How a key-less aggregation lives in a one-entry per-CPU array, whose value
+ * always exists and starts zeroed (so an in-place update must read a zeroed
+ * value as "this CPU has not run it yet"): 'plain' when an untouched slot
+ * reads right as it is (count: 0 either way); 'flagged' when a u64 after the
+ * value says that the CPU ran it, which is what "the map has the entry"
+ * means for the printer (`sum(0)` that ran prints `@: 0`, one that never ran
+ * prints nothing, as with a hash).
+ */
+export type KeylessArray = 'plain' | 'flagged';
+
 /** One map entry as read from the kernel: key bytes and the value of each CPU. */
 export type RawEntry = readonly [Buffer, readonly Buffer[]];
 
@@ -42,6 +56,8 @@ export interface AggregationDef<K extends AggKind = AggKind> {
   valueSize(value: Type): number;
   /** Bytes appended to the key (the bucket index of hist/lhist). */
   keyExtra: number;
+  /** Whether, without keys, the value can live in a one-entry per-CPU array; undefined: a hash (hist/lhist: the bucket is in the key). */
+  keylessArray?: KeylessArray;
   /** Emits `@m[key] = agg(args)`; `key` builds the key (with keyExtra bytes after it). */
   lower(g: AggLowering, m: AggMap, call: Call, agg: AggOf<K>, key: (extra: number) => Loc): void;
   /** Combines the CPUs' values of every entry (`div`: print()'s divisor, 1 when none). */
@@ -91,6 +107,7 @@ const count: AggregationDef<'count'> = {
   readable: true,
   valueSize: (v) => Math.max(8, memSize(v)),
   keyExtra: 0,
+  keylessArray: 'plain',
   lower(g, m, _call, _agg, key) {
     addLowering(g, m, null, key(0));
   },
@@ -113,6 +130,7 @@ const sum: AggregationDef<'sum'> = {
   readable: true,
   valueSize: (v) => Math.max(8, memSize(v)),
   keyExtra: 0,
+  keylessArray: 'flagged',
   lower(g, m, call, _agg, key) {
     const val = g.scalar(call.args[0]);
     addLowering(g, m, val, key(0));
@@ -126,7 +144,10 @@ const sum: AggregationDef<'sum'> = {
 
 /**
  * min/max: the value is 16 bytes, s64 value then u64 "set" flag (non-zero once
- * this CPU saw the key): CPUs that never saw the key must not win as zero.
+ * this CPU saw the key): CPUs that never saw the key must not win as zero. An
+ * entry another CPU inserted is zeroed on this one (a per-CPU hash inserts
+ * zeros for the other CPUs), as is an array's, so the update in place checks
+ * the flag before comparing.
  */
 function extreme<K extends 'min' | 'max'>(kind: K): AggregationDef<K> {
   return {
@@ -140,15 +161,21 @@ function extreme<K extends 'min' | 'max'>(kind: K): AggregationDef<K> {
     readable: true,
     valueSize: () => 16,
     keyExtra: 0,
+    keylessArray: 'flagged',
     lower(g, m, call, _agg, key) {
       const val = g.scalar(call.args[0]);
       const k = key(0);
       const signed = m.value.kind === 'int' && m.value.signed;
       const keep: JmpCond = kind === 'min' ? (signed ? 'JSLE' : 'JLE') : signed ? 'JSGE' : 'JGE';
       g.updateOrInsert(m.index, k, (done) => {
+        const store = g.a.newLabel('extreme');
+        g.a.ldx('dw', R1, R0, 8);
+        g.a.jeq(R1, 0, store);
         g.a.ldx('dw', R1, R0, 0);
         g.a.jcond(keep, R1, val, done);
+        g.a.label(store);
         g.a.stx('dw', R0, 0, val);
+        g.a.st('dw', R0, 8, 1);
       }, () => g.firstValueAndCount(val));
       g.release1(val);
     },
@@ -180,6 +207,7 @@ function averaging<K extends 'avg' | 'stats'>(kind: K): AggregationDef<K> {
     readable: false,
     valueSize: (v) => Math.max(8, memSize(v)),
     keyExtra: 0,
+    keylessArray: 'flagged',
     lower(g, m, call, _agg, key) {
       const val = g.scalar(call.args[0]);
       const k = key(0);

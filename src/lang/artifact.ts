@@ -107,6 +107,13 @@ export interface UserMapSpec {
   aggregation: Aggregation;
   /** True when values are per-CPU and must be combined in userspace (sum/min/max across CPUs). */
   percpu: boolean;
+  /**
+   * Set for a key-less aggregation kept in a one-entry per-CPU array (key u32 0) instead of a hash
+   * (issue 17; lang/aggregations.ts KeylessArray): the entry always exists, so when `presentAt` is
+   * set, each CPU's value has a u64 there, after the aggregation's layout, that is non-zero once
+   * that CPU ran it; no CPU's flag set = no entry.
+   */
+  keylessArray?: { presentAt?: number };
 }
 
 export type AttachSpec =

@@ -13,7 +13,7 @@ import { parse } from './parser';
 import { some } from './visit';
 import { expandAttachPoint, type ExpandedPoint, type ProbeContext } from './probes';
 import { analyze, dumpTypes, type SemanticResult } from './semantic';
-import { Gen, Shared, startTimeProgram } from './codegen';
+import { Gen, Shared, keylessHashes, startTimeProgram } from './codegen';
 import { disassemble, dropUnreachable } from '../ebpf/asm';
 import type { Span } from './ast';
 import { mergeSyscallPoints } from './syscall-merge';
@@ -169,6 +169,7 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
     stackLimit: 127,
     target,
     helperErrors: !!opts.helperErrors,
+    keylessHashes: keylessHashes(program),
   }, params);
   // Create the user maps in declaration order so indexes are stable.
   for (const name of sem.maps.keys()) shared.userMap(name);

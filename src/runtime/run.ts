@@ -487,6 +487,13 @@ export class ScriptRuntime {
 
   private zeroMap(spec: UserMapSpec): void {
     const m = this.maps[spec.map];
+    const presentAt = spec.keylessArray?.presentAt;
+    if (presentAt !== undefined) {
+      // zero the values but keep each CPU's "ran" flag: the entry stays, as a hash's does
+      const vs = m.lookupPerCpu(0) ?? [];
+      m.updatePerCpu(0, vs.map((v) => Buffer.concat([Buffer.alloc(presentAt), v.subarray(presentAt)])));
+      return;
+    }
     for (const [k] of m.entries()) {
       if (m.isPerCpu) m.updatePerCpu(k, Array.from({ length: numPossibleCpus() }, () => Buffer.alloc(m.valueSize)));
       else m.update(k, Buffer.alloc(m.valueSize));
@@ -602,7 +609,8 @@ export class ScriptRuntime {
     const keyed = spec.key !== null;
     const agg = spec.aggregation;
     const d = BigInt(div > 0 ? div : 1);
-    const rawEntries: Array<[Buffer, Buffer[]]> = m.isPerCpu ? m.entriesPerCpu() : m.entries().map(([k, v]) => [k, [v]]);
+    const rawEntries: Array<[Buffer, Buffer[]]> = spec.keylessArray ? keylessArrayEntries(m, spec.keylessArray)
+      : m.isPerCpu ? m.entriesPerCpu() : m.entries().map(([k, v]) => [k, [v]]);
     const keyOf = (k: Buffer): V.Value[] => {
       if (spec.key === null) return [];
       const v = decodeValue(k, 0, spec.key, this.resolver);
@@ -756,4 +764,17 @@ function pdeathsigWrapper(): string[] | null {
 /** Compiles nothing: runs an already compiled script. */
 export function runScript(artifact: ScriptArtifact, opts: RunOptions = {}): Promise<number> {
   return new ScriptRuntime(artifact, opts).run();
+}
+
+/**
+ * The one entry of a key-less aggregation kept in a per-CPU array, as a hash
+ * would hold it: under an 8-byte zero key, each CPU's value without the
+ * "ran" flag; no entry when no CPU's flag is set (UserMapSpec.keylessArray).
+ */
+function keylessArrayEntries(m: BpfMap, layout: { presentAt?: number }): Array<[Buffer, Buffer[]]> {
+  const vs = m.lookupPerCpu(0) ?? [];
+  const at = layout.presentAt;
+  if (at === undefined) return [[Buffer.alloc(8), vs]];
+  if (!vs.some((v) => v.readBigUInt64LE(at) !== 0n)) return [];
+  return [[Buffer.alloc(8), vs.map((v) => v.subarray(0, at))]];
 }

@@ -19,13 +19,13 @@ import { unitTarget } from '../helpers/target';
 /** Instruction slots of all the program's probes, per benchmark case. */
 const PINNED: Record<string, number> = {
   'empty probe': 2,
-  '@ = count()': 35,
+  '@ = count()': 12,
   '@[pid] = count()': 38,
   '@[comm] = hist(arg)': 86,
   '@[comm, pid] = sum(arg)': 46,
   'printf pid, comm': 34,
   '@[str(filename)] = count()': 49,
-  'filter /pid == X/ count()': 39,
+  'filter /pid == X/ count()': 16,
   'filter /comm == "loadgen"/ @[comm] = count()': 63,
   '@start[tid] = nsecs; delete (enter + exit)': 39,
   '@ = hist(nsecs - @start[tid]) (enter + exit)': 144,

@@ -82,13 +82,23 @@ test('aggregations: one definition each (lang/aggregations.ts) for the checker, 
   assert.match(errorOf('BEGIN { @x = hist(); }'), /hist\(\) takes 1 to 2 arguments, got 0/);
   assert.match(errorOf('BEGIN { @x = lhist(1, 0, 10, 1); @y = @x; }'), /the value of @x \(lhist\) cannot be read in a probe/);
   assert.match(errorOf('BEGIN { @x = cont(); }'), /unknown function: cont[\s\S]*did you mean count/);
-  // layout: min/max keep a per-CPU "seen" flag next to the value; hist keys carry the bucket index
-  const a = compile({ name: 't.bt', text: 'BEGIN { @m[1] = min(5); @h[2] = hist(3); @c = count(); }' }, { target: unitTarget() });
+  // layout: min/max keep a per-CPU "seen" flag next to the value; hist keys carry the bucket index;
+  // key-less count/sum/min/max/avg/stats live in a one-entry per-CPU array (u32 key), all but count
+  // with a u64 "ran" flag after the value; key-less hist, and a key-less map that delete() names, in hashes
+  const a = compile({
+    name: 't.bt',
+    text: 'BEGIN { @m[1] = min(5); @h[2] = hist(3); @c = count(); @s = sum(1); @mn = min(2); @st = stats(3); @hk = hist(4); @d = count(); delete(@d); }',
+  }, { target: unitTarget() });
   const size = (n: string) => {
     const u = a.userMaps.find((x) => x.name === n)!;
-    return [a.maps[u.map].keySize, a.maps[u.map].valueSize, u.percpu];
+    return [a.maps[u.map].kind, a.maps[u.map].keySize, a.maps[u.map].valueSize, a.maps[u.map].maxEntries === 1, u.percpu, u.keylessArray?.presentAt];
   };
-  assert.deepEqual(size('@m'), [8, 16, true]);
-  assert.deepEqual(size('@h'), [16, 8, true]);
-  assert.deepEqual(size('@c'), [8, 8, true]);
+  assert.deepEqual(size('@m'), ['percpu_hash', 8, 16, false, true, undefined]);
+  assert.deepEqual(size('@h'), ['percpu_hash', 16, 8, false, true, undefined]);
+  assert.deepEqual(size('@c'), ['percpu_array', 4, 8, true, true, undefined]);
+  assert.deepEqual(size('@s'), ['percpu_array', 4, 16, true, true, 8]);
+  assert.deepEqual(size('@mn'), ['percpu_array', 4, 24, true, true, 16]);
+  assert.deepEqual(size('@st'), ['percpu_array', 4, 24, true, true, 16]);
+  assert.deepEqual(size('@hk'), ['percpu_hash', 16, 8, false, true, undefined]);
+  assert.deepEqual(size('@d'), ['percpu_hash', 8, 8, false, true, undefined]);
 });

@@ -3,7 +3,8 @@
  * event ring, the loss counter, the stack map, ...), the event table and the
  * probe names. Programs ask for them by index; each is created on first use.
  */
-import type { Span } from '../ast';
+import type { Program, Span } from '../ast';
+import { walk } from '../visit';
 import type { EventSpec, HostValue, MapSpec, UserMapSpec } from '../artifact';
 import { CompileError } from '../diagnostics';
 import type { MapInfo } from '../semantic';
@@ -11,6 +12,18 @@ import type { SharedResources } from '../feature';
 import type { Target } from '../../target/target';
 import { AGGREGATIONS } from '../aggregations';
 import { hasStack, memSize, valueTypeOf } from '../types';
+
+/**
+ * Maps (`@x`) that delete(@x) or len(@x) names: they stay hashes even without keys,
+ * since a per-CPU array's one entry can be neither deleted by a probe nor counted.
+ */
+export function keylessHashes(program: Program): Set<string> {
+  const out = new Set<string>();
+  walk([program], (n) => {
+    if (n.kind === 'Call' && (n.name === 'delete' || n.name === 'len') && n.args[0]?.kind === 'MapRef') out.add(`@${n.args[0].name}`);
+  });
+  return out;
+}
 
 /** Resources shared by all programs of one script. */
 export class Shared implements SharedResources {
@@ -26,7 +39,11 @@ export class Shared implements SharedResources {
 
   constructor(
     readonly mapInfos: Map<string, MapInfo>,
-    readonly opts: { strlen: number; maxMapKeys: number; ringSize: number; stackLimit: number; target: Target; helperErrors?: boolean },
+    readonly opts: {
+      strlen: number; maxMapKeys: number; ringSize: number; stackLimit: number; target: Target; helperErrors?: boolean;
+      /** Key-less maps kept in hashes whatever their aggregation (see keylessHashes()). */
+      keylessHashes?: ReadonlySet<string>;
+    },
     readonly params: string[],
   ) {}
 
@@ -47,22 +64,31 @@ export class Shared implements SharedResources {
       const percpu = def !== undefined;
       const keySize = (info.key ? memSize(info.key) : 8) + (def?.keyExtra ?? 0);
       const kname = `AT_${name.slice(1)}`.slice(0, 15);
-      const index = this.addMap({
-        name: kname,
-        kind: percpu ? 'percpu_hash' : 'hash',
-        keySize,
-        valueSize: def ? def.valueSize(info.value) : Math.max(8, memSize(info.value)),
-        maxEntries: this.opts.maxMapKeys,
-      });
+      const valueSize = def ? def.valueSize(info.value) : Math.max(8, memSize(info.value));
+      // A key-less aggregation in a one-entry per-CPU array: the kernel inlines its lookup
+      // (issue 17); not for a map the script deletes or measures with len(), which see entries.
+      const array = !info.key && !this.opts.keylessHashes?.has(name) ? def?.keylessArray : undefined;
+      const keylessArray = array ? { presentAt: array === 'flagged' ? valueSize : undefined } : undefined;
+      const index = this.addMap(keylessArray
+        ? { name: kname, kind: 'percpu_array', keySize: 4, valueSize: valueSize + (array === 'flagged' ? 8 : 0), maxEntries: 1 }
+        : { name: kname, kind: percpu ? 'percpu_hash' : 'hash', keySize, valueSize, maxEntries: this.opts.maxMapKeys });
+      if (keylessArray) this.keylessArrays.set(index, keylessArray);
       // The key/value layouts name the stack map: create it before describing them.
       if (hasStack(info.key) || hasStack(info.value)) this.stacks();
       // hist/lhist keys carry the bucket index in 8 more bytes, which the runtime strips
       const key = info.key ? valueTypeOf(info.key, this.stackIndex) : null;
-      this.userMaps.push({ name, map: index, key, multiKey: info.multiKey, value: valueTypeOf(info.value, this.stackIndex), aggregation: agg, percpu });
+      this.userMaps.push({ name, map: index, key, multiKey: info.multiKey, value: valueTypeOf(info.value, this.stackIndex), aggregation: agg, percpu, ...(keylessArray ? { keylessArray } : {}) });
       um = this.userMaps.length - 1;
       this.userMapIndex.set(name, um);
     }
     return { index: this.userMaps[um].map, info };
+  }
+
+  private readonly keylessArrays = new Map<number, { presentAt?: number }>();
+
+  /** The layout of the key-less aggregation kept in kernel map `index` as a one-entry per-CPU array, or undefined. */
+  keylessArray(index: number): { presentAt?: number } | undefined {
+    return this.keylessArrays.get(index);
   }
 
   userMapNumber(name: string): number {
