@@ -19,7 +19,7 @@ import { EBPF_OPTION } from './common/ebpf';
 import { defineTool, type ToolModule } from './common/define';
 import { cgroupId, parseUser } from './common/filters';
 import { clockTime } from './common/hist';
-import { intOf, runToolProgram, strOf, toolEvent } from './common/script';
+import { intOf, perCpuRingBytes, runToolProgram, strOf, toolEvent } from './common/script';
 import { ToolError } from './tool';
 
 export interface ExecsnoopOptions {
@@ -320,7 +320,7 @@ const mod: ToolModule<ExecsnoopOptions> = {
         if (rec && execsnoopWanted(o, rec)) rt.printEvent(execsnoopLine(o, rec, o.time ? new Date() : new Date(0), (Date.now() - start) / 1000));
       }),
     ];
-    return runToolProgram({ name: 'execsnoop', program: execsnoopProgram(o), banner: execsnoopHeader(o), onEvent, on });
+    return runToolProgram({ name: 'execsnoop', program: execsnoopProgram(o), banner: execsnoopHeader(o), onEvent, on, runOptions: { ringBytes: perCpuRingBytes() } });
   },
 };
 

@@ -7,7 +7,7 @@ import type { ParsedArgs } from './common/args';
 import { EBPF_OPTION } from './common/ebpf';
 import { defineTool, type ToolModule } from './common/define';
 import { clockTime } from './common/hist';
-import { intOf, runToolProgram, strOf, toolEvent } from './common/script';
+import { intOf, perCpuRingBytes, runToolProgram, strOf, toolEvent } from './common/script';
 import { tpExists } from './common/tp';
 import { ToolError } from './tool';
 
@@ -145,7 +145,7 @@ const mod: ToolModule<OpensnoopOptions> = {
       { short: 'n', long: 'name', dest: 'name', kind: 'string', metavar: 'NAME', help: 'Trace process names containing this' },
       { short: 'e', long: 'extended-fields', dest: 'extended', kind: 'flag', help: 'Print extended fields (open flags, octal)' },
       { short: 'F', long: 'full-path', dest: 'fullPath', kind: 'flag', help: 'show full path for an open file with relative path (the working directory when printed)' },
-      { short: 'b', long: 'buffer-pages', dest: 'pages', kind: 'int', metavar: 'BUFFER_PAGES', min: 1, help: 'size of the ring buffer in pages (a power of two; default: 4 MiB)' },
+      { short: 'b', long: 'buffer-pages', dest: 'pages', kind: 'int', metavar: 'BUFFER_PAGES', min: 1, help: 'size of the ring buffer in pages (a power of two; default: 64 per CPU, at most 4 MiB)' },
       { short: 'f', long: 'flag_filter', dest: 'flags', kind: 'list', commaSplit: true, metavar: 'FLAG', help: 'filter on flags argument (e.g., O_WRONLY); repeated: any of them (bcc)' },
       EBPF_OPTION,
     ],
@@ -205,7 +205,7 @@ const mod: ToolModule<OpensnoopOptions> = {
     });
     return runToolProgram({
       name: 'opensnoop', program: opensnoopProgram(o), banner: opensnoopHeader(o), on: [onOpen], duration: o.duration,
-      runOptions: o.bufferPages !== undefined ? { ringBytes: o.bufferPages * 4096 } : undefined,
+      runOptions: { ringBytes: o.bufferPages !== undefined ? o.bufferPages * 4096 : perCpuRingBytes() },
     });
   },
 };

@@ -8,6 +8,7 @@
  *   return runToolProgram({ name: 'bitesize', program: text, interval: 1, count: 5,
  *     report: (rt) => { rt.print(render(rt.map('@'))); rt.clearMap('@'); } });
  */
+import * as os from 'node:os';
 import type { EventSpec, ScriptArtifact } from '../../lang/artifact';
 import type { RunOptions, ScriptRuntime } from '../../runtime/run';
 import type { Value } from '../../runtime/values';
@@ -90,6 +91,19 @@ export async function takeToolProgram(run: () => Promise<number>): Promise<ToolP
     programTaker = undefined;
   }
   return taken;
+}
+
+/**
+ * The event ring of a tool that prints per event, sized as bcc's and libbpf-tools'
+ * perf buffers are (64 pages per CPU, bcc's -b default) but shared by all CPUs and
+ * at most the scripts' 4 MiB: the kernel maps a ring's pages at mmap time, twice,
+ * so the 4 MiB ring alone was 8 MB of a 2-CPU tool's RSS. Undefined when
+ * TSBPF_RING_BYTES chooses (the runtime reads it).
+ */
+export function perCpuRingBytes(pagesPerCpu = 64): number | undefined {
+  if (process.env.TSBPF_RING_BYTES) return undefined;
+  const want = pagesPerCpu * 4096 * Math.max(1, os.availableParallelism());
+  return Math.min(1 << 22, 2 ** Math.ceil(Math.log2(want)));
 }
 
 /** Text to fd 1, as a script run writes it: creating process.stdout would cost ~2.5 ms of a tool's start. */
