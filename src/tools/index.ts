@@ -30,6 +30,7 @@ register('tcpconnect', tool(() => require('./tcpconnect')));
 register('tcpaccept', tool(() => require('./tcpaccept')));
 register('tcpretrans', tool(() => require('./tcpretrans')));
 register('tcpdrop', tool(() => require('./tcpdrop')));
+register('tcptop', tool(() => require('./tcptop')));
 register('statsnoop', tool(() => require('./statsnoop')));
 register('syncsnoop', tool(() => require('./syncsnoop')));
 register('mountsnoop', tool(() => require('./mountsnoop')));

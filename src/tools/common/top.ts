@@ -8,7 +8,7 @@ import type { OptSpec, PositionalSpec } from './args';
 import { clockTime } from './hist';
 
 /** What `clear` writes on a VT100-style terminal: home, erase the screen and the scroll-back. */
-const CLEAR = '\x1b[H\x1b[2J\x1b[3J';
+export const CLEAR = '\x1b[H\x1b[2J\x1b[3J';
 
 export const TOP_OPTIONS: OptSpec[] = [
   { short: 'C', long: 'noclear', dest: 'noclear', kind: 'flag', help: "don't clear the screen" },
