@@ -20,6 +20,7 @@ import { UserError } from '../errors';
 import { Btf } from './btf';
 import { BtfBuilder, type BuilderMember } from './btf-builder';
 import { ElfFile, type ElfSection } from './elf';
+import { debugFileFor } from './debugfile';
 
 export class DwarfError extends UserError {}
 
@@ -854,81 +855,6 @@ function lineForm(r: Reader, form: number, is64: boolean, s: Sections): AttrValu
     case FORM.block: return r.bytes(r.ulebN());
     default: throw new DwarfError(`unsupported form 0x${form.toString(16)} in a line table header`);
   }
-}
-
-// --- separate debug files ---------------------------------------------------
-
-const crcTable = (() => {
-  const t = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[i] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 (the one .gnu_debuglink records). */
-function crc32(buf: Buffer): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < buf.length; i++) c = crcTable[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function isFile(p: string): boolean {
-  try {
-    return fs.statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Where the DWARF of `binary` lives: the binary itself when it has
- * .debug_info, else (gdb's search order) the `--debuginfo` directories, the
- * build-id path under /usr/lib/debug/.build-id, and the .gnu_debuglink name
- * next to the binary, in its .debug/ directory and under /usr/lib/debug.
- */
-export function debugFileFor(binary: string, elf: ElfFile, searchDirs: readonly string[] = [], root = ''): string | null {
-  if (elf.section('.debug_info')) return binary;
-  const base = path.basename(binary);
-  const buildId = elf.buildId();
-  let link: { name: string; crc: number } | undefined;
-  const sec = elf.section('.gnu_debuglink');
-  if (sec) {
-    const data = elf.sectionData(sec);
-    const nul = data.indexOf(0);
-    if (nul > 0 && data.length >= 4) {
-      const crcAt = (nul + 4) & ~3;
-      if (crcAt + 4 <= data.length) link = { name: path.basename(data.toString('utf8', 0, nul)), crc: data.readUInt32LE(crcAt) };
-    }
-  }
-  const tries: { p: string; crc?: number }[] = [];
-  for (const d of searchDirs) {
-    if (buildId) tries.push({ p: path.join(d, '.build-id', buildId.slice(0, 2), `${buildId.slice(2)}.debug`) });
-    if (link) tries.push({ p: path.join(d, link.name), crc: link.crc });
-    tries.push({ p: path.join(d, `${base}.debug`) }, { p: path.join(d, base) });
-  }
-  if (buildId) tries.push({ p: `${root}/usr/lib/debug/.build-id/${buildId.slice(0, 2)}/${buildId.slice(2)}.debug` });
-  if (link) {
-    const dir = path.dirname(binary);
-    tries.push({ p: path.join(dir, link.name), crc: link.crc }, { p: path.join(dir, '.debug', link.name), crc: link.crc },
-      { p: `${root}/usr/lib/debug${path.resolve(dir).slice(root.length)}/${link.name}`, crc: link.crc });
-  }
-  for (const t of tries) {
-    if (path.resolve(t.p) === path.resolve(binary) || !isFile(t.p)) continue;
-    try {
-      const candidate = ElfFile.open(t.p);
-      if (!candidate.section('.debug_info')) continue;
-      const cid = candidate.buildId();
-      if (buildId && cid && cid !== buildId) continue;
-      if (t.crc !== undefined && !cid && crc32(fs.readFileSync(t.p)) !== t.crc) continue;
-      return t.p;
-    } catch {
-      continue;
-    }
-  }
-  return null;
 }
 
 const cache = new Map<string, DebugInfo | null>();

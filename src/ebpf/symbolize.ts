@@ -20,6 +20,7 @@
  */
 import * as fs from 'node:fs';
 import { ElfFile } from './elf';
+import { debugFileFor } from './debugfile';
 
 /** A resolved address. */
 export interface ResolvedSymbol {
@@ -271,7 +272,7 @@ export class ProcessSymbols {
       const fileOff = addr - m.start + m.offset;
       const seg = elf.segmentForOffset(fileOff);
       const vaddr = seg ? fileOff - seg.offset + seg.vaddr : elf.isDyn ? fileOff : addr;
-      const hit = elf.symbolAt(vaddr);
+      const hit = withFullSymbols(elf, this.root).symbolAt(vaddr);
       return hit ? { name: hit.symbol.name, offset: hit.offset, module: m.path } : { name: '', offset: 0, module: m.path };
     }
     // JIT code (node --perf-basic-prof, JVMs) announces itself in /tmp/perf-PID.map.
@@ -304,6 +305,29 @@ export class ProcessSymbols {
     }
     return undefined;
   }
+}
+
+const fullSymbols = new Map<string, ElfFile>();
+
+/**
+ * A stripped file's full symbol table (local functions such as libc's
+ * __libc_start_call_main) lives in its separate debug file (libc6-dbg:
+ * /usr/lib/debug/.build-id/...), at the same addresses; else the file's own.
+ */
+function withFullSymbols(elf: ElfFile, root: string): ElfFile {
+  if (elf.symtab().length) return elf;
+  let f = fullSymbols.get(elf.path);
+  if (!f) {
+    f = elf;
+    try {
+      const d = debugFileFor(elf.path, elf, [], root, '.symtab');
+      if (d && d !== elf.path) f = ElfFile.open(d);
+    } catch {
+      // an unreadable or malformed debug file: the binary's own symbols
+    }
+    fullSymbols.set(elf.path, f);
+  }
+  return f;
 }
 
 const processes = new Map<number, ProcessSymbols>();

@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { kernelTest } from '../helpers/kernel';
 import { repoRoot, runTsbpf } from '../helpers/tsbpf';
 import { buildFixture } from '../helpers/fixtures';
+import { ElfFile } from '../../src/ebpf/elf';
 
 const src = path.join(repoRoot, 'test', 'fixtures', 'dwarf_target.c');
 const markedLine = fs.readFileSync(src, 'utf8').split('\n').findIndex((l) => l.includes('LINE_ONE')) + 1;
@@ -96,4 +97,18 @@ kernelTest('uprobe dwarf: separate debug files — --debuginfo, .gnu_debuglink, 
   } finally {
     fs.rmSync(v.dir, { recursive: true, force: true });
   }
+});
+
+kernelTest('uprobe dwarf: ustack names local functions of a stripped library from its separate debug file (libc6-dbg)', async (t) => {
+  const libc = '/lib/x86_64-linux-gnu/libc.so.6';
+  const id = fs.existsSync(libc) ? ElfFile.open(libc).buildId() : undefined;
+  if (!id || !fs.existsSync(`/usr/lib/debug/.build-id/${id.slice(0, 2)}/${id.slice(2)}.debug`)) {
+    t.skip('libc6-dbg is not installed (.ci/run installs it)');
+    return;
+  }
+  const bin = buildFixture('dwarf_target');
+  // the fixture waits after its loops (an argument), so its mappings are there when the stacks print
+  const o = await run(['-c', `${bin} hold`, '-e', `uprobe:${bin}:branch { @[ustack] = count(); @i += 1; if (@i == 7) { exit(); } }`]);
+  // libc's .dynsym has no __libc_start_call_main: only the debug file's .symtab names it
+  assert.match(o, /^@\[\n\s+branch\+0\n\s+main\+\d+\n\s+__libc_start_call_main\+\d+\n(\s+.*\n)*\]: 7$/m, o);
 });
