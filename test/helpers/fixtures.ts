@@ -13,7 +13,11 @@ const root = path.join(__dirname, '..', '..', '..');
 
 export function buildFixture(name: string, extraFlags: string[] = []): string {
   const src = path.join(root, 'test', 'fixtures', `${name}.c`);
-  const outDir = process.env.TSBPF_FIXTURE_DIR || path.join(root, 'dist', 'fixtures');
+  // A build with extra flags goes to a directory named after them (same file name, so the
+  // comm stays the fixture's): a build with other flags (test/vm/run prebuilds every
+  // fixture with none) is never taken for it.
+  const variant = extraFlags.join(' ').replace(/[^\w.=-]+/g, '_').replace(/^-+/, '');
+  const outDir = path.join(process.env.TSBPF_FIXTURE_DIR || path.join(root, 'dist', 'fixtures'), variant);
   const out = path.join(outDir, name);
   fs.mkdirSync(outDir, { recursive: true });
   const stale = !fs.existsSync(out) || fs.statSync(out).mtimeMs < fs.statSync(src).mtimeMs;

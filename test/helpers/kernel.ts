@@ -4,6 +4,7 @@
  * is a failure, so a lane cannot pass by skipping everything.
  */
 import { test, type TestContext } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 
 export const requireKernel = process.env.TSBPF_REQUIRE_KERNEL === '1';
@@ -29,6 +30,20 @@ type Fn = (t: TestContext) => Promise<void> | void;
  * host) and exports it; 1 elsewhere. Test timeouts are multiplied by it.
  */
 export const timeScale = Math.max(1, Number(process.env.TSBPF_TIME_SCALE) || 1);
+
+/** Inside the VM lane (test/vm/run), whose initramfs carries node and a few tools only. */
+export const inVm = process.env.TSBPF_IN_VM === '1';
+
+/**
+ * Inside the VM lane without `program` (prometheus, python3, npm: the host suite has
+ * them, CI installs them), skips the test with that reason and returns true;
+ * elsewhere false, so a missing program fails the test as before.
+ */
+export function skipInVmWithout(t: TestContext, program: string): boolean {
+  if (!inVm || !spawnSync(program, ['--version'], { stdio: 'ignore' }).error) return false;
+  t.skip(`${program} is not in the VM lane (the host suite runs this test)`);
+  return true;
+}
 
 /** A test that needs root and BPF. */
 export function kernelTest(name: string, fn: Fn, opts: { timeout?: number } = {}): void {

@@ -14,16 +14,12 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { kernelTest, requireKernel } from '../helpers/kernel';
+import { kernelTest, requireKernel, skipInVmWithout } from '../helpers/kernel';
 import { tsbpfBin } from '../helpers/tsbpf';
 import { startWorkload } from './tools-workload';
 import { track, type Running } from './tools-harness';
 
 const hasPrometheus = spawnSync('prometheus', ['--version']).status === 0;
-const hasPython = spawnSync('python3', ['-V']).status === 0;
-// The VM lane's initramfs carries node and a few tools, not prometheus or python3: these
-// tests run on the host (CI installs both there) and skip inside with the reason.
-const inVm = process.env.TSBPF_IN_VM === '1';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsbpf-export-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -184,9 +180,10 @@ function startWriter(sizes: number[]) {
 }
 
 kernelTest('Prometheus scrapes tsbpf export: exact getppid counter, hist quantile in the right bucket, restart seen as a counter reset', async (t) => {
+  if (skipInVmWithout(t, 'prometheus') || skipInVmWithout(t, 'python3')) return;
   if (!hasPrometheus) {
-    const why = inVm ? 'prometheus is not in the VM lane (the host suite runs this test)' : 'prometheus is not installed (apt-get install prometheus; .ci/run installs it)';
-    if (requireKernel && !inVm) assert.fail(why); // CI installs it: a skip there would hide the test
+    const why = 'prometheus is not installed (apt-get install prometheus; .ci/run installs it)';
+    if (requireKernel) assert.fail(why); // CI installs it: a skip there would hide the test
     t.skip(why);
     return;
   }
@@ -248,10 +245,7 @@ kernelTest('Prometheus scrapes tsbpf export: exact getppid counter, hist quantil
 }, { timeout: 180_000 });
 
 kernelTest('tsbpf export tells systemd it is ready (Type=notify): READY=1 on $NOTIFY_SOCKET once serving', async (t) => {
-  if (!hasPython && inVm) {
-    t.skip('python3 (the datagram receiver) is not in the VM lane (the host suite runs this test)');
-    return;
-  }
+  if (skipInVmWithout(t, 'python3')) return; // the datagram receiver
   const sock = path.join(tmp, 'notify.sock');
   // a unix datagram receiver (Node has none): prints each datagram it gets
   const recv = spawn('python3', ['-c',

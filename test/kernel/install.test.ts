@@ -10,7 +10,7 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { kernelTest } from '../helpers/kernel';
+import { kernelTest, skipInVmWithout } from '../helpers/kernel';
 import { repoRoot } from '../helpers/tsbpf';
 
 /** What a user installing a package has no need for, and what would build it. */
@@ -40,7 +40,8 @@ function ok(r: SpawnSyncReturns<string>, what: string): string {
   return r.stdout;
 }
 
-kernelTest('npm pack, then npm install -g of the tarball with no compiler and no Node headers: the CLI, a tool and the library work', async () => {
+kernelTest('npm pack, then npm install -g of the tarball with no compiler and no Node headers: the CLI, a tool and the library work', async (t) => {
+  if (skipInVmWithout(t, 'npm')) return;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsbpf-install-'));
   try {
     // ---- the tarball -----------------------------------------------------------------------
