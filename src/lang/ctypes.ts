@@ -1,64 +1,252 @@
 /**
- * C struct layout for `offsetof(struct S, a.b)`: structs written in the
- * script are laid out with the x86-64 ABI rules (each member aligned to its
- * own alignment, the struct to its largest member); other structs come from
- * the running kernel's BTF.
+ * C types for pointers, casts, sizeof and offsetof: the types a script names
+ * (`int32 *`, `struct point *`, `struct task_struct`), the kernel's from BTF,
+ * and the layout of structs written in the script (x86-64 ABI: each member
+ * aligned to its own alignment, the struct to its largest member).
  */
 import type { TypeDef } from './ast';
 import type { KernelBtf } from '../target/target';
+import type { AddrSpace, CType, Type } from './types';
 import { UserError } from '../errors';
-
-interface Layout {
-  size: number;
-  align: number;
-  members?: Map<string, { offset: number; type: Layout }>;
-}
-
-const SCALARS: Record<string, number> = {
-  char: 1, 'signed char': 1, 'unsigned char': 1, bool: 1, _Bool: 1, int8_t: 1, uint8_t: 1, u8: 1, s8: 1, __u8: 1, __s8: 1, int8: 1, uint8: 1,
-  short: 2, 'unsigned short': 2, int16_t: 2, uint16_t: 2, u16: 2, s16: 2, __u16: 2, __s16: 2, int16: 2, uint16: 2,
-  int: 4, unsigned: 4, 'unsigned int': 4, int32_t: 4, uint32_t: 4, u32: 4, s32: 4, __u32: 4, __s32: 4, int32: 4, uint32: 4, float: 4, pid_t: 4, uid_t: 4, gid_t: 4,
-  long: 8, 'unsigned long': 8, 'long long': 8, 'unsigned long long': 8, int64_t: 8, uint64_t: 8, u64: 8, s64: 8, __u64: 8, __s64: 8,
-  int64: 8, uint64: 8, double: 8, size_t: 8, ssize_t: 8, off_t: 8, loff_t: 8,
-};
 
 export class CTypeError extends UserError {}
 
-function structLayout(tag: string, name: string, defs: readonly TypeDef[], seen: Set<string>): Layout {
-  const def = defs.find((d) => d.name === name && d.tag === tag);
-  if (!def) throw new CTypeError(`unknown type: ${tag} ${name}`);
-  if (seen.has(name)) throw new CTypeError(`${tag} ${name} contains itself`);
-  seen.add(name);
-  const body = def.body.replace(/^[^{]*\{/, '').replace(/\}[^}]*$/, '');
-  const members = new Map<string, { offset: number; type: Layout }>();
-  let off = 0;
-  let align = 1;
-  let size = 0;
-  for (const declRaw of body.split(';')) {
-    const decl = declRaw.replace(/\s+/g, ' ').trim();
-    if (!decl) continue;
-    const m = /^(.*?)([\s*]+)(\w+)\s*(?:\[(\d+)\])?$/.exec(decl);
-    if (!m) throw new CTypeError(`cannot read the member declaration '${decl}' of ${tag} ${name}`);
-    const base = m[1].replace(/\b(const|volatile)\b/g, '').trim();
-    const ptr = m[2].includes('*');
-    let t: Layout;
-    if (ptr) t = { size: 8, align: 8 };
-    else if (SCALARS[base] !== undefined) t = { size: SCALARS[base], align: SCALARS[base] };
-    else {
-      const sm = /^(struct|union) (\w+)$/.exec(base);
-      if (!sm) throw new CTypeError(`unknown type '${base}' in ${tag} ${name}`);
-      t = structLayout(sm[1], sm[2], defs, seen);
-    }
-    const n = m[4] !== undefined ? Number(m[4]) : 1;
-    const full: Layout = n === 1 ? t : { size: t.size * n, align: t.align };
-    const at = tag === 'union' ? 0 : Math.ceil(off / t.align) * t.align;
-    members.set(m[3], { offset: at, type: t });
-    off = at + full.size;
-    size = Math.max(size, off);
-    align = Math.max(align, t.align);
+/** A member of a record: where it is and what it holds. */
+export interface CMember {
+  offset: number;
+  type: CType;
+  /** Set for a bitfield member (width in bits), which cannot be read. */
+  bits?: number;
+}
+
+/** Integer type names of C and of bpftrace: size and signedness. */
+const C_INTS: Record<string, [1 | 2 | 4 | 8, boolean]> = {
+  char: [1, true], 'signed char': [1, true], 'unsigned char': [1, false], bool: [1, false], _Bool: [1, false],
+  int8_t: [1, true], uint8_t: [1, false], u8: [1, false], s8: [1, true], __u8: [1, false], __s8: [1, true], int8: [1, true], uint8: [1, false],
+  short: [2, true], 'short int': [2, true], 'unsigned short': [2, false], 'unsigned short int': [2, false],
+  int16_t: [2, true], uint16_t: [2, false], u16: [2, false], s16: [2, true], __u16: [2, false], __s16: [2, true], int16: [2, true], uint16: [2, false],
+  int: [4, true], signed: [4, true], 'signed int': [4, true], unsigned: [4, false], 'unsigned int': [4, false],
+  int32_t: [4, true], uint32_t: [4, false], u32: [4, false], s32: [4, true], __u32: [4, false], __s32: [4, true], int32: [4, true], uint32: [4, false],
+  float: [4, true], pid_t: [4, true], uid_t: [4, false], gid_t: [4, false],
+  long: [8, true], 'long int': [8, true], 'unsigned long': [8, false], 'unsigned long int': [8, false], 'long long': [8, true], 'long long int': [8, true],
+  'unsigned long long': [8, false], 'unsigned long long int': [8, false],
+  int64_t: [8, true], uint64_t: [8, false], u64: [8, false], s64: [8, true], __u64: [8, false], __s64: [8, true], int64: [8, true], uint64: [8, false],
+  double: [8, true], size_t: [8, false], ssize_t: [8, true], off_t: [8, true], loff_t: [8, true],
+};
+
+interface ScriptRecord {
+  size: number;
+  align: number;
+  members: Map<string, CMember>;
+}
+
+/**
+ * The C types a script can name, from its own definitions first, then the
+ * kernel's BTF. One per compilation; records are looked up lazily by name
+ * (script) or id (BTF), so a pointer to a struct never expands the struct.
+ */
+export class CTypes {
+  private readonly layouts = new Map<string, ScriptRecord>();
+
+  constructor(private readonly defs: readonly TypeDef[], private readonly kernelBtf: () => KernelBtf | null) {}
+
+  /**
+   * The type `base` followed by `pointerDepth` stars; undefined when the name
+   * is unknown. A struct or union is looked up only when its layout is needed
+   * (a member, a size), so naming one costs nothing; `typedefs: false` does
+   * not look typedef names up in kernel BTF either (loading it is not free).
+   */
+  named(base: string, pointerDepth: number, typedefs = true): CType | undefined {
+    let t = this.base(base.replace(/\b(const|volatile)\b/g, '').replace(/\s+/g, ' ').trim(), typedefs);
+    if (!t) return undefined;
+    for (let i = 0; i < pointerDepth; i++) t = { kind: 'ptr', to: t };
+    return t;
   }
-  seen.delete(name);
-  return { size: Math.ceil(size / align) * align, align, members };
+
+  private base(name: string, typedefs: boolean): CType | undefined {
+    if (name === 'void') return { kind: 'void' };
+    const int = C_INTS[name];
+    if (int) return { kind: 'int', size: int[0], signed: int[1] };
+    const m = /^(struct|union|enum) (\w+)$/.exec(name);
+    if (m && m[1] !== 'enum') return { kind: 'record', tag: m[1] as 'struct' | 'union', name: m[2] };
+    const btf = typedefs || m ? this.kernelBtf() : null;
+    if (!btf) return undefined;
+    const id = m ? btf.find(m[2], 'enum') ?? btf.find(m[2], 'enum64') : btf.find(name, 'typedef');
+    return id === undefined ? undefined : this.fromBtf(id);
+  }
+
+  /** Where a record's layout comes from: the script's definition, else kernel BTF (its id); a message when neither has it. */
+  private recordSource(rec: Extract<CType, { kind: 'record' }>): 'script' | number {
+    if (rec.btf !== undefined) return rec.btf;
+    if (this.defs.some((d) => d.tag === rec.tag && d.name === rec.name)) return 'script';
+    const btf = this.kernelBtf();
+    const id = btf?.find(rec.name, rec.tag);
+    if (id === undefined) throw new CTypeError(`unknown type: ${rec.tag} ${rec.name}${btf ? '' : ' (no script definition, and kernel BTF is unavailable)'}`);
+    return id;
+  }
+
+  /** A kernel BTF type as a C type (typedefs and qualifiers looked through). */
+  fromBtf(id: number): CType {
+    const btf = this.kernelBtf();
+    if (!btf) return { kind: 'void' };
+    const rid = btf.resolve(id);
+    const kind = btf.kind(rid);
+    if (kind === 'struct' || kind === 'union') {
+      // by id and name only: reading the whole type would decode every member (task_struct has hundreds)
+      return { kind: 'record', tag: kind, name: btf.typeName(rid).replace(/^(struct|union) /, ''), btf: rid };
+    }
+    const t = btf.type(rid);
+    switch (t.kind) {
+      case 'int':
+        return { kind: 'int', size: intSize(t.size), signed: t.signed && !t.bool };
+      case 'enum':
+      case 'enum64':
+        return { kind: 'int', size: intSize(t.size), signed: t.signed };
+      case 'ptr':
+        return { kind: 'ptr', to: this.fromBtf(t.type) };
+      case 'array':
+        return { kind: 'array', elem: this.fromBtf(t.type), length: t.nelems };
+      default:
+        return { kind: 'void' };
+    }
+  }
+
+  /** sizeof in bytes (void counts as 1, as in GNU C pointer arithmetic). */
+  sizeOf(c: CType): number {
+    switch (c.kind) {
+      case 'int':
+        return c.size;
+      case 'void':
+        return 1;
+      case 'ptr':
+        return 8;
+      case 'array':
+        return c.length * this.sizeOf(c.elem);
+      case 'record': {
+        const src = this.recordSource(c);
+        if (src !== 'script') return this.kernelBtf()?.sizeOf(src) ?? 0;
+        return this.scriptRecord(c.tag, c.name, new Set()).size;
+      }
+    }
+  }
+
+  /** Member `name` of a record; a message when it has none. */
+  member(rec: Extract<CType, { kind: 'record' }>, name: string): CMember | string {
+    const src = this.recordSource(rec);
+    if (src === 'script') return this.scriptRecord(rec.tag, rec.name, new Set()).members.get(name) ?? `${rec.tag} ${rec.name} has no member '${name}'`;
+    const btf = this.kernelBtf();
+    if (!btf) return 'kernel BTF is not available';
+    const m = btf.findMember(src, name);
+    if (!m) return `${btf.typeName(src)} has no member '${name}'`;
+    return { offset: Math.floor(m.bitOffset / 8), type: this.fromBtf(m.type), ...(m.bitfieldSize ? { bits: m.bitfieldSize } : {}) };
+  }
+
+  /** Byte offset of `a.b.c` in a record (offsetof). */
+  offsetOf(rec: Extract<CType, { kind: 'record' }>, path: string): number {
+    let cur: CType = rec;
+    let total = 0;
+    for (const part of path.split('.')) {
+      if (cur.kind !== 'record') throw new CTypeError(`'${part}' is not in a struct or union`);
+      const m = this.member(cur, part);
+      if (typeof m === 'string') throw new CTypeError(m);
+      total += m.offset;
+      cur = m.type;
+    }
+    return total;
+  }
+
+  private scriptRecord(tag: string, name: string, seen: Set<string>): ScriptRecord {
+    const key = `${tag} ${name}`;
+    const done = this.layouts.get(key);
+    if (done) return done;
+    const def = this.defs.find((d) => d.name === name && d.tag === tag);
+    if (!def) throw new CTypeError(`unknown type: ${key}`);
+    if (seen.has(key)) throw new CTypeError(`${key} contains itself`);
+    seen.add(key);
+    const body = def.body.replace(/^[^{]*\{/, '').replace(/\}[^}]*$/, '');
+    const members = new Map<string, CMember>();
+    let off = 0;
+    let align = 1;
+    let size = 0;
+    for (const declRaw of body.split(';')) {
+      const decl = declRaw.replace(/\s+/g, ' ').trim();
+      if (!decl) continue;
+      // `int a, *b, c[4]`: one base type, declarators separated by commas
+      const first = /^(.*?)([\s*]*\b\w+\s*(?:\[\d+\])?(?:\s*:\s*\d+)?)$/.exec(decl.split(',')[0].trim());
+      if (!first) throw new CTypeError(`cannot read the member declaration '${decl}' of ${key}`);
+      const baseName = first[1].trim();
+      const declarators = [first[2], ...decl.split(',').slice(1)];
+      for (const d of declarators) {
+        const dm = /^\s*(\**)\s*(\w+)\s*(?:\[(\d+)\])?\s*(?::\s*(\d+))?\s*$/.exec(d);
+        if (!dm) throw new CTypeError(`cannot read the member declaration '${decl}' of ${key}`);
+        if (dm[4] !== undefined) throw new CTypeError(`${key}.${dm[2]} is a bitfield, which is not supported`);
+        let t = this.named(baseName, dm[1].length);
+        if (!t) throw new CTypeError(`unknown type '${baseName}' in ${key}`);
+        if (dm[3] !== undefined) t = { kind: 'array', elem: t, length: Number(dm[3]) };
+        const [tsize, talign] = this.sizeAlign(t, seen);
+        const at = tag === 'union' ? 0 : Math.ceil(off / talign) * talign;
+        members.set(dm[2], { offset: at, type: t });
+        off = at + tsize;
+        size = Math.max(size, off);
+        align = Math.max(align, talign);
+      }
+    }
+    seen.delete(key);
+    const rec = { size: Math.ceil(size / align) * align, align, members };
+    this.layouts.set(key, rec);
+    return rec;
+  }
+
+  private sizeAlign(t: CType, seen: Set<string>): [number, number] {
+    switch (t.kind) {
+      case 'array': {
+        const [s, a] = this.sizeAlign(t.elem, seen);
+        return [s * t.length, a];
+      }
+      case 'record':
+        if (this.recordSource(t) === 'script') {
+          const r = this.scriptRecord(t.tag, t.name, seen);
+          return [r.size, r.align];
+        }
+        return [this.sizeOf(t), Math.min(8, largestPow2(this.sizeOf(t)))];
+      default: {
+        const s = this.sizeOf(t);
+        return [s, s];
+      }
+    }
+  }
+}
+
+function intSize(n: number): 1 | 2 | 4 | 8 {
+  return ([1, 2, 4, 8].includes(n) ? n : 8) as 1 | 2 | 4 | 8;
+}
+
+function largestPow2(n: number): number {
+  let p = 1;
+  while (p * 2 <= n && n % (p * 2) === 0) p *= 2;
+  return p;
+}
+
+/**
+ * The type of a value of C type `c` read from memory in `space`: integers
+ * as themselves, pointers as pointer-typed integers, char arrays as strings;
+ * records and other arrays stay in memory (`embedded`: the value is their
+ * address, for a member access or an index to continue from).
+ */
+export function valueOfCType(c: CType, space: AddrSpace): Type | string {
+  switch (c.kind) {
+    case 'int':
+      return { kind: 'int', size: c.size, signed: c.signed };
+    case 'ptr':
+      return { kind: 'int', size: 8, signed: false, ptr: { to: c.to, space } };
+    case 'record':
+      return { kind: 'int', size: 8, signed: false, ptr: { to: c, space }, embedded: true };
+    case 'array':
+      if (c.elem.kind === 'int' && c.elem.size === 1) return { kind: 'string', size: c.length };
+      return { kind: 'int', size: 8, signed: false, ptr: { to: c, space }, embedded: true };
+    case 'void':
+      return 'a void value cannot be read';
+  }
 }
 
 /**
@@ -67,15 +255,7 @@ function structLayout(tag: string, name: string, defs: readonly TypeDef[], seen:
  */
 export function offsetOf(tag: string, name: string, path: string, defs: readonly TypeDef[], kernelBtf?: () => KernelBtf): number {
   if (defs.some((d) => d.name === name && d.tag === tag)) {
-    let layout = structLayout(tag, name, defs, new Set());
-    let total = 0;
-    for (const part of path.split('.')) {
-      const m = layout.members?.get(part);
-      if (!m) throw new CTypeError(`${tag} ${name} has no member '${path}'`);
-      total += m.offset;
-      layout = m.type;
-    }
-    return total;
+    return new CTypes(defs, () => null).offsetOf({ kind: 'record', tag: tag as 'struct' | 'union', name }, path);
   }
   let btf: KernelBtf;
   try {

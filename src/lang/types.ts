@@ -18,14 +18,37 @@ export interface ArrayField {
   size: number;
 }
 
+/**
+ * A C type in memory, as pointers see it: what `*p`, `p->m`, `p[i]` and the
+ * scale of `p + n` need. Records name a kernel BTF type (`btf`) or a
+ * definition written in the script (no `btf`); ctypes.ts lays them out.
+ */
+export type CType =
+  | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean }
+  | { kind: 'void' }
+  | { kind: 'ptr'; to: CType }
+  | { kind: 'record'; tag: 'struct' | 'union'; name: string; btf?: number }
+  | { kind: 'array'; elem: CType; length: number };
+
+/** Which memory a pointer points into: bpf_probe_read_kernel or bpf_probe_read_user reads it. */
+export type AddrSpace = 'kernel' | 'user';
+
+/** What a pointer-typed integer points to. */
+export interface PointerInfo {
+  to: CType;
+  space: AddrSpace;
+}
+
 /** The type of a value as the compiler sees it. */
 export type Type =
   /**
-   * `btf`: the value is a pointer to this kernel struct/union (BTF type id), so
-   * `->member` reads through it; with `embedded`, it is not a value but the
-   * address of a struct inside another one (`curtask->se` in `curtask->se.vruntime`).
+   * `ptr`: the value is a pointer to `ptr.to` (`p->member`, `*p`, `p[i]`,
+   * `p + n` scaled by the pointee's size; printed in hex). With `embedded`
+   * it is not a value but the address of the record or array `ptr.to` held
+   * inside another one (`curtask->se` in `curtask->se.vruntime`, `*p` of a
+   * struct pointer).
    */
-  | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean; btf?: number; embedded?: boolean; bool?: true }
+  | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean; ptr?: PointerInfo; embedded?: boolean; bool?: true }
   | { kind: 'string'; size: number }
   | { kind: 'tuple'; fields: Type[]; offsets: number[]; size: number }
   | { kind: 'buffer'; size: number }
@@ -50,7 +73,8 @@ export type Type =
  * sees it. Sizes are in bytes as laid out in memory by the generated code.
  */
 export type ValueType =
-  | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean }
+  /** `pointer`: printed in hex (`0x36`), as bpftrace 0.23+ prints pointers. */
+  | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean; pointer?: boolean }
   | { kind: 'bool' }
   | { kind: 'string'; size: number }
   | { kind: 'buffer'; size: number } // u32 length followed by `size` bytes (buf())
@@ -132,7 +156,8 @@ export function tupleType(fields: Type[]): Type {
 export function valueTypeOf(t: Type, stackMap = -1): ValueType {
   switch (t.kind) {
     case 'int':
-      return t.bool ? { kind: 'bool' } : { kind: 'int', size: 8, signed: t.signed };
+      if (t.bool) return { kind: 'bool' };
+      return t.ptr && !t.embedded ? { kind: 'int', size: 8, signed: false, pointer: true } : { kind: 'int', size: 8, signed: t.signed };
     case 'string':
       return { kind: 'string', size: t.size };
     case 'tuple':
@@ -198,6 +223,7 @@ export function typeName(t: Type): string {
   switch (t.kind) {
     case 'int':
       if (t.bool) return 'bool';
+      if (t.ptr) return t.embedded ? cTypeName(t.ptr.to) : `${cTypeName(t.ptr.to)} *`;
       return `${t.signed ? '' : 'unsigned '}int${t.size * 8}`;
     case 'string':
       return `string[${t.size}]`;
@@ -216,6 +242,22 @@ export function typeName(t: Type): string {
       return t.name;
     default:
       return t.kind;
+  }
+}
+
+/** A C type as bpftrace names it in messages: `int32`, `struct point *`, `uint8[4]`. */
+export function cTypeName(c: CType): string {
+  switch (c.kind) {
+    case 'int':
+      return `${c.signed ? '' : 'u'}int${c.size * 8}`;
+    case 'void':
+      return 'void';
+    case 'ptr':
+      return `${cTypeName(c.to)} *`;
+    case 'record':
+      return `${c.tag} ${c.name}`;
+    case 'array':
+      return `${cTypeName(c.elem)}[${c.length}]`;
   }
 }
 
@@ -253,12 +295,16 @@ export function unify(a: Type, b: Type): Type | undefined {
 
 /** Stored form of a value: integers always widen to 64 bits. */
 export function storedType(t: Type): Type {
-  if (t.kind === 'int') return t.bool ? BOOL : { kind: 'int', size: 8, signed: t.signed };
+  if (t.kind === 'int') {
+    if (t.bool) return BOOL;
+    return t.ptr && !t.embedded ? { kind: 'int', size: 8, signed: false, ptr: t.ptr } : { kind: 'int', size: 8, signed: t.signed };
+  }
   if (t.kind === 'tuple') return tupleType(t.fields.map(storedType));
   return t;
 }
 
 export function isStorable(t: Type): boolean {
+  if (t.kind === 'int') return !t.embedded;
   return t.kind !== 'ctx' && t.kind !== 'array' && t.kind !== 'none';
 }
 

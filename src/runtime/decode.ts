@@ -48,6 +48,7 @@ export function readCString(b: Buffer, off: number, size: number): string {
 export function decodeValue(b: Buffer, off: number, t: ValueType, r: Resolver): V.Value {
   switch (t.kind) {
     case 'int':
+      if (t.pointer) return V.ptr(readInt(b, off, t.size, false));
       return V.int(readInt(b, off, t.size, t.signed), (t.size * 8) as V.IntBits, t.signed);
     case 'bool':
       return V.bool(b.readUInt8(off) !== 0);

@@ -8,7 +8,7 @@
  *
  * | kind     | bpftrace types                          | text form                      |
  * |----------|-----------------------------------------|--------------------------------|
- * | `int`    | integers, pointers                      | decimal (pointer keys: `0x..`) |
+ * | `int`    | integers, pointers                      | decimal (pointers: `0x..`)     |
  * | `str`    | string (`str()`, `comm`, literals)      | the text, unquoted             |
  * | `buf`    | `buf()`                                 | printable ASCII kept, else `\xNN` |
  * | `tuple`  | tuples                                  | `(1, a, -3)`                   |
@@ -38,7 +38,7 @@ export interface IntValue {
   readonly value: bigint;
   readonly bits: IntBits;
   readonly signed: boolean;
-  /** A pointer-typed value: printed in hex when used as a map key, as in bpftrace. */
+  /** A pointer-typed value: printed in hex (`0x36`), as bpftrace 0.23+ prints pointers (0.17: in map keys only). */
   readonly pointer?: boolean;
   /** A bool (0 or 1): printed `true`/`false` in text and JSON, as bpftrace 0.24+; printf %d gives the number. */
   readonly bool?: boolean;
@@ -176,7 +176,7 @@ function stackText(s: StackValue, indent: number): string {
  */
 export function valueText(v: Value): string {
   switch (v.kind) {
-    case 'int': return v.bool ? String(v.value !== 0n) : v.value.toString();
+    case 'int': return v.bool ? String(v.value !== 0n) : v.pointer ? '0x' + BigInt.asUintN(64, v.value).toString(16) : v.value.toString();
     case 'str': return v.value;
     case 'buf': return hexFormatBuffer(v.bytes);
     case 'tuple': return '(' + v.items.map(valueText).join(', ') + ')';

@@ -178,5 +178,5 @@ test('records, arrays, symbols and pointers', () => {
   assert.equal(valueJson(tuple([int(1), str('a"b')])), '[1,"a\\"b"]');
   assert.equal(valueJson(sym('vfs_read', 'ksym')), '"vfs_read"');
   assert.equal(keyText(ptr(0xffff8880n)), '0xffff8880');
-  assert.equal(valueText(ptr(255)), '255');
+  assert.equal(valueText(ptr(255)), '0xff'); // bpftrace 0.23+ prints pointer values in hex too (0.17: 255)
 });

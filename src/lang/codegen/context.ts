@@ -8,12 +8,14 @@ import type { Expr, Span } from '../ast';
 import type { Loc } from '../feature';
 import { fieldType, type InstanceTypes } from '../semantic';
 import { argOffsets } from '../../arch';
-import type { Type } from '../types';
+import type { AddrSpace, Type } from '../types';
 import { FrameGen } from './frame';
 
 export abstract class ContextGen extends FrameGen {
   /** Evaluates a scalar expression into a fresh temp (expr.ts). */
   abstract scalar(e: Expr): Reg;
+  /** Evaluates two operands into registers, spilling as needed (expr.ts). */
+  abstract operands(left: Expr, right: Expr): [Reg, Reg];
 
   protected ctxField(name: string, span: Span) {
     const tp = this.inst.ctx.tracepoint;
@@ -175,29 +177,90 @@ export abstract class ContextGen extends FrameGen {
     this.a.ldx('dw', r, FP, slot);
   }
 
-  /** Register holding the kernel address of a BTF member access (`ptr->a`, `ptr->emb.b`). */
-  protected btfAddr(e: Extract<Expr, { kind: 'FieldAccess' }>): Reg {
-    const off = this.inst.facts.btfOffsets.get(e) ?? 0;
-    const ot = this.type(e.object);
-    const base = ot.kind === 'int' && ot.embedded && e.object.kind === 'FieldAccess' ? this.btfAddr(e.object) : this.scalar(e.object);
+  /** The helper that reads memory of `space` (a string up to its NUL with `str`). */
+  protected readHelper(space: AddrSpace, str = false): number {
+    if (space === 'user') return str ? Helper.probe_read_user_str : Helper.probe_read_user;
+    return str ? Helper.probe_read_kernel_str : Helper.probe_read_kernel;
+  }
+
+  /** The address space of the memory an access reads: its object's (a pointer's or an in-memory record's). */
+  protected spaceOf(e: Expr): AddrSpace {
+    const t = this.type(e);
+    return t.kind === 'int' && t.ptr ? t.ptr.space : 'kernel';
+  }
+
+  /**
+   * Register holding the address of a member (`p->a`, `curtask->se.vruntime`):
+   * the object's value (a pointer, or the address of a record held in memory) plus the member's offset.
+   */
+  protected memberAddr(e: Extract<Expr, { kind: 'FieldAccess' }>): Reg {
+    const off = this.inst.facts.memberOffsets.get(e) ?? 0;
+    const base = this.scalar(e.object);
     if (off) this.a.add64(base, off);
     return base;
   }
 
-  /** Reads a scalar member of a kernel struct through bpf_probe_read_kernel (0 when unreadable). */
-  protected btfRead(e: Extract<Expr, { kind: 'FieldAccess' }>, t: Type): Reg {
-    if (t.kind !== 'int') this.fail(`${e.field} is not a number`, e.span);
-    if (t.embedded) this.fail(`${e.field} is a struct: access one of its members`, e.span);
-    const r = this.btfAddr(e);
+  /** Register holding the address of `p[i]`: p plus i times the element's size. */
+  protected elementAddr(e: Extract<Expr, { kind: 'Index' }>): Reg {
+    const scale = this.inst.facts.scaleBy.get(e.index) ?? 1;
+    if (e.index.kind === 'IntegerLit') {
+      const base = this.scalar(e.object);
+      const off = e.index.value * BigInt(scale);
+      if (off >= -0x80000000n && off <= 0x7fffffffn) {
+        if (off) this.a.add64(base, Number(off));
+        return base;
+      }
+      this.release1(base);
+    }
+    const [base, idx] = this.operands(e.object, e.index); // scalar() scaled the index
+    this.a.add64(base, idx);
+    this.release1(idx);
+    return base;
+  }
+
+  /**
+   * The value of type `t` at the address in `addr` (memory of `space`), in
+   * `addr`: an integer or pointer read with bpf_probe_read_* (0 when
+   * unreadable); a record or array held in memory is its address already.
+   */
+  protected readAt(addr: Reg, t: Type, space: AddrSpace, what: string, span: Span): Reg {
+    if (t.kind !== 'int') this.fail(`${what} is not a number`, span);
+    if (t.embedded) return addr;
     const slot = this.alloc(8);
     this.a.st('dw', FP, slot, 0);
     this.a.mov64(R1, FP);
     this.a.add64(R1, slot);
     this.a.mov64(R2, t.size);
-    this.a.mov64(R3, r);
-    this.callRead(Helper.probe_read_kernel);
-    this.a.ldx('dw', r, FP, slot);
-    this.normalize(r, t);
-    return r;
+    this.a.mov64(R3, addr);
+    this.callRead(this.readHelper(space));
+    this.a.ldx('dw', addr, FP, slot);
+    this.normalize(addr, t);
+    return addr;
+  }
+
+  /** A char array in memory (at `addr`, released here) as a string of `size` bytes at `dst`, zero-padded to `slotSize`. */
+  protected readStringAt(addr: Reg, dst: Loc, slotSize: number, size: number, space: AddrSpace): void {
+    this.zero(dst, slotSize);
+    this.lea(R1, dst);
+    this.a.mov64(R2, Math.min(slotSize, size));
+    this.a.mov64(R3, addr);
+    this.release1(addr);
+    this.callRead(this.readHelper(space, true));
+  }
+
+  /** Register holding the address an access names, for `&x` (a member, an element, a pointee). */
+  protected addressOf(e: Expr, span: Span): Reg {
+    if (e.kind === 'FieldAccess') return this.memberAddr(e);
+    if (e.kind === 'Index') return this.elementAddr(e);
+    if (e.kind === 'Unary' && e.op === '*') return this.scalar(e.operand);
+    this.fail('cannot take the address of this expression', span);
+  }
+
+  /** `p->a`, `*p`, `p[i]` as a value. */
+  protected memoryRead(e: Extract<Expr, { kind: 'FieldAccess' | 'Index' | 'Unary' }>): Reg {
+    const obj = e.kind === 'FieldAccess' || e.kind === 'Index' ? e.object : e.operand;
+    const addr = e.kind === 'Unary' ? this.scalar(e.operand) : this.addressOf(e, e.span);
+    const what = e.kind === 'FieldAccess' ? e.field : e.kind === 'Index' ? 'the element' : 'the pointee';
+    return this.readAt(addr, this.type(e), this.spaceOf(obj), what, e.span);
   }
 }

@@ -47,8 +47,19 @@ export abstract class ExprGen extends ContextGen {
     }
   }
 
-  /** Evaluates a scalar expression into a fresh temporary register. */
+  /**
+   * Evaluates a scalar expression into a fresh temporary register. An
+   * integer that counts elements of a pointer (`n` in `p + n`, `p[n]`,
+   * `p += n`) is scaled by the pointee's size here.
+   */
   scalar(e: Expr): Reg {
+    const r = this.scalarValue(e);
+    const scale = this.inst.facts.scaleBy.get(e);
+    if (scale !== undefined && scale !== 1) this.a.mul64(r, scale);
+    return r;
+  }
+
+  private scalarValue(e: Expr): Reg {
     const t = this.type(e);
     switch (e.kind) {
       case 'IntegerLit': {
@@ -94,6 +105,8 @@ export abstract class ExprGen extends ContextGen {
         return this.binary(e);
       case 'Unary': {
         if (e.op === '!') return this.boolOf(e);
+        if (e.op === '*') return this.memoryRead(e);
+        if (e.op === '&') return this.addressOf(e.operand, e.span);
         const r = this.scalar(e.operand);
         if (e.op === '-') this.a.neg64(r);
         else if (e.op === '~') this.a.xor64(r, -1);
@@ -120,7 +133,7 @@ export abstract class ExprGen extends ContextGen {
         return r;
       }
       case 'FieldAccess': {
-        if (this.inst.facts.btfOffsets.has(e)) return this.btfRead(e, t);
+        if (this.inst.facts.memberOffsets.has(e)) return this.memoryRead(e);
         return this.fieldScalar(e.object, e.field, e.span);
       }
       case 'IncDec':
@@ -132,8 +145,10 @@ export abstract class ExprGen extends ContextGen {
         this.a.mov64(r, v);
         return r;
       }
-      case 'Index':
-        return this.indexScalar(e);
+      case 'Index': {
+        const ot = this.type(e.object);
+        return ot.kind === 'int' && ot.ptr ? this.memoryRead(e) : this.indexScalar(e);
+      }
       case 'TupleIndex': {
         const mark = this.frameMark;
         const loc = this.addr(e.object);
@@ -192,6 +207,9 @@ export abstract class ExprGen extends ContextGen {
     const op = e.op;
     const t = this.type(e);
     const [l, r] = this.withRight(left, e.left, e.right);
+    // `(a + b) + p`: a left operand computed in this chain did not pass through scalar(), which scales
+    const scaleL = e.left.kind === 'Binary' ? this.inst.facts.scaleBy.get(e.left) : undefined;
+    if (scaleL !== undefined && scaleL !== 1) this.a.mul64(l, scaleL);
     switch (op) {
       case '+': this.a.add64(l, r); break;
       case '-': this.a.sub64(l, r); break;
@@ -439,15 +457,9 @@ export abstract class ExprGen extends ContextGen {
         return;
       }
       case 'FieldAccess': {
-        if (this.inst.facts.btfOffsets.has(e) && t.kind === 'string') {
-          // char array member of a kernel struct: read it as a string
-          const addr = this.btfAddr(e);
-          this.zero(dst, tsize);
-          this.lea(R1, dst);
-          this.a.mov64(R2, Math.min(tsize, t.size));
-          this.a.mov64(R3, addr);
-          this.release1(addr);
-          this.callRead(Helper.probe_read_kernel_str);
+        if (this.inst.facts.memberOffsets.has(e) && t.kind === 'string') {
+          // char array member of a struct: read it as a string
+          this.readStringAt(this.memberAddr(e), dst, tsize, t.size, this.spaceOf(e.object));
           return;
         }
         if (this.type(e.object).kind === 'ctx') {
@@ -455,6 +467,15 @@ export abstract class ExprGen extends ContextGen {
           return;
         }
         break;
+      }
+      case 'Index':
+      case 'Unary': {
+        // a char array element of a pointer (`*p` of `char (*)[16]`, `p[i]` of char[16] elements)
+        if (t.kind !== 'string' || (e.kind === 'Unary' && e.op !== '*')) break;
+        const obj = e.kind === 'Index' ? e.object : e.operand;
+        if (e.kind === 'Index' && !(this.type(obj).kind === 'int')) break;
+        this.readStringAt(e.kind === 'Index' ? this.elementAddr(e) : this.scalar(e.operand), dst, tsize, t.size, this.spaceOf(obj));
+        return;
       }
       default:
         break;

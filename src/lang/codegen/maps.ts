@@ -68,7 +68,7 @@ export abstract class MapGen extends ExprGen {
 
   /** `x++` / `++x` as a value: the update as its statement form, then the old or new value. */
   protected incDec(e: Extract<Expr, { kind: 'IncDec' }>): Reg {
-    const delta = e.assign.op === '+' ? 1 : -1;
+    const delta = (e.assign.op === '+' ? 1 : -1) * (this.inst.facts.scaleBy.get(e.assign.value) ?? 1); // a pointer steps by its pointee's size
     const tg = e.target;
     if (tg.kind === 'Variable') {
       const slot = this.varSlot(tg.name, tg.span);

@@ -27,7 +27,7 @@ export class Checker extends ExprChecker {
         this.assign(s);
         return;
       case 'VarDeclStmt': {
-        let t: Type | undefined = s.type ? castType(this.opts.target, s.type) : undefined;
+        let t: Type | undefined = s.type ? castType(this.opts, s.type, this.space) : undefined;
         if (s.type && !t) this.error(`unsupported variable type: ${s.type.base}`, s.type.span);
         if (s.value) {
           const vt = this.type(s.value);
@@ -120,6 +120,7 @@ export class Checker extends ExprChecker {
           return;
         }
         t = { kind: 'int', size: 8, signed: cur.signed && t.signed };
+        this.scaleStep(s.op, cur, s.value);
         this.exprs.set(target, cur);
         return;
       }
@@ -160,6 +161,7 @@ export class Checker extends ExprChecker {
       vt = { kind: 'int', size: 8, signed: t.kind === 'int' ? t.signed : true };
       const m = this.maps.get(name);
       if (m) vt = m.value;
+      this.scaleStep(s.op, vt, v);
     } else {
       const t = this.type(v);
       if (t.kind === 'none') {

@@ -3,7 +3,7 @@
  * definitions), operators (chains in loops), field and BTF member access.
  */
 import type { Binary, Expr, MapRef, Span, Stmt } from '../ast';
-import { CTypeError, offsetOf } from '../ctypes';
+import { CTypeError, type CTypes, offsetOf, valueOfCType } from '../ctypes';
 import { positionalInt } from '../positional';
 import { cConstant } from '../constants';
 import { optionalBtf } from '../../target/target';
@@ -13,10 +13,10 @@ import { AGGREGATIONS, aggregationDef } from '../aggregations';
 import { builtinNames, builtinVar, functionDef, functionNames, namedValueType } from '../builtins';
 import type { NamedValueTypeDef, TypeRules } from '../feature';
 import {
-  type Type, BOOL, INT64, NONE, UINT64, isStorable, memSize, sameShape, storedType, tupleType, typeName, unify,
+  type AddrSpace, type CType, type Type, BOOL, INT64, NONE, UINT64, isStorable, memSize, sameShape, storedType, tupleType, typeName, unify,
 } from '../types';
 import {
-  type CheckerFacts, type MapInfo, type SemanticOptions, btfPointer, castType, fieldType, foldConst, hint, leftSpine, nonNeg,
+  type CheckerFacts, type MapInfo, type SemanticOptions, btfIdPointer, btfPointer, cTypesOf, castType, fieldType, foldConst, hint, leftSpine, nonNeg,
 } from './shared';
 
 /**
@@ -27,7 +27,7 @@ import {
 export abstract class ExprChecker implements TypeRules {
   readonly exprs = new Map<Expr, Type>();
   readonly vars = new Map<string, Type>();
-  readonly facts: CheckerFacts = { btfOffsets: new Map(), offsetof: new Map(), sizeof: new Map() };
+  readonly facts: CheckerFacts = { memberOffsets: new Map(), scaleBy: new Map(), offsetof: new Map(), sizeof: new Map() };
   /** Loop nesting, for break/continue. */
   loopDepth = 0;
   /** Whether `exprs` of this instance produced unsafe actions. */
@@ -69,7 +69,7 @@ export abstract class ExprChecker implements TypeRules {
     let t = this.type(spine.leaf);
     for (let i = spine.nodes.length - 1; i >= 0; i--) {
       const b = spine.nodes[i];
-      t = this.binary(b.op, b.left, t, b.right, b.span);
+      t = this.binary(b, t);
       this.exprs.set(b, t);
     }
     return t;
@@ -85,6 +85,19 @@ export abstract class ExprChecker implements TypeRules {
 
   btfPointer(name: string, tag: 'struct' | 'union' = 'struct'): Type {
     return btfPointer(this.opts.target, name, tag);
+  }
+
+  /** The C types this script can name (its definitions, then kernel BTF). */
+  get ctypes(): CTypes {
+    return cTypesOf(this.opts);
+  }
+
+  /**
+   * Where a pointer made in this probe points (a cast, `(struct x *)arg0`):
+   * user memory in uprobes and USDT probes, kernel memory elsewhere, as bpftrace.
+   */
+  get space(): AddrSpace {
+    return this.ctx.user ? 'user' : 'kernel';
   }
 
   /** Types an expression that must be an integer. */
@@ -230,9 +243,10 @@ export abstract class ExprChecker implements TypeRules {
         return f.check(this, e);
       }
       case 'Binary':
-        return this.binary(e.op, e.left, this.type(e.left), e.right, e.span);
+        return this.binary(e, this.type(e.left));
       case 'Unary': {
-        if (e.op === '*' || e.op === '&') return this.error(`pointer ${e.op === '*' ? 'dereference' : 'address-of'} is not supported`, e.span);
+        if (e.op === '*') return this.deref(e.operand, e.span);
+        if (e.op === '&') return this.addressOf(e.operand, e.span);
         const t = this.int(e.operand, `operand of '${e.op}'`);
         if (e.op === '!') return BOOL;
         return t.kind === 'int' ? { kind: 'int', size: 8, signed: e.op === '-' ? true : t.signed } : INT64;
@@ -248,13 +262,11 @@ export abstract class ExprChecker implements TypeRules {
       }
       case 'FieldAccess': {
         const ot = this.type(e.object);
-        if (ot.kind === 'int' && ot.btf !== undefined) {
-          return this.btfMember(ot.btf, e.field, e.span, e);
-        }
+        if (ot.kind === 'int' && ot.ptr) return this.member(e, ot.ptr.to, ot.ptr.space);
         const t = this.field(e.object, ot, e.field, e.span);
         // fentry/fexit: a parameter that points to a kernel struct can be followed with ->
         const argStruct = ot.kind === 'ctx' ? this.ctx.btfArgs?.[e.field] : undefined;
-        if (argStruct !== undefined && t.kind === 'int') return { ...t, btf: argStruct };
+        if (argStruct !== undefined && t.kind === 'int') return btfIdPointer(this.opts.target, argStruct);
         return t;
       }
       case 'Index': {
@@ -265,6 +277,7 @@ export abstract class ExprChecker implements TypeRules {
           if (c !== undefined && (c < 0n || c >= BigInt(ot.length))) this.error(`index ${c} is out of bounds for an array of ${ot.length}`, e.index.span);
           return ot.elem;
         }
+        if (ot.kind === 'int' && ot.ptr) return this.pointerIndex(e, ot.ptr.to, ot.embedded === true, ot.ptr.space);
         if (ot.kind === 'none') return NONE;
         return this.error(`cannot index a value of type ${typeName(ot)}`, e.span);
       }
@@ -283,16 +296,20 @@ export abstract class ExprChecker implements TypeRules {
         return tupleType(ts);
       }
       case 'Cast': {
-        const target = castType(this.opts.target, e.type);
-        if (!target) return this.error(`unsupported cast type: ${e.type.base}${'*'.repeat(e.type.pointerDepth)}`, e.type.span);
         const t = this.type(e.operand);
-        if (t.kind !== 'int' && t.kind !== 'none') return this.error(`cannot cast ${typeName(t)} to ${typeName(target)}`, e.span);
+        // a pointer cast to another pointer keeps its address space (`(struct task_struct *)curtask` is a kernel pointer everywhere)
+        const target = castType(this.opts, e.type, t.kind === 'int' && t.ptr ? t.ptr.space : this.space);
+        if (!target) {
+          if (e.type.pointerDepth > 0) return this.error(`unknown type: ${e.type.base}`, e.type.span);
+          return this.error(`unsupported cast type: ${e.type.base}${'*'.repeat(e.type.pointerDepth)}`, e.type.span);
+        }
+        if ((t.kind !== 'int' || t.embedded) && t.kind !== 'none') return this.error(`cannot cast ${typeName(t)} to ${typeName(target)}`, e.span);
         return target;
       }
       case 'Sizeof': {
         const op = e.operand;
         if (op.kind === 'TypeName') {
-          const t = castType(this.opts.target, op);
+          const t = castType(this.opts, op);
           const kernelSize = t || op.pointerDepth > 0 ? undefined : this.kernelTypeSize(op.base);
           if (kernelSize !== undefined) this.facts.sizeof.set(e, kernelSize);
           else if (!t) return this.error(`unknown type: ${op.base}`, op.span);
@@ -300,7 +317,8 @@ export abstract class ExprChecker implements TypeRules {
         } else {
           // the value's size as the kernel holds it: an integer's width, a whole args array, else its memory layout
           const t = this.type(op);
-          this.facts.sizeof.set(e, t.kind === 'int' ? t.size : t.kind === 'array' ? t.field.size : memSize(t));
+          if (t.kind === 'int' && t.embedded && t.ptr) this.facts.sizeof.set(e, this.cSize(t.ptr.to, e.span)); // `sizeof(*p)` of a struct pointer
+          else this.facts.sizeof.set(e, t.kind === 'int' ? t.size : t.kind === 'array' ? t.field.size : memSize(t));
         }
         return UINT64;
       }
@@ -318,16 +336,20 @@ export abstract class ExprChecker implements TypeRules {
       }
       case 'IncDec': {
         this.assign(e.assign);
-        if (e.target.kind === 'Variable') return this.vars.get(e.target.name) ?? INT64;
-        const m = this.maps.get(`@${e.target.name}`);
+        const m = e.target.kind === 'MapRef' ? this.maps.get(`@${e.target.name}`) : undefined;
         if (m && m.agg.kind !== 'scalar') return this.error(`${e.assign.op}${e.assign.op} cannot be used on a ${m.agg.kind}() map`, e.span);
-        return m?.value.kind === 'int' ? m.value : INT64;
+        return e.target.kind === 'Variable' ? this.vars.get(e.target.name) ?? INT64 : m?.value.kind === 'int' ? m.value : INT64;
       }
     }
   }
 
   /** sizeof(struct task_struct): the size of a kernel struct, union or enum from the target's BTF (undefined when unknown). */
   private kernelTypeSize(base: string): number | undefined {
+    const sm = /^(struct|union)\s+(\w+)$/.exec(base.trim());
+    if (sm && this.opts.typeDefs?.some((d) => d.tag === sm[1] && d.name === sm[2])) {
+      const c = this.ctypes.named(base, 0);
+      return c && this.cSize(c, null);
+    }
     const m = /^(struct|union|enum)\s+(\w+)$/.exec(base.trim());
     const btf = m ? optionalBtf(this.opts.target) : null;
     if (!m || !btf) return undefined;
@@ -346,7 +368,8 @@ export abstract class ExprChecker implements TypeRules {
   }
 
   /** The type of `l op r`, the left operand's type `a` given (see binaryChain). */
-  private binary(op: string, l: Expr, a: Type, r: Expr, span: Span): Type {
+  private binary(node: Binary, a: Type): Type {
+    const { op, left: l, right: r, span } = node;
     const b = this.type(r);
     if (a.kind === 'none' || b.kind === 'none') return INT64;
     if (op === '&&' || op === '||') {
@@ -361,6 +384,8 @@ export abstract class ExprChecker implements TypeRules {
     }
     if (a.kind !== 'int') return this.error(`left operand of '${op}' must be an integer, got ${typeName(a)}`, l.span);
     if (b.kind !== 'int') return this.error(`right operand of '${op}' must be an integer, got ${typeName(b)}`, r.span);
+    if (a.embedded || b.embedded) return this.error(`cannot use ${typeName(a.embedded ? a : b)} with '${op}': it is not a number`, a.embedded ? l.span : r.span);
+    if ((a.ptr || b.ptr) && (op === '+' || op === '-')) return this.pointerArith(node, a, b);
     const signed = a.signed && b.signed;
     if (['==', '!=', '<', '<=', '>', '>='].includes(op)) {
       if (a.signed !== b.signed && ['<', '<=', '>', '>='].includes(op) && this.constInt(l) === undefined && this.constInt(r) === undefined) {
@@ -385,46 +410,103 @@ export abstract class ExprChecker implements TypeRules {
           `valid fields: ${tp.fields.map((x) => x.name).join(', ')}`,
         ]);
       }
-      return fieldType(f, this.opts.strlen);
+      // pointer fields point into user memory in syscall tracepoints (their arguments), else the kernel's (bpftrace's rule)
+      return fieldType(f, this.opts.strlen, { ctypes: this.ctypes, space: tp.category === 'syscalls' ? 'user' : 'kernel' });
     }
     if (ot.kind === 'none') return NONE;
     return this.error(`cannot access field '${name}' of ${typeName(ot)}`, span);
   }
 
-  /** `ptr->name` / `embedded.name` on a kernel struct known from BTF. */
-  private btfMember(structId: number, name: string, span: Span, access: Expr): Type {
-    const btf = optionalBtf(this.opts.target);
-    if (!btf) return this.error('kernel BTF is not available', span);
-    const sid = btf.resolve(structId);
-    const m = btf.findMember(sid, name);
-    if (!m) return this.error(`${btf.typeName(sid)} has no member '${name}'`, span);
-    if (m.bitfieldSize) return this.error(`${btf.typeName(sid)}.${name} is a bitfield, which is not supported`, span);
-    this.facts.btfOffsets.set(access, Math.floor(m.bitOffset / 8));
-    const rid = btf.resolve(m.type);
-    const t = btf.type(rid);
-    switch (t.kind) {
-      case 'int':
-      case 'enum':
-      case 'enum64': {
-        const size = btf.sizeOf(rid);
-        return { kind: 'int', size: ([1, 2, 4, 8].includes(size) ? size : 8) as 1 | 2 | 4 | 8, signed: t.kind === 'int' ? t.signed && !t.bool : t.signed };
-      }
-      case 'ptr': {
-        const target = btf.resolve(t.type);
-        const k = btf.kind(target);
-        return k === 'struct' || k === 'union' ? { kind: 'int', size: 8, signed: false, btf: target } : UINT64;
-      }
-      case 'struct':
-      case 'union':
-        return { kind: 'int', size: 8, signed: false, btf: rid, embedded: true };
-      case 'array': {
-        const et = btf.type(btf.resolve(t.type));
-        if (et.kind === 'int' && btf.sizeOf(et.id) === 1) return { kind: 'string', size: t.nelems };
-        return this.error(`${btf.typeName(sid)}.${name} is an array of ${btf.typeName(t.type)}; only char arrays are supported`, span);
-      }
-      default:
-        return this.error(`${btf.typeName(sid)}.${name} has type ${btf.typeName(m.type)}, which cannot be read`, span);
+  /**
+   * `p->name` / `p.name` through a pointer to a record, or `rec.name` on a
+   * record held in memory (`curtask->se.vruntime`): the member's offset for
+   * the code generator, its value type for the rest.
+   */
+  private member(e: Extract<Expr, { kind: 'FieldAccess' }>, rec: CType, space: AddrSpace): Type {
+    if (rec.kind !== 'record') return this.error(`cannot access field '${e.field}' of ${typeName(this.typeOf(e.object))}`, e.span);
+    let m;
+    try {
+      m = this.ctypes.member(rec, e.field);
+    } catch (err) {
+      if (err instanceof CTypeError) return this.error(err.message, e.span);
+      throw err;
     }
+    if (typeof m === 'string') return this.error(m, e.span);
+    if (m.bits) return this.error(`${rec.tag} ${rec.name}.${e.field} is a bitfield, which is not supported`, e.span);
+    this.facts.memberOffsets.set(e, m.offset);
+    const t = valueOfCType(m.type, space);
+    return typeof t === 'string' ? this.error(`${rec.tag} ${rec.name}.${e.field}: ${t}`, e.span) : t;
+  }
+
+  /** `*p`: the pointee, read from the pointer's address space. */
+  private deref(operand: Expr, span: Span): Type {
+    const t = this.type(operand);
+    if (t.kind === 'none') return NONE;
+    if (t.kind !== 'int' || !t.ptr || t.embedded) return this.error(`cannot dereference ${typeName(t)}: it is not a pointer`, span);
+    const v = valueOfCType(t.ptr.to, t.ptr.space);
+    return typeof v === 'string' ? this.error(`cannot dereference ${typeName(t)}`, span) : v;
+  }
+
+  /** `p[i]` through a pointer (element `to`) or into an array held in memory (`embedded`). */
+  private pointerIndex(e: Extract<Expr, { kind: 'Index' }>, to: CType, embedded: boolean, space: AddrSpace): Type {
+    const elem = embedded ? (to.kind === 'array' ? to.elem : undefined) : to;
+    if (!elem) return this.error(`cannot index a value of type ${typeName(this.typeOf(e.object))}`, e.span);
+    this.int(e.index, 'index');
+    const c = this.constInt(e.index);
+    if (embedded && to.kind === 'array' && c !== undefined && to.length > 0 && (c < 0n || c >= BigInt(to.length))) {
+      this.error(`index ${c} is out of bounds for an array of ${to.length}`, e.index.span);
+    }
+    this.facts.scaleBy.set(e.index, this.cSize(elem, e.span));
+    const v = valueOfCType(elem, space);
+    return typeof v === 'string' ? this.error(`cannot index ${typeName(this.typeOf(e.object))}`, e.span) : v;
+  }
+
+  /** `&p->member`, `&p[i]`, `&*p`: the address of a value in memory, as a pointer to it. */
+  private addressOf(operand: Expr, span: Span): Type {
+    const t = this.type(operand);
+    if (t.kind === 'none') return NONE;
+    const lv = this.lvalueCType(operand);
+    if (!lv) return this.error(`cannot take the address of this expression: only of a member, an element or a pointee in memory ('&$var' and '&@map' are not supported)`, span);
+    return { kind: 'int', size: 8, signed: false, ptr: lv };
+  }
+
+  /** The C type and address space of an expression that names memory (for `&`), else undefined. */
+  private lvalueCType(e: Expr): { to: CType; space: AddrSpace } | undefined {
+    if (e.kind === 'FieldAccess' && this.facts.memberOffsets.has(e)) {
+      const ot = this.typeOf(e.object);
+      if (ot.kind !== 'int' || !ot.ptr || ot.ptr.to.kind !== 'record') return undefined;
+      const m = this.ctypes.member(ot.ptr.to, e.field);
+      return typeof m === 'string' ? undefined : { to: m.type, space: ot.ptr.space };
+    }
+    const ot = e.kind === 'Unary' && e.op === '*' ? this.typeOf(e.operand) : e.kind === 'Index' ? this.typeOf(e.object) : undefined;
+    if (ot?.kind !== 'int' || !ot.ptr) return undefined;
+    if (!ot.embedded) return { to: ot.ptr.to, space: ot.ptr.space };
+    return e.kind === 'Index' && ot.ptr.to.kind === 'array' ? { to: ot.ptr.to.elem, space: ot.ptr.space } : undefined;
+  }
+
+  /** sizeof a C type; an unknown or unreadable struct is reported (and counts as 1). */
+  private cSize(c: CType, span: Span | null): number {
+    try {
+      return this.ctypes.sizeOf(c);
+    } catch (err) {
+      if (!(err instanceof CTypeError)) throw err;
+      this.error(err.message, span);
+      return 1;
+    }
+  }
+
+  /** `x += n`, `x -= n`, `x++` of a pointer `x`: n counts pointee elements (`@ = (int32 *)0x32; @++` is 0x36). */
+  scaleStep(op: string | undefined, target: Type, value: Expr): void {
+    if ((op === '+' || op === '-') && target.kind === 'int' && target.ptr && !target.embedded) this.facts.scaleBy.set(value, this.cSize(target.ptr.to, value.span));
+  }
+
+  /** `p + n`, `n + p`, `p - n`: a pointer, moved by n elements (n scaled by the pointee's size). */
+  private pointerArith(node: Binary, a: Extract<Type, { kind: 'int' }>, b: Extract<Type, { kind: 'int' }>): Type {
+    if (a.ptr && b.ptr) return this.error(`the ${node.op} operator cannot be used on two pointers (${typeName(a)}, ${typeName(b)})`, node.span);
+    if (b.ptr && node.op === '-') return this.error(`cannot subtract a pointer (${typeName(b)}) from an integer`, node.span);
+    const p = a.ptr ? a : b;
+    this.facts.scaleBy.set(a.ptr ? node.right : node.left, this.cSize(p.ptr!.to, node.span));
+    return { kind: 'int', size: 8, signed: false, ptr: p.ptr };
   }
 
 

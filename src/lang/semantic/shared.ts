@@ -7,7 +7,8 @@ import { optionalBtf, type Target } from '../../target/target';
 import type { Aggregation } from '../artifact';
 import { type Diagnostic, nearestNames } from '../diagnostics';
 import type { ProbeContext } from '../probes';
-import { type Type, CAST_TYPES, UINT64 } from '../types';
+import { type AddrSpace, type Type, CAST_TYPES, UINT64 } from '../types';
+import { CTypes } from '../ctypes';
 import type { TracepointField } from '../../sys/tracefs';
 
 export interface MapInfo {
@@ -33,8 +34,13 @@ export interface InstanceTypes {
 
 /** What the checker computed beyond types, for the code generator. */
 export interface CheckerFacts {
-  /** Byte offsets of kernel struct members read through BTF-typed pointers (`curtask->pid`). */
-  btfOffsets: Map<Expr, number>;
+  /** Byte offsets of record members read through typed pointers (`curtask->pid`, `((struct point *)arg0)->y`). */
+  memberOffsets: Map<Expr, number>;
+  /**
+   * Pointer arithmetic: the integer operand of `p + n` (or an index `p[n]`)
+   * is multiplied by this (the pointee's size); for `p++` the IncDec node steps by it.
+   */
+  scaleBy: Map<Expr, number>;
   /** Values of offsetof() expressions. */
   offsetof: Map<Expr, number>;
   /** Values of sizeof() expressions. */
@@ -52,11 +58,28 @@ export interface SemanticOptions {
 }
 
 
-/** A u64 pointer to kernel struct/union `name` of the target (a plain u64 without BTF). */
+/** A kernel pointer to kernel struct/union `name` of the target (a plain u64 without BTF). */
 export function btfPointer(target: Target, name: string, tag: 'struct' | 'union' = 'struct'): Type {
-  const btf = optionalBtf(target);
-  const id = btf?.find(name, tag);
-  return id === undefined ? UINT64 : { kind: 'int', size: 8, signed: false, btf: id };
+  return btfIdPointer(target, optionalBtf(target)?.find(name, tag));
+}
+
+/** A kernel pointer to the kernel BTF type `id` (a plain u64 when undefined). */
+export function btfIdPointer(target: Target, id: number | undefined): Type {
+  if (id === undefined) return UINT64;
+  return { kind: 'int', size: 8, signed: false, ptr: { to: cTypesOf({ target }).fromBtf(id), space: 'kernel' } };
+}
+
+const C_TYPES = new WeakMap<Target, Map<readonly TypeDef[], CTypes>>();
+const NO_DEFS: readonly TypeDef[] = [];
+
+/** The C types of a compilation: the script's definitions, then the target's BTF (one instance per target and script). */
+export function cTypesOf(opts: Pick<SemanticOptions, 'target' | 'typeDefs'>): CTypes {
+  const defs = opts.typeDefs ?? NO_DEFS;
+  let byDefs = C_TYPES.get(opts.target);
+  if (!byDefs) C_TYPES.set(opts.target, (byDefs = new Map()));
+  let c = byDefs.get(defs);
+  if (!c) byDefs.set(defs, (c = new CTypes(defs, () => optionalBtf(opts.target))));
+  return c;
 }
 
 
@@ -68,8 +91,12 @@ export interface SemanticResult {
 }
 
 
-/** Type of a tracepoint field as bpftrace presents it. */
-export function fieldType(f: TracepointField, strlen: number): Type {
+/**
+ * Type of a tracepoint field as bpftrace presents it. With `pointees`, a
+ * pointer field carries its pointee type (`struct __kernel_timespec * rqtp`,
+ * the struct from kernel BTF) in the given address space.
+ */
+export function fieldType(f: TracepointField, strlen: number, pointees?: { ctypes: CTypes; space: AddrSpace }): Type {
   if (f.dataLoc) return { kind: 'string', size: strlen };
   const base = f.type.replace(/\[.*\]$/, '').trim();
   if (f.arrayLen !== undefined) {
@@ -78,7 +105,11 @@ export function fieldType(f: TracepointField, strlen: number): Type {
     const es = ([1, 2, 4, 8].includes(elemSize) ? elemSize : 8) as 1 | 2 | 4 | 8;
     return { kind: 'array', elem: { kind: 'int', size: es, signed: f.signed }, elemSize, length: f.arrayLen, field: f };
   }
-  if (base.includes('*')) return { kind: 'int', size: 8, signed: false };
+  if (base.includes('*')) {
+    const m = /^(.*?)\s*((?:\*\s*(?:const\s*)?)+)$/.exec(base);
+    const to = m && pointees ? pointees.ctypes.named(m[1], (m[2].match(/\*/g) ?? []).length - 1, false) : undefined;
+    return to ? { kind: 'int', size: 8, signed: false, ptr: { to, space: pointees!.space } } : { kind: 'int', size: 8, signed: false };
+  }
   const size = ([1, 2, 4, 8].includes(f.size) ? f.size : 8) as 1 | 2 | 4 | 8;
   return { kind: 'int', size, signed: f.signed };
 }
@@ -121,10 +152,16 @@ export function hint(name: string, cands: Iterable<string>): string[] {
   return near.length ? [`HINT: did you mean ${near.join(', ')}?`] : [];
 }
 
-export function castType(target: Target, t: TypeName): Type | undefined {
-  const sm = /^(struct|union)\s+(\w+)$/.exec(t.base.trim());
-  if (t.pointerDepth === 1 && sm) return btfPointer(target, sm[2], sm[1] as 'struct' | 'union');
-  if (t.pointerDepth > 0) return UINT64;
+/**
+ * The type a cast or a declaration names: integers, `char[N]`, and pointers
+ * to any C type (`int32 *`, `struct point *`, `struct task_struct **`) into
+ * `space` (the probe's: user memory in uprobes and USDT, else the kernel's).
+ */
+export function castType(opts: Pick<SemanticOptions, 'target' | 'typeDefs'>, t: TypeName, space: AddrSpace = 'kernel'): Type | undefined {
+  if (t.pointerDepth > 0) {
+    const to = cTypesOf(opts).named(t.base, t.pointerDepth - 1);
+    return to ? { kind: 'int', size: 8, signed: false, ptr: { to, space } } : undefined;
+  }
   if (t.arrayLength !== null) return t.base === 'char' ? { kind: 'string', size: t.arrayLength } : undefined;
   return CAST_TYPES[t.base];
 }
