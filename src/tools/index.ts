@@ -21,6 +21,7 @@ register('profile', tool(() => require('./profile')));
 register('argdist', tool(() => require('./argdist')));
 register('stackcount', tool(() => require('./stackcount')));
 register('offcputime', tool(() => require('./offcputime')));
+register('offwaketime', tool(() => require('./offwaketime')));
 register('tcplife', tool(() => require('./tcplife')));
 register('killsnoop', tool(() => require('./killsnoop')));
 register('sigsnoop', tool(() => require('./sigsnoop')));
