@@ -57,3 +57,7 @@ register('biotop', tool(() => require('./biotop')));
 register('bashreadline', tool(() => require('./bashreadline')));
 register('filetop', tool(() => require('./filetop')));
 register('fileslower', tool(() => require('./fileslower')));
+register('ext4slower', tool(() => require('./ext4slower')));
+register('ext4dist', tool(() => require('./ext4dist')));
+register('xfsslower', tool(() => require('./xfsslower')));
+register('xfsdist', tool(() => require('./xfsdist')));
