@@ -87,7 +87,7 @@ function inBtf(fn: string): boolean {
   }
 }
 
-kernelTest('ext4slower/ext4dist/xfsslower/xfsdist: their kprobe programs pass the kernel verifier (for each flag set)', async (t) => {
+kernelTest('ext4slower/ext4dist/xfsslower/xfsdist: their kprobe programs pass the kernel verifier (for each flag set; where kprobes attach, ext4\'s run above instead)', async (t) => {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsbpf-fsv-')), 'p.bt');
   try {
     for (const fsname of ['ext4', 'xfs']) {
@@ -95,6 +95,8 @@ kernelTest('ext4slower/ext4dist/xfsslower/xfsdist: their kprobe programs pass th
         t.diagnostic(`${fsname}: not in this kernel's BTF`);
         continue;
       }
+      // (each run costs two tsbpf starts: seconds apiece under the VM lane's emulation)
+      if (fsname === 'ext4' && kprobes() && onExt4()) continue;
       for (const [tool, flags] of [[`${fsname}slower`, []], [`${fsname}slower`, ['-j', '-p', '1', '0']], [`${fsname}dist`, []], [`${fsname}dist`, ['-m', '-p', '1']]] as const) {
         const e = await runToolToEnd(tool, ['--ebpf', ...flags]);
         assert.equal(e.code, 0, e.stderr);
