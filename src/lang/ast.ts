@@ -39,6 +39,8 @@ export interface Program {
   typeDefs: TypeDef[];
   /** User-defined functions (`fn name($a: int64): int64 { ... }`), newer bpftrace. */
   functions: FunctionDef[];
+  /** `macro name(x, $v, @m) { ... }` (bpftrace 0.24+), expanded by lang/desugar.ts before typing. */
+  macros: MacroDef[];
   probes: Probe[];
   span: Span;
 }
@@ -66,6 +68,18 @@ export interface FunctionDef {
   params: { name: string; type: TypeName; span: Span }[];
   returnType: TypeName;
   body: Block;
+  span: Span;
+}
+
+/**
+ * `macro name(params) { body }`: a parameter is an expression (`x`), a
+ * variable the caller passes (`$v`) or a map the caller passes (`@m`).
+ */
+export interface MacroDef {
+  kind: 'MacroDef';
+  name: string;
+  params: { kind: 'expr' | 'var' | 'map'; name: string; span: Span }[];
+  body: BlockExpr;
   span: Span;
 }
 
@@ -224,7 +238,30 @@ export type Expr =
   | Cast
   | Sizeof
   | Offsetof
-  | IncDec;
+  | IncDec
+  | BlockExpr
+  | IfExpr;
+
+/**
+ * `{ stmt; stmt; value }` used as a value (bpftrace 0.24+): the statements
+ * run, then `value` (null when the block ends with `;` or a statement) is
+ * its value. Lowered into plain statements by lang/desugar.ts before typing.
+ */
+export interface BlockExpr {
+  kind: 'BlockExpr';
+  stmts: Stmt[];
+  value: Expr | null;
+  span: Span;
+}
+
+/** `if (c) { ...; a } else { ...; b }` used as a value (bpftrace 0.25); lowered by lang/desugar.ts. */
+export interface IfExpr {
+  kind: 'IfExpr';
+  cond: Expr;
+  then: BlockExpr;
+  otherwise: BlockExpr | IfExpr;
+  span: Span;
+}
 
 /**
  * `++x`, `x++`, `--x`, `x--` used as a value (`printf("%d", @x++)`). As a
@@ -405,4 +442,4 @@ export interface Offsetof {
   span: Span;
 }
 
-export type Node = Program | Probe | AttachPoint | Stmt | Expr | ConfigEntry | TypeName | FunctionDef | TypeDef;
+export type Node = Program | Probe | AttachPoint | Stmt | Expr | ConfigEntry | TypeName | FunctionDef | TypeDef | MacroDef;

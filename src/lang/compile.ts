@@ -10,6 +10,7 @@ import type { AttachPoint, Probe, Program, SourceFile, Expr, Stmt } from './ast'
 import type { AttachSpec, ProgramSpec, ScriptArtifact } from './artifact';
 import { CompileError } from './diagnostics';
 import { parse } from './parser';
+import { desugar } from './desugar';
 import { some } from './visit';
 import { expandAttachPoint, type ExpandedPoint, type ProbeContext } from './probes';
 import { analyze, dumpTypes, type SemanticResult } from './semantic';
@@ -63,7 +64,7 @@ export function compile(source: SourceFile, opts: CompileOptions = {}): ScriptAr
 /** Like compile(), from an already parsed program. */
 export function compileProgram(program: Program, opts: CompileOptions = {}): CompileResult {
   try {
-    return compileInner(program, opts);
+    return compileInner(desugar(program), opts);
   } catch (e) {
     if (e instanceof CompileError) throw e.withSource(program.source);
     throw e;

@@ -33,6 +33,10 @@ export function dumpAst(program: Program): string {
     line(1, `fn ${f.name}(${params}) : ${typeText(f.returnType)}`);
     stmts(f.body.stmts, 2);
   }
+  for (const m of program.macros) {
+    line(1, `macro ${m.name}(${m.params.map((p) => (p.kind === 'var' ? '$' : p.kind === 'map' ? '@' : '') + p.name).join(', ')})`);
+    expr(m.body, 2);
+  }
   for (const p of program.probes) {
     for (const ap of p.attachPoints) line(1, attachText(ap.provider, ap.parts));
     if (p.predicate) {
@@ -196,6 +200,21 @@ export function dumpAst(program: Program): string {
         line(d, 'sizeof');
         if (e.operand.kind === 'TypeName') line(d + 1, `type: ${typeText(e.operand)}`);
         else expr(e.operand, d + 1);
+        return;
+      case 'BlockExpr':
+        line(d, 'block');
+        stmts(e.stmts, d + 1);
+        if (e.value) {
+          line(d + 1, 'value');
+          expr(e.value, d + 2);
+        }
+        return;
+      case 'IfExpr':
+        line(d, 'if (value)');
+        expr(e.cond, d + 1);
+        expr(e.then, d + 1);
+        line(d + 1, 'else');
+        expr(e.otherwise, d + 2);
         return;
       case 'IncDec':
         line(d, e.prefix ? `${e.assign.op}${e.assign.op} (prefix)` : `${e.assign.op}${e.assign.op} (postfix)`);

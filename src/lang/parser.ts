@@ -8,7 +8,7 @@
  * from, and every syntax error is a CompileError pointing at the offending
  * token, phrased like bpftrace's ("syntax error, unexpected X, expecting Y").
  */
-import type { AttachPoint, ConfigEntry, Expr, FunctionDef, Probe, Program, SourceFile, Span, TypeDef, TypeName } from './ast';
+import type { AttachPoint, ConfigEntry, Expr, FunctionDef, MacroDef, Probe, Program, SourceFile, Span, TypeDef, TypeName } from './ast';
 import { Lexer, type RawAttachPoint } from './lexer';
 import { preprocessDirectives, type PreprocessOptions } from './preprocess';
 import { StmtParser } from './parser/statements';
@@ -53,6 +53,7 @@ class Parser extends StmtParser {
       includes,
       typeDefs: [],
       functions: [],
+      macros: [],
       probes: [],
       span: this.lx.span(0, this.source.text.length),
     };
@@ -78,7 +79,11 @@ class Parser extends StmtParser {
         continue;
       }
       if (/^let\s+@/.test(rest)) throw this.fail('map declarations (let @map = ...) are not supported by tsbpf', this.peek().span);
-      const kw = /^(import|macro)\b/.exec(rest);
+      if (/^macro\s+[A-Za-z_]/.test(rest)) {
+        prog.macros.push(this.macroDef());
+        continue;
+      }
+      const kw = /^(import)\b/.exec(rest);
       if (kw) throw this.fail(`'${kw[1]}' is not supported by tsbpf`, this.peek().span);
       prog.probes.push(this.probe());
     }
@@ -180,6 +185,27 @@ class Parser extends StmtParser {
     else returnType = { kind: 'TypeName', base: 'void', pointerDepth: 0, arrayLength: null, span: this.prev };
     const body = this.block();
     return { kind: 'FunctionDef', name: name.text, params, returnType, body, span: this.from(fn.span) };
+  }
+
+  /** `macro name(x, $v, @m) { body }`: the body is a block expression. */
+  protected macroDef(): MacroDef {
+    const kw = this.advance();
+    const name = this.advance();
+    if (name.kind !== 'ident') throw this.unexpected(name, 'macro name');
+    const open = this.expect('(');
+    const params: MacroDef['params'] = [];
+    while (!this.at(')')) {
+      const v = this.peek();
+      if (v.kind === 'eof') throw this.unclosed(open, ')');
+      if (v.kind !== 'var' && v.kind !== 'map' && v.kind !== 'ident') throw this.unexpected(v, 'a macro parameter (name, $variable or @map)');
+      this.advance();
+      params.push({ kind: v.kind === 'var' ? 'var' : v.kind === 'map' ? 'map' : 'expr', name: v.text, span: v.span });
+      if (!this.accept(',') && !this.at(')')) throw this.unexpected(this.peek(), ') or ","');
+    }
+    this.advance();
+    if (!this.at('{')) throw this.unexpected(this.peek(), '{');
+    const body = this.blockExpression();
+    return { kind: 'MacroDef', name: name.text, params, body, span: this.from(kw.span) };
   }
 
   protected probe(): Probe {

@@ -15,7 +15,13 @@ import type { Node } from './ast';
 export function children(n: Node): Node[] {
   switch (n.kind) {
     case 'Program':
-      return [...n.config, ...n.typeDefs, ...n.functions, ...n.probes];
+      return [...n.config, ...n.typeDefs, ...n.functions, ...n.macros, ...n.probes];
+    case 'MacroDef':
+      return [n.body];
+    case 'BlockExpr':
+      return n.value ? [...n.stmts, n.value] : n.stmts;
+    case 'IfExpr':
+      return [n.cond, n.then, n.otherwise];
     case 'Probe':
       return n.predicate ? [...n.attachPoints, n.predicate, n.body] : [...n.attachPoints, n.body];
     case 'FunctionDef':

@@ -42,3 +42,18 @@ kernelTest('0.26 values (S21, F08, F11, O10, O13): bools print true/false in tex
   assert.match(json, /^\{"type": "value", "data": true\}$/m);
   assert.match(json, /^\{"type": "map", "data": \{"@a": \{"true": false\}\}\}$/m);
 });
+
+kernelTest('0.26 macros (S07-S09): expression, $variable and @map parameters, hygiene, nesting, bare zero-argument use', async () => {
+  assert.equal(await out(['-e', 'macro inc($x) { $x += 1; $x } macro add1(x) { x + 1 } macro add2(y) { y + add1(y) } macro one() { $x = 1; $x } macro set(@m) { @m[1] = 2; } '
+    + 'BEGIN { $a = 1; $b = inc($a); $y = 2; print(($a, $b, add2(5), one, $y)); set(@t); }']), '(2, 2, 11, 1, 2)\n\n\n@t[1]: 2\n');
+  // the argument expression runs at each place the macro uses it
+  assert.equal(await out(['-e', 'macro twice(x) { x; x; } BEGIN { twice({ printf("hi") }); printf("\\n"); }']), 'hihi\n');
+  // a user macro of a builtin's name and arity replaces it; of another arity it does not
+  assert.equal(await out(['-e', 'macro cpu(x) { x } macro comm() { "mine" } BEGIN { printf("%s %s %d\\n", cpu("arg"), comm(), cpu() >= 0); }']), 'arg mine 1\n');
+});
+
+kernelTest('0.26 block and if expressions (S11, S12); call-style builtins (S56)', async () => {
+  assert.equal(await out(['-e', 'BEGIN { $a = { let $b = 40; $b + 2 }; $c = if ($a == 42) { "yes" } else { "no" }; $d = $a > 50 ? { $e = 1; $e } : { $e = 2; $e }; print(($a, $c, $d)); }']),
+    '(42, yes, 2)\n');
+  assert.equal(await out(['-e', 'BEGIN { if (pid() == pid && __builtin_pid == pid && comm() == comm) { printf("same\\n"); } }']), 'same\n');
+});

@@ -4,10 +4,15 @@
 import type { AssignStmt, BinaryOp, Expr, MapRef, TypeName, UnaryOp, Variable } from '../ast';
 import { joinSpans } from '../diagnostics';
 import { type Token } from '../lexer';
-import { isBuiltinName } from '../builtins';
+import { functionDef, isBuiltinName } from '../builtins';
 import { BINARY_PREC, C_TYPE_WORDS, KEYWORDS, ParserBase, SCALAR_TYPES, UNARY_OPS, one } from './base';
 
 export abstract class ExprParser extends ParserBase {
+  /** `{ ...; value }` in an expression (statements.ts parses the statements). */
+  protected abstract blockExpression(): Expr;
+  /** `if (c) { a } else { b }` in an expression. */
+  protected abstract ifExpression(): Expr;
+
   protected assignable(e: Expr, op: string): Variable | MapRef {
     if (e.kind === 'Variable' || e.kind === 'MapRef') return e;
     const what = op === '++' || op === '--' ? `apply ${op} to` : 'assign to';
@@ -226,9 +231,11 @@ export abstract class ExprParser extends ParserBase {
       case 'map':
         return this.mapRef();
       case 'ident':
+        if (t.text === 'if' && !t.macro) return this.ifExpression();
         return this.identExpr();
       case 'punct':
         if (t.text === '(') return this.parenExpr();
+        if (t.text === '{') return this.blockExpression();
         break;
     }
     throw this.unexpected(t);
@@ -258,7 +265,8 @@ export abstract class ExprParser extends ParserBase {
 
   protected identExpr(): Expr {
     const t = this.advance();
-    const name = t.text;
+    // `__builtin_comm` names the builtin `comm` itself (bpftrace 0.25's stdlib spelling)
+    const name = t.text.startsWith('__builtin_') && isBuiltinName(t.text.slice(10)) ? t.text.slice(10) : t.text;
     if (name === 'true' || name === 'false') return { kind: 'BoolLit', value: name === 'true', span: t.span };
     if (name === 'sizeof') return this.sizeofExpr(t);
     if (name === 'offsetof') return this.offsetofExpr(t);
@@ -266,6 +274,8 @@ export abstract class ExprParser extends ParserBase {
     if (this.at('(')) {
       const open = this.advance();
       const args = this.exprList(open, ')');
+      // call-style builtins (S56): `comm()` is `comm`, unless a function of that name takes no arguments
+      if (args.length === 0 && isBuiltinName(name) && !functionDef(name)) return { kind: 'Builtin', name, span: this.from(t.span) };
       return { kind: 'Call', name, args, span: this.from(t.span) };
     }
     if (isBuiltinName(name)) return { kind: 'Builtin', name, span: t.span };

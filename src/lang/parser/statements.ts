@@ -1,7 +1,7 @@
 /**
  * Statements and blocks.
  */
-import type { Block, IfStmt, Stmt, Variable } from '../ast';
+import type { Block, BlockExpr, IfExpr, IfStmt, Stmt, Variable } from '../ast';
 import { COMPOUND_ASSIGN, one } from './base';
 import { ExprParser } from './expressions';
 
@@ -18,8 +18,30 @@ export abstract class StmtParser extends ExprParser {
   }
 
   protected blockBody(): Block {
+    const open = this.peek();
+    const { stmts } = this.blockItems();
+    return { kind: 'Block', stmts, span: this.from(open.span) };
+  }
+
+  /** `{ stmt; ...; value }` as a value: the last expression without a `;` after it is the block's value. */
+  protected blockExpression(): BlockExpr {
+    this.enter();
+    try {
+      const open = this.peek();
+      const { stmts, bareLast } = this.blockItems();
+      const last = stmts[stmts.length - 1];
+      const value = bareLast && last?.kind === 'ExprStmt' ? (stmts.pop(), last.expr) : null;
+      return { kind: 'BlockExpr', stmts, value, span: this.from(open.span) };
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** The statements of `{ ... }`; `bareLast`: the last one was not followed by `;`. */
+  private blockItems(): { stmts: Stmt[]; bareLast: boolean } {
     const open = this.expect('{');
     const stmts: Stmt[] = [];
+    let bareLast = false;
     for (;;) {
       const t = this.peek();
       if (this.isPunct(t, '}')) {
@@ -27,6 +49,7 @@ export abstract class StmtParser extends ExprParser {
         break;
       }
       if (t.kind === 'eof') throw this.unclosed(open, '}');
+      bareLast = false;
       if (this.isPunct(t, ';')) {
         this.advance();
         continue;
@@ -34,12 +57,34 @@ export abstract class StmtParser extends ExprParser {
       const s = this.statement();
       stmts.push(s);
       if (!needsSemicolon(s)) continue;
-      if (this.accept(';') || this.at('}')) continue;
+      if (this.accept(';')) continue;
+      if (this.at('}')) {
+        bareLast = true;
+        continue;
+      }
       const n = this.peek();
       if (n.kind === 'eof') throw this.unclosed(open, '}');
       throw this.unexpected(n, '; or }');
     }
-    return { kind: 'Block', stmts, span: this.from(open.span) };
+    return { stmts, bareLast };
+  }
+
+  /** `if (c) { ... a } else { ... b }` as a value (bpftrace 0.25). */
+  protected ifExpression(): IfExpr {
+    const kw = this.advance();
+    const cond = this.expression();
+    if (!this.at('{')) throw this.unexpected(this.peek(), '{');
+    const then = this.blockExpression();
+    if (!this.atWord('else')) throw this.unexpected(this.peek(), 'else (an if expression needs both branches)');
+    this.advance();
+    this.enter();
+    try {
+      const otherwise = this.atWord('if') ? this.ifExpression() : this.at('{') ? this.blockExpression() : null;
+      if (!otherwise) throw this.unexpected(this.peek(), '{ or if');
+      return { kind: 'IfExpr', cond, then, otherwise, span: this.from(kw.span) };
+    } finally {
+      this.depth--;
+    }
   }
 
   protected statement(): Stmt {

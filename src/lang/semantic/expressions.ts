@@ -334,6 +334,10 @@ export abstract class ExprChecker implements TypeRules {
         }
         return UINT64;
       }
+      case 'BlockExpr':
+      case 'IfExpr':
+        // lang/desugar.ts turns these into statements before typing; one left here sits where statements cannot go
+        return this.error(e.kind === 'IfExpr' ? 'an if expression cannot be used here' : 'a block expression cannot be used here', e.span);
       case 'IncDec': {
         this.assign(e.assign);
         const m = e.target.kind === 'MapRef' ? this.maps.get(`@${e.target.name}`) : undefined;

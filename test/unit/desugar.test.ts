@@ -1,0 +1,50 @@
+/**
+ * lang/desugar.ts: macros are expanded hygienically and block/if
+ * expressions become statements before typing (bpftrace 0.24+ S07-S12).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parse } from '../../src/lang/parser';
+import { desugar } from '../../src/lang/desugar';
+import { dumpAst } from '../../src/lang/dump';
+import { compile } from '../../src/lang/compile';
+import { CompileError } from '../../src/lang/diagnostics';
+import { unitTarget } from '../helpers/target';
+
+const lowered = (text: string): string => dumpAst(desugar(parse({ name: 't', text }))).split('\n').filter((l) => !/^ macro/.test(l)).join('\n');
+
+test('a program without the new forms is returned as it is (never rebuilt)', () => {
+  const prog = parse({ name: 't', text: 'BEGIN { $a = 1 + 2; }' });
+  assert.equal(desugar(prog), prog);
+});
+
+test('macro variables are renamed per use; $v and @m parameters bind the caller\'s variable and map', () => {
+  const out = lowered('macro inc(x) { $y = x + 1; $y } macro bump($v, @m) { $v += 1; @m = $v; } BEGIN { $y = 2; $z = inc(5); $w = inc(6); bump($z, @a); }');
+  const body = out.slice(out.indexOf(' BEGIN'));
+  assert.match(body, /variable: \$y'inc1[\s\S]*variable: \$z\n *variable: \$y'inc1/);
+  assert.match(body, /variable: \$y'inc2/);
+  assert.match(body, /\+=\n *variable: \$z\n *int: 1\n *=\n *map: @a\n *variable: \$z/);
+  assert.doesNotMatch(body, /call: (inc|bump)/);
+});
+
+test('a block expression runs its statements first; an if expression assigns one fresh variable per branch', () => {
+  const out = lowered('BEGIN { $a = { let $b = 1; $b + 1 }; $c = if ($a > 1) { 10 } else { 20 }; }');
+  assert.match(out, /let[\s\S]*variable: \$b[\s\S]*=\n *variable: \$a\n *\+\n *variable: \$b/);
+  assert.match(out, /if\n[\s\S]*=\n *variable: \$__value\d+\n *int: 10[\s\S]*else[\s\S]*variable: \$__value\d+\n *int: 20[\s\S]*=\n *variable: \$c\n *variable: \$__value/);
+});
+
+test('macro errors are one sentence: recursion, a $param given an expression, a valueless block used as a value', () => {
+  const err = (text: string): string => {
+    try {
+      compile({ name: 't', text }, { target: unitTarget() });
+    } catch (e) {
+      assert.ok(e instanceof CompileError, String(e));
+      return e.message;
+    }
+    throw new Error('compiled');
+  };
+  assert.match(err('macro f(x) { f(x) } BEGIN { print(f(1)); }'), /macro f is expanded more than 64 levels deep/);
+  assert.match(err('macro inc($x) { $x += 1; } BEGIN { inc(1 + 2); }'), /parameter \$x needs a \$variable/);
+  assert.match(err('macro inc($x) { $x += 1; } BEGIN { $a = 1; print(inc($a)); }'), /this block has no value/);
+  assert.match(err('BEGIN { $a = 1 || { $b = 2; $b }; }'), /right side of '\|\|' cannot run statements/);
+});
