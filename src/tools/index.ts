@@ -11,6 +11,7 @@ register('execsnoop', tool(() => require('./execsnoop')));
 register('opensnoop', tool(() => require('./opensnoop')));
 register('biolatency', tool(() => require('./biolatency')));
 register('runqlat', tool(() => require('./runqlat')));
+register('runqlen', tool(() => require('./runqlen')));
 register('syscount', tool(() => require('./syscount')));
 register('tplist', tool(() => require('./tplist')));
 register('vfsstat', tool(() => require('./vfsstat')));
