@@ -74,8 +74,8 @@ export function fsdistTool(f: FileSystemOps): ToolDef {
         `${tool} 1 10       # print 1 second summaries, 10 times`,
         `${tool} -m 5       # 5s summaries, milliseconds`,
       ],
-      notes: `Follows bcc (kprobes and kretprobes on ${FS_OPS.map(({ op }) => f[op]).join(', ')}; one histogram per\n` +
-        'operation, read, write, open, fsync in that order).',
+      notes: `Follows bcc (kprobes and kretprobes on ${FS_OPS.map(({ op }) => f[op]).join(', ')};\n` +
+        'one histogram per operation, read, write, open, fsync in that order).',
     },
     options(a: ParsedArgs): FsdistOptions {
       return { noTimestamp: a.flag('noTimestamp'), milliseconds: a.flag('ms'), pid: a.int('pid'), interval: a.int('interval'), count: a.int('count'), ebpf: a.flag('ebpf') };

@@ -139,9 +139,10 @@ export function fsslowerTool(f: FileSystemOps): ToolDef {
         `${tool} 0           # trace all operations (warning: verbose)`,
         `${tool} -p 185      # trace PID 185 only`,
       ],
-      notes: `Follows bcc (kprobes and kretprobes on ${FS_OPS.map(({ op }) => f[op]).join(', ')}; T is R(ead), W(rite),\n` +
-        'O(pen) or S(ync); BYTES is the return value, OFF_KB the file offset at entry). Kernels before 4.10 read through\n' +
-        'generic_file_read_iter, which bcc filters by file operations; this tool needs the file system\'s own read_iter.',
+      notes: `Follows bcc (kprobes and kretprobes on ${FS_OPS.map(({ op }) => f[op]).join(', ')};\n` +
+        'T is R(ead), W(rite), O(pen) or S(ync); BYTES is the return value, OFF_KB the file offset at entry).\n' +
+        'Kernels before 4.10 read through generic_file_read_iter, which bcc filters by file operations; this tool\n' +
+        'needs the file system\'s own read_iter.',
     },
     options(a: ParsedArgs): FsslowerOptions {
       return { csv: a.flag('csv'), pid: a.int('pid'), minMs: a.int('min_ms') ?? 10, ebpf: a.flag('ebpf') };
