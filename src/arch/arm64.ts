@@ -84,8 +84,9 @@ export const ARM64: Arch = {
   multiarch: 'aarch64-linux-gnu',
   ldCacheArchFlag: 0x0a00, // FLAG_AARCH64_LIB64
   syscalls: SYSCALLS_BY_NUMBER,
-  // Generated per architecture since 6.11; the generic header before.
-  uapiSyscallHeaders: ['/usr/include/aarch64-linux-gnu/asm/unistd_64.h', '/usr/include/asm-generic/unistd.h'],
+  // Generated per architecture since 6.11 (before, asm/unistd.h is the generic header, whose
+  // 64-bit names are macros of macros and which defines __NR_syscalls: not read).
+  uapiSyscallHeaders: ['/usr/include/aarch64-linux-gnu/asm/unistd_64.h'],
   uapiSyscallAliases: { fstat: 'newfstat', uname: 'newuname', sendfile: 'sendfile64', umount2: 'umount', fadvise64: 'fadvise64_64' },
   // how kernel functions behind a syscall are named (__arm64_sys_read, __se_sys_read, ...)
   syscallFunctionPrefixes: ['__arm64_sys_', '__se_sys_', '__do_sys_', 'ksys_', 'sys_'],

@@ -13,6 +13,7 @@ import type { ElfFile } from '../../src/ebpf/elf';
 import { parseUsdtArg, UsdtArgError } from '../../src/ebpf/usdt';
 import { tracepointAlternative } from '../../src/lang/kernel-alternatives';
 import { syscallTable } from '../../src/target/kernel';
+import { syscallName } from '../../src/tools/common/syscalls';
 
 test('arch: one description per architecture, found by Node arch, kernel name and ELF machine', () => {
   assert.deepEqual(ARCHES.map((a) => [a.name, a.nodeArch, a.elfMachine]), [['x86_64', 'x64', 62], ['aarch64', 'arm64', 183]]);
@@ -77,4 +78,12 @@ test('usdt arm64: operands are parsed by the binary\'s ELF machine (x0, w1, sp, 
 test('arch arm64: the kprobe-less hint maps __arm64_sys_* wrappers to their syscall tracepoints', () => {
   assert.equal(tracepointAlternative('__arm64_sys_openat', false, ARM64), 'tracepoint:syscalls:sys_enter_openat observes openat(2) calls');
   assert.match(tracepointAlternative('__x64_sys_openat', false, ARM64), /^no tracepoint observes __x64_sys_openat\(\)/);
+});
+
+test('tools: syscall names by number are the UAPI names (libbpf-tools\'), from the header or else the arch table', () => {
+  // the running machine's numbering: fstat is the UAPI name of the tracepoint table's newfstat
+  const nr = process.arch === 'arm64' ? { getppid: 173, fstat: 80 } : { getppid: 110, fstat: 5 };
+  assert.equal(syscallName(nr.getppid), 'getppid');
+  assert.equal(syscallName(nr.fstat), 'fstat');
+  assert.equal(syscallName(100000), '[unknown: 100000]');
 });

@@ -1,11 +1,15 @@
 /**
- * x86-64 syscall names by number, read at run time from the kernel UAPI
- * header (linux-libc-dev), and errno names from Node's os.constants.
+ * Syscall names by number as the UAPI names them (libbpf-tools' names), read at
+ * run time from this architecture's kernel UAPI header (linux-libc-dev), else
+ * from the architecture's embedded table (src/arch); errno names from Node's
+ * os.constants.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { hostArch } from '../../arch';
+import { X86_64 } from '../../arch/x86_64';
 
-const HEADERS = ['/usr/include/x86_64-linux-gnu/asm/unistd_64.h', '/usr/include/asm/unistd_64.h'];
+const arch = hostArch() ?? X86_64;
 
 let table: Map<number, string> | undefined;
 
@@ -19,7 +23,7 @@ export function parseUnistd(text: string): Map<number, string> {
 /** Number → name; empty when no header is installed. */
 export function syscallTable(): Map<number, string> {
   if (table) return table;
-  for (const h of HEADERS) {
+  for (const h of arch.uapiSyscallHeaders) {
     try {
       table = parseUnistd(fs.readFileSync(h, 'utf8'));
       if (table.size) return table;
@@ -27,7 +31,12 @@ export function syscallTable(): Map<number, string> {
       // try the next location
     }
   }
+  // No header: the embedded table, its tracepoint names turned back into UAPI names.
+  const uapiName = new Map(Object.entries(arch.uapiSyscallAliases).map(([uapi, tp]) => [tp, uapi]));
   table = new Map();
+  arch.syscalls.forEach((name, nr) => {
+    if (name !== '-') table!.set(nr, uapiName.get(name) ?? name);
+  });
   return table;
 }
 
