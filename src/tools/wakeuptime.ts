@@ -3,8 +3,9 @@
  * name of the thread that woke them, from sched:sched_switch (a thread
  * blocks) and sched:sched_waking (it is woken, in the waker's context).
  * Output as bcc wakeuptime (which uses a kprobe on try_to_wake_up), with
- * its -f folded format.
+ * its -f folded format, and an SVG flame graph with --flamegraph FILE.
  */
+import * as fs from 'node:fs';
 import type { MapDump } from '../runtime/format/maps';
 import type { ParsedArgs } from './common/args';
 import { defineTool, type ToolModule } from './common/define';
@@ -18,6 +19,8 @@ export interface WakeuptimeOptions {
   pid?: number;
   verbose: boolean;
   folded: boolean;
+  /** --flamegraph FILE: also write an SVG flame graph of the folded stacks. */
+  flamegraph?: string;
   duration?: number;
   minUs: number;
   maxUs?: number;
@@ -96,6 +99,7 @@ const mod: ToolModule<WakeuptimeOptions> = {
       { short: 'p', long: 'pid', dest: 'pid', kind: 'int', metavar: 'PID', min: 1, help: 'trace this PID only' },
       { short: 'v', long: 'verbose', dest: 'verbose', kind: 'flag', help: 'show raw addresses' },
       { short: 'f', long: 'folded', dest: 'folded', kind: 'flag', help: 'output folded format' },
+      { long: 'flamegraph', dest: 'flamegraph', kind: 'string', metavar: 'FILE', help: 'also write an interactive SVG flame graph to FILE' },
       { short: 'm', long: 'min-block-time', dest: 'min', kind: 'int', metavar: 'MIN_BLOCK_TIME', min: 1, help: 'the amount of time in microseconds over which we store traces (default 1)' },
       { short: 'M', long: 'max-block-time', dest: 'max', kind: 'int', metavar: 'MAX_BLOCK_TIME', min: 1, help: 'the amount of time in microseconds under which we store traces (default U64_MAX)' },
       EBPF_OPTION,
@@ -105,6 +109,7 @@ const mod: ToolModule<WakeuptimeOptions> = {
       'wakeuptime             # trace blocked time with waker stacks',
       'wakeuptime 5           # trace for 5 seconds only',
       'wakeuptime -f 5        # 5 seconds, and output in folded format',
+      'wakeuptime --flamegraph wake.svg 5   # 5 seconds, then write a flame graph',
       "wakeuptime -u          # don't include kernel threads (user only)",
       'wakeuptime -p 185      # trace for PID 185 only',
     ],
@@ -115,7 +120,7 @@ const mod: ToolModule<WakeuptimeOptions> = {
     const minUs = a.int('min') ?? 1;
     const maxUs = a.int('max');
     if (maxUs !== undefined && maxUs < minUs) throw new ToolError(`max-block-time (${maxUs}) is below min-block-time (${minUs})`);
-    return { userOnly: a.flag('useronly'), pid: a.int('pid'), verbose: a.flag('verbose'), folded: a.flag('folded'), duration: a.int('duration'), minUs, maxUs, ebpf: a.flag('ebpf') };
+    return { userOnly: a.flag('useronly'), pid: a.int('pid'), verbose: a.flag('verbose'), folded: a.flag('folded'), flamegraph: a.str('flamegraph'), duration: a.int('duration'), minUs, maxUs, ebpf: a.flag('ebpf') };
   },
   main(o) {
     const program = wakeuptimeProgram(o);
@@ -128,8 +133,16 @@ const mod: ToolModule<WakeuptimeOptions> = {
       banner,
       duration: o.duration,
       report: (rt) => {
-        const text = wakeuptimeSamples(rt.map('@wt_time')).map((s) => wakeuptimeText(o, s)).join('');
+        const samples = wakeuptimeSamples(rt.map('@wt_time'));
+        const text = samples.map((s) => wakeuptimeText(o, s)).join('');
         rt.print(o.folded ? text : `\n${text}Detaching...\n`);
+        if (o.flamegraph) {
+          // the folded line's frames; the waker's kernel frames marked _[k] for the kernel colours
+          const frames = (s: WakeSample) => [s.waker, ...[...s.frames].reverse().map((f) => `${f}_[k]`), s.target];
+          const { foldedFromCounts, renderFlameGraph } = require('../runtime/flamegraph') as typeof import('../runtime/flamegraph');
+          const folded = foldedFromCounts(samples.map((s) => ({ frames: frames(s), count: Number(s.us) })));
+          fs.writeFileSync(o.flamegraph, renderFlameGraph(folded, { title: 'Wakeup Time Flame Graph', subtitle: 'tsbpf wakeuptime (microseconds)', countName: 'microseconds' }));
+        }
       },
     });
   },
