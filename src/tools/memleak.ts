@@ -3,8 +3,9 @@
  * stack. With -p, uprobes on the process's allocator (libc malloc, calloc,
  * realloc, aligned_alloc, valloc, memalign, pvalloc, mmap; free and munmap);
  * without, the kernel's kmem tracepoints (kmalloc, kmem_cache_alloc, pages).
- * Flags and report as bcc memleak.
+ * Flags and report as bcc memleak; --folded and --flamegraph FILE are tsbpf's.
  */
+import * as fs from 'node:fs';
 import type { EventSpec } from '../lang/artifact';
 import { resolveLibrary } from '../ebpf/ldcache';
 import { ElfFile } from '../ebpf/elf';
@@ -32,6 +33,10 @@ export interface MemleakOptions {
   maxSize?: number;
   obj: string;
   sort: 'size' | 'count';
+  /** --folded: each report as folded lines (frames outermost first, outstanding bytes). */
+  folded?: boolean;
+  /** --flamegraph FILE: each report also written as an SVG flame graph of outstanding bytes. */
+  flamegraph?: string;
   ebpf: boolean;
   /** Resolved allocator library and which of its functions exist (user mode). */
   lib?: string;
@@ -130,6 +135,17 @@ export function memleakReport(o: MemleakOptions, groups: Outstanding[], allocs: 
   return s;
 }
 
+/** A group's frames outermost first, without +offsets; kernel frames marked _[k] when `kernel` (flame graph colours). */
+export function memleakFlameFrames(g: Outstanding, kernel: boolean): string[] {
+  const names = g.frames.map((f) => f.replace(/\+(0x[0-9a-f]+|\d+)$/i, '').trim() || '[unknown]');
+  return (names.length ? names : ['[lost stack]']).reverse().map((f) => (kernel ? `${f}_[k]` : f));
+}
+
+/** --folded: one line per stack, outermost frame first, then its outstanding bytes (flamegraph.pl's input). */
+export function memleakFolded(groups: Outstanding[], kernel: boolean): string {
+  return groups.map((g) => `${memleakFlameFrames(g, kernel).join(';')} ${g.size}\n`).join('');
+}
+
 const mod: ToolModule<MemleakOptions> = {
   description: 'Report outstanding memory allocations by stack: user allocators with -p, kernel allocators otherwise.',
   category: 'memory',
@@ -149,6 +165,8 @@ const mod: ToolModule<MemleakOptions> = {
       { short: 'Z', long: 'max-size', dest: 'max', kind: 'int', metavar: 'MAX_SIZE', min: 0, help: 'capture only allocations smaller than or equal to this size' },
       { short: 'O', long: 'obj', dest: 'obj', kind: 'string', metavar: 'OBJ', help: 'attach to allocator functions in the specified object' },
       { long: 'sort', dest: 'sort', kind: 'string', metavar: 'SORT', help: 'report sorted in given key; available key list: size, count' },
+      { long: 'folded', dest: 'folded', kind: 'flag', help: 'print each report as folded stacks with their outstanding bytes (tsbpf)' },
+      { long: 'flamegraph', dest: 'flamegraph', kind: 'string', metavar: 'FILE', help: 'also write each report as an SVG flame graph of outstanding bytes to FILE (tsbpf)' },
       EBPF_OPTION,
     ],
     positionals: [
@@ -162,6 +180,7 @@ const mod: ToolModule<MemleakOptions> = {
       'memleak -p $(pidof allocs) -z 16 -Z 32 # capture only allocations between 16 and 32 bytes',
       'memleak                                # trace kernel allocations and display a summary every 5 seconds',
       'memleak -s 5                           # trace roughly every 5th allocation, to reduce overhead',
+      'memleak -p $(pidof allocs) --flamegraph leaks.svg 10 1   # one report, also drawn as a flame graph',
     ],
     notes: 'Follows bcc (a report every interval; unlike bcc, one more at Ctrl-C). Not here: -c, --wa-missing-free, --percpu, --symbols-prefix,\n' +
       'posix_memalign (its address comes back through a pointer). --combined-only prints the same grouping.\n' +
@@ -177,7 +196,7 @@ const mod: ToolModule<MemleakOptions> = {
     return {
       pid: a.int('pid'), trace: a.flag('trace'), interval: a.int('interval') ?? 5, count: a.int('count'), showAllocs: a.flag('showAllocs'),
       olderMs: a.int('older') ?? 500, combinedOnly: a.flag('combined'), sampleRate: a.int('sample') ?? 1, top: a.int('top') ?? 10,
-      minSize, maxSize, obj: a.str('obj') ?? 'c', sort, ebpf: a.flag('ebpf'),
+      minSize, maxSize, obj: a.str('obj') ?? 'c', sort, folded: a.flag('folded'), flamegraph: a.str('flamegraph'), ebpf: a.flag('ebpf'),
     };
   },
   main(o) {
@@ -216,7 +235,13 @@ const mod: ToolModule<MemleakOptions> = {
       report: (rt) => {
         if (o.trace) return;
         const { groups, allocs } = outstanding(o, rt.map('@ml_size'), rt.map('@ml_ts'), rt.map('@ml_stack'), process.hrtime.bigint());
-        rt.print(memleakReport(o, groups, o.combinedOnly ? [] : allocs));
+        const kernel = o.pid === undefined;
+        rt.print(o.folded ? memleakFolded(groups, kernel) : memleakReport(o, groups, o.combinedOnly ? [] : allocs));
+        if (o.flamegraph) {
+          const { foldedFromCounts, renderFlameGraph } = require('../runtime/flamegraph') as typeof import('../runtime/flamegraph');
+          const folded = foldedFromCounts(groups.map((g) => ({ frames: memleakFlameFrames(g, kernel), count: Number(g.size) })));
+          fs.writeFileSync(o.flamegraph, renderFlameGraph(folded, { title: 'Outstanding Allocations Flame Graph', subtitle: `tsbpf memleak${kernel ? '' : ` -p ${o.pid}`} (bytes)`, countName: 'bytes' }));
+        }
       },
     });
   },
