@@ -38,6 +38,8 @@ export interface ScriptOptions {
   probeFilter: string | null;
   /** `--info`: print the kernel's BPF features and exit. */
   info: boolean;
+  /** Program options after `--` (`-- --aa=20 --dd`), read by getopt(). */
+  namedParams: Record<string, string>;
   /** --debuginfo DIR: directories searched first for separate debug files (uprobe args, source lines). */
   debugInfo: string[];
 }
@@ -120,7 +122,7 @@ export function parseScriptArgs(argvIn: string[]): ScriptOptions {
     program: null, file: null, params: [], list: null, listVerbose: false, pid: null, cmd: null, outFile: null,
     format: 'text', quiet: false, buffering: null, keepGoing: false, unsafe: false, dryRun: false, verify: false,
     verbose: false, debug: [], help: false, version: false, defines: {}, includes: [], includeDirs: [], noWarnings: false,
-    probeFilter: null, info: false, debugInfo: [],
+    probeFilter: null, info: false, debugInfo: [], namedParams: {},
   };
   const positional: string[] = [];
   let i = 0;
@@ -131,7 +133,12 @@ export function parseScriptArgs(argvIn: string[]): ScriptOptions {
   for (; i < argv.length; i++) {
     let a = argv[i];
     if (a === '--') {
-      positional.push(...argv.slice(i + 1));
+      // after --: positional parameters, and program options `--name=value` / `--name` for getopt() (bpftrace 0.24+)
+      for (const p of argv.slice(i + 1)) {
+        const m = /^--([A-Za-z_][\w-]*)(?:=(.*))?$/s.exec(p);
+        if (m) o.namedParams[m[1]] = m[2] ?? 'true';
+        else positional.push(p);
+      }
       break;
     }
     if (positional.length > 0 || (!a.startsWith('-') || a === '-')) {

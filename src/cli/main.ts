@@ -137,10 +137,21 @@ async function runScriptCommand(o: ScriptOptions): Promise<number> {
     process.stderr.write(refusal);
     return 1;
   }
-  const artifact = compile(source, {
-    params: o.params, pid: o.pid ?? undefined, command: !!o.cmd, unsafe: o.unsafe, defines: o.defines, debug: o.debug, helperErrors: o.keepGoing,
-    ...(o.probeFilter !== null ? { probeFilter: new RegExp(o.probeFilter) } : {}),
-  });
+  const { ProgramOptionsHelp, ProgramOptionError } = require('../lang/desugar') as typeof import('../lang/desugar');
+  let artifact: ReturnType<typeof compile>;
+  try {
+    artifact = compile(source, {
+      namedParams: o.namedParams,
+      params: o.params, pid: o.pid ?? undefined, command: !!o.cmd, unsafe: o.unsafe, defines: o.defines, debug: o.debug, helperErrors: o.keepGoing,
+      ...(o.probeFilter !== null ? { probeFilter: new RegExp(o.probeFilter) } : {}),
+    });
+  } catch (e) {
+    // `-- --help`: the program's options (its getopt() calls); a bad option: bpftrace's lines as they stand
+    if (e instanceof ProgramOptionsHelp) process.stdout.write(`${e.message}\n`);
+    else if (e instanceof ProgramOptionError) process.stderr.write(`${e.message}\n`);
+    else throw e;
+    return 1;
+  }
   if (!o.noWarnings) for (const w of artifact.warnings) process.stderr.write(w.endsWith('\n') ? w : `${w}\n`);
   if (artifact.unsafe && !o.unsafe) {
     process.stderr.write('tsbpf: this script uses unsafe functions (system, signal): run with --unsafe to allow them\n');

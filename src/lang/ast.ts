@@ -41,6 +41,8 @@ export interface Program {
   functions: FunctionDef[];
   /** `macro name(x, $v, @m) { ... }` (bpftrace 0.24+), expanded by lang/desugar.ts before typing. */
   macros: MacroDef[];
+  /** `let @name = hash(N);` map declarations (bpftrace 0.24+). */
+  mapDecls: MapDecl[];
   probes: Probe[];
   span: Span;
 }
@@ -80,6 +82,15 @@ export interface MacroDef {
   name: string;
   params: { kind: 'expr' | 'var' | 'map'; name: string; span: Span }[];
   body: BlockExpr;
+  span: Span;
+}
+
+/** `let @name = lruhash(100);`: the map's kind and its maximum number of entries. */
+export interface MapDecl {
+  kind: 'MapDecl';
+  name: string;
+  mapType: 'hash' | 'lruhash' | 'percpuhash' | 'percpulruhash';
+  maxEntries: number;
   span: Span;
 }
 
@@ -442,4 +453,4 @@ export interface Offsetof {
   span: Span;
 }
 
-export type Node = Program | Probe | AttachPoint | Stmt | Expr | ConfigEntry | TypeName | FunctionDef | TypeDef | MacroDef;
+export type Node = Program | Probe | AttachPoint | Stmt | Expr | ConfigEntry | TypeName | FunctionDef | TypeDef | MacroDef | MapDecl;

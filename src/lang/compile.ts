@@ -30,6 +30,8 @@ export interface CompileOptions {
   helperErrors?: boolean;
   /** Positional parameters $1..$N. */
   params?: string[];
+  /** Program options after `--` (`--aa=20`), read by getopt(). */
+  namedParams?: Record<string, string>;
   /** -p PID: uprobes/usdt attach to this process only. */
   pid?: number;
   /** -c CMD will run: watchpoints without -p watch its process. */
@@ -64,7 +66,7 @@ export function compile(source: SourceFile, opts: CompileOptions = {}): ScriptAr
 /** Like compile(), from an already parsed program. */
 export function compileProgram(program: Program, opts: CompileOptions = {}): CompileResult {
   try {
-    return compileInner(desugar(program), opts);
+    return compileInner(desugar(program, { namedParams: opts.namedParams }), opts);
   } catch (e) {
     if (e instanceof CompileError) throw e.withSource(program.source);
     throw e;
@@ -158,6 +160,11 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
   });
 
   const sem = analyze(program, instances.map((i) => ({ probeIndex: i.probeIndex, ctx: i.ctx })), { params, strlen, unsafe: !!opts.unsafe, target });
+  for (const d of program.mapDecls) {
+    const m = sem.maps.get(`@${d.name}`);
+    if (!m) sem.warnings.push({ severity: 'WARNING', message: `Unused map: @${d.name}`, span: d.span, notes: [] });
+    else m.decl = { lru: d.mapType.includes('lru'), percpu: d.mapType.startsWith('percpu'), maxEntries: d.maxEntries };
+  }
 
   // BEGIN and END run once each: no burst to absorb, and mapping a 4 MiB ring costs ~3 ms of
   // CPU and 8 MiB of RSS at start-up (the kernel maps the data pages twice). Overflows are counted.

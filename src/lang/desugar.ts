@@ -15,12 +15,29 @@
  *   block's last expression; an `if` expression becomes an if statement that
  *   assigns a fresh variable in each branch.
  *
+ * - `getopt("name", default)` (C30, C31): the value of the named program
+ *   option `-- --name=value` (or `--name` alone: true), typed like its
+ *   default (an integer, a bool, a string; a bool without one), resolved at
+ *   compile time as bpftrace does. Options no getopt() asks for are refused,
+ *   and `-- --help` lists the program's options.
+ *
  * The pass runs only on programs that use these forms, so ordinary programs
  * (and their chains of any length) are never rebuilt.
  */
 import type { Block, BlockExpr, Expr, IfExpr, IfStmt, MacroDef, MapRef, Program, Stmt, Variable } from './ast';
 import { CompileError } from './diagnostics';
 import { some } from './visit';
+import { UserError } from '../errors';
+
+export interface DesugarOptions {
+  /** Program options given after `--` (`--aa=20` → aa: '20', `--dd` → dd: 'true'). */
+  namedParams?: Record<string, string>;
+}
+
+/** `-- --help`: the program's options, listed from its getopt() calls (the CLI prints it on stdout and exits 1, as bpftrace). */
+export class ProgramOptionsHelp extends UserError {}
+/** A bad `-- --name=value`: printed as it stands (bpftrace's `ERROR: ...` and `HINT: ...` lines). */
+export class ProgramOptionError extends UserError {}
 
 /** Nested macro uses deeper than this are taken for recursion. */
 const MAX_MACRO_DEPTH = 64;
@@ -28,13 +45,36 @@ const MAX_MACRO_DEPTH = 64;
 /** Whether `program` uses anything this pass lowers. */
 function needsLowering(program: Program): boolean {
   if (program.macros.length) return true;
-  return program.probes.some((p) => some([p.predicate, p.body], (n) => n.kind === 'BlockExpr' || n.kind === 'IfExpr'));
+  return program.probes.some((p) => some([p.predicate, p.body], (n) => n.kind === 'BlockExpr' || n.kind === 'IfExpr' || (n.kind === 'Call' && n.name === 'getopt')));
 }
 
 /** The program with macros expanded and block/if expressions turned into statements. */
-export function desugar(program: Program): Program {
-  if (!needsLowering(program)) return program;
-  const d = new Desugarer(program);
+export function desugar(program: Program, opts: DesugarOptions = {}): Program {
+  const named = opts.namedParams ?? {};
+  if (!needsLowering(program)) {
+    checkProgramOptions(named, new Map());
+    return program;
+  }
+  const d = new Desugarer(program, named);
+  const out = lowerProbes(program, d);
+  checkProgramOptions(named, d.options);
+  return out;
+}
+
+/** Every given program option must be one a getopt() asks for; `--help` lists them. */
+function checkProgramOptions(named: Record<string, string>, options: Map<string, string>): void {
+  const list = () => [...options.entries()].reverse().map(([n, desc]) => `  --${n}${desc ? `: ${desc}` : ''}`).join('\n');
+  if ('help' in named && !options.has('help')) {
+    throw new ProgramOptionsHelp(options.size ? `HINT: expected program options:\n${list()}` : 'HINT: this program takes no options (it calls no getopt())');
+  }
+  const unexpected = Object.keys(named).filter((n) => !options.has(n));
+  if (unexpected.length) {
+    const hint = options.size ? `\nHINT: expected program options: ${[...options.keys()].map((n) => `--${n}`).join(', ')}` : '';
+    throw new ProgramOptionError(`ERROR: unexpected program command line options: ${unexpected.map((n) => `--${n}`).join(', ')}${hint}`);
+  }
+}
+
+function lowerProbes(program: Program, d: Desugarer): Program {
   return {
     ...program,
     probes: program.probes.map((p) => {
@@ -48,12 +88,14 @@ export function desugar(program: Program): Program {
 }
 
 class Desugarer {
+  /** getopt() names asked for, with their descriptions. */
+  readonly options = new Map<string, string>();
   private readonly macros = new Map<string, MacroDef>();
   /** Arguments already expanded in their caller, now inside a macro body: never expanded again. */
   private readonly argNodes = new Set<Expr>();
   private fresh = 0;
 
-  constructor(program: Program) {
+  constructor(program: Program, private readonly named: Record<string, string>) {
     for (const m of program.macros) {
       const key = `${m.name}/${m.params.length}`;
       if (this.macros.has(key)) throw new CompileError(`macro ${m.name} with ${m.params.length} parameter${m.params.length === 1 ? '' : 's'} is defined twice`, m.span);
@@ -116,7 +158,8 @@ class Desugarer {
       case 'Call': {
         const args = e.args.map(x);
         const m = this.macro(e.name, args.length);
-        return m ? this.instantiate(m, args, e, depth) : { ...e, args };
+        if (m) return this.instantiate(m, args, e, depth);
+        return e.name === 'getopt' ? this.getopt({ ...e, args }) : { ...e, args };
       }
       case 'Identifier':
       case 'Builtin': {
@@ -192,6 +235,37 @@ class Desugarer {
     const body = bind.blockExpr(m.body);
     // the use's span: diagnostics about the expansion point at the caller
     return { ...this.expandBlockExpr(body, depth + 1), span: use.span };
+  }
+
+  /** `getopt("name"[, default[, "description"]])`: the option's value as a literal of the default's type. */
+  private getopt(c: Extract<Expr, { kind: 'Call' }>): Expr {
+    const [nameArg, dflt, descArg] = c.args;
+    if (c.args.length < 1 || c.args.length > 3 || nameArg.kind !== 'StringLit') throw new CompileError('getopt() takes a string literal name, then an optional default and description: getopt("name", 10, "what it is")', c.span);
+    if (descArg && descArg.kind !== 'StringLit') throw new CompileError('getopt(): the description must be a string literal', descArg.span);
+    const name = nameArg.value;
+    this.options.set(name, descArg?.kind === 'StringLit' ? descArg.value : '');
+    const given = this.named[name];
+    const span = c.span;
+    const kind = !dflt || dflt.kind === 'BoolLit' ? 'bool' : dflt.kind === 'StringLit' ? 'string' : dflt.kind === 'IntegerLit' || (dflt.kind === 'Unary' && dflt.op === '-' && dflt.operand.kind === 'IntegerLit') ? 'int' : null;
+    if (!kind) throw new CompileError('getopt(): the default must be an integer, a bool or a string literal', dflt.span);
+    if (given === undefined) return dflt ?? { kind: 'BoolLit', value: false, span };
+    if (kind === 'string') return { kind: 'StringLit', value: given, span };
+    if (kind === 'bool') {
+      const v = given.toLowerCase();
+      if (v !== 'true' && v !== 'false' && v !== '1' && v !== '0') throw new ProgramOptionError(`ERROR: program command line option --${name} invalid boolean (value: ${given})`);
+      return { kind: 'BoolLit', value: v === 'true' || v === '1', span };
+    }
+    let n: bigint;
+    try {
+      if (!/^-?(0x[0-9a-f]+|0[0-7]*|[1-9]\d*)$/i.test(given)) throw new Error();
+      n = given.startsWith('-') ? -BigInt(given.slice(1)) : BigInt(given);
+    } catch {
+      throw new ProgramOptionError(`ERROR: program command line option --${name} invalid integer (value: ${given})`);
+    }
+    if (n > 0xffffffffffffffffn || n < -0x8000000000000000n) throw new ProgramOptionError(`ERROR: program command line option --${name} is out of range for a 64-bit integer (value: ${given})`);
+    return n < 0n
+      ? { kind: 'Unary', op: '-', operand: { kind: 'IntegerLit', value: -n, text: String(-n), span }, span }
+      : { kind: 'IntegerLit', value: n, text: given, span };
   }
 
   // ---- block and if expressions ------------------------------------------------------

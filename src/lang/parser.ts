@@ -8,7 +8,7 @@
  * from, and every syntax error is a CompileError pointing at the offending
  * token, phrased like bpftrace's ("syntax error, unexpected X, expecting Y").
  */
-import type { AttachPoint, ConfigEntry, Expr, FunctionDef, MacroDef, Probe, Program, SourceFile, Span, TypeDef, TypeName } from './ast';
+import type { AttachPoint, ConfigEntry, Expr, FunctionDef, MacroDef, MapDecl, Probe, Program, SourceFile, Span, TypeDef, TypeName } from './ast';
 import { Lexer, type RawAttachPoint } from './lexer';
 import { preprocessDirectives, type PreprocessOptions } from './preprocess';
 import { StmtParser } from './parser/statements';
@@ -54,6 +54,7 @@ class Parser extends StmtParser {
       typeDefs: [],
       functions: [],
       macros: [],
+      mapDecls: [],
       probes: [],
       span: this.lx.span(0, this.source.text.length),
     };
@@ -78,7 +79,12 @@ class Parser extends StmtParser {
         prog.functions.push(this.functionDef());
         continue;
       }
-      if (/^let\s+@/.test(rest)) throw this.fail('map declarations (let @map = ...) are not supported by tsbpf', this.peek().span);
+      if (/^let\s+@/.test(rest)) {
+        const d = this.mapDecl();
+        if (prog.mapDecls.some((x) => x.name === d.name)) throw this.fail(`@${d.name} is declared twice`, d.span);
+        prog.mapDecls.push(d);
+        continue;
+      }
       if (/^macro\s+[A-Za-z_]/.test(rest)) {
         prog.macros.push(this.macroDef());
         continue;
@@ -185,6 +191,25 @@ class Parser extends StmtParser {
     else returnType = { kind: 'TypeName', base: 'void', pointerDepth: 0, arrayLength: null, span: this.prev };
     const body = this.block();
     return { kind: 'FunctionDef', name: name.text, params, returnType, body, span: this.from(fn.span) };
+  }
+
+  /** `let @name = hash(N);` (also lruhash, percpuhash, percpulruhash). */
+  protected mapDecl(): MapDecl {
+    const kw = this.advance();
+    const m = this.advance();
+    if (m.kind !== 'map') throw this.unexpected(m, 'map');
+    this.expect('=');
+    const t = this.peek();
+    const types = ['hash', 'lruhash', 'percpuhash', 'percpulruhash'];
+    if (t.kind !== 'ident' || !types.includes(t.text)) throw this.fail(`a map declaration needs a map type: ${types.join(', ')} (e.g. let @${m.text} = hash(100);)`, t.span);
+    this.advance();
+    const open = this.expect('(');
+    const n = this.peek();
+    if (n.kind !== 'int' || n.int === undefined || n.int < 1n || n.int > 0xffffffffn) throw this.fail(`${t.text}() needs the maximum number of entries, a positive integer`, n.span);
+    this.advance();
+    this.expect(')', open);
+    this.expect(';', undefined, ';');
+    return { kind: 'MapDecl', name: m.text, mapType: t.text as MapDecl['mapType'], maxEntries: Number(n.int), span: this.from(kw.span) };
   }
 
   /** `macro name(x, $v, @m) { body }`: the body is a block expression. */

@@ -18,6 +18,8 @@ export function children(n: Node): Node[] {
       return [...n.config, ...n.typeDefs, ...n.functions, ...n.macros, ...n.probes];
     case 'MacroDef':
       return [n.body];
+    case 'MapDecl':
+      return [];
     case 'BlockExpr':
       return n.value ? [...n.stmts, n.value] : n.stmts;
     case 'IfExpr':

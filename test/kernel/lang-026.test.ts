@@ -57,3 +57,29 @@ kernelTest('0.26 block and if expressions (S11, S12); call-style builtins (S56)'
     '(42, yes, 2)\n');
   assert.equal(await out(['-e', 'BEGIN { if (pid() == pid && __builtin_pid == pid && comm() == comm) { printf("same\\n"); } }']), 'same\n');
 });
+
+kernelTest('0.26 map declarations (S36, S37): hash(N) holds N keys and reports the lost update; lruhash evicts instead', async () => {
+  const full = await runTsbpf(['-e', 'let @a = hash(1); BEGIN { @a[1] = 1; @a[2] = 2; }']);
+  assert.equal(full.code, 0, full.stderr);
+  assert.match(full.stdout, /WARNING: Map full; can't update element: lost 1 map update to @a/);
+  assert.match(full.stdout, /^@a\[1\]: 1$/m);
+  assert.doesNotMatch(full.stdout, /@a\[2\]/);
+  const lru = await runTsbpf(['-e', 'let @a = lruhash(2); BEGIN { @a[0] = 0; @a[1] = 1; @a[2] = 2; }']);
+  assert.equal(lru.code, 0, lru.stderr);
+  assert.doesNotMatch(lru.stdout, /Map full/);
+  assert.equal(lru.stdout.split('\n').filter((l) => /^@a\[\d\]: \d$/.test(l)).length, 2, lru.stdout);
+  const unused = await runTsbpf(['-e', 'let @b = percpuhash(1); BEGIN { }']);
+  assert.match(unused.stderr, /WARNING: Unused map: @b/);
+});
+
+kernelTest('0.26 named program options (C30, C31): getopt() values, -- --help lists them, unknown ones are refused', async () => {
+  assert.equal(await out(['-e', 'BEGIN { print(($1, getopt("aa", 10), getopt("cc", "hello"), getopt("dd"), getopt("ee", true))); }', 'pos1', '--', '--aa=20', '--cc=bye', '--dd', '--ee=false']),
+    '(pos1, 20, bye, true, false)\n');
+  const help = await runTsbpf(['-e', 'BEGIN { print(getopt("aa", 10, "Description of aa")); }', '--', '--help']);
+  assert.equal(help.code, 1, help.stderr);
+  assert.match(help.stdout, /HINT: expected program options:\n {2}--aa: Description of aa/);
+  const bad = await runTsbpf(['-e', 'BEGIN { print(getopt("aa", 10)); }', '--', '--bb']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /unexpected program command line options: --bb/);
+  assert.doesNotMatch(bad.stderr, /USAGE/);
+});

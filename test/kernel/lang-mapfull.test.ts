@@ -38,8 +38,8 @@ kernelTest('map full: the runtime reports lost updates per map at exit, in text 
   const r = await runTsbpf(['-e', script]);
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.split('\n');
-  assert.deepEqual(lines.filter((x) => x.startsWith('Lost')), [
-    'Lost 15 map updates to @a: the map is full (10 keys; config = { max_map_keys = N } raises it) or out of memory',
+  assert.deepEqual(lines.filter((x) => x.startsWith('WARNING: Map full')), [
+    "WARNING: Map full; can't update element: lost 15 map updates to @a (it holds 10 keys; config = { max_map_keys = N } or a map declaration raises it), or out of memory",
   ]);
   assert.equal(lines.filter((x) => x.startsWith('@a[')).length, 10);
   assert.equal(lines.filter((x) => x.startsWith('@b[')).length, 5);

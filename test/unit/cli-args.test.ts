@@ -70,3 +70,9 @@ test('--include, -I, --no-warnings, --probe-filter, --info; a bad --probe-filter
   assert.throws(() => parseScriptArgs(['--probe-filter', '(', '-e', 'x']), /invalid --probe-filter regular expression/);
   assert.throws(() => parseScriptArgs(['--nonsense', '-e', 'x']), UsageError);
 });
+
+test('after --: positional parameters and program options --name=value / --name (C30, C32)', () => {
+  const o = parseScriptArgs(['-e', 'x', 'pos1', '--', '--aa=20', 'pos2', '--dd', '--ee=a=b']);
+  assert.deepEqual(o.params, ['pos1', 'pos2']);
+  assert.deepEqual(o.namedParams, { aa: '20', dd: 'true', ee: 'a=b' });
+});

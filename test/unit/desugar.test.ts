@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from '../../src/lang/parser';
-import { desugar } from '../../src/lang/desugar';
+import { desugar, ProgramOptionsHelp } from '../../src/lang/desugar';
 import { dumpAst } from '../../src/lang/dump';
 import { compile } from '../../src/lang/compile';
 import { CompileError } from '../../src/lang/diagnostics';
@@ -47,4 +47,16 @@ test('macro errors are one sentence: recursion, a $param given an expression, a 
   assert.match(err('macro inc($x) { $x += 1; } BEGIN { inc(1 + 2); }'), /parameter \$x needs a \$variable/);
   assert.match(err('macro inc($x) { $x += 1; } BEGIN { $a = 1; print(inc($a)); }'), /this block has no value/);
   assert.match(err('BEGIN { $a = 1 || { $b = 2; $b }; }'), /right side of '\|\|' cannot run statements/);
+});
+
+test('getopt() is the program option typed like its default; unknown options and --help (C30, C31)', () => {
+  const run = (text: string, namedParams: Record<string, string>) => dumpAst(desugar(parse({ name: 't', text }), { namedParams }));
+  const prog = 'BEGIN { print((getopt("aa", 20), getopt("bb", -1), getopt("cc", true), getopt("dd"), getopt("ee", "hi"))); }';
+  const out = run(prog, { aa: '0xffffffffffffffff', bb: '-10', cc: 'False', dd: 'true' });
+  assert.match(out, /int: 18446744073709551615\n *-\n *int: 10\n *bool: false\n *bool: true\n *string: hi/);
+  assert.match(run(prog, {}), /int: 20\n *-\n *int: 1\n *bool: true\n *bool: false\n *string: hi/);
+  assert.throws(() => run(prog, { aa: 'False' }), /program command line option --aa invalid integer \(value: False\)/);
+  assert.throws(() => run(prog, { zz: '1' }), /unexpected program command line options: --zz\nHINT: expected program options: --aa, --bb/);
+  assert.throws(() => run('BEGIN { }', { zz: '1' }), /unexpected program command line options: --zz/);
+  assert.throws(() => run('BEGIN { $a = getopt("aa", 1, "the A"); }', { help: 'true' }), (e: Error) => e instanceof ProgramOptionsHelp && /--aa: the A/.test(e.message));
 });

@@ -309,7 +309,8 @@ test('lexical errors surface through parse with their spans', () => {
 });
 
 test('unsupported newer syntax is named, not a confusing syntax error', () => {
-  assert.match(parseError('let @m = lruhash(10);\nBEGIN { }'), /map declarations/);
+  assert.match(parseError('let @m = btree(10);\nBEGIN { }'), /a map declaration needs a map type: hash, lruhash/);
+  assert.match(parseError('BEGIN { let @m = hash(10); }'), /goes at the top level/);
   assert.match(parseError('config = { a = 1 }\nconfig = { b = 2 }\nBEGIN { }'), /only one config block/);
 });
 

@@ -61,7 +61,7 @@ export class Shared implements SharedResources {
       const agg = info.agg;
       const def = agg.kind === 'scalar' ? undefined : AGGREGATIONS[agg.kind];
       // aggregations are per CPU (lang/aggregations.ts); hist/lhist keys carry the bucket index after the key
-      const percpu = def !== undefined;
+      const percpu = def !== undefined || !!info.decl?.percpu;
       const keySize = (info.key ? memSize(info.key) : 8) + (def?.keyExtra ?? 0);
       const kname = `AT_${name.slice(1)}`.slice(0, 15);
       const valueSize = def ? def.valueSize(info.value) : Math.max(8, memSize(info.value));
@@ -71,7 +71,7 @@ export class Shared implements SharedResources {
       const keylessArray = array ? { presentAt: array === 'flagged' ? valueSize : undefined } : undefined;
       const index = this.addMap(keylessArray
         ? { name: kname, kind: 'percpu_array', keySize: 4, valueSize: valueSize + (array === 'flagged' ? 8 : 0), maxEntries: 1 }
-        : { name: kname, kind: percpu ? 'percpu_hash' : 'hash', keySize, valueSize, maxEntries: this.opts.maxMapKeys });
+        : { name: kname, kind: `${info.decl?.lru ? 'lru_' : ''}${percpu ? 'percpu_hash' : 'hash'}`, keySize, valueSize, maxEntries: info.decl?.maxEntries ?? this.opts.maxMapKeys });
       if (keylessArray) this.keylessArrays.set(index, keylessArray);
       // The key/value layouts name the stack map: create it before describing them.
       if (hasStack(info.key) || hasStack(info.value)) this.stacks();

@@ -204,7 +204,7 @@ export abstract class StmtParser extends ExprParser {
   protected letStmt(): Stmt {
     const kw = this.advance();
     const v = this.peek();
-    if (v.kind === 'map') throw this.fail('map declarations (let @map = ...) are not supported by tsbpf', v.span);
+    if (v.kind === 'map') throw this.fail('a map declaration (let @map = hash(N);) goes at the top level, before the probes', v.span);
     if (v.kind !== 'var') throw this.unexpected(v, 'variable');
     this.advance();
     const variable: Variable = { kind: 'Variable', name: v.text, span: v.span };

@@ -20,6 +20,8 @@ export interface MapInfo {
   value: Type;
   agg: Aggregation;
   span: Span;
+  /** Declared with `let @name = lruhash(N);`: the map's kind and size (else a hash of max_map_keys entries). */
+  decl?: { lru: boolean; percpu: boolean; maxEntries: number };
 }
 
 /** Types of one probe instance (a probe compiled for one context). */

@@ -54,7 +54,8 @@ class TextOutput implements OutputFormatter {
   attachedProbes(n: number): string { return `Attaching ${n} probe${n === 1 ? '' : 's'}...\n`; }
   lostEvents(n: number | bigint): string { return `Lost ${n} events\n`; }
   lostMapUpdates(map: string, n: bigint, maxEntries: number): string {
-    return `Lost ${n} map update${n === 1n ? '' : 's'} to ${map}: the map is full (${maxEntries} keys; config = { max_map_keys = N } raises it) or out of memory\n`;
+    // bpftrace's sentence first, then what was lost and what to do
+    return `WARNING: Map full; can't update element: lost ${n} map update${n === 1n ? '' : 's'} to ${map} (it holds ${maxEntries} keys; config = { max_map_keys = N } or a map declaration raises it), or out of memory\n`;
   }
   printf(text: string): string { return text; }
   time(text: string): string { return text; }
