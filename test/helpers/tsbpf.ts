@@ -7,6 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { timeScale } from './kernel';
 
 export const repoRoot = path.join(__dirname, '..', '..', '..');
 export const tsbpfBin = path.join(repoRoot, 'bin', 'tsbpf');
@@ -23,7 +24,7 @@ export interface RunResult {
 }
 
 export interface RunOpts {
-  /** Hard deadline; the child gets SIGINT then SIGKILL 15 s later. Default 30 s. */
+  /** Hard deadline; the child gets SIGINT then SIGKILL 15 s later. Default 30 s. Both scale by TSBPF_TIME_SCALE (the VM lane's slowdown). */
   timeoutMs?: number;
   /** Send `stopSignal` this long after start (tracing programs that run until Ctrl-C). */
   stopAfterMs?: number;
@@ -56,7 +57,7 @@ export function runCommand(file: string, args: string[], o: RunOpts = {}): Promi
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(s);
       // generous: printing big maps on a loaded 2-core machine takes a while
-      timers.push(setTimeout(() => child.kill('SIGKILL'), 15_000));
+      timers.push(setTimeout(() => child.kill('SIGKILL'), 15_000 * timeScale));
     };
     const check = () => {
       const all = stdout + stderr;
@@ -77,7 +78,7 @@ export function runCommand(file: string, args: string[], o: RunOpts = {}): Promi
     if (o.input !== undefined) child.stdin.end(o.input);
     else child.stdin.end();
     if (o.stopAfterMs !== undefined) timers.push(setTimeout(() => stop(sig), o.stopAfterMs));
-    timers.push(setTimeout(() => { timedOut = true; stop('SIGINT'); }, o.timeoutMs ?? 30_000));
+    timers.push(setTimeout(() => { timedOut = true; stop('SIGINT'); }, (o.timeoutMs ?? 30_000) * timeScale));
     let done = false;
     const finish = (code: number | null, signal: NodeJS.Signals | null) => {
       if (done) return;

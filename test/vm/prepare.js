@@ -37,7 +37,7 @@ if (sources.length) {
       console.error(`vm: warning: fixture ${name} did not build with default flags: ${detail}`);
     }
   }
-  console.error(`vm: fixtures: ${sources.length - failed}/${sources.length} built into dist/fixtures`);
+  console.error(`vm: fixtures: ${sources.length - failed}/${sources.length} built into ${path.relative(root, process.env.TSBPF_FIXTURE_DIR || path.join(root, 'dist', 'fixtures'))}`);
 }
 
 function walk(dir, out) {
