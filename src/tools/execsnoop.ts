@@ -73,7 +73,8 @@ export function execsnoopProgram(o: ExecsnoopOptions): string {
   if (o.ppid !== undefined) conds.push(`curtask->real_parent->tgid == ${o.ppid}`);
   if (o.cgroup !== undefined) conds.push(`cgroup == ${o.cgroup}`);
   const pred = conds.length ? ` /${conds.join(' && ')}/` : '';
-  const joins = Array.from({ length: joinChunks(o.maxArgs) }, (_, k) => `  join(args->argv${k ? ` + ${k * JOIN_ELEMS * 8}` : ''});`);
+  // argv is typed (const char *const *): `+ n` counts pointers, as in C and bpftrace
+  const joins = Array.from({ length: joinChunks(o.maxArgs) }, (_, k) => `  join(args->argv${k ? ` + ${k * JOIN_ELEMS}` : ''});`);
   // The new image's argv area, sent in buf() pieces of at most BUF_MAX bytes (the language's limit) before
   // the exit event, each only as long as what is left: reading past arg_end could cross the end of the stack
   // and fail. (The verifier knows $len's range after each test, so it walks one path per piece count.)

@@ -86,7 +86,7 @@ test('execsnoop: one record per exec attempt of a thread, arguments of that atte
   const m = x.exit(7, { ...r, ret: -13 });
   assert.deepEqual(m?.args, ['/bin/many', ...many.slice(1, 20)]);
   assert.equal(m?.truncated, true);
-  assert.match(execsnoopProgram(toolOptions(execsnoop, ['--max-args', '40'])), /join\(args->argv \+ 256\);\n}/);
+  assert.match(execsnoopProgram(toolOptions(execsnoop, ['--max-args', '40'])), /join\(args->argv \+ 32\);\n}/);
 });
 
 test('opensnoop: header, failed and successful lines, -f flag names', () => {
