@@ -204,7 +204,7 @@ async function runScriptCommand(o: ScriptOptions): Promise<number> {
   }
   try {
     return await runScript(artifact, {
-      format: o.format, write, writeBytes, message: (s) => stderr(Buffer.from(s)), quiet: o.quiet, cmd: o.cmd, dryRun: o.dryRun, verify: o.verify, verbose: o.verbose,
+      format: o.format, write, writeBytes, message: (s) => stderr(Buffer.from(s)), quiet: o.quiet, noWarnings: o.noWarnings, cmd: o.cmd, dryRun: o.dryRun, verify: o.verify, verbose: o.verbose,
     });
   } finally {
     if (fd !== undefined) fs.closeSync(fd);

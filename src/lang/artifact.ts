@@ -51,8 +51,11 @@ export interface FieldSpec {
 
 /** What happens to a record of this event id in userspace. */
 export type EventSpec =
-  | { kind: 'printf'; format: string; fields: FieldSpec[] }
-  /** errorf/warnf-like and debugf could reuse printf with a prefix. */
+  /**
+   * `diagnostic`: errorf()/warnf() (bpftrace 0.24+): the text goes to stderr as
+   * `FILE:LINE:COLS: ERROR: text` naming the call, like a compile diagnostic.
+   */
+  | { kind: 'printf'; format: string; fields: FieldSpec[]; diagnostic?: { severity: 'ERROR' | 'WARNING'; line: number; cols: string } }
   | { kind: 'time'; format: string | null }
   | { kind: 'exit'; code: FieldSpec | null }
   /** print(@map[, top[, div]]) */

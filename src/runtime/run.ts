@@ -51,6 +51,8 @@ export interface RunOptions {
   ringBytes?: number;
   /** Where messages go (default stderr). */
   message?: (s: string) => void;
+  /** --no-warnings: warnf() prints nothing. */
+  noWarnings?: boolean;
   quiet?: boolean;
   /** Run this command (via /bin/sh -c) once attached; exit when it exits. */
   cmd?: string | null;
@@ -372,7 +374,7 @@ export class ScriptRuntime {
   private prepareFastPaths(): void {
     if (this.o.onEvent || this.out.mode !== 'text') return;
     this.a.events.forEach((ev, id) => {
-      if (ev.kind !== 'printf') return;
+      if (ev.kind !== 'printf' || ev.diagnostic) return;
       const f = compileRecordWriter(this.parsed(id, ev.format), ev.fields, this.resolver);
       if (!f) return;
       this.fast[id] = f;
@@ -421,9 +423,13 @@ export class ScriptRuntime {
         // the compiler asks for this once per pid that recorded user addresses: the process may exit before printing
         captureProcess(Number(rec.readUInt32LE(ev.pid.offset)));
         return;
-      case 'printf':
-        this.emit(this.out.printf(formatPrintf(this.parsed(id, ev.format), this.fields(rec, ev.fields))));
+      case 'printf': {
+        const text = formatPrintf(this.parsed(id, ev.format), this.fields(rec, ev.fields));
+        const d = ev.diagnostic;
+        if (!d) this.emit(this.out.printf(text));
+        else if (d.severity === 'ERROR' || !this.o.noWarnings) this.message(`${this.a.source.name}:${d.line}:${d.cols}: ${d.severity}: ${text.replace(/\n$/, '')}\n`);
         return;
+      }
       case 'time': {
         this.emit(this.out.time(strftime(ev.format ?? TIME_DEFAULT_FORMAT, realtimeNow())));
         return;

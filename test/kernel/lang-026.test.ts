@@ -83,3 +83,14 @@ kernelTest('0.26 named program options (C30, C31): getopt() values, -- --help li
   assert.match(bad.stderr, /unexpected program command line options: --bb/);
   assert.doesNotMatch(bad.stderr, /USAGE/);
 });
+
+kernelTest('0.26 errorf/warnf (F31, F32): the formatted text on stderr as a diagnostic naming the call; --no-warnings silences warnf', async () => {
+  const r = await runTsbpf(['-e', 'BEGIN { errorf("bad: %d, %s", 10, "arg2"); $x = 0x12345678abcdef; warnf("%hhx %x\\n", $x, $x); printf("out\\n"); }']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^stdin:1:9-42: ERROR: bad: 10, arg2$/m);
+  assert.match(r.stderr, /^stdin:1:67-93: WARNING: ef 78abcdef$/m);
+  assert.equal(r.stdout.replace(/\n+$/, '\n'), 'out\n');
+  const quiet = await runTsbpf(['--no-warnings', '-e', 'BEGIN { warnf("no warn"); }']);
+  assert.equal(quiet.code, 0, quiet.stderr);
+  assert.doesNotMatch(quiet.stderr + quiet.stdout, /no warn/);
+});

@@ -62,8 +62,8 @@ function kindOf(what: string): string {
   return what.replace(/\(\)$/, '');
 }
 
-/** A statement-only call that sends a formatted record (printf, system, cat). */
-function formatted(kind: 'printf' | 'system' | 'cat', unsafe = false): FunctionDef {
+/** A statement-only call that sends a formatted record (printf, system, cat; errorf/warnf: printf as a diagnostic). */
+function formatted(kind: 'printf' | 'system' | 'cat', unsafe = false, severity?: 'ERROR' | 'WARNING'): FunctionDef {
   return {
     minArgs: 1,
     maxArgs: 65,
@@ -77,7 +77,11 @@ function formatted(kind: 'printf' | 'system' | 'cat', unsafe = false): FunctionD
       const fmt = f.kind === 'StringLit' ? f.value : '';
       const args = e.args.slice(1);
       const layout = g.layoutFields(args);
-      const id = g.shared.addEvent({ kind, format: fmt, fields: layout.fields });
+      const s = e.span;
+      const cols = s.endLine === s.line && s.endCol > s.col + 1 ? `${s.col}-${s.endCol}` : `${s.col}`;
+      const id = g.shared.addEvent(kind === 'printf' && severity
+        ? { kind, format: fmt, fields: layout.fields, diagnostic: { severity, line: s.line, cols } }
+        : { kind, format: fmt, fields: layout.fields });
       g.emitEvent(id, layout.size, (rec) => g.writeFields(rec, args, layout), e.span);
     },
   };
@@ -100,6 +104,8 @@ function eventOnly(make: (g: Lowering, e: Call) => EventSpec, check: (c: TypeRul
 
 export const OUTPUT_FUNCTIONS: Record<string, FunctionDef> = {
   printf: formatted('printf'),
+  errorf: formatted('printf', false, 'ERROR'),
+  warnf: formatted('printf', false, 'WARNING'),
   system: formatted('system', true),
   cat: formatted('cat'),
   print: {
