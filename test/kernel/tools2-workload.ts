@@ -14,7 +14,12 @@ export interface Workload2 {
 export type Mode2 = 'kill' | 'exit' | 'tcp' | 'stat' | 'sync' | 'mount' | 'write' | 'leak' | 'hog' | 'life' | 'nice' | 'listen' | 'shm' | 'pingpong';
 
 export function startWorkload2(mode: Mode2, n: number, ...extra: string[]): Workload2 {
-  const bin = buildFixture('tools2_workload');
+  return startFixtureWorkload('tools2_workload', mode, n, ...extra);
+}
+
+/** A fixture of the same shape (test/fixtures/NAME.c: MODE N [ARGS], one line out, then waits for stdin). */
+export function startFixtureWorkload(fixture: string, mode: string, n: number, ...extra: string[]): Workload2 {
+  const bin = buildFixture(fixture);
   const child = spawn(bin, [mode, String(n), ...extra], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   child.stdout?.setEncoding('utf8');
