@@ -5,7 +5,9 @@
  * bench/results/latest.md and latest.json.
  *
  * Options: --quick (fewer runs, smaller loads), --only=1,2,... (sections),
- * --runs=N (override), --no-install (do not apt-get the peers).
+ * --cases=TEXT,... (section 2: only the programs whose name contains one of
+ * them, and the empty probe), --runs=N (override), --no-install (do not
+ * apt-get the peers).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -56,17 +58,20 @@ interface Config {
   only: Set<number> | undefined;
   runs: number | undefined;
   install: boolean;
+  /** Section 2: substrings of the program names to run (the empty probe always runs: it is the floor). */
+  cases: string[] | undefined;
 }
 
 function parseArgs(argv: string[]): Config {
-  const c: Config = { quick: false, only: undefined, runs: undefined, install: true };
+  const c: Config = { quick: false, only: undefined, runs: undefined, install: true, cases: undefined };
   for (const a of argv) {
     if (a === '--quick') c.quick = true;
     else if (a === '--no-install') c.install = false;
     else if (a.startsWith('--only=')) c.only = new Set(a.slice(7).split(',').map(Number));
     else if (a.startsWith('--runs=')) c.runs = Number(a.slice(7));
+    else if (a.startsWith('--cases=')) c.cases = a.slice(8).split(',');
     else if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: npm run bench -- [--quick] [--only=1,2,...] [--runs=N] [--no-install]\n');
+      process.stdout.write('usage: npm run bench -- [--quick] [--only=1,2,...] [--cases=TEXT,...] [--runs=N] [--no-install]\n');
       process.exit(0);
     } else {
       process.stderr.write(`bench: unknown option ${a}\n`);
@@ -249,7 +254,7 @@ function ranSince(before: ProgStat[], after: ProgStat[]): Array<ProgStat & { dCn
   }).filter((p) => p.dCnt > 0);
 }
 
-async function sectionPerEvent(s: Section, loadgen: string, runs: number, n: number, skip: Partial<Record<SideName, string>>): Promise<void> {
+async function sectionPerEvent(s: Section, loadgen: string, runs: number, n: number, skip: Partial<Record<SideName, string>>, cases?: string[]): Promise<void> {
   const metrics: MetricDef[] = [
     { key: 'ns', label: 'run time per event', unit: 'ns', better: 'lower' },
     { key: 'insns', label: 'xlated instructions', unit: 'insns', better: 'lower' },
@@ -258,7 +263,8 @@ async function sectionPerEvent(s: Section, loadgen: string, runs: number, n: num
   ];
   const restore = setSysctl('kernel.bpf_stats_enabled', '1');
   try {
-    for (const { name, syscall, script } of PER_EVENT_PROGRAMS) {
+    const chosen = PER_EVENT_PROGRAMS.filter((p) => p.name === 'empty probe' || !cases || cases.some((c) => p.name.includes(c)));
+    for (const { name, syscall, script } of chosen) {
       await compare(s, name, runs, metrics, async (side) => {
         const load = await startLoad(loadgen, syscall, n);
         try {
@@ -922,7 +928,7 @@ export async function main(argv: string[]): Promise<number> {
       `"above the empty-probe floor" subtracts each side's empty-program median: the generated code's own cost. ` +
       `"events run / calls made" checks that every call was seen (others' calls of the same syscall may add a little). ` +
       `bpftrace 0.23 is Debian 13's package, run from a Debian 13 root on this kernel (test/peers/bpftrace-0.23).`)),
-    loadgen, R(3, 2), n, skip023);
+    loadgen, R(3, 2), n, skip023, cfg.cases);
   }
   if (want(3)) {
     const n = cfg.quick ? 200_000 : 1_000_000;
@@ -992,7 +998,7 @@ export async function main(argv: string[]): Promise<number> {
   log(`bench: wrote bench/results/latest.md and latest.json (${elapsedS.toFixed(0)} s)`);
   // A complete run also refreshes the table shown in bench/README.md.
   const readme = path.join(ROOT, 'bench', 'README.md');
-  if (!cfg.only && !cfg.quick && fs.existsSync(readme)) {
+  if (!cfg.only && !cfg.quick && !cfg.cases && fs.existsSync(readme)) {
     const text = fs.readFileSync(readme, 'utf8');
     const a = text.indexOf(README_START);
     const b = text.indexOf(README_END);

@@ -34,6 +34,28 @@ export interface ReaderOptions {
   budgetBytes?: number;
   /** Keep the process alive while the reader is open (default true). */
   ref?: boolean;
+  /** Ring buffers: coalesce wake-ups while records keep coming (see RingCoalesce). */
+  coalesce?: RingCoalesce;
+}
+
+/**
+ * Wake-up coalescing for a ring buffer whose programs submit with
+ * BPF_RB_NO_WAKEUP while a flag the reader keeps says so (issue 17): a
+ * wake-up costs the program a self-interrupt and a cross-CPU wake, several
+ * microseconds per record when each record finds the reader waiting. The
+ * first record of a burst wakes the reader as usual; the reader then sets the
+ * flag and drains every `periodMs` while records keep coming, and clears it
+ * (draining once more) when a period brings none. A record submitted just as
+ * the flag is cleared cannot be told apart, so an idle reader also looks at
+ * the ring every `idleCheckMs` (one read of two positions).
+ */
+export interface RingCoalesce {
+  /** Sets the flag the programs read: true = submit without waking. */
+  setQuiet(quiet: boolean): void;
+  /** Drain period while quiet (default 5 ms: the most a record waits). */
+  periodMs?: number;
+  /** Check period while not quiet (default 250 ms). */
+  idleCheckMs?: number;
 }
 
 /**
@@ -56,6 +78,9 @@ export class RingBufReader implements Closable {
   private readonly ref: boolean;
   private scheduled = false;
   private raw: RawRecordHandler | undefined;
+  private readonly coalesce: RingCoalesce | undefined;
+  private quiet = false;
+  private timer: NodeJS.Timeout | undefined;
 
   /**
    * Like the constructor, but records arrive as (chunk, offset, length)
@@ -76,6 +101,7 @@ export class RingBufReader implements Closable {
     this.fd = map.fd;
     this.budget = o.budgetBytes ?? 4 << 20;
     this.ref = o.ref ?? true;
+    this.coalesce = o.coalesce;
     track(this);
     if (o.start ?? true) this.start();
   }
@@ -85,9 +111,48 @@ export class RingBufReader implements Closable {
     if (this.watchHandle || !this.ring) return;
     this.watchHandle = native().watch(this.fd, () => this.onReadable());
     if (!this.ref) native().watchRef(this.watchHandle, false);
+    if (this.coalesce) this.schedule(this.coalesce.idleCheckMs ?? 250);
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.onTimer(), ms);
+    if (!this.ref) this.timer.unref();
+  }
+
+  /** Coalescing: a period passed (quiet) or an idle check is due. */
+  private onTimer(): void {
+    const c = this.coalesce;
+    this.timer = undefined;
+    if (!c || !this.ring) return;
+    const more = (): boolean => {
+      const n = this.drainBytes(this.budget);
+      if (n === 0 && this.pending() === 0) return false;
+      // a full batch: more is waiting, continue after other callbacks had a turn
+      this.goQuiet(n >= this.budget ? 0 : undefined);
+      return true;
+    };
+    if (more()) return;
+    if (this.quiet) {
+      // A period without records: wake-ups back on, then what came in meanwhile.
+      c.setQuiet(false);
+      this.quiet = false;
+      if (more()) return;
+    }
+    this.schedule(c.idleCheckMs ?? 250);
+  }
+
+  private goQuiet(ms = this.coalesce?.periodMs ?? 5): void {
+    if (!this.coalesce) return;
+    if (!this.quiet) {
+      this.coalesce.setQuiet(true);
+      this.quiet = true;
+    }
+    this.schedule(ms);
   }
 
   private onReadable(): void {
+    if (this.coalesce && !this.quiet && this.ring) this.goQuiet();
     const n = this.drainBytes(this.budget);
     // More pending than the budget: continue after other callbacks had a turn.
     if (n >= this.budget && !this.scheduled) {
@@ -153,6 +218,8 @@ export class RingBufReader implements Closable {
   /** Stops watching and unmaps (does not close the map). Idempotent. */
   close(): void {
     untrack(this);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     if (this.watchHandle) {
       native().unwatch(this.watchHandle);
       this.watchHandle = undefined;

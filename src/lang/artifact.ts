@@ -179,6 +179,12 @@ export interface ScriptArtifact {
   /** Index of a per-CPU array (1 entry, u64) counting failed ring-buffer reserves, or -1. */
   lossCounter: number;
   /**
+   * With an event ring: index of an array (1 entry, u64) the programs pass as
+   * bpf_ringbuf_submit's flags: 1 (BPF_RB_NO_WAKEUP) while the reader drains
+   * on a timer, 0 (the kernel's own choice) otherwise (ebpf/events.ts RingCoalesce).
+   */
+  ringQuiet?: number;
+  /**
    * Index of a per-CPU array (one u64 per user map, by UserMapSpec index)
    * counting failed updates of that map (full at max_map_keys: E2BIG, or
    * ENOMEM), or -1 when the script updates no map.

@@ -216,6 +216,7 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
     userMaps: shared.userMaps,
     eventRing: shared.ringIndex,
     lossCounter: shared.lossIndex,
+    ...(shared.quietIndex >= 0 ? { ringQuiet: shared.quietIndex } : {}),
     mapErrorCounter: shared.mapErrorCounter,
     helperErrors: shared.helperErrorInfo(),
     ...(shared.commandPidIndex >= 0 ? { commandPidMap: shared.commandPidIndex } : {}),

@@ -158,8 +158,10 @@ export class ScriptRuntime {
         this.prepareFastPaths();
         // Started after onStart: a tool's header comes before its first event. Small batches
         // yield to the event loop, so a flood delays neither SIGINT nor a timer by more than a batch.
+        const quiet = this.a.ringQuiet !== undefined ? this.maps[this.a.ringQuiet] : undefined;
+        const flag = (on: boolean): Buffer => Buffer.from([on ? 1 : 0, 0, 0, 0, 0, 0, 0, 0]);
         this.reader = RingBufReader.withOffsets({ fd: m.fd, maxEntries: this.ringBytes() }, (b, off, len) => this.onRecord(b, off, len),
-          { start: false, budgetBytes: DRAIN_BATCH_BYTES });
+          { start: false, budgetBytes: DRAIN_BATCH_BYTES, ...(quiet ? { coalesce: { setQuiet: (on: boolean) => quiet.update(0, flag(on)) } } : {}) });
       }
       if (this.a.lossCounter >= 0 || (this.a.mapErrorCounter ?? -1) >= 0) {
         const t = setInterval(() => this.reportLoss(), 1000);

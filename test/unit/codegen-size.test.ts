@@ -23,13 +23,13 @@ const PINNED: Record<string, number> = {
   '@[pid] = count()': 38,
   '@[comm] = hist(arg)': 86,
   '@[comm, pid] = sum(arg)': 46,
-  'printf pid, comm': 34,
+  'printf pid, comm': 36,
   '@[str(filename)] = count()': 49,
   'filter /pid == X/ count()': 16,
   'filter /comm == "loadgen"/ @[comm] = count()': 63,
   '@start[tid] = nsecs; delete (enter + exit)': 39,
   '@ = hist(nsecs - @start[tid]) (enter + exit)': 144,
-  'printf("%s", str(filename))': 39,
+  'printf("%s", str(filename))': 41,
   '@[kstack] = count()': 42,
 };
 

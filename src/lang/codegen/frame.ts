@@ -110,6 +110,11 @@ export abstract class FrameGen {
     this.a.ldImm64(dst, mapIndex, PseudoLd.MAP_FD);
   }
 
+  /** dst = address of byte `off` of array map `mapIndex`'s first value (no lookup, never null). */
+  ldMapValue(dst: Reg, mapIndex: number, off: number): void {
+    this.a.ldImm64(dst, (BigInt(off) << 32n) | BigInt(mapIndex), PseudoLd.MAP_VALUE);
+  }
+
   /** r<dst> = FP + off (a stack pointer). */
   lea(dst: Reg, loc: Loc): void {
     this.a.mov64(dst, loc.base);

@@ -101,6 +101,13 @@ export class Shared implements SharedResources {
     return this.ringIndex;
   }
 
+  quietIndex = -1;
+  /** The ring's submit flags, kept by the reader (ScriptArtifact.ringQuiet). */
+  ringQuiet(): number {
+    if (this.quietIndex < 0) this.quietIndex = this.addMap({ name: 'ring_quiet', kind: 'array', keySize: 4, valueSize: 8, maxEntries: 1 });
+    return this.quietIndex;
+  }
+
   loss(): number {
     if (this.lossIndex < 0) this.lossIndex = this.addMap({ name: 'lost', kind: 'percpu_array', keySize: 4, valueSize: 8, maxEntries: 1 });
     return this.lossIndex;
