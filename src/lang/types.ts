@@ -141,15 +141,54 @@ export function align8(n: number): number {
   return (n + 7) & ~7;
 }
 
-/** Builds a tuple type with 8-byte aligned fields. */
+/**
+ * Bytes a value takes as a tuple field: an integer its own width (a bool
+ * one byte), as in a C struct; anything else its memory layout.
+ */
+export function fieldSize(t: Type): number {
+  if (t.kind === 'int') return t.bool ? 1 : t.size;
+  return memSize(t);
+}
+
+function fieldAlign(t: Type): number {
+  switch (t.kind) {
+    case 'int':
+      return fieldSize(t);
+    case 'string':
+      return 1;
+    case 'tuple':
+      return t.fields.reduce((a, f) => Math.max(a, fieldAlign(f)), 1);
+    default:
+      return 8;
+  }
+}
+
+/**
+ * Builds a tuple type laid out like a C struct, as bpftrace does: each field
+ * at its own alignment, the size a multiple of the largest
+ * (`((int8)1, (int16)1, (int32)1)` takes 8 bytes, `((int8)1, "abc")` 5).
+ */
 export function tupleType(fields: Type[]): Type {
   const offsets: number[] = [];
   let off = 0;
+  let align = 1;
   for (const f of fields) {
+    const a = fieldAlign(f);
+    off = Math.ceil(off / a) * a;
     offsets.push(off);
-    off = align8(off + memSize(f));
+    off += fieldSize(f);
+    align = Math.max(align, a);
   }
-  return { kind: 'tuple', fields, offsets, size: off };
+  return { kind: 'tuple', fields, offsets, size: Math.ceil(off / align) * align };
+}
+
+/** Whether two tuple types put the same fields at the same places (a value of one can be copied as bytes into the other). */
+export function sameLayout(a: Type, b: Type): boolean {
+  if (a.kind === 'tuple' && b.kind === 'tuple') {
+    return a.size === b.size && a.fields.length === b.fields.length && a.fields.every((f, i) => a.offsets[i] === b.offsets[i] && sameLayout(f, b.fields[i]));
+  }
+  if (a.kind === 'int' && b.kind === 'int') return fieldSize(a) === fieldSize(b);
+  return memSize(a) === memSize(b);
 }
 
 /** The artifact's ValueType for a type's memory layout. */
@@ -161,7 +200,7 @@ export function valueTypeOf(t: Type, stackMap = -1): ValueType {
     case 'string':
       return { kind: 'string', size: t.size };
     case 'tuple':
-      return { kind: 'tuple', size: t.size, fields: t.fields.map((f, i) => ({ offset: t.offsets[i], type: valueTypeOf(f, stackMap) })) };
+      return { kind: 'tuple', size: t.size, fields: t.fields.map((f, i) => ({ offset: t.offsets[i], type: fieldValueType(f, stackMap) })) };
     case 'buffer':
       return { kind: 'buffer', size: t.size };
     case 'kstack':
@@ -186,6 +225,12 @@ export function valueTypeOf(t: Type, stackMap = -1): ValueType {
     case 'none':
       return { kind: 'none' };
   }
+}
+
+/** A tuple field's ValueType: integers at their own width (fieldSize). */
+function fieldValueType(t: Type, stackMap: number): ValueType {
+  const v = valueTypeOf(t, stackMap);
+  return v.kind === 'int' && t.kind === 'int' ? { ...v, size: t.size } : v;
 }
 
 /** Byte size of a ValueType as laid out by the code generator. */
@@ -299,8 +344,14 @@ export function storedType(t: Type): Type {
     if (t.bool) return BOOL;
     return t.ptr && !t.embedded ? { kind: 'int', size: 8, signed: false, ptr: t.ptr } : { kind: 'int', size: 8, signed: t.signed };
   }
-  if (t.kind === 'tuple') return tupleType(t.fields.map(storedType));
+  if (t.kind === 'tuple') return tupleType(t.fields.map(storedField));
   return t;
+}
+
+/** Stored form of a tuple field: integers keep their width (C layout), pointers and nested tuples as stored. */
+export function storedField(t: Type): Type {
+  if (t.kind === 'int') return t.ptr && !t.embedded ? { kind: 'int', size: 8, signed: false, ptr: t.ptr } : t.bool ? t : { kind: 'int', size: t.size, signed: t.signed };
+  return storedType(t);
 }
 
 export function isStorable(t: Type): boolean {

@@ -9,8 +9,11 @@ import { leftSpine } from '../semantic';
 import type { Loc, Lowering } from '../feature';
 import { builtinVar, functionDef } from '../builtins';
 import { cConstant } from '../constants';
-import { isScalar, memSize, type Type } from '../types';
+import { fieldSize, isScalar, memSize, sameLayout, type Type } from '../types';
 import { ContextGen } from './context';
+
+/** Load/store width names by byte count. */
+const WIDTH: Record<number, 'b' | 'h' | 'w' | 'dw'> = { 1: 'b', 2: 'h', 4: 'w', 8: 'dw' };
 
 /** Binary operators evaluated as conditions (jumps), not arithmetic. */
 const CONDITIONS: ReadonlySet<string> = new Set(['==', '!=', '<', '<=', '>', '>=', '&&', '||']);
@@ -154,7 +157,7 @@ export abstract class ExprGen extends ContextGen {
         const loc = this.addr(e.object);
         const ot = this.type(e.object);
         const r = this.temp(e.span);
-        if (ot.kind === 'tuple') this.a.ldx('dw', r, loc.base, loc.off + ot.offsets[e.index]);
+        if (ot.kind === 'tuple') this.loadField(r, { base: loc.base, off: loc.off + ot.offsets[e.index] }, ot.fields[e.index]);
         this.dropLoc(loc);
         this.release(Math.min(mark, this.frameMark));
         return r;
@@ -410,7 +413,7 @@ export abstract class ExprGen extends ContextGen {
         const tt = target.kind === 'tuple' ? target : t;
         if (tt.kind !== 'tuple') break;
         this.zeroPadding(dst, tt);
-        e.elements.forEach((el, i) => this.storeInto(el, { base: dst.base, off: dst.off + tt.offsets[i] }, tt.fields[i]));
+        e.elements.forEach((el, i) => this.storeField(el, { base: dst.base, off: dst.off + tt.offsets[i] }, tt.fields[i]));
         return;
       }
       case 'Variable': {
@@ -485,9 +488,9 @@ export abstract class ExprGen extends ContextGen {
 
   /** Copies a stored value into a possibly wider slot (zero-padding strings, re-laying out tuples). */
   copyValue(dst: Loc, target: Type, src: Loc, t: Type): void {
-    if (target.kind === 'tuple' && t.kind === 'tuple' && target.size !== t.size) {
+    if (target.kind === 'tuple' && t.kind === 'tuple' && !sameLayout(target, t)) {
       this.zeroPadding(dst, target);
-      t.fields.forEach((f, i) => this.copyValue({ base: dst.base, off: dst.off + target.offsets[i] }, target.fields[i], { base: src.base, off: src.off + t.offsets[i] }, f));
+      t.fields.forEach((f, i) => this.copyField({ base: dst.base, off: dst.off + target.offsets[i] }, target.fields[i], { base: src.base, off: src.off + t.offsets[i] }, f));
       return;
     }
     const vs = memSize(t), ts = memSize(target);
@@ -495,10 +498,41 @@ export abstract class ExprGen extends ContextGen {
     if (ts > vs) this.zero({ base: dst.base, off: dst.off + vs }, ts - vs);
   }
 
+  /** Stores a tuple element into its field: an integer at the field's own width (C layout). */
+  private storeField(e: Expr, dst: Loc, field: Type): void {
+    if (field.kind !== 'int' || fieldSize(field) === 8 || !isScalar(this.type(e))) {
+      this.storeInto(e, dst, field);
+      return;
+    }
+    const r = this.scalar(e);
+    this.a.stx(WIDTH[fieldSize(field)], dst.base, dst.off, r);
+    this.release1(r);
+  }
+
+  /** Loads an integer tuple field into `r`, sign-extended when signed. */
+  private loadField(r: Reg, src: Loc, field: Type): void {
+    const n = fieldSize(field);
+    this.a.ldx(WIDTH[n] ?? 'dw', r, src.base, src.off);
+    if (field.kind === 'int' && field.signed && n < 8) {
+      this.a.lsh64(r, 64 - n * 8);
+      this.a.arsh64(r, 64 - n * 8);
+    }
+  }
+
+  /** One field of a tuple copied into a field of another layout (integers converted between widths). */
+  private copyField(dst: Loc, target: Type, src: Loc, t: Type): void {
+    if (target.kind !== 'int' || t.kind !== 'int' || fieldSize(target) === fieldSize(t)) {
+      this.copyValue(dst, target, src, t);
+      return;
+    }
+    this.loadField(R0, src, t);
+    this.a.stx(WIDTH[fieldSize(target)], dst.base, dst.off, R0);
+  }
+
   /** Zeroes the gaps between tuple fields (string fields are fully written by their stores). */
   zeroPadding(dst: Loc, t: Extract<Type, { kind: 'tuple' }>): void {
     t.fields.forEach((f, i) => {
-      const end = t.offsets[i] + memSize(f);
+      const end = t.offsets[i] + fieldSize(f);
       const next = i + 1 < t.fields.length ? t.offsets[i + 1] : t.size;
       if (next > end) this.zero({ base: dst.base, off: dst.off + end }, next - end);
     });

@@ -68,6 +68,8 @@ export abstract class FrameGen {
   }
 
   type(e: Expr): Type {
+    // a variable's slot holds its final (widest) type, whatever it was where this read was typed
+    if (e.kind === 'Variable') return this.inst.vars.get(e.name) ?? this.inst.exprs.get(e) ?? NONE;
     return this.inst.exprs.get(e) ?? NONE;
   }
 

@@ -13,7 +13,7 @@ import { AGGREGATIONS, aggregationDef } from '../aggregations';
 import { builtinNames, builtinVar, functionDef, functionNames, namedValueType } from '../builtins';
 import type { NamedValueTypeDef, TypeRules } from '../feature';
 import {
-  type AddrSpace, type CType, type Type, BOOL, INT64, NONE, UINT64, isStorable, memSize, sameShape, storedType, tupleType, typeName, unify,
+  type AddrSpace, type CType, type Type, BOOL, INT64, NONE, UINT64, isStorable, memSize, sameShape, storedField, storedType, tupleType, typeName, unify,
 } from '../types';
 import {
   type CheckerFacts, type MapInfo, type SemanticOptions, btfIdPointer, btfPointer, cTypesOf, castType, fieldType, foldConst, hint, leftSpine, nonNeg,
@@ -291,7 +291,7 @@ export abstract class ExprChecker implements TypeRules {
         const ts = e.elements.map((x) => {
           const t = this.type(x);
           if (!isStorable(t)) this.error(`${typeName(t)} cannot be stored in a tuple`, x.span);
-          return storedType(t);
+          return storedField(t);
         });
         return tupleType(ts);
       }
