@@ -273,11 +273,11 @@ function parseAarch64Arg(spec: string, size: number, signed: boolean, operand: s
   throw new UsdtArgError(spec, 'expected a register (x0, w0, sp), [reg, offset] or a constant');
 }
 
-/** Splits an argument string on blanks and parses every argument. */
+/** Splits an argument string on blanks (not those inside AArch64's `[sp, 8]`) and parses every argument. */
 export function parseUsdtArgs(argString: string, elf?: ElfFile): UsdtArg[] {
   const s = argString.trim();
   if (!s) return [];
-  return s.split(/\s+/).map((a) => parseUsdtArg(a, elf));
+  return (s.match(/(?:\[[^\]]*\]|[^\s[])+/g) ?? []).map((a) => parseUsdtArg(a, elf));
 }
 
 /**

@@ -18,6 +18,7 @@ import { featureTest, kernelTest } from '../helpers/kernel';
 import { buildFixture } from '../helpers/fixtures';
 import { loadScript, type Loaded } from './lang-helpers';
 import { Target, attachAll } from './lang-target';
+import { runTsbpf } from '../helpers/tsbpf';
 import { hostArch, type Arch } from '../../src/arch';
 import { Btf } from '../../src/ebpf/btf';
 import { attachKprobe, closeLinks, type Link } from '../../src/ebpf/attach';
@@ -114,4 +115,17 @@ featureTest('arch: a kprobe on the architecture\'s syscall wrapper counts exactl
     l?.close();
     await t.end();
   }
+});
+
+kernelTest('arch: USDT arguments in this architecture\'s operand forms (registers, memory off a register, constants) read exactly', async () => {
+  const bin = buildFixture('usdt_target');
+  // 5 iterations: loop(i, i*3, 5, -1) as the compiler wrote it, raw_forms' hand-written
+  // note (33, 9, &fixture_table, -3, 2); -c starts the fixture once the probes are attached.
+  const r = await runTsbpf(['-c', `${bin} 5`, '-e',
+    `usdt:${bin}:app:loop { @i = sum(arg0); @i3 = sum(arg1); @five = sum(arg2); @neg = sum(arg3); }
+     usdt:${bin}:app:raw_forms { @n = count(); @t2 = sum(arg0); @c1 = sum(arg1); @m = sum(arg3); @dl = sum(arg4); }`]);
+  assert.equal(r.code, 0, r.stderr);
+  const v = (name: string): string | undefined => new RegExp(`^@${name}: (-?\\d+)$`, 'm').exec(r.stdout)?.[1];
+  assert.deepEqual([v('i'), v('i3'), v('five'), v('neg')], ['10', '30', '25', '-5'], r.stdout);
+  assert.deepEqual([v('n'), v('t2'), v('c1'), v('m'), v('dl')], ['5', '165', '45', '-15', '10'], r.stdout);
 });

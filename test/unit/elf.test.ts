@@ -6,8 +6,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ElfFile, ElfError, SymbolNotFoundError, findSymbols, globToRegExp, symbolFileOffset, isPIE, buildId, PT_LOAD } from '../../src/ebpf/elf';
 import { buildFixture } from '../helpers/fixtures';
+import { hostArch } from '../../src/arch';
+import { X86_64 } from '../../src/arch/x86_64';
 
-const LIBC = ['/lib/x86_64-linux-gnu/libc.so.6', '/usr/lib/x86_64-linux-gnu/libc.so.6'].find((p) => fs.existsSync(p)) ?? '/lib/x86_64-linux-gnu/libc.so.6';
+// this machine's multiarch directory (x86_64-linux-gnu, aarch64-linux-gnu)
+const MULTIARCH = (hostArch() ?? X86_64).multiarch;
+const LIBC = [`/lib/${MULTIARCH}/libc.so.6`, `/usr/lib/${MULTIARCH}/libc.so.6`].find((p) => fs.existsSync(p)) ?? `/lib/${MULTIARCH}/libc.so.6`;
 const BASH = '/bin/bash';
 
 function run(cmd: string, args: string[]): string {
