@@ -135,7 +135,9 @@ test('non-PIE executables are ET_EXEC and offsets still resolve', (t) => {
 function assertPrologue(file: string, off: number): void {
   const bytes = ElfFile.open(file).readAt(off, 8);
   const hex = bytes.toString('hex');
-  assert.ok(hex.startsWith('554889e5') || hex.startsWith('f30f1efa554889e5'), `prologue at 0x${off.toString(16)} in ${file}: ${hex}`);
+  // x86-64: push %rbp; mov %rsp,%rbp (after endbr64 or not). AArch64: stp x29, x30, [sp, #-N]!; mov x29, sp
+  const aarch64 = bytes[0] === 0xfd && bytes[1] === 0x7b && bytes[3] === 0xa9 && hex.slice(8) === 'fd030091';
+  assert.ok(hex.startsWith('554889e5') || hex.startsWith('f30f1efa554889e5') || aarch64, `prologue at 0x${off.toString(16)} in ${file}: ${hex}`);
 }
 
 test('symbolFileOffset points at the function code (nm value via PT_LOAD)', () => {
