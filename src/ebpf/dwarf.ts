@@ -48,6 +48,9 @@ const FORM = {
   gnuAddrIndex: 0x1f01, gnuStrIndex: 0x1f02, gnuRefAlt: 0x1f20, gnuStrpAlt: 0x1f21,
 } as const;
 const ATE = { boolean: 0x02, float: 0x04, signed: 0x05, signedChar: 0x06, unsigned: 0x07, unsignedChar: 0x08, utf: 0x10 } as const;
+const NAMED_TYPE_TAGS = new Map<number, 'struct' | 'union' | 'enum' | 'typedef'>([
+  [TAG.structure, 'struct'], [TAG.class, 'struct'], [TAG.union, 'union'], [TAG.enumeration, 'enum'], [TAG.typedef, 'typedef'],
+]);
 const UT = { compile: 1, type: 2, partial: 3, skeleton: 4, splitCompile: 5, splitType: 6 } as const;
 
 /** Cursor over a buffer; every read checks the bounds. */
@@ -193,6 +196,8 @@ export class DebugInfo {
   /** DIE identity (unit index, offset) → BTF id, for the types converted so far. */
   private readonly typeIds = new Map<string, number>();
   private readonly funcs = new Map<string, { unit: Unit; die: Die }>();
+  /** Named type definitions ('struct Foo', 'typedef FILE', ...), the first of each name. */
+  private readonly namedTypes = new Map<string, { unit: Unit; offset: number }>();
   private btfCache?: Btf;
   private readonly convertedFuncs = new Map<string, DwarfFunction>();
 
@@ -239,7 +244,17 @@ export class DebugInfo {
     return fn;
   }
 
-  /** The BTF of every type converted so far (call after func()). */
+  /** The BTF id of a named type (`tag` struct, union, enum or typedef), converted on first use. */
+  findType(tag: 'struct' | 'union' | 'enum' | 'typedef', name: string): number | undefined {
+    const t = this.namedTypes.get(`${tag} ${name}`);
+    if (!t) return undefined;
+    const before = this.builder.nextId;
+    const id = this.convert(t.unit, t.offset);
+    if (this.builder.nextId !== before) this.btfCache = undefined;
+    return id;
+  }
+
+  /** The BTF of every type converted so far (call after func() or findType()). */
   btf(): Btf {
     return (this.btfCache ??= Btf.parse(this.builder.build()));
   }
@@ -317,6 +332,11 @@ export class DebugInfo {
       }
       const d = this.die(u, pos);
       pos = d.next;
+      const typeTag = NAMED_TYPE_TAGS.get(d.tag);
+      if (typeTag && !d.attrs.has(AT.declaration)) {
+        const n = this.str(u, d.attrs.get(AT.name));
+        if (n && !this.namedTypes.has(`${typeTag} ${n}`)) this.namedTypes.set(`${typeTag} ${n}`, { unit: u, offset: d.offset });
+      }
       if (d.tag === TAG.subprogram) {
         const name = this.str(u, d.attrs.get(AT.name));
         const spec = d.attrs.get(AT.specification) ?? d.attrs.get(AT.abstractOrigin);

@@ -159,7 +159,8 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
     instances.push(...groups.values());
   });
 
-  const sem = analyze(program, instances.map((i) => ({ probeIndex: i.probeIndex, ctx: i.ctx })), { params, strlen, unsafe: !!opts.unsafe, target });
+  const userBinaries = [...new Set(instances.flatMap((i) => i.attach.flatMap((a) => (a.kind === 'uprobe' ? [a.path] : []))))];
+  const sem = analyze(program, instances.map((i) => ({ probeIndex: i.probeIndex, ctx: i.ctx })), { params, strlen, unsafe: !!opts.unsafe, target, userBinaries });
   for (const d of program.mapDecls) {
     const m = sem.maps.get(`@${d.name}`);
     if (!m) sem.warnings.push({ severity: 'WARNING', message: `Unused map: @${d.name}`, span: d.span, notes: [] });

@@ -11,6 +11,20 @@ import { UserError } from '../errors';
 
 export class CTypeError extends UserError {}
 
+/**
+ * Types from the DWARF of the binaries a script's uprobes probe (as BTF,
+ * lang/providers/uprobe-dwarf.ts): what `(struct Foo *)arg0` and the
+ * uprobe `args` of those binaries name.
+ */
+export interface UserTypes {
+  /** The first probed binary that defines `tag name`, and the type's id in its BTF. */
+  find(tag: 'struct' | 'union' | 'enum' | 'typedef', name: string): { file: string; id: number } | undefined;
+  btf(file: string): KernelBtf;
+}
+
+/** Where a record's layout is: the script's definition, or an id in kernel BTF or in a binary's. */
+type RecordSource = 'script' | { btf: KernelBtf; id: number; file?: string };
+
 /** A member of a record: where it is and what it holds. */
 export interface CMember {
   offset: number;
@@ -48,7 +62,7 @@ interface ScriptRecord {
 export class CTypes {
   private readonly layouts = new Map<string, ScriptRecord>();
 
-  constructor(private readonly defs: readonly TypeDef[], private readonly kernelBtf: () => KernelBtf | null) {}
+  constructor(private readonly defs: readonly TypeDef[], private readonly kernelBtf: () => KernelBtf | null, private readonly userTypes: UserTypes | null = null) {}
 
   /**
    * The type `base` followed by `pointerDepth` stars; undefined when the name
@@ -70,30 +84,44 @@ export class CTypes {
     const m = /^(struct|union|enum) (\w+)$/.exec(name);
     if (m && m[1] !== 'enum') return { kind: 'record', tag: m[1] as 'struct' | 'union', name: m[2] };
     const btf = typedefs || m ? this.kernelBtf() : null;
-    if (!btf) return undefined;
-    const id = m ? btf.find(m[2], 'enum') ?? btf.find(m[2], 'enum64') : btf.find(name, 'typedef');
-    return id === undefined ? undefined : this.fromBtf(id);
+    const id = !btf ? undefined : m ? btf.find(m[2], 'enum') ?? btf.find(m[2], 'enum64') : btf.find(name, 'typedef');
+    if (id !== undefined) return this.fromBtf(id);
+    // then the probed binaries' typedefs and enums (reading their DWARF only when the kernel has no such name)
+    const user = typedefs || m ? this.userTypes?.find(m ? 'enum' : 'typedef', m ? m[2] : name) : undefined;
+    return user ? this.fromBtf(user.id, user.file) : undefined;
   }
 
   /** Where a record's layout comes from: the script's definition, else kernel BTF (its id); a message when neither has it. */
-  private recordSource(rec: Extract<CType, { kind: 'record' }>): 'script' | number {
-    if (rec.btf !== undefined) return rec.btf;
+  private recordSource(rec: Extract<CType, { kind: 'record' }>): RecordSource {
+    if (rec.btf !== undefined) {
+      if (rec.file !== undefined) {
+        if (!this.userTypes) throw new CTypeError(`${rec.tag} ${rec.name} comes from ${rec.file}, whose types this compilation does not read`);
+        return { btf: this.userTypes.btf(rec.file), id: rec.btf, file: rec.file };
+      }
+      const k = this.kernelBtf();
+      if (k) return { btf: k, id: rec.btf };
+    }
+    // the script's definition, then the kernel's BTF, then the probed binaries' DWARF (which can
+    // take seconds to index for a large library: only for names the kernel does not have)
     if (this.defs.some((d) => d.tag === rec.tag && d.name === rec.name)) return 'script';
     const btf = this.kernelBtf();
     const id = btf?.find(rec.name, rec.tag);
-    if (id === undefined) throw new CTypeError(`unknown type: ${rec.tag} ${rec.name}${btf ? '' : ' (no script definition, and kernel BTF is unavailable)'}`);
-    return id;
+    if (btf && id !== undefined) return { btf, id };
+    const user = this.userTypes?.find(rec.tag, rec.name);
+    if (user && this.userTypes) return { btf: this.userTypes.btf(user.file), id: user.id, file: user.file };
+    throw new CTypeError(`unknown type: ${rec.tag} ${rec.name}${btf ? '' : ' (no script definition, and kernel BTF is unavailable)'}`);
   }
 
-  /** A kernel BTF type as a C type (typedefs and qualifiers looked through). */
-  fromBtf(id: number): CType {
-    const btf = this.kernelBtf();
+  /** A BTF type (the kernel's, or with `file` that binary's) as a C type (typedefs and qualifiers looked through). */
+  fromBtf(id: number, file?: string): CType {
+    const btf = file === undefined ? this.kernelBtf() : this.userTypes?.btf(file);
     if (!btf) return { kind: 'void' };
     const rid = btf.resolve(id);
     const kind = btf.kind(rid);
     if (kind === 'struct' || kind === 'union') {
       // by id and name only: reading the whole type would decode every member (task_struct has hundreds)
-      return { kind: 'record', tag: kind, name: btf.typeName(rid).replace(/^(struct|union) /, ''), btf: rid };
+      const rec: CType = { kind: 'record', tag: kind, name: btf.typeName(rid).replace(/^(struct|union) /, ''), btf: rid };
+      return file !== undefined ? { ...rec, file } : rec;
     }
     const t = btf.type(rid);
     switch (t.kind) {
@@ -103,9 +131,9 @@ export class CTypes {
       case 'enum64':
         return { kind: 'int', size: intSize(t.size), signed: t.signed };
       case 'ptr':
-        return { kind: 'ptr', to: this.fromBtf(t.type) };
+        return { kind: 'ptr', to: this.fromBtf(t.type, file) };
       case 'array':
-        return { kind: 'array', elem: this.fromBtf(t.type), length: t.nelems };
+        return { kind: 'array', elem: this.fromBtf(t.type, file), length: t.nelems };
       default:
         return { kind: 'void' };
     }
@@ -124,7 +152,7 @@ export class CTypes {
         return c.length * this.sizeOf(c.elem);
       case 'record': {
         const src = this.recordSource(c);
-        if (src !== 'script') return this.kernelBtf()?.sizeOf(src) ?? 0;
+        if (src !== 'script') return src.btf.sizeOf(src.id);
         return this.scriptRecord(c.tag, c.name, new Set()).size;
       }
     }
@@ -134,11 +162,9 @@ export class CTypes {
   member(rec: Extract<CType, { kind: 'record' }>, name: string): CMember | string {
     const src = this.recordSource(rec);
     if (src === 'script') return this.scriptRecord(rec.tag, rec.name, new Set()).members.get(name) ?? `${rec.tag} ${rec.name} has no member '${name}'`;
-    const btf = this.kernelBtf();
-    if (!btf) return 'kernel BTF is not available';
-    const m = btf.findMember(src, name);
-    if (!m) return `${btf.typeName(src)} has no member '${name}'`;
-    return { offset: Math.floor(m.bitOffset / 8), type: this.fromBtf(m.type), ...(m.bitfieldSize ? { bits: m.bitfieldSize } : {}) };
+    const m = src.btf.findMember(src.id, name);
+    if (!m) return `${src.btf.typeName(src.id)} has no member '${name}'`;
+    return { offset: Math.floor(m.bitOffset / 8), type: this.fromBtf(m.type, src.file), ...(m.bitfieldSize ? { bits: m.bitfieldSize } : {}) };
   }
 
   /** Byte offset of `a.b.c` in a record (offsetof). */

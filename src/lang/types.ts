@@ -27,7 +27,8 @@ export type CType =
   | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean }
   | { kind: 'void' }
   | { kind: 'ptr'; to: CType }
-  | { kind: 'record'; tag: 'struct' | 'union'; name: string; btf?: number }
+  /** `btf`: its id in kernel BTF, or with `file` in the BTF made from that binary's DWARF (uprobes). */
+  | { kind: 'record'; tag: 'struct' | 'union'; name: string; btf?: number; file?: string }
   | { kind: 'array'; elem: CType; length: number };
 
 /** Which memory a pointer points into: bpf_probe_read_kernel or bpf_probe_read_user reads it. */

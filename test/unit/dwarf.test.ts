@@ -33,7 +33,7 @@ for (const version of ['-gdwarf-5', '-gdwarf-4']) {
       const work = d.func('work');
       assert.ok(work);
       const btf = d.btf();
-      assert.deepEqual(work.params.map((p) => `${btf.typeName(p.type)} ${p.name}`), ['int * n', 'char c', 'struct point * p']);
+      assert.deepEqual(work.params.map((p) => `${btf.typeName(p.type)} ${p.name}`), ['int * n', 'char c', 'struct tsbpf_point * p']);
       assert.equal(work.address, BigInt(elf.symbol('work')?.value ?? -1));
       const point = btf.resolve(btf.type(btf.resolve(work.params[2].type)).kind === 'ptr' ? (btf.type(btf.resolve(work.params[2].type)) as { type: number }).type : 0);
       assert.deepEqual(btf.members(point).map((m) => [m.name, m.bitOffset / 8]), [['x', 0], ['y', 4]]);

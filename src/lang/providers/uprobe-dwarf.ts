@@ -10,6 +10,7 @@
  */
 import { debugInfoFor, DwarfError, type DebugInfo } from '../../ebpf/dwarf';
 import type { Btf } from '../../ebpf/btf';
+import type { UserTypes } from '../ctypes';
 import type { TracepointField, TracepointFormat } from '../../sys/tracefs';
 import { argOffsets, type Arch } from '../../arch';
 
@@ -60,7 +61,7 @@ export function uprobeArgs(binary: string, func: string, arch: Arch): Tracepoint
     const s = scalarOf(btf, p.type);
     // parameters past the argument registers are on the stack; a struct by value takes several registers
     if (!s || i >= regs.length || !p.name) return;
-    fields.push({ name: p.name, type: btf.typeName(p.type), offset: regs[i], size: s.size, signed: s.signed, dataLoc: false });
+    fields.push({ name: p.name, type: btf.typeName(p.type), offset: regs[i], size: s.size, signed: s.signed, dataLoc: false, btfType: { id: p.type, file: binary } });
   });
   return { category: 'uprobe', event: func, id: 0, commonFields: [], fields, printFmt: '' };
 }
@@ -92,4 +93,32 @@ export function sourceLineAddresses(binary: string, file: string, line: number):
     if (e instanceof DwarfError) return e.message;
     throw e;
   }
+}
+
+/** The C types of the binaries `files` (uprobe targets), searched in order, for casts and `args` members. */
+export function userTypesOf(files: readonly string[]): UserTypes {
+  const infos = (): { file: string; d: DebugInfo }[] => files.flatMap((file) => {
+    const d = info(file);
+    return typeof d === 'string' ? [] : [{ file, d }];
+  });
+  return {
+    find(tag, name) {
+      for (const { file, d } of infos()) {
+        let id: number | undefined;
+        try {
+          id = d.findType(tag, name);
+        } catch (e) {
+          if (e instanceof DwarfError) continue; // this binary's DWARF is unreadable: try the next one
+          throw e;
+        }
+        if (id !== undefined) return { file, id };
+      }
+      return undefined;
+    },
+    btf(file) {
+      const d = info(file);
+      if (typeof d === 'string') throw new DwarfError(d);
+      return d.btf();
+    },
+  };
 }

@@ -415,7 +415,8 @@ export abstract class ExprChecker implements TypeRules {
         ]);
       }
       // pointer fields point into user memory in syscall tracepoints (their arguments), else the kernel's (bpftrace's rule)
-      return fieldType(f, this.opts.strlen, { ctypes: this.ctypes, space: tp.category === 'syscalls' ? 'user' : 'kernel' });
+      // (and a uprobe's `args`, its parameters from DWARF, are the process's)
+      return fieldType(f, this.opts.strlen, { ctypes: this.ctypes, space: tp.category === 'syscalls' || this.ctx.user ? 'user' : 'kernel' });
     }
     if (ot.kind === 'none') return NONE;
     return this.error(`cannot access field '${name}' of ${typeName(ot)}`, span);

@@ -8,7 +8,7 @@ import type { Aggregation } from '../artifact';
 import { type Diagnostic, nearestNames } from '../diagnostics';
 import type { ProbeContext } from '../probes';
 import { type AddrSpace, type Type, CAST_TYPES, UINT64 } from '../types';
-import { CTypes } from '../ctypes';
+import { CTypes, valueOfCType } from '../ctypes';
 import type { TracepointField } from '../../sys/tracefs';
 
 export interface MapInfo {
@@ -57,6 +57,8 @@ export interface SemanticOptions {
   unsafe: boolean;
   /** Struct definitions written in the script (for offsetof). */
   typeDefs?: readonly TypeDef[];
+  /** Binaries the script's uprobes probe: their DWARF types come after the script's, before the kernel's. */
+  userBinaries?: readonly string[];
 }
 
 
@@ -71,16 +73,27 @@ export function btfIdPointer(target: Target, id: number | undefined): Type {
   return { kind: 'int', size: 8, signed: false, ptr: { to: cTypesOf({ target }).fromBtf(id), space: 'kernel' } };
 }
 
-const C_TYPES = new WeakMap<Target, Map<readonly TypeDef[], CTypes>>();
+const C_TYPES = new WeakMap<Target, WeakMap<readonly TypeDef[], Map<string, CTypes>>>();
 const NO_DEFS: readonly TypeDef[] = [];
 
-/** The C types of a compilation: the script's definitions, then the target's BTF (one instance per target and script). */
-export function cTypesOf(opts: Pick<SemanticOptions, 'target' | 'typeDefs'>): CTypes {
+/**
+ * The C types of a compilation: the script's definitions, the DWARF of its
+ * uprobe binaries, then the target's BTF (one instance per target, script and binaries).
+ */
+export function cTypesOf(opts: Pick<SemanticOptions, 'target' | 'typeDefs' | 'userBinaries'>): CTypes {
   const defs = opts.typeDefs ?? NO_DEFS;
+  const files = opts.userBinaries ?? [];
   let byDefs = C_TYPES.get(opts.target);
-  if (!byDefs) C_TYPES.set(opts.target, (byDefs = new Map()));
-  let c = byDefs.get(defs);
-  if (!c) byDefs.set(defs, (c = new CTypes(defs, () => optionalBtf(opts.target))));
+  if (!byDefs) C_TYPES.set(opts.target, (byDefs = new WeakMap()));
+  let byFiles = byDefs.get(defs);
+  if (!byFiles) byDefs.set(defs, (byFiles = new Map()));
+  const key = files.join('\0');
+  let c = byFiles.get(key);
+  if (!c) {
+    // the DWARF reader only when there are uprobe binaries to read
+    const user = files.length ? (require('../providers/uprobe-dwarf') as typeof import('../providers/uprobe-dwarf')).userTypesOf(files) : null;
+    byFiles.set(key, (c = new CTypes(defs, () => optionalBtf(opts.target), user)));
+  }
   return c;
 }
 
@@ -100,6 +113,10 @@ export interface SemanticResult {
  */
 export function fieldType(f: TracepointField, strlen: number, pointees?: { ctypes: CTypes; space: AddrSpace }): Type {
   if (f.dataLoc) return { kind: 'string', size: strlen };
+  if (f.btfType && pointees) {
+    const v = valueOfCType(pointees.ctypes.fromBtf(f.btfType.id, f.btfType.file), pointees.space);
+    if (typeof v !== 'string') return v;
+  }
   const base = f.type.replace(/\[.*\]$/, '').trim();
   if (f.arrayLen !== undefined) {
     if (/\bchar$/.test(base) && !base.includes('*')) return { kind: 'string', size: f.arrayLen };
@@ -159,7 +176,7 @@ export function hint(name: string, cands: Iterable<string>): string[] {
  * to any C type (`int32 *`, `struct point *`, `struct task_struct **`) into
  * `space` (the probe's: user memory in uprobes and USDT, else the kernel's).
  */
-export function castType(opts: Pick<SemanticOptions, 'target' | 'typeDefs'>, t: TypeName, space: AddrSpace = 'kernel'): Type | undefined {
+export function castType(opts: Pick<SemanticOptions, 'target' | 'typeDefs' | 'userBinaries'>, t: TypeName, space: AddrSpace = 'kernel'): Type | undefined {
   if (t.pointerDepth > 0) {
     const to = cTypesOf(opts).named(t.base, t.pointerDepth - 1);
     return to ? { kind: 'int', size: 8, signed: false, ptr: { to, space } } : undefined;
