@@ -47,9 +47,15 @@ export function listProbes(patternIn: string, o: ListOptions): number {
       return 0;
     }
     const out: string[] = [];
+    // the providers of one binary join a wildcard listing when it names a binary (`*:/bin/bash:*`) or a process (-l -p PID)
+    const binaryNamed = req.rest.includes('/') || (o.pid !== null && (patternIn === '' || patternIn === '*'));
     for (const p of PROVIDERS) {
       if (!p.list || !providerRe.test(p.name)) continue;
-      if (p.listing === 'alone' || (p.listing !== 'default' && provider === '*')) continue;
+      if (p.listing === 'alone') {
+        if (binaryNamed) out.push(...sortedOnce(p.list(patternIn === '' || patternIn === '*' ? { ...req, rest: '*' } : req)));
+        continue;
+      }
+      if (p.listing !== 'default' && provider === '*') continue;
       out.push(...p.list(req));
     }
     process.stdout.write(out.map((l) => `${l}\n`).join(''));

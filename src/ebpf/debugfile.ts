@@ -54,7 +54,9 @@ export function debugFileFor(binary: string, elf: ElfFile, searchDirs: readonly 
     }
   }
   const tries: { p: string; crc?: number }[] = [];
-  for (const d of searchDirs) {
+  // a relative --debuginfo directory is looked up from the working directory and from the binary's
+  const dirs = searchDirs.flatMap((d) => (path.isAbsolute(d) ? [d] : [d, path.join(path.dirname(binary), d)]));
+  for (const d of dirs) {
     if (buildId) tries.push({ p: path.join(d, '.build-id', buildId.slice(0, 2), `${buildId.slice(2)}.debug`) });
     if (link) tries.push({ p: path.join(d, link.name), crc: link.crc });
     tries.push({ p: path.join(d, `${base}.debug`) }, { p: path.join(d, base) });

@@ -83,35 +83,71 @@ const attachUprobeSpec: Attacher<'uprobe'> = (prog, s) => [attachUprobe(prog, s.
   cookie: s.cookie !== undefined ? BigInt(s.cookie) : undefined, // `probe` of a program serving several points
 })];
 
+/** Whether `p` is a regular file that starts like an ELF object (what a binary wildcard can match). */
+function isElfFile(p: string): boolean {
+  try {
+    if (!fs.statSync(p).isFile()) return false;
+    const fd = fs.openSync(p, 'r');
+    try {
+      const b = Buffer.alloc(4);
+      return fs.readSync(fd, b, 0, 4, 0) === 4 && b.readUInt32BE(0) === 0x7f454c46;
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+}
+
 /**
- * The binary a -l request for a user-space provider names: `PROVIDER:/path:...`,
- * or with -p and `*` (or nothing) the process's executable.
+ * The ELF files a binary wildcard names (`./testprogs/uprobe*`: wildcards in
+ * the last path component), sorted, as written (the directory part kept).
  */
-function listedBinary(provider: string, req: ListRequest): string {
+export function binariesMatching(glob: string): string[] {
+  const slash = glob.lastIndexOf('/');
+  const dir = slash >= 0 ? glob.slice(0, slash) || '/' : '.';
+  const re = globToRegExp(glob.slice(slash + 1));
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => re.test(n)).map((n) => (slash >= 0 ? `${glob.slice(0, slash)}/${n}` : n)).filter(isElfFile).sort();
+}
+
+/**
+ * The binaries a -l request for a user-space provider names: `PROVIDER:/path:...`
+ * (wildcards in its last component), or with -p and `*` (or nothing) the
+ * process's executable.
+ */
+function listedBinaries(provider: string, req: ListRequest): string[] {
   const rest = req.rest;
   const sep = rest.lastIndexOf(':');
   let file = sep >= 0 ? rest.slice(0, rest.indexOf(':') >= 0 && provider === 'usdt' ? rest.indexOf(':') : sep) : rest;
   if ((file === '*' || file === '') && req.pid !== undefined) file = fs.readlinkSync(`/proc/${req.pid}/exe`);
-  if (!file || file.includes('*')) throw new UserError(`listing ${provider} probes needs a binary path (${provider}:/path:*) or -p PID`);
+  if (!file || file === '*') throw new UserError(`listing ${provider} probes needs a binary path (${provider}:/path:*) or -p PID`);
+  if (isGlob(file)) return binariesMatching(file);
   if (!fs.existsSync(file)) throw new UserError(`${file}: no such file`);
-  return file;
+  return [file];
 }
 
 function uprobeProvider(name: string, aliases: string[], retprobe: boolean) {
-  return provider({
+  const def = provider({
     name,
     aliases,
     listing: 'alone',
     list(req: ListRequest) {
-      const file = listedBinary(name, req);
       const sep = req.rest.lastIndexOf(':');
       const fnGlob = sep >= 0 ? req.rest.slice(sep + 1) || '*' : '*';
-      const names = [...new Set(findSymbols(file, fnGlob, { functionsOnly: true }).map((s) => s.name))];
-      // -lv: each function's parameters from the binary's DWARF, as bpftrace lists them
-      return names.flatMap((s) => [`${name}:${file}:${s}`, ...(req.verbose && !retprobe ? uprobeArgLines(file, s) : [])]);
+      return listedBinaries(name, req).flatMap((file) => {
+        const names = [...new Set(findSymbols(file, fnGlob, { functionsOnly: true }).map((s) => s.name))];
+        // -lv: each function's parameters from the binary's DWARF, as bpftrace lists them
+        return names.flatMap((s) => [`${name}:${file}:${s}`, ...(req.verbose && !retprobe ? uprobeArgLines(file, s) : [])]);
+      });
     },
     attach: { uprobe: attachUprobeSpec },
-    expand(ap: AttachPoint, opts: ProviderOptions) {
+    expand(ap: AttachPoint, opts: ProviderOptions): ExpandedPoint[] {
       if (ap.parts.length < 2) throw err(ap, `${name} needs a binary and a function: ${name}:/path:FUNC`);
       let binArg = ap.parts.slice(0, -1).join(':');
       let target = ap.parts[ap.parts.length - 1];
@@ -121,6 +157,20 @@ function uprobeProvider(name: string, aliases: string[], retprobe: boolean) {
       if (at > 0 && /^\d+$/.test(target) && !resolveBinary(binArg, opts.pid)) {
         source = binArg.slice(at + 1);
         binArg = binArg.slice(0, at);
+      }
+      // `*` with -p: every object the process maps; a wildcard path: every ELF file it matches
+      const many = binArg === '*' && opts.pid !== undefined ? processObjects(opts.pid) : isGlob(binArg) && source === undefined ? binariesMatching(binArg) : null;
+      if (many) {
+        const points = many.flatMap((p): ExpandedPoint[] => {
+          try {
+            return def.expand({ ...ap, parts: [p, target] }, opts);
+          } catch (e) {
+            if (e instanceof UserError) return []; // this object has no such function
+            throw e;
+          }
+        });
+        if (!points.length) throw err(ap, `${name}: no function matches '${target}' in ${binArg === '*' ? `the objects of process ${opts.pid}` : `the files matching '${binArg}'`}`);
+        return points;
       }
       const path = resolveBinary(binArg, opts.pid);
       if (!path) throw err(ap, `${name}: cannot find binary or library '${binArg}'${opts.pid !== undefined ? ` (also looked in process ${opts.pid})` : ''}`);
@@ -192,6 +242,7 @@ function uprobeProvider(name: string, aliases: string[], retprobe: boolean) {
       return out;
     },
   });
+  return def;
 }
 
 export const uprobe = uprobeProvider('uprobe', ['u'], false);
@@ -233,11 +284,12 @@ export const usdtProvider = provider({
   list(req) {
     const file0 = req.rest.slice(0, req.rest.indexOf(':') >= 0 ? req.rest.indexOf(':') : undefined);
     if ((file0 === '*' || file0 === '') && req.pid !== undefined) return listProcessUsdt(req.rest, req.pid);
-    const file = listedBinary('usdt', req);
     const out: string[] = [];
-    for (const p of readUsdtProbes(file)) {
-      const name = `usdt:${file}:${p.provider}:${p.name}`;
-      if (req.matches(name) || req.rest.endsWith(':*') || req.rest === file) out.push(name);
+    for (const file of listedBinaries('usdt', req)) {
+      for (const p of readUsdtProbes(file)) {
+        const name = `usdt:${file}:${p.provider}:${p.name}`;
+        if (req.matches(name) || req.rest.endsWith(':*') || req.rest === file) out.push(name);
+      }
     }
     return out;
   },
@@ -256,6 +308,9 @@ export const usdtProvider = provider({
       } catch (e) {
         throw err(ap, `usdt: cannot read the mappings of process ${pid}: ${(e as Error).message}`);
       }
+    } else if (isGlob(ap.parts[0])) {
+      paths = binariesMatching(ap.parts[0]);
+      if (!paths.length) throw err(ap, `usdt: no files match '${ap.parts[0]}'`);
     } else {
       const path = resolveBinary(ap.parts[0], pid);
       if (!path) throw err(ap, `usdt: cannot find binary '${ap.parts[0]}'`);
@@ -272,7 +327,7 @@ export const usdtProvider = provider({
       try {
         probes = findUsdtProbes(path, provider, pname);
       } catch (e) {
-        if (anyObject) continue;
+        if (anyObject || paths.length > 1) continue;
         throw err(ap, `usdt: cannot read probes of ${path}: ${(e as Error).message}`);
       }
       if (!probes.length) {
