@@ -492,6 +492,16 @@ export class Btf {
     return at.length > 1 ? ids.sort((a, b) => a - b) : ids;
   }
 
+  /** Ids of the types of `kind` whose name starts with `prefix` (own types first, then base types). */
+  findPrefix(prefix: string, kind: BtfKindName): number[] {
+    const ids: number[] = [];
+    for (const [name, hit] of this.index()) {
+      if (!name.startsWith(prefix)) continue;
+      for (const id of typeof hit === 'number' ? [hit] : hit) if (this.kind(id) === kind) ids.push(id);
+    }
+    return this.base ? [...ids, ...this.base.findPrefix(prefix, kind)] : ids;
+  }
+
   /** All type ids with this name (own types first, then base types). */
   findAll(name: string, kind?: BtfKindName): number[] {
     let ids = [...this.ownIds(name)];

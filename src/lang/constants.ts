@@ -3,7 +3,8 @@
  * `EPERM`, ... A name is looked up as an enumerator of the target kernel's
  * BTF first (every kernel enum, exact for that kernel), then in the built-in
  * table of uapi #defines (constants-table.ts), so scripts using them run on
- * machines without kernel or libc headers.
+ * machines without kernel or libc headers; `__NR_name` is the architecture's
+ * syscall number.
  */
 import type { Target } from '../target/target';
 import { optionalBtf } from '../target/target';
@@ -18,6 +19,11 @@ export function cConstant(name: string, target: Target): bigint | undefined {
     fromBtf = undefined; // a recorded target without this answer: the table still applies
   }
   if (fromBtf !== undefined) return fromBtf;
+  // __NR_nanosleep: the syscall numbers of the target's architecture (<asm/unistd.h>)
+  if (name.startsWith('__NR_')) {
+    const nr = target.syscallNumbers()?.get(name.slice(5));
+    return nr === undefined ? undefined : BigInt(nr);
+  }
   if (!Object.prototype.hasOwnProperty.call(UAPI_CONSTANTS, name)) return undefined;
   if (X86_ONLY.has(name) && target.arch.name !== 'x86_64') return undefined;
   return BigInt(UAPI_CONSTANTS[name]);

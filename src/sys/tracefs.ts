@@ -153,8 +153,11 @@ export interface TracepointField {
   dataLoc: boolean;
   /** Element count for fixed arrays (`char comm[16]` → 16). */
   arrayLen?: number;
-  /** A uprobe parameter's exact type: its id in the BTF made from `file`'s DWARF (lang/providers/uprobe-dwarf.ts). */
-  btfType?: { id: number; file: string };
+  /**
+   * A parameter's exact type as a BTF id: in kernel BTF (raw tracepoints), or
+   * with `file` in the BTF made from that binary's DWARF (uprobes, lang/providers/uprobe-dwarf.ts).
+   */
+  btfType?: { id: number; file?: string };
 }
 
 export interface TracepointFormat {

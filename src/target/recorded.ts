@@ -40,7 +40,7 @@ export interface TargetRecording {
 }
 
 /** The BTF queries a target answers; the type check below fails when KernelBtf gains one this list lacks. */
-const BTF_METHODS = ['enumerator', 'find', 'findMember', 'funcParams', 'kind', 'memberOffset', 'resolve', 'sizeOf', 'type', 'typeName'] as const;
+const BTF_METHODS = ['enumerator', 'find', 'findMember', 'findPrefix', 'funcParams', 'kind', 'memberOffset', 'resolve', 'sizeOf', 'type', 'typeName'] as const;
 type MissingBtfMethod = Exclude<keyof KernelBtf, (typeof BTF_METHODS)[number]>;
 const allBtfMethodsListed: MissingBtfMethod extends never ? true : never = true;
 void allBtfMethodsListed;

@@ -27,7 +27,7 @@ export type FeatureAnswer =
   | { readonly state: 'unknown'; readonly error: string };
 
 /** The parts of the BTF reader the compiler uses (a recorded target answers exactly these). */
-export type KernelBtf = Pick<Btf, 'enumerator' | 'find' | 'findMember' | 'funcParams' | 'kind' | 'memberOffset' | 'resolve' | 'sizeOf' | 'type' | 'typeName'>;
+export type KernelBtf = Pick<Btf, 'enumerator' | 'find' | 'findMember' | 'findPrefix' | 'funcParams' | 'kind' | 'memberOffset' | 'resolve' | 'sizeOf' | 'type' | 'typeName'>;
 
 export interface Target {
   /** What this target describes, for messages ('the running kernel 6.18.4', 'recording …'). */

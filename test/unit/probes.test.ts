@@ -32,7 +32,11 @@ test('kprobe functions: the filter list (or kallsyms), minus the kprobe blacklis
 
 const REC: TargetRecording = {
   description: 'a hand-made target', release: '6.0', arch: 'x86_64',
-  btf: { 'find["vfs_read","func"]': { value: 1 }, 'find["vfs_readv","func"]': { value: { $undefined: true } } },
+  btf: {
+    'find["vfs_read","func"]': { value: 1 }, 'find["vfs_readv","func"]': { value: { $undefined: true } },
+    // no btf_trace_ typedefs: raw tracepoints are tracefs' events but the syscalls category's
+    'findPrefix["btf_trace_","typedef"]': { value: [] },
+  },
   kernelSymbols: {},
   kprobeFunctions: ['vfs_read', 'vfs_readv', 'vfs_write'],
   tracepoints: {
@@ -62,6 +66,6 @@ test('-l comes from the providers: aliases, kprobe/fentry/rawtracepoint, -lv fie
   assert.equal(listed('rawtracepoint:sched_*'), 'rawtracepoint:sched_switch\n');
   assert.equal(listed('t:syscalls:*', true), 'tracepoint:syscalls:sys_enter_read\n    unsigned int fd\n');
   // a bare word searches software, hardware and tracepoints, as bpftrace does
-  assert.equal(listed('switch'), 'software:context-switches:\ntracepoint:sched:sched_switch\n');
+  assert.equal(listed('switch'), 'software:context-switches:\ntracepoint:sched:sched_switch\nrawtracepoint:sched_switch\n');
   assert.equal(listed('software:cpu*'), 'software:cpu-clock:\nsoftware:cpu-migrations:\n');
 });

@@ -169,7 +169,8 @@ export const BUILTIN_VARS: Record<string, BuiltinVarDef> = {
     names: Array.from({ length: 10 }, (_, i) => `arg${i}`),
     check(c, e) {
       const n = Number(e.name.slice(3));
-      if (c.ctx.tracepoint && !c.ctx.regs) c.error(`${e.name} is not available in tracepoints: use args.FIELD`, e.span);
+      // (uprobes and raw tracepoints have both: args from debug info or BTF, argN from registers or the context)
+      if (c.ctx.tracepoint && !c.ctx.regs && c.ctx.tracepoint.category !== 'rawtracepoint') c.error(`${e.name} is not available in tracepoints: use args.FIELD`, e.span);
       else if (c.ctx.retprobe && c.ctx.regs) c.error(`${e.name} is not available in return probes`, e.span);
       else if (c.ctx.usdtArgs && n >= c.ctx.usdtArgs.length) c.error(`this usdt probe has ${c.ctx.usdtArgs.length} arguments`, e.span);
       else if (!c.ctx.regs && !c.ctx.u64Args) c.error(`${e.name} is not available in ${c.ctx.provider} probes`, e.span);

@@ -14,7 +14,6 @@ import { resolveLibrary } from '../../ebpf/ldcache';
 import { readMaps } from '../../ebpf/symbolize';
 import { findUsdtProbes, readUsdtProbes } from '../../ebpf/usdt';
 import { attachUprobe } from '../../ebpf/attach';
-import { sourceLineAddresses, uprobeArgLines, uprobeArgs } from './uprobe-dwarf';
 import { baseCtx, err, hintNames, provider, type Attacher, type ExpandedPoint, type ListRequest, type ProviderOptions } from './provider';
 
 /**
@@ -77,6 +76,9 @@ export function processObjects(pid: number): string[] {
 function shownPath(p: string): string {
   return p.replace(/^\/proc\/\d+\/root(?=\/)/, '');
 }
+
+/** The DWARF side of uprobes, loaded only by a script or listing that needs it (most scripts never read DWARF). */
+const dwarf = (): typeof import('./uprobe-dwarf') => require('./uprobe-dwarf') as typeof import('./uprobe-dwarf');
 
 const attachUprobeSpec: Attacher<'uprobe'> = (prog, s) => [attachUprobe(prog, s.path, BigInt(s.offset), {
   retprobe: s.retprobe, pid: s.pid, refCtrOffset: s.refCtrOffset !== undefined ? BigInt(s.refCtrOffset) : undefined,
@@ -143,7 +145,7 @@ function uprobeProvider(name: string, aliases: string[], retprobe: boolean) {
       return listedBinaries(name, req).flatMap((file) => {
         const names = [...new Set(findSymbols(file, fnGlob, { functionsOnly: true }).map((s) => s.name))];
         // -lv: each function's parameters from the binary's DWARF, as bpftrace lists them
-        return names.flatMap((s) => [`${name}:${file}:${s}`, ...(req.verbose && !retprobe ? uprobeArgLines(file, s) : [])]);
+        return names.flatMap((s) => [`${name}:${file}:${s}`, ...(req.verbose && !retprobe ? dwarf().uprobeArgLines(file, s) : [])]);
       });
     },
     attach: { uprobe: attachUprobeSpec },
@@ -189,14 +191,14 @@ function uprobeProvider(name: string, aliases: string[], retprobe: boolean) {
         const ctx: ExpandedPoint['ctx'] = { ...baseCtx(name, 'kprobe', full), regs: true, funcArgs: true, retprobe, user: true, funcName: symbol ?? shown };
         if (opts.usesArgs) {
           // args: the function's parameters from DWARF (read only when the probe uses them)
-          const a = retprobe ? `args is not available in ${name} probes` : symbol ? uprobeArgs(path, symbol, opts.target.arch) : `args: ${shown} is not a function`;
+          const a = retprobe ? `args is not available in ${name} probes` : symbol ? dwarf().uprobeArgs(path, symbol, opts.target.arch) : `args: ${shown} is not a function`;
           if (typeof a === 'string') ctx.argsUnavailable = a;
           else ctx.tracepoint = a;
         }
         return { spec, ctx, name: full };
       };
       if (source !== undefined) {
-        const addrs = sourceLineAddresses(path, source, Number(target));
+        const addrs = dwarf().sourceLineAddresses(path, source, Number(target));
         if (typeof addrs === 'string') throw err(ap, `${name}: ${addrs}`);
         for (const addr of addrs) {
           const off = elf.vaddrToFileOffset(Number(addr));
