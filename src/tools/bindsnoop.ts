@@ -1,7 +1,7 @@
 /**
  * bindsnoop: one line per bind() on an IPv4/IPv6 socket (process, protocol,
  * address, port, the socket options that change bind's behaviour, bound
- * interface), from the syscalls:sys_enter_bind / sys_exit_bind tracepoints.
+ * interface), from the raw_syscalls:sys_enter / sys_exit tracepoints (bind's number).
  * At exit the socket is found through the descriptor (as solisten does) and
  * read after the kernel bound it, so an ephemeral port shows as chosen.
  * Flags and columns as bcc bindsnoop (kprobes on inet_bind/inet6_bind).
@@ -39,25 +39,28 @@ const BIND = toolEvent('bind', {
   comm: ['%s', 'comm'],
 });
 
+/** x86-64's bind syscall number. */
+const NR_BIND = 49;
+
+// raw_syscalls rather than syscalls:sys_enter_bind/sys_exit_bind: in the syscalls category the compiler reads
+// memory through an address computed from an integer (the IPv6 address, the reuse bits) as user memory.
 export function bindsnoopProgram(o: BindsnoopOptions): string {
-  const enter = [o.pid !== undefined ? `pid == ${o.pid}` : '', o.uid !== undefined ? `uid == ${o.uid}` : ''].filter(Boolean).join(' && ');
+  const enter = [`args->id == ${NR_BIND}`, o.pid !== undefined ? `pid == ${o.pid}` : '', o.uid !== undefined ? `uid == ${o.uid}` : ''].filter(Boolean).join(' && ');
   const ok = o.errors ? '' : ' && args->ret == 0';
   const portCond = o.ports.length ? ` && (${o.ports.map((p) => `$port == ${p}`).join(' || ')})` : '';
   const flag = (bit: number, shift: number) => `((($inet->inet_flags >> ${bit}) & 1) << ${shift})`;
-  return `tracepoint:syscalls:sys_enter_bind${enter ? ` /${enter}/` : ''}
+  return `tracepoint:raw_syscalls:sys_enter /${enter}/
 {
   // +1: descriptor 0 is a real descriptor, 0 in the map means "no bind in flight".
-  @bs_fd[tid] = args->fd + 1;
+  @bs_fd[tid] = args->args[0] + 1;
 }
 
-tracepoint:syscalls:sys_exit_bind /@bs_fd[tid] != 0${ok}/
+tracepoint:raw_syscalls:sys_exit /args->id == ${NR_BIND} && @bs_fd[tid] != 0${ok}/
 {
   $fd = @bs_fd[tid] - 1;
   $fdt = curtask->files->fdt;
   if ((uint64)$fd < (uint64)$fdt->max_fds) {
-    // The descriptor's slot, read as the first pointer of a struct at that address (no pointer arrays in the compiler).
-    $slot = (uint64)$fdt->fd + $fd * 8;
-    $file = (struct file *)((struct list_head *)$slot)->next;
+    $file = $fdt->fd[$fd];
     $sk = ((struct socket *)$file->private_data)->sk;
     $inet = (struct inet_sock *)$sk;
     $port = (($inet->inet_sport & 0xff) << 8) | ($inet->inet_sport >> 8);
@@ -184,7 +187,7 @@ const mod: ToolModule<BindsnoopOptions> = {
   main(o) {
     const program = bindsnoopProgram(o);
     if (o.ebpf) return Promise.resolve(printProgram(program));
-    requireTracepoint('syscalls', 'sys_exit_bind');
+    requireTracepoint('raw_syscalls', 'sys_exit');
     let first: bigint | undefined;
     const counts = new Map<string, { addr: string; port: number; n: number }>();
     const onBind = BIND.handle((v, rt) => {

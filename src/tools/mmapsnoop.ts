@@ -39,9 +39,7 @@ export function mmapsnoopProgram(o: MmapsnoopOptions): string {
   $fdt = curtask->files->fdt;
   // args: addr, len, prot, flags, fd, off. An anonymous mapping's fd is -1, far above max_fds as an unsigned number.
   if ((uint64)args->args[4] < (uint64)$fdt->max_fds) {
-    // The descriptor's slot, read as the first pointer of a struct at that address (no pointer arrays in the compiler).
-    $slot = (uint64)$fdt->fd + args->args[4] * 8;
-    $file = (struct file *)((struct list_head *)$slot)->next;
+    $file = $fdt->fd[args->args[4]];
     if ($file != 0) {
       $name = (uint64)$file->f_path.dentry->d_name.name;
     }
