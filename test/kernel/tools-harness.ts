@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { timeScale } from '../helpers/kernel';
 
 const root = path.join(__dirname, '..', '..', '..');
 const registry = path.join(root, 'dist', 'src', 'tools', 'registry.js');
@@ -39,7 +40,7 @@ export function track(child: ChildProcess): Running {
       for (;;) {
         if (typeof text === 'string' ? out.includes(text) : text.test(out)) return;
         if (child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before printing ${text}: ${err}${out}`);
-        if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${text}; stdout: ${out}; stderr: ${err}`);
+        if (Date.now() - t0 > timeoutMs * timeScale) throw new Error(`timed out waiting for ${text}; stdout: ${out}; stderr: ${err}`);
         await new Promise((res) => setTimeout(res, 20));
       }
     },
@@ -48,7 +49,7 @@ export function track(child: ChildProcess): Running {
       return r.done();
     },
     async done(timeoutMs = 20000) {
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs * timeScale);
       const code = await exited;
       clearTimeout(timer);
       // Let the pipes drain.
