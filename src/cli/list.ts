@@ -14,6 +14,8 @@ import { PROVIDERS, providerName } from '../lang/probes';
 import { globToRegExp } from '../sys/tracefs';
 import { runningKernel } from '../target/kernel';
 import type { Target } from '../target/target';
+import { Btf } from '../ebpf/btf';
+import { formatBtfType } from '../ebpf/btf-c';
 
 export interface ListOptions {
   verbose: boolean;
@@ -24,6 +26,7 @@ export interface ListOptions {
 
 /** Prints matching probes to stdout; returns the exit code. */
 export function listProbes(patternIn: string, o: ListOptions): number {
+  if (/^(struct|union|enum)\s/.test(patternIn.trim())) return listTypes(patternIn.trim(), o.verbose);
   let pattern = patternIn || '*';
   const colon = pattern.indexOf(':');
   const canonical = colon > 0 ? providerName(pattern.slice(0, colon)) : undefined;
@@ -77,4 +80,33 @@ function sortedOnce(lines: string[]): string[] {
     else current = []; // a probe listed twice keeps its first details
   }
   return [...groups.keys()].sort().flatMap((k) => [k, ...(groups.get(k) ?? [])]);
+}
+
+/**
+ * `-l 'struct task*'`: kernel struct/union/enum names matching the pattern;
+ * with -v each definition as C (ebpf/btf-c.ts), as bpftrace prints them.
+ */
+function listTypes(pattern: string, verbose: boolean): number {
+  const m = /^(struct|union|enum)\s+(\S+)$/.exec(pattern);
+  if (!m) {
+    process.stderr.write(`tsbpf: cannot read the type pattern '${pattern}': write 'struct NAME' (NAME may have * wildcards)\n`);
+    return 1;
+  }
+  let btf: Btf;
+  try {
+    btf = Btf.vmlinux();
+  } catch (e) {
+    process.stderr.write(`tsbpf: kernel BTF is not available: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const kinds = m[1] === 'enum' ? ['enum', 'enum64'] : [m[1]];
+  const re = globToRegExp(m[2]);
+  const found = new Map<string, number>();
+  for (let id = 1; id <= btf.typeCount; id++) {
+    const name = btf.name(id);
+    if (name && !found.has(name) && kinds.includes(btf.kind(id)) && re.test(name)) found.set(name, id);
+  }
+  const names = [...found.keys()].sort();
+  process.stdout.write(names.map((n) => (verbose ? `${formatBtfType(btf, found.get(n) as number)}\n` : `${m[1]} ${n}\n`)).join(''));
+  return 0;
 }
