@@ -10,7 +10,7 @@ import { inetNtop, type Value } from '../runtime/values';
 import type { ParsedArgs } from './common/args';
 import { defineTool, type ToolModule } from './common/define';
 import { EBPF_OPTION, printProgram } from './common/ebpf';
-import { AF_INET, AF_INET6, ipv4FromBe32, IPPROTO_TCP } from './common/inet';
+import { AF_INET, AF_INET6, in6Halves, ipv4FromBe32, IPPROTO_TCP } from './common/inet';
 import { intOf, runToolProgram, strOf } from './common/script';
 import { requireTracepoint } from './common/tp';
 
@@ -31,14 +31,10 @@ export function solistenProgram(o: SolistenOptions): string {
 {
   $fdt = curtask->files->fdt;
   if ((uint64)args->fd < (uint64)$fdt->max_fds) {
-    // The descriptor's slot, read as the first pointer of a struct at that address (no pointer arrays in the compiler).
-    $slot = (uint64)$fdt->fd + args->fd * 8;
-    $file = (struct file *)((struct list_head *)$slot)->next;
+    $file = $fdt->fd[args->fd];
     $sk = ((struct socket *)$file->private_data)->sk;
     if (${conds.join(' && ')}) {
-      // The IPv6 address as two 64-bit halves (through a struct of two pointers at its offset).
-      $a6 = (struct list_head *)((uint64)$sk + offsetof(struct sock_common, skc_v6_rcv_saddr));
-      printf("${EV.replace('\n', '\\n')}", pid, ${c}.skc_net.net->ns.inum, ${c}.skc_family, args->backlog, ${c}.skc_num, ${c}.skc_rcv_saddr, $a6->next, $a6->prev, comm);
+      printf("${EV.replace('\n', '\\n')}", pid, ${c}.skc_net.net->ns.inum, ${c}.skc_family, args->backlog, ${c}.skc_num, ${c}.skc_rcv_saddr, ${in6Halves(`${c}.skc_v6_rcv_saddr`).join(', ')}, comm);
     }
   }
 }

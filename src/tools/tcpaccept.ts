@@ -11,7 +11,7 @@ import type { ParsedArgs } from './common/args';
 import { defineTool, type ToolModule } from './common/define';
 import { EBPF_OPTION, printProgram } from './common/ebpf';
 import { clockTime } from './common/hist';
-import { AF_INET, AF_INET6, ipv4FromBe32, IPPROTO_TCP, parsePorts, portFromBe16 } from './common/inet';
+import { AF_INET, AF_INET6, in6Halves, ipv4FromBe32, IPPROTO_TCP, parsePorts, portFromBe16 } from './common/inet';
 import { intOf, runToolProgram, strOf } from './common/script';
 import { tpExists } from './common/tp';
 import { MissingFeatureError } from '../sys/features';
@@ -39,26 +39,20 @@ export function tcpacceptProgram(o: TcpacceptOptions): string {
   const conds = [`$sk->sk_protocol == ${IPPROTO_TCP}`, `(${fams.map((f) => `$fam == ${f}`).join(' || ')})`];
   if (o.ports.length) conds.push(`(${o.ports.map((p) => `$sk->__sk_common.skc_num == ${p}`).join(' || ')})`);
   const c = '$sk->__sk_common';
-  // IPv6 addresses as two 64-bit halves each: the compiler reads only char arrays in structs, so each
-  // in6_addr is read through a struct of two pointers (list_head) at its offset.
-  const half = (field: string) => [`$${field}->next`, `$${field}->prev`];
-  const v6 = [...half('raddr6'), ...half('laddr6')];
+  // IPv6 addresses as two 64-bit halves each.
+  const v6 = [...in6Halves(`${c}.skc_v6_daddr`), ...in6Halves(`${c}.skc_v6_rcv_saddr`)];
   return `${probes} /${pred}/
 {
-  // The new descriptor's slot in the fd table; the compiler cannot index a pointer array, so the slot is read
-  // as the first pointer of a struct at that address.
+  // The new descriptor's file in the fd table.
   $fdt = curtask->files->fdt;
   if ((uint64)args->ret < (uint64)$fdt->max_fds) {
-    $slot = (uint64)$fdt->fd + args->ret * 8;
-    $file = (struct file *)((struct list_head *)$slot)->next;
+    $file = $fdt->fd[args->ret];
     $sk = ((struct socket *)$file->private_data)->sk;
     $fam = ${c}.skc_family;
     if (${conds.join(' && ')}) {
       if ($fam == ${AF_INET}) {
         printf("${EV4.replace('\n', '\\n')}", pid, ${c}.skc_num, ${c}.skc_dport, ${c}.skc_daddr, ${c}.skc_rcv_saddr, comm);
       } else {
-        $raddr6 = (struct list_head *)((uint64)$sk + offsetof(struct sock_common, skc_v6_daddr));
-        $laddr6 = (struct list_head *)((uint64)$sk + offsetof(struct sock_common, skc_v6_rcv_saddr));
         printf("${EV6.replace('\n', '\\n')}", pid, ${c}.skc_num, ${c}.skc_dport, ${v6.join(', ')}, comm);
       }
     }

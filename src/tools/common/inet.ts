@@ -114,3 +114,13 @@ export function ipv6FromHalves(first: bigint, second: bigint): string {
   });
   return inetNtop(b);
 }
+
+/**
+ * tsbpf expressions reading an in6_addr member (e.g. `$sk->__sk_common.skc_v6_rcv_saddr`) as the two 64-bit
+ * halves ipv6FromHalves takes, element by element (a struct cast at a computed address would be read as user
+ * memory in a syscalls:* probe).
+ */
+export function in6Halves(member: string): [string, string] {
+  const w = (i: number) => `(uint64)${member}.in6_u.u6_addr32[${i}]`;
+  return [`(${w(0)} | (${w(1)} << 32))`, `(${w(2)} | (${w(3)} << 32))`];
+}
