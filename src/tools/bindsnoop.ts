@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import type { ParsedArgs } from './common/args';
 import { defineTool, type ToolModule } from './common/define';
 import { EBPF_OPTION, printProgram } from './common/ebpf';
-import { AF_INET, AF_INET6, ipv4FromBe32, ipv6FromHalves, parsePorts, portFromBe16 } from './common/inet';
+import { AF_INET, AF_INET6, in6Halves, ipv4FromBe32, ipv6FromHalves, parsePorts, portFromBe16 } from './common/inet';
 import { intOf, runToolProgram, strOf, toolEvent } from './common/script';
 import { requireTracepoint } from './common/tp';
 
@@ -32,10 +32,11 @@ const INET_FLAGS_TRANSPARENT = 15;
 const INET_FLAGS_BIND_ADDRESS_NO_PORT = 18;
 
 const SK = '$sk->__sk_common';
+const [SADDR6_A, SADDR6_B] = in6Halves(`${SK}.skc_v6_rcv_saddr`);
 const BIND = toolEvent('bind', {
   ts: ['%d', 'nsecs'], pid: ['%d', 'pid'], uid: ['%d', 'uid'], ret: ['%d', 'args->ret'], family: ['%d', `${SK}.skc_family`],
   proto: ['%d', '$sk->sk_protocol'], sport: ['%d', '$inet->inet_sport'], saddr4: ['%d', '$inet->inet_saddr'],
-  saddr6hi: ['%d', '$a6->next'], saddr6lo: ['%d', '$a6->prev'], opts: ['%d', '$opts'], dev: ['%d', `${SK}.skc_bound_dev_if`],
+  saddr6hi: ['%d', SADDR6_A], saddr6lo: ['%d', SADDR6_B], opts: ['%d', '$opts'], dev: ['%d', `${SK}.skc_bound_dev_if`],
   comm: ['%s', 'comm'],
 });
 
@@ -43,7 +44,7 @@ const BIND = toolEvent('bind', {
 const NR_BIND = 49;
 
 // raw_syscalls rather than syscalls:sys_enter_bind/sys_exit_bind: in the syscalls category the compiler reads
-// memory through an address computed from an integer (the IPv6 address, the reuse bits) as user memory.
+// memory through an address computed from an integer (the reuse bits below) as user memory.
 export function bindsnoopProgram(o: BindsnoopOptions): string {
   const enter = [`args->id == ${NR_BIND}`, o.pid !== undefined ? `pid == ${o.pid}` : '', o.uid !== undefined ? `uid == ${o.uid}` : ''].filter(Boolean).join(' && ');
   const ok = o.errors ? '' : ' && args->ret == 0';
@@ -71,8 +72,6 @@ tracepoint:raw_syscalls:sys_exit /args->id == ${NR_BIND} && @bs_fd[tid] != 0${ok
       $reuse = ((uint64)((struct list_head *)((uint64)$sk + offsetof(struct sock_common, skc_bound_dev_if) - 4))->next >> 24) & 0xff;
       $opts = ${flag(INET_FLAGS_FREEBIND, 0)} | ${flag(INET_FLAGS_TRANSPARENT, 1)} | ${flag(INET_FLAGS_BIND_ADDRESS_NO_PORT, 2)} |
         (($reuse & 1) << 3) | ((($reuse >> 4) & 1) << 4);
-      // The IPv6 address as two 64-bit halves (through a struct of two pointers at its offset).
-      $a6 = (struct list_head *)((uint64)$sk + offsetof(struct sock_common, skc_v6_rcv_saddr));
       ${BIND.send()}
     }
   }

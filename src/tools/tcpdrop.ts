@@ -10,7 +10,7 @@ import type { ParsedArgs } from './common/args';
 import { defineTool, type ToolModule } from './common/define';
 import { EBPF_OPTION, printProgram } from './common/ebpf';
 import { clockTime } from './common/hist';
-import { AF_INET, AF_INET6, ipv4FromBe32, ipv6FromHalves, IPPROTO_TCP, portFromBe16, tcpStateName } from './common/inet';
+import { AF_INET, AF_INET6, in6Halves, ipv4FromBe32, ipv6FromHalves, IPPROTO_TCP, portFromBe16, tcpStateName } from './common/inet';
 import { intOf, runToolProgram, toolEvent } from './common/script';
 import { requireTracepoint, tpHasField } from './common/tp';
 import { tracepointFormat } from '../sys/tracefs';
@@ -27,11 +27,14 @@ export interface TcpdropOptions {
 }
 
 const C = '$sk->__sk_common';
+// IPv6: the packet came from the socket's peer to its local address, as bcc reports it.
+const [R6A, R6B] = in6Halves(`${C}.skc_v6_daddr`);
+const [L6A, L6B] = in6Halves(`${C}.skc_v6_rcv_saddr`);
 
 const DROP = toolEvent('tcpdrop', {
   pid: ['%d', 'pid'], family: ['%d', `${C}.skc_family`], state: ['%d', `${C}.skc_state`],
   saddr4: ['%d', '$ip->saddr'], daddr4: ['%d', '$ip->daddr'],
-  s6a: ['%d', '$r6->next'], s6b: ['%d', '$r6->prev'], d6a: ['%d', '$l6->next'], d6b: ['%d', '$l6->prev'],
+  s6a: ['%d', R6A], s6b: ['%d', R6B], d6a: ['%d', L6A], d6b: ['%d', L6B],
   sport: ['%d', '$tcp->source'], dport: ['%d', '$tcp->dest'], flags: ['%d', '$flags'], reason: ['%d', 'args->reason'],
   stack: ['%s', 'kstack(perf)'],
 });
@@ -52,9 +55,6 @@ export function tcpdropProgram(o: TcpdropOptions, notSpecified: number): string 
       $tcp = (struct tcphdr *)($skb->head + $skb->transport_header);
       // The flags are byte 13 of the TCP header (bitfields in struct tcphdr): 8 bytes from 8 read as a pointer, byte 5 kept.
       $flags = ((uint64)((struct list_head *)((uint64)$tcp + 8))->next >> 40) & 0xff;
-      // IPv6: the packet came from the socket's peer to its local address, as bcc reports it.
-      $r6 = (struct list_head *)((uint64)$sk + offsetof(struct sock_common, skc_v6_daddr));
-      $l6 = (struct list_head *)((uint64)$sk + offsetof(struct sock_common, skc_v6_rcv_saddr));
       ${DROP.send()}
     }
   }

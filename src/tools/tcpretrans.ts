@@ -9,7 +9,7 @@ import type { ParsedArgs } from './common/args';
 import { defineTool, type ToolModule } from './common/define';
 import { EBPF_OPTION, printProgram } from './common/ebpf';
 import { clockTime } from './common/hist';
-import { AF_INET, AF_INET6, ipv4FromBe32, ipv6FromHalves, portFromBe16, tcpStateName } from './common/inet';
+import { AF_INET, AF_INET6, in6Halves, ipv4FromBe32, ipv6FromHalves, portFromBe16, tcpStateName } from './common/inet';
 import { intOf, runToolProgram, toolEvent } from './common/script';
 import { requireTracepoint, tpHasField } from './common/tp';
 import { ToolError } from './tool';
@@ -26,22 +26,22 @@ export interface TcpretransOptions {
 }
 
 const C = '$sk->__sk_common';
-/** The sock's addresses: IPv4 as __be32, IPv6 as two 64-bit halves (through a struct of two pointers at its offset). */
-const ADDRS = `$s6 = (struct list_head *)((uint64)$sk + offsetof(struct sock_common, skc_v6_rcv_saddr));
-  $d6 = (struct list_head *)((uint64)$sk + offsetof(struct sock_common, skc_v6_daddr));`;
+/** The sock's IPv6 addresses as two 64-bit halves each. */
+const [S6A, S6B] = in6Halves(`${C}.skc_v6_rcv_saddr`);
+const [D6A, D6B] = in6Halves(`${C}.skc_v6_daddr`);
 
 /** type: 1 a retransmission, 2 a tail loss probe (bcc's R and L). */
 const RETRANS = toolEvent('retrans', {
   type: ['%d', '$type'], pid: ['%d', 'pid'], family: ['%d', `${C}.skc_family`], state: ['%d', `${C}.skc_state`],
   lport: ['%d', `${C}.skc_num`], dport: ['%d', `${C}.skc_dport`], saddr4: ['%d', `${C}.skc_rcv_saddr`], daddr4: ['%d', `${C}.skc_daddr`],
-  s6a: ['%d', '$s6->next'], s6b: ['%d', '$s6->prev'], d6a: ['%d', '$d6->next'], d6b: ['%d', '$d6->prev'], seq: ['%d', '$seq'],
+  s6a: ['%d', S6A], s6b: ['%d', S6B], d6a: ['%d', D6A], d6b: ['%d', D6B], seq: ['%d', '$seq'],
 });
 
 export function tcpretransProgram(o: TcpretransOptions): string {
   const fam = o.ipv4 ? ` && ${C}.skc_family == ${AF_INET}` : o.ipv6 ? ` && ${C}.skc_family == ${AF_INET6}` : ` && (${C}.skc_family == ${AF_INET} || ${C}.skc_family == ${AF_INET6})`;
   const body = (type: number, seq: string) => o.count
-    ? `  ${ADDRS}\n  @retrans[${C}.skc_family, ${C}.skc_num, ${C}.skc_dport, $s6->next, $s6->prev, $d6->next, $d6->prev, ${C}.skc_rcv_saddr, ${C}.skc_daddr] = count();\n`
-    : `  $type = ${type};\n  $seq = ${seq};\n  ${ADDRS}\n  ${RETRANS.send()}\n`;
+    ? `  @retrans[${C}.skc_family, ${C}.skc_num, ${C}.skc_dport, ${S6A}, ${S6B}, ${D6A}, ${D6B}, ${C}.skc_rcv_saddr, ${C}.skc_daddr] = count();\n`
+    : `  $type = ${type};\n  $seq = ${seq};\n  ${RETRANS.send()}\n`;
   // The sequence number of the retransmitted segment: TCP_SKB_CB(skb)->seq, in the skb's control buffer.
   const seq = '((struct tcp_skb_cb *)((uint64)args->skbaddr + offsetof(struct sk_buff, cb)))->seq';
   let out = `tracepoint:tcp:tcp_retransmit_skb\n{\n  $sk = (struct sock *)args->skaddr;\n  if (1${o.hasErr ? ' && args->err == 0' : ''}${fam}) {\n${body(1, o.sequence ? seq : '0').replace(/^/gm, '  ')}  }\n}\n`;

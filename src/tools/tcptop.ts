@@ -8,7 +8,7 @@ import type { MapDump } from '../runtime/format/maps';
 import type { ParsedArgs } from './common/args';
 import { defineTool, type ToolModule } from './common/define';
 import { EBPF_OPTION, printProgram } from './common/ebpf';
-import { AF_INET, AF_INET6, ipv4FromBe32, ipv6FromHalves, IPPROTO_TCP, portFromBe16 } from './common/inet';
+import { AF_INET, AF_INET6, in6Halves, ipv4FromBe32, ipv6FromHalves, IPPROTO_TCP, portFromBe16 } from './common/inet';
 import { intOf, runToolProgram, strOf } from './common/script';
 import { CLEAR, TOP_POSITIONALS, topBanner, topPreamble } from './common/top';
 import { requireTracepoint } from './common/tp';
@@ -37,10 +37,7 @@ export function tcptopProgram(o: TcptopOptions): string {
   else conds.push(`(args->family == ${AF_INET} || args->family == ${AF_INET6})`);
   const body = (map: string) => `{
   $sk = (struct sock *)args->sk;
-  // IPv6 addresses as two 64-bit halves (through a struct of two pointers at their offsets).
-  $l6 = (struct list_head *)((uint64)$sk + offsetof(struct sock_common, skc_v6_rcv_saddr));
-  $r6 = (struct list_head *)((uint64)$sk + offsetof(struct sock_common, skc_v6_daddr));
-  ${map}[pid, comm, args->family, ${C}.skc_num, ${C}.skc_dport, ${C}.skc_rcv_saddr, ${C}.skc_daddr, $l6->next, $l6->prev, $r6->next, $r6->prev] = sum(args->ret);
+  ${map}[pid, comm, args->family, ${C}.skc_num, ${C}.skc_dport, ${C}.skc_rcv_saddr, ${C}.skc_daddr, ${[...in6Halves(`${C}.skc_v6_rcv_saddr`), ...in6Halves(`${C}.skc_v6_daddr`)].join(', ')}] = sum(args->ret);
 }
 `;
   return `tracepoint:sock:sock_send_length /${conds.join(' && ')}/\n${body('@tt_send')}\n` +
