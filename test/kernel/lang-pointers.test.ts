@@ -116,3 +116,10 @@ kernelTest('lang types: -lv prints kernel structs, unions and enums as C (bitfie
     }
   }
 });
+
+kernelTest('lang pointers: macaddr() of a user buffer prints its first 6 bytes as AA:BB:CC:DD:EE:FF (as bpftrace 0.17 and 0.23)', async () => {
+  const script = 'tracepoint:syscalls:sys_enter_write /pid == cpid && args->count == 16/ { printf("M %s %s\\n", macaddr(args->buf), macaddr(args->buf + 10)); }';
+  for (const [who, r] of await everywhere(script, 'write\n', [bpftrace017, bpftrace023])) {
+    assert.deepEqual(lines(r, 'M '), ['M 30:31:32:33:34:35 61:62:63:64:65:66'], `${who}: ${r.stdout}\n${r.stderr}`);
+  }
+});

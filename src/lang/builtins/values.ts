@@ -2,7 +2,7 @@
  * Functions producing values: symbols and addresses, stacks, registers,
  * time, signals, map queries, and the aggregation names.
  */
-import { Helper, R1 } from '../../ebpf/asm';
+import { FP, Helper, R1, R2, R3 } from '../../ebpf/asm';
 import type { Expr } from '../ast';
 import type { FunctionDef, NamedValueTypeDef } from '../feature';
 import { BOOL, INT64 as I64, NONE, UINT64 as U64 } from '../types';
@@ -19,6 +19,42 @@ export const VALUE_FUNCTIONS: Record<string, FunctionDef> = {
       return { kind: 'named', name: 'strerror' };
     },
     scalar: (g, e) => g.scalar(e.args[0]),
+  },
+  // macaddr(p): the 6 bytes of a MAC address (a pointer to them, or a 6-byte array) travel in a u64; printed AA:BB:CC:DD:EE:FF
+  macaddr: {
+    minArgs: 1,
+    maxArgs: 1,
+    check(c, e) {
+      const t = c.type(e.args[0]);
+      if (t.kind === 'string' && t.size !== 6) return c.error('macaddr() argument must be 6 bytes in size', e.args[0].span);
+      if (t.kind !== 'string' && (t.kind !== 'int' || t.embedded) && t.kind !== 'none') {
+        return c.error(`macaddr() needs a pointer to or an array of 6 bytes, got ${t.kind}`, e.args[0].span);
+      }
+      return { kind: 'named', name: 'macaddr' };
+    },
+    scalar(g, e) {
+      const arg = e.args[0];
+      const t = g.type(arg);
+      const slot = g.alloc(8, e.span);
+      g.a.st('dw', FP, slot, 0);
+      if (t.kind === 'string') {
+        const src = g.addr(arg);
+        g.copy({ base: FP, off: slot }, src, 6);
+        g.dropLoc(src);
+      } else {
+        // an address: memory of the pointer's space, else of the probe's (user in uprobes and syscall tracepoints)
+        const p = g.scalar(arg);
+        g.a.mov64(R3, p);
+        g.release1(p);
+        g.lea(R1, { base: FP, off: slot });
+        g.a.mov64(R2, 6);
+        const user = t.kind === 'int' && t.ptr ? t.ptr.space === 'user' : g.probe.user;
+        g.callRead(user ? Helper.probe_read_user : Helper.probe_read_kernel, e.span);
+      }
+      const r = g.temp(e.span);
+      g.a.ldx('dw', r, FP, slot);
+      return r;
+    },
   },
   ksym: {
     minArgs: 1,
@@ -239,6 +275,14 @@ const ERRNO_TEXT: readonly (string | null)[] = [
 
 /** Value types these functions introduce. */
 export const VALUE_TYPES: Record<string, NamedValueTypeDef> = {
+  macaddr: {
+    printfAs: 'string',
+    text(raw) {
+      const bytes: string[] = [];
+      for (let i = 0n; i < 6n; i++) bytes.push(((raw >> (8n * i)) & 0xffn).toString(16).toUpperCase().padStart(2, '0'));
+      return bytes.join(':');
+    },
+  },
   strerror: {
     printfAs: 'string',
     text(raw) {
