@@ -21,6 +21,7 @@
 import * as fs from 'node:fs';
 import { ElfFile } from './elf';
 import { debugFileFor } from './debugfile';
+import { demangle } from './demangle';
 
 /** A resolved address. */
 export interface ResolvedSymbol {
@@ -273,7 +274,8 @@ export class ProcessSymbols {
       const seg = elf.segmentForOffset(fileOff);
       const vaddr = seg ? fileOff - seg.offset + seg.vaddr : elf.isDyn ? fileOff : addr;
       const hit = withFullSymbols(elf, this.root).symbolAt(vaddr);
-      return hit ? { name: hit.symbol.name, offset: hit.offset, module: m.path } : { name: '', offset: 0, module: m.path };
+      // C++ names demangled, as bpftrace prints them by default
+      return hit ? { name: demangle(hit.symbol.name), offset: hit.offset, module: m.path } : { name: '', offset: 0, module: m.path };
     }
     // JIT code (node --perf-basic-prof, JVMs) announces itself in /tmp/perf-PID.map.
     const jit = this.perfMapLookup(addr);
