@@ -79,3 +79,10 @@ kernelTest('lang fixes: a USDT wildcard over 3 probes at 6 sites attaches 3 prob
   assert.match(r.stderr, /^Attached 3 probes$/m);
   assert.match(r.stdout, /^@sites: 6$/m);
 });
+
+kernelTest('lang fixes: comparisons as printf arguments (issue 19 item 3: "out of registers" beside the record pointer)', async () => {
+  const r = await runTsbpf(['-c', buildFixture('uprobe_target'), '-e',
+    'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { printf("%d %d %d %d\\n", pid == tid, pid != tid, tid == cpid, pid < 1); }'], { input: 'getppid 2\n' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.split('\n').filter((l) => /^\d/.test(l)), ['1 0 1 0', '1 0 1 0']);
+});

@@ -175,9 +175,20 @@ export abstract class ExprGen extends ContextGen {
   }
 
   protected boolOf(e: Expr): Reg {
-    const r = this.temp(e.span);
     const f = this.a.newLabel('false');
     const end = this.a.newLabel('bend');
+    if (this.isScalarComparison(e)) {
+      // the 0/1 goes into the left operand's register once compared: one temp fewer
+      // (`printf("%d", pid == tid)` has the record pointer live beside both operands)
+      const l = this.compareJump(e, f);
+      this.a.mov64(l, 1);
+      this.a.ja(end);
+      this.a.label(f);
+      this.a.mov64(l, 0);
+      this.a.label(end);
+      return l;
+    }
+    const r = this.temp(e.span);
     // r is reserved before evaluating the condition so the condition's temps differ.
     this.cond(e, f);
     this.a.mov64(r, 1);
@@ -271,27 +282,38 @@ export abstract class ExprGen extends ContextGen {
           this.stringCompare(e.left, e.right, e.op === '==' ? falseLabel : null, e.op === '!=' ? falseLabel : null);
           return;
         }
-        const signed = lt.kind === 'int' && rt.kind === 'int' && lt.signed && rt.signed;
-        const neg: Record<string, JmpCond> = signed
-          ? { '==': 'JNE', '!=': 'JEQ', '<': 'JSGE', '<=': 'JSGT', '>': 'JSLE', '>=': 'JSLT' }
-          : { '==': 'JNE', '!=': 'JEQ', '<': 'JGE', '<=': 'JGT', '>': 'JLE', '>=': 'JLT' };
-        const rc = e.right.kind === 'IntegerLit' && e.right.value >= -0x80000000n && e.right.value <= 0x7fffffffn ? Number(e.right.value) : undefined;
-        if (rc !== undefined) {
-          const l = this.scalar(e.left);
-          this.a.jcond(neg[e.op], l, rc, falseLabel);
-          this.release1(l);
-          return;
-        }
-        const [l, r] = this.operands(e.left, e.right);
-        this.a.jcond(neg[e.op], l, r, falseLabel);
-        this.release1(l);
-        this.release1(r);
+        this.release1(this.compareJump(e, falseLabel));
         return;
       }
     }
     const r = this.scalar(e);
     this.a.jeq(r, 0, falseLabel);
     this.release1(r);
+  }
+
+  /** `l op r` comparing two scalars (not strings). */
+  private isScalarComparison(e: Expr): e is Binary {
+    return e.kind === 'Binary' && ['==', '!=', '<', '<=', '>', '>='].includes(e.op) &&
+      this.type(e.left).kind !== 'string' && this.type(e.right).kind !== 'string';
+  }
+
+  /** Jumps to falseLabel when the scalar comparison `e` is false; returns its left operand's register (still held). */
+  private compareJump(e: Binary, falseLabel: string): Reg {
+    const lt = this.type(e.left), rt = this.type(e.right);
+    const signed = lt.kind === 'int' && rt.kind === 'int' && lt.signed && rt.signed;
+    const neg: Record<string, JmpCond> = signed
+      ? { '==': 'JNE', '!=': 'JEQ', '<': 'JSGE', '<=': 'JSGT', '>': 'JSLE', '>=': 'JSLT' }
+      : { '==': 'JNE', '!=': 'JEQ', '<': 'JGE', '<=': 'JGT', '>': 'JLE', '>=': 'JLT' };
+    const rc = e.right.kind === 'IntegerLit' && e.right.value >= -0x80000000n && e.right.value <= 0x7fffffffn ? Number(e.right.value) : undefined;
+    if (rc !== undefined) {
+      const l = this.scalar(e.left);
+      this.a.jcond(neg[e.op], l, rc, falseLabel);
+      return l;
+    }
+    const [l, r] = this.operands(e.left, e.right);
+    this.a.jcond(neg[e.op], l, r, falseLabel);
+    this.release1(r);
+    return l;
   }
 
   /**
