@@ -69,3 +69,4 @@ register('dcsnoop', tool(() => require('./dcsnoop')));
 register('ttysnoop', tool(() => require('./ttysnoop')));
 register('tcpsynbl', tool(() => require('./tcpsynbl')));
 register('funcslower', tool(() => require('./funcslower')));
+register('klockstat', tool(() => require('./klockstat')));

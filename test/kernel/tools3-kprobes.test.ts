@@ -59,19 +59,20 @@ kernelTest('dcstat, dcsnoop: their --ebpf programs pass the kernel verifier', as
   await verifies('dcsnoop', [[], ['-a']]);
 });
 
-kernelTest('ttysnoop, tcpsynbl, funcslower (kernel functions): their --ebpf programs pass the kernel verifier', async (t) => {
+kernelTest('ttysnoop, tcpsynbl, klockstat, funcslower (kernel functions): their --ebpf programs pass the kernel verifier', async (t) => {
   if (!verifyHere(t)) return;
   await verifies('ttysnoop', [['/dev/null'], ['-s', '1024', '-c', '4', '/dev/null']]);
   await verifies('tcpsynbl', [[], ['-4'], ['-6']]);
+  await verifies('klockstat', [[], ['-p', '1', '-s', '4']]);
   await verifies('funcslower', [['vfs_read'], ['-a', '6', '-K', '-U', '-u', '5', 'vfs_read', 'vfs_write']]);
 });
 
-kernelTest('cachestat, cachetop, dcstat, dcsnoop, ttysnoop, tcpsynbl, funcslower KFUNC without kprobes: one sentence, exit 1', async (t) => {
+kernelTest('cachestat, cachetop, dcstat, dcsnoop, ttysnoop, tcpsynbl, klockstat, funcslower KFUNC without kprobes: one sentence, exit 1', async (t) => {
   if (kprobes()) {
     t.skip('this kernel has kprobes');
     return;
   }
-  for (const [tool, ...args] of [['cachestat'], ['cachetop'], ['dcstat'], ['dcsnoop'], ['ttysnoop', '/dev/null'], ['tcpsynbl'], ['funcslower', 'vfs_read']]) {
+  for (const [tool, ...args] of [['cachestat'], ['cachetop'], ['dcstat'], ['dcsnoop'], ['ttysnoop', '/dev/null'], ['tcpsynbl'], ['klockstat'], ['funcslower', 'vfs_read']]) {
     const r = await runToolToEnd(tool, args);
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(`^tsbpf: ${tool} needs kprobes( for kernel functions \\([^)]*\\))?, but kprobes are not available: [^\\n]+\\n$`));
@@ -275,12 +276,44 @@ featureTest('funcslower -m 10 -p: the fixture\'s 6 sleeps of 10 or 20 ms are 6 s
   }
 });
 
+featureTest('klockstat -p -c pipe_write: 64 one-byte pipe writes are 64 acquisitions and 64 holds of the pipe mutex by pipe_write', 'kprobes', kprobes, async () => {
+  const w = startWorkload3a('pipe', 64);
+  const ours = startTool('klockstat', ['-p', String(w.pid), '-c', 'pipe_write']);
+  try {
+    assert.equal(await w.ready(), 'ready');
+    await ours.waitFor('Tracing lock events... Hit Ctrl-C to end.\n', 60000);
+    await sleep(200);
+    await w.work();
+    await sleep(300);
+    const r = await ours.stop();
+    assert.equal(r.code, 0, r.stderr);
+    const [spin, hold] = r.stdout.split('\n\n').slice(1);
+    assert.ok(spin && hold, r.stdout);
+    for (const [table, what] of [[spin, 'spin'], [hold, 'hold']] as const) {
+      const [head, ...rows] = table.trimEnd().split('\n');
+      const W = what[0].toUpperCase() + what.slice(1);
+      assert.equal(head, `${'Caller'.padStart(40)} ${`Avg ${W}`.padStart(10)}  Count ${`Max ${what}`.padStart(10)} ${`Total ${what}`.padStart(10)}`);
+      // one caller (pipe_write's one mutex_lock call site), every one of the 64 calls
+      assert.equal(rows.length, 1, r.stdout);
+      const f = rows[0].trim().split(/\s+/);
+      assert.match(f[0], /^pipe_write\+0x[0-9a-f]+$/, r.stdout);
+      const [avg, count, max, total] = f.slice(1).map(BigInt);
+      assert.equal(count, 64n, r.stdout);
+      assert.ok(max > 0n && max <= total && avg === total / count, r.stdout);
+    }
+  } finally {
+    w.child.kill('SIGKILL');
+    ours.child.kill('SIGKILL');
+  }
+});
+
 // bcc's smoke-test argument list (tests/python/test_tools_smoke.py) for these tools (cachetop is disabled there: curses).
-featureTest('bcc smoke list: cachestat 1 1; dcstat 1 1; dcsnoop; tcpsynbl; funcslower KMALLOC; ttysnoop /dev/console (-C: no terminal here)', 'kprobes', kprobes, async () => {
+featureTest('bcc smoke list: cachestat 1 1; dcstat 1 1; dcsnoop; tcpsynbl; klockstat; funcslower KMALLOC; ttysnoop /dev/console (-C: no terminal here)', 'kprobes', kprobes, async () => {
   await smokeWithDuration('cachestat', ['1', '1']);
   await smokeWithDuration('dcstat', ['1', '1']);
   await smokeWithInt('dcsnoop', []);
   await smokeWithInt('tcpsynbl', []);
+  await smokeWithInt('klockstat', []);
   // __kmalloc_noprof since Linux 6.10, __kmalloc before
   await smokeWithInt('funcslower', [firstKprobeable(['__kmalloc_noprof', '__kmalloc']) ?? '__kmalloc']);
   // ttysnoop prints only what the console shows: show it something until it comes through, then Ctrl-C
