@@ -73,6 +73,13 @@ export const STRING_FUNCTIONS: Record<string, FunctionDef> = {
     minArgs: 1,
     maxArgs: 2,
     check(c, e) {
+      const src = c.type(e.args[0]);
+      if (src.kind === 'string') {
+        // the bytes of a string value (bpftrace 0.26): at most its size, NUL included when asked for
+        const n = e.args[1] ? c.constInt(e.args[1]) : undefined;
+        if (e.args[1] && n === undefined) return c.error('buf() of a string needs a constant length', e.args[1].span);
+        return { kind: 'buffer', size: Math.max(1, Math.min(Number(n ?? BigInt(src.size)), src.size, 1024)) };
+      }
       c.int(e.args[0], 'buf() pointer');
       const n = e.args[1] ? c.constInt(e.args[1]) : undefined;
       if (e.args[1]) c.int(e.args[1], 'buf() length');
@@ -82,6 +89,16 @@ export const STRING_FUNCTIONS: Record<string, FunctionDef> = {
     store(g, e, dst, size) {
       const own = g.type(e);
       const cap = own.kind === 'buffer' ? own.size : size - 4;
+      if (g.type(e.args[0]).kind === 'string') {
+        const mark = g.frameMark;
+        const from = g.addr(e.args[0]);
+        g.zero(dst, size);
+        g.a.st('w', dst.base, dst.off, cap);
+        g.copy({ base: dst.base, off: dst.off + 4 }, from, cap);
+        g.dropLoc(from);
+        g.release(mark);
+        return;
+      }
       const p = g.scalar(e.args[0]);
       const len = e.args[1] ? g.scalar(e.args[1]) : null;
       g.zero(dst, size);
