@@ -28,6 +28,9 @@ import type { Block, BlockExpr, Expr, IfExpr, IfStmt, MacroDef, MapRef, Program,
 import { CompileError } from './diagnostics';
 import { some } from './visit';
 import { UserError } from '../errors';
+import { parse } from './parser';
+import { STDLIB_NAMES, STDLIB_SOURCE } from './stdlib';
+import { walk } from './visit';
 
 export interface DesugarOptions {
   /** Program options given after `--` (`--aa=20` → aa: '20', `--dd` → dd: 'true'). */
@@ -45,7 +48,16 @@ const MAX_MACRO_DEPTH = 64;
 /** Whether `program` uses anything this pass lowers. */
 function needsLowering(program: Program): boolean {
   if (program.macros.length) return true;
-  return program.probes.some((p) => some([p.predicate, p.body], (n) => n.kind === 'BlockExpr' || n.kind === 'IfExpr' || (n.kind === 'Call' && n.name === 'getopt')));
+  return program.probes.some((p) => some([p.predicate, p.body], (n) =>
+    n.kind === 'BlockExpr' || n.kind === 'IfExpr' || (n.kind === 'Call' && n.name === 'getopt') ||
+    ((n.kind === 'Call' || n.kind === 'Identifier' || n.kind === 'Builtin') && STDLIB_NAMES.has(n.name))));
+}
+
+/** The standard library's macros (lang/stdlib.ts), parsed once. */
+let stdlib: MacroDef[] | undefined;
+function stdlibMacros(): MacroDef[] {
+  stdlib ??= parse({ name: 'stdlib', text: STDLIB_SOURCE }).macros;
+  return stdlib;
 }
 
 /** The program with macros expanded and block/if expressions turned into statements. */
@@ -96,6 +108,7 @@ class Desugarer {
   private fresh = 0;
 
   constructor(program: Program, private readonly named: Record<string, string>) {
+    for (const m of stdlibMacros()) this.stdlib.set(`${m.name}/${m.params.length}`, m);
     for (const m of program.macros) {
       const key = `${m.name}/${m.params.length}`;
       if (this.macros.has(key)) throw new CompileError(`macro ${m.name} with ${m.params.length} parameter${m.params.length === 1 ? '' : 's'} is defined twice`, m.span);
@@ -103,8 +116,11 @@ class Desugarer {
     }
   }
 
+  /** Standard library macros: a user macro of the same name and arity comes first. */
+  private readonly stdlib = new Map<string, MacroDef>();
+
   private macro(name: string, arity: number): MacroDef | undefined {
-    return this.macros.get(`${name}/${arity}`);
+    return this.macros.get(`${name}/${arity}`) ?? this.stdlib.get(`${name}/${arity}`);
   }
 
   // ---- macro expansion ---------------------------------------------------------------
@@ -233,6 +249,13 @@ class Desugarer {
     for (const a of args) this.argNodes.add(a);
     const bind = new Binder(exprs, rename, (name) => maps.get(name) ?? name, (e) => this.argNodes.has(e));
     const body = bind.blockExpr(m.body);
+    // a standard library macro's spans are in its own text: what it reports points at the use instead
+    if (this.stdlib.get(`${m.name}/${m.params.length}`) === m) {
+      walk([body], (n) => {
+        if (n.kind !== 'Program' && !(this.argNodes as Set<unknown>).has(n)) (n as { span: typeof use.span }).span = use.span;
+        return !(this.argNodes as Set<unknown>).has(n);
+      });
+    }
     // the use's span: diagnostics about the expansion point at the caller
     return { ...this.expandBlockExpr(body, depth + 1), span: use.span };
   }

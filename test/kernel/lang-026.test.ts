@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { kernelTest } from '../helpers/kernel';
 import { runTsbpf } from '../helpers/tsbpf';
+import { buildFixture } from '../helpers/fixtures';
 
 /** Runs a program and returns its stdout without the blank lines printed at exit. */
 async function out(args: string[]): Promise<string> {
@@ -93,4 +94,19 @@ kernelTest('0.26 errorf/warnf (F31, F32): the formatted text on stderr as a diag
   const quiet = await runTsbpf(['--no-warnings', '-e', 'BEGIN { warnf("no warn"); }']);
   assert.equal(quiet.code, 0, quiet.stderr);
   assert.doesNotMatch(quiet.stderr + quiet.stdout, /no warn/);
+});
+
+kernelTest('0.26 standard library macros (F34, F36, F37): ppid, leader_tid of a -c child; assert() fails with its message and exit 1', async () => {
+  const r = await runTsbpf(['-c', buildFixture('uprobe_target'), '-e',
+    'BEGIN { printf("me %d\\n", pid); } tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { printf("child %d %d %d\\n", cpid, ppid, leader_tid); exit(); }'], { input: 'getppid 1\n' });
+  assert.equal(r.code, 0, r.stderr);
+  const me = /^me (\d+)$/m.exec(r.stdout)?.[1];
+  const child = /^child (\d+) (\d+) (\d+)$/m.exec(r.stdout);
+  assert.ok(me && child, r.stdout);
+  assert.equal(child[2], me, 'the -c child\'s parent is tsbpf');
+  assert.equal(child[3], child[1], 'a single-threaded child leads its thread group');
+  const a = await runTsbpf(['-e', 'BEGIN { assert(1 == 1, "fine"); assert(false, "My error message"); printf("not reached\\n"); }']);
+  assert.equal(a.code, 1);
+  assert.match(a.stderr, /^stdin:1:\d+-\d+: ERROR: assert failed: My error message$/m);
+  assert.doesNotMatch(a.stdout, /not reached/);
 });

@@ -60,3 +60,8 @@ test('getopt() is the program option typed like its default; unknown options and
   assert.throws(() => run('BEGIN { }', { zz: '1' }), /unexpected program command line options: --zz/);
   assert.throws(() => run('BEGIN { $a = getopt("aa", 1, "the A"); }', { help: 'true' }), (e: Error) => e instanceof ProgramOptionsHelp && /--aa: the A/.test(e.message));
 });
+
+test('standard library macros expand where used; a user macro of the same name and arity replaces one', () => {
+  assert.match(lowered('BEGIN { $p = ppid; }'), /\.\n *\.\n *builtin: curtask\n *real_parent\n *pid/);
+  assert.match(lowered('macro ppid() { 7 } BEGIN { $p = ppid; }'), /variable: \$p\n *int: 7/);
+});
