@@ -51,7 +51,9 @@ function compareTable(file: string, table: '.symtab' | '.dynsym'): number {
     const o = ours[i];
     const where = `${file} ${table}[${i + 1}] ${r.name}`;
     // .symtab may hold versioned names literally (name@VER); readelf shows them the same way.
-    assert.equal(o.name.replace(/@.*$/, ''), r.name, where);
+    // a section symbol has no name of its own; newer readelf (binutils 2.44, Debian 13) prints its section's
+    if (r.type === 'SECTION' && o.name === '' && r.name !== '') assert.ok(elf.section(r.name), where);
+    else assert.equal(o.name.replace(/@.*$/, ''), r.name, where);
     assert.equal(o.value, r.value, where);
     assert.equal(o.size, r.size, where);
     assert.equal(o.type, r.type, where);
@@ -149,7 +151,8 @@ test('symbolFileOffset points at the function code (nm value via PT_LOAD)', () =
   }
   for (const fn of ['fixture_leaf', 'fixture_middle', 'fixture_outer', 'fire', 'main', 'raw_forms']) {
     const off = symbolFileOffset(fx, fn);
-    assertPrologue(fx, off);
+    // AArch64 GCC keeps no frame record in a leaf function (raw_forms is one) even with frame pointers
+    if (!(ElfFile.open(fx).machine === 183 && fn === 'raw_forms')) assertPrologue(fx, off);
     const vaddr = nm.get(fn);
     assert.ok(vaddr !== undefined, fn);
     assert.equal(ElfFile.open(fx).fileOffsetToVaddr(off), vaddr);
