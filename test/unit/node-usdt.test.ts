@@ -32,6 +32,9 @@ function writeTemp(image: Buffer): string {
   return file;
 }
 
+// enable() loads the generated object, whose code is x86-64's; elsewhere it refuses in one sentence (checked below)
+const notX64 = process.arch === 'x64' ? false : `USDT providers are x86-64 only (this is ${process.arch})`;
+
 test('argument specs follow the stapsdt convention: size, sign, the x86-64 argument registers', () => {
   assert.equal(usdtArgSpec(['int32', 'string']), '-4@%rdi 8@%rsi');
   assert.equal(usdtArgSpec(sixArgs), '1@%rdi -8@%rsi 8@%rdx -2@%rcx 8@%r8 4@%r9');
@@ -137,7 +140,7 @@ function setSemaphore(p: { path?: string }, probeName: string, value: number): v
   }
 }
 
-test('enable() maps the object from a private directory; fire() runs the callback only while the semaphore is up; disable() removes it', () => {
+test('enable() maps the object from a private directory; fire() runs the callback only while the semaphore is up; disable() removes it', { skip: notX64 }, () => {
   const pr = usdt.provider('unitapp');
   const first = pr.probe('firstProbe', 'int', 'char *');
   const six = pr.probe('six', ...sixArgs);
@@ -196,7 +199,7 @@ test('enable() maps the object from a private directory; fire() runs the callbac
   }
 });
 
-test('a provider with many probes: every symbol resolves through the generated hash table', () => {
+test('a provider with many probes: every symbol resolves through the generated hash table', { skip: notX64 }, () => {
   const pr = provider('many');
   const list: ProviderProbe[] = [];
   for (let i = 0; i < 40; i++) list.push(pr.probe(`probe_${i}`, 'int64'));
@@ -212,7 +215,7 @@ test('a provider with many probes: every symbol resolves through the generated h
   }
 });
 
-test('stale directories of dead processes are swept at enable(); live ones are kept', () => {
+test('stale directories of dead processes are swept at enable(); live ones are kept', { skip: notX64 }, () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'node-usdt-sweep-'));
   try {
     // Pid 2^22+1 is above the kernel's pid_max limit, so no such process exists.
@@ -237,7 +240,7 @@ test('stale directories of dead processes are swept at enable(); live ones are k
   }
 });
 
-test('bad declarations are one sentence each', () => {
+test('bad declarations are one sentence each', { skip: notX64 }, () => {
   assert.throws(() => usdt.provider('my-app'), (e: Error) => e instanceof UsdtProviderError && /provider name 'my-app' must be a C identifier/.test(e.message));
   const pr = usdt.provider('errs');
   assert.throws(() => pr.probe('p', 'float'), /probe 'p': unknown argument type 'float'/);
@@ -258,4 +261,10 @@ test('bad declarations are one sentence each', () => {
 
 test('the writer rejects duplicate symbols', () => {
   assert.throws(() => buildSharedObject({ soname: 'x.so', functions: [{ name: 'a', code: Uint8Array.of(0xc3) }], variables: { section: '.data', items: [{ name: 'a', size: 4 }] } }), /distinct/);
+});
+
+test('on other architectures enable() refuses in one sentence', { skip: process.arch === 'x64' && 'this is x86-64' }, () => {
+  const pr = usdt.provider('tsbpfarch');
+  pr.probe('p');
+  assert.throws(() => pr.enable(), (e: unknown) => e instanceof UsdtProviderError && e.message === `USDT providers are implemented for x86-64 only, not ${process.arch}`);
 });
