@@ -13,8 +13,14 @@
  *   demangle('_ZN2ns3Cls6methodEi')   // 'ns::Cls::method(int)'
  *   demangle('main')                  // 'main' (not a mangled name)
  */
+import { InternalError } from '../errors';
 
-class Fail extends Error {}
+/** The parser met something it does not know; caught in demangle(), which then keeps the name as it was. */
+class Fail extends InternalError {
+  constructor() {
+    super('not a mangled name this demangler reads');
+  }
+}
 
 /** A demangled entity; printed in two halves so declarators nest (`int (*)(char)`, `int (&) [3]`). */
 abstract class Node {
