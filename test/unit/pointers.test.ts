@@ -98,3 +98,9 @@ test('pointer misuse is one sentence at the expression', () => {
     assert.match(err.diagnostics[0].message, msg, text);
   }
 });
+
+test('an integer cast to a pointer in a syscall tracepoint points into kernel memory (only the arguments are user pointers)', () => {
+  const a = compile(src('tracepoint:syscalls:sys_enter_getppid { $t = (uint64)curtask; @ = ((struct task_struct *)$t)->pid; }'), { target: unitTarget() });
+  assert.match(dumpCodegen(a), /call bpf_probe_read_kernel#113/);
+  assert.doesNotMatch(dumpCodegen(a), /probe_read_user/);
+});

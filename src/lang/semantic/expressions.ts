@@ -93,11 +93,13 @@ export abstract class ExprChecker implements TypeRules {
   }
 
   /**
-   * Where a pointer made in this probe points (a cast, `(struct x *)arg0`):
-   * user memory in uprobes and USDT probes, kernel memory elsewhere, as bpftrace.
+   * Where a pointer made from an integer in this probe points (a cast,
+   * `(struct x *)arg0`): user memory in uprobes and USDT probes, kernel memory
+   * elsewhere, as bpftrace (syscall tracepoints too: only their pointer
+   * arguments, typed by the format, point into user memory).
    */
   get space(): AddrSpace {
-    return this.ctx.user ? 'user' : 'kernel';
+    return this.ctx.user && !this.ctx.tracepoint ? 'user' : 'kernel';
   }
 
   /** Types an expression that must be an integer. */
