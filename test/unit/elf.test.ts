@@ -161,7 +161,9 @@ test('symbolFileOffset points at the function code (nm value via PT_LOAD)', () =
   const off = symbolFileOffset(LIBC, 'getaddrinfo');
   const v = ElfFile.open(LIBC).symbol('getaddrinfo')!.value;
   const dump = run('objdump', ['-d', `--start-address=0x${v.toString(16)}`, `--stop-address=0x${(v + 4).toString(16)}`, LIBC]);
-  const want = [...dump.matchAll(/^\s*[0-9a-f]+:\s+((?:[0-9a-f]{2} )+)/gm)].map((m) => m[1].replace(/ /g, '')).join('');
+  // x86-64 objdump prints bytes ("f3 0f 1e fa"), AArch64's one 32-bit word per instruction ("d503233f", little-endian in the file)
+  const word = (w: string) => (/^[0-9a-f]{8}$/.test(w) ? Buffer.from(w, 'hex').reverse().toString('hex') : w.replace(/ /g, ''));
+  const want = [...dump.matchAll(/^\s*[0-9a-f]+:\s+((?:[0-9a-f]{2} )+|[0-9a-f]{8}\s)/gm)].map((m) => word(m[1].trim())).join('');
   assert.ok(want.length >= 8, dump);
   assert.equal(ElfFile.open(LIBC).readAt(off, want.length / 2).toString('hex'), want);
   assert.throws(() => symbolFileOffset(fx, 'no_such_function'), SymbolNotFoundError);
