@@ -7,7 +7,8 @@ import { ldCache, parseLdCache, resolveLibrary, LibraryNotFoundError } from '../
 /** `ldconfig -p`: the ground truth for /etc/ld.so.cache. */
 function ldconfigP(): [string, string][] {
   const out = execFileSync('ldconfig', ['-p'], { encoding: 'utf8' });
-  return [...out.matchAll(/^\t(\S+) \(libc6,x86-64[^)]*\) => (\S+)$/gm)].map((m) => [m[1], m[2]]);
+  // the 64-bit libc6 entries of this architecture (x86-64 or AArch64, as ldconfig names them)
+  return [...out.matchAll(/^\t(\S+) \(libc6,(?:x86-64|AArch64)[^)]*\) => (\S+)$/gm)].map((m) => [m[1], m[2]]);
 }
 
 test('ld.so.cache entries match ldconfig -p', { skip: !fs.existsSync('/etc/ld.so.cache') && 'no /etc/ld.so.cache' }, () => {
