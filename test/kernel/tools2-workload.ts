@@ -5,9 +5,11 @@ import { buildFixture } from '../helpers/fixtures';
 export interface Workload2 {
   pid: number;
   child: ChildProcess;
+  /** Everything it printed so far. */
+  out(): string;
   /** What the fixture printed before waiting (the tcp mode's port). */
   ready(): Promise<string>;
-  /** Lets it run; resolves with its exit code. */
+  /** Lets it run; resolves with its exit code once its output is drained. */
   go(): Promise<number | null>;
 }
 
@@ -17,10 +19,25 @@ export function startWorkload2(mode: Mode2, n: number, ...extra: string[]): Work
   return startFixtureWorkload('tools2_workload', mode, n, ...extra);
 }
 
-/** A fixture of the same shape (test/fixtures/NAME.c: MODE N [ARGS], one line out, then waits for stdin). */
+export interface FixtureOptions {
+  /** Extra compiler flags (`-pthread`). */
+  cflags?: string[];
+  /** A command that execs the fixture, so the pid is still the fixture's (`unshare -n`). */
+  wrapper?: string[];
+}
+
+/**
+ * A fixture of this shape (test/fixtures/NAME.c: MODE N [ARGS], one line
+ * out, then waits for stdin), started with `extra` arguments.
+ */
 export function startFixtureWorkload(fixture: string, mode: string, n: number, ...extra: string[]): Workload2 {
-  const bin = buildFixture(fixture);
-  const child = spawn(bin, [mode, String(n), ...extra], { stdio: ['pipe', 'pipe', 'inherit'] });
+  return startFixture(fixture, [mode, String(n), ...extra]);
+}
+
+export function startFixture(fixture: string, args: string[], opts: FixtureOptions = {}): Workload2 {
+  const bin = buildFixture(fixture, opts.cflags);
+  const [cmd, ...pre] = [...(opts.wrapper ?? []), bin];
+  const child = spawn(cmd, [...pre, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   child.stdout?.setEncoding('utf8');
   const firstLine = new Promise<string>((res) => {
@@ -34,10 +51,13 @@ export function startFixtureWorkload(fixture: string, mode: string, n: number, .
   return {
     pid: child.pid as number,
     child,
+    out: () => out,
     ready: () => firstLine,
-    go() {
+    async go() {
       child.stdin?.end('go\n');
-      return exited;
+      const code = await exited;
+      await new Promise((res) => setImmediate(res)); // let the pipe drain
+      return code;
     },
   };
 }
