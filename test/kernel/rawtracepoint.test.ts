@@ -32,6 +32,11 @@ kernelTest('rawtracepoint: args.NAME and argN read the arguments; counts exact f
 kernelTest('rawtracepoint: wildcards match real tracepoints only; an unknown one is one sentence', async () => {
   const w = await runTsbpf(['-e', 'rawtracepoint:sys_e* { exit(); }', '--dry-run']);
   assert.equal(w.code, 0, w.stderr);
+  const mod = await runTsbpf(['-e', 'rawtracepoint:vmlinu*:sys_exit { exit(); }', '--dry-run']);
+  assert.equal(mod.code, 0, mod.stderr); // MODULE may be a wildcard: vmlinux matches
+  const noMod = await runTsbpf(['-e', 'rawtracepoint:tsbpf_nomod:sys_exit { exit(); }']);
+  assert.equal(noMod.code, 1);
+  assert.match(noMod.stderr, /no module matches 'tsbpf_nomod'/);
   const bad = await runTsbpf(['-e', 'rawtracepoint:tsbpf_nonsense { exit(); }']);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /no raw tracepoint matches 'tsbpf_nonsense'/);

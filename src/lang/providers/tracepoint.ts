@@ -146,6 +146,19 @@ function rawTracepointArgs(target: Target, event: string): TracepointFormat | st
   return { category: 'rawtracepoint', event, id: 0, commonFields: [], fields, printFmt: '' };
 }
 
+/** Whether `module` (a name or a wildcard) names vmlinux or a loaded module with BTF. */
+function moduleLoaded(module: string): boolean {
+  let names: string[];
+  try {
+    names = fs.readdirSync('/sys/kernel/btf');
+  } catch {
+    names = [];
+  }
+  if (!names.includes('vmlinux')) names.push('vmlinux');
+  const re = globToRegExp(module);
+  return names.some((n) => re.test(n));
+}
+
 /**
  * Raw tracepoints: the kernel's real tracepoints, each with a btf_trace_EVENT
  * typedef in BTF (the syscalls category's events are not among them: they
@@ -174,9 +187,7 @@ export const rawTracepointProvider = provider({
     const event = ap.parts[ap.parts.length - 1];
     if (!event || ap.parts.length > 2) throw err(ap, 'rawtracepoint needs an event name: rawtracepoint:[MODULE:]EVENT');
     const module = ap.parts.length === 2 ? ap.parts[0] : undefined;
-    if (module !== undefined && module !== 'vmlinux' && !fs.existsSync(`/sys/kernel/btf/${module.replace(/[^\w-]/g, '_')}`)) {
-      throw err(ap, `rawtracepoint: no module '${module}' is loaded (no /sys/kernel/btf/${module})`);
-    }
+    if (module !== undefined && !moduleLoaded(module)) throw err(ap, `rawtracepoint: no module matches '${module}' (vmlinux or one in /sys/kernel/btf)`);
     const all = rawEvents(target);
     const events = isGlob(event) ? all.filter((e) => globToRegExp(event).test(e)) : [event];
     if (!events.length || (!isGlob(event) && !all.includes(event) && optionalBtf(target)?.find(`btf_trace_${event}`, 'typedef') === undefined)) {
