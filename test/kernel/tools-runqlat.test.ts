@@ -49,7 +49,10 @@ kernelTest('runqlat -P -p: one "pid = PID COMM" section for the traced process',
     const r = await ours.stop();
     const secs = sections(r.stdout, /^pid = (\d+ \S+)$/);
     assert.deepEqual([...secs.keys()], [`${w.pid} tools_workload`], r.stdout);
-    assert.ok(total(parseHistRows(secs.get(`${w.pid} tools_workload`) as string)) >= 21, r.stdout);
+    // 20 sleeps and the start: at least 21 queuings, less only the probe runs the kernel skipped
+    // (another BPF program on the CPU, busy machines) and reported as lost
+    const skipped = Number(/^Lost (\d+) probe runs?:/m.exec(r.stderr)?.[1] ?? 0);
+    assert.ok(total(parseHistRows(secs.get(`${w.pid} tools_workload`) as string)) >= 21 - skipped, `${r.stdout}${r.stderr}`);
   } finally {
     w.child.kill('SIGKILL');
     ours.child.kill('SIGKILL');

@@ -99,7 +99,8 @@ export abstract class ExprChecker implements TypeRules {
    * arguments, typed by the format, point into user memory).
    */
   get space(): AddrSpace {
-    return this.ctx.user && !this.ctx.tracepoint ? 'user' : 'kernel';
+    // (a uprobe's `args` record from DWARF is a tracepoint-like format over its registers: still user)
+    return this.ctx.user && (this.ctx.regs || !this.ctx.tracepoint) ? 'user' : 'kernel';
   }
 
   /** Types an expression that must be an integer. */
