@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import * as fs from 'node:fs';
 import { kernelTest, timeScale } from '../helpers/kernel';
 import { buildFixture } from '../helpers/fixtures';
-import { Asm, R0, R1, R2, R3, R6, R7, R8, R10, Helper } from '../../src/ebpf/asm';
+import { Asm, R0, R1, R2, R3, R6, R7, R8, R9, R10, Helper } from '../../src/ebpf/asm';
 import { BpfMap } from '../../src/ebpf/maps';
 import { loadProgram } from '../../src/ebpf/programs';
 import { attachTracepoint } from '../../src/ebpf/attach';
@@ -39,26 +39,24 @@ kernelTest('task_struct offsets from BTF read the same pid, tgid, comm and mm->a
   assert.equal(argStart.steps.length, 2);
 
   const fx = buildFixture('usdt_target');
-  // 3 iterations, 50 ms apart, after a pause that leaves time to attach (300 ms, longer where
-  // everything is slower: the VM lane's emulation loads and attaches ~9x slower).
-  const child = spawn(fx, ['3', '50', 'world', String(Math.round(300 * timeScale))], { stdio: 'ignore' });
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const exited = once(child, 'exit');
-  const pid = child.pid!;
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after "(comm)"; arg_start is field 48 (proc(5)).
-  const wantArgStart = BigInt(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[48 - 3]);
-  assert.ok(wantArgStart > 0n);
-
+  // The program is loaded and attached first, filtering on a pid it reads from a map; the
+  // fixture starts after that and waits 300 ms before its first iteration, which only has to
+  // cover writing its pid into the map (a busy machine delays loading, not a map update).
+  const target = BpfMap.create({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 1, name: 'btf_target' });
   // value: pid_tgid u64 | pid u32 | tgid u32 | arg_start u64 | comm[16] | count u64
   const map = BpfMap.create({ type: 'array', keySize: 4, valueSize: 48, maxEntries: 1, name: 'btf_task' });
   const a = new Asm();
+  a.st('w', R10, -4, 0);
+  a.ldMapFd(R1, target.fd);
+  a.mov64(R2, R10);
+  a.add64(R2, -4);
+  a.call(Helper.map_lookup_elem);
+  a.jeq(R0, 0, 'out');
+  a.ldx('w', R9, R0, 0);
   a.call(Helper.get_current_pid_tgid);
   a.mov64(R7, R0);
   a.rsh64(R0, 32);
-  a.jne(R0, pid, 'out');
+  a.jne(R0, R9, 'out');
   a.call(Helper.get_current_task);
   a.mov64(R8, R0);
   for (let off = -8; off >= -48; off -= 8) a.st('dw', R10, off, 0);
@@ -94,6 +92,20 @@ kernelTest('task_struct offsets from BTF read the same pid, tgid, comm and mm->a
   a.exit();
   const prog = loadProgram({ type: 'tracepoint', insns: a, name: 'btf_task' });
   const link = attachTracepoint(prog, 'syscalls', 'sys_enter_getppid');
+  // 3 iterations, 50 ms apart, after the 300 ms pause.
+  const child = spawn(fx, ['3', '50', 'world', String(Math.round(300 * timeScale))], { stdio: 'ignore' });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const exited = once(child, 'exit');
+  const pid = child.pid!;
+  const pidValue = Buffer.alloc(4);
+  pidValue.writeUInt32LE(pid);
+  target.update(0, pidValue);
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after "(comm)"; arg_start is field 48 (proc(5)).
+  const wantArgStart = BigInt(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[48 - 3]);
+  assert.ok(wantArgStart > 0n);
   try {
     await exited;
   } finally {
@@ -102,6 +114,7 @@ kernelTest('task_struct offsets from BTF read the same pid, tgid, comm and mm->a
   }
   const v = map.lookup(0)!;
   map.close();
+  target.close();
   const pidTgid = v.readBigUInt64LE(0);
   assert.equal(v.readBigUInt64LE(40), 3n, 'the fixture calls getppid once per iteration');
   assert.equal(v.readUInt32LE(8), Number(pidTgid & 0xffffffffn), 'task->pid == lower half of bpf_get_current_pid_tgid');
