@@ -26,11 +26,10 @@
  */
 import type { Block, BlockExpr, Expr, IfExpr, IfStmt, MacroDef, MapRef, Program, Stmt, Variable } from './ast';
 import { CompileError } from './diagnostics';
-import { some } from './visit';
+import { mapSubexprs, some, walk } from './visit';
 import { UserError } from '../errors';
 import { parse } from './parser';
 import { STDLIB_NAMES, STDLIB_SOURCE } from './stdlib';
-import { walk } from './visit';
 
 export interface DesugarOptions {
   /** Program options given after `--` (`--aa=20` → aa: '20', `--dd` → dd: 'true'). */
@@ -184,23 +183,6 @@ class Desugarer {
       }
       case 'MapRef':
         return this.expandTarget(e, depth);
-      case 'Binary':
-        return { ...e, left: x(e.left), right: x(e.right) };
-      case 'Unary':
-        return { ...e, operand: x(e.operand) };
-      case 'Ternary':
-        return { ...e, cond: x(e.cond), then: x(e.then), otherwise: x(e.otherwise) };
-      case 'FieldAccess':
-      case 'TupleIndex':
-        return { ...e, object: x(e.object) };
-      case 'Index':
-        return { ...e, object: x(e.object), index: x(e.index) };
-      case 'Tuple':
-        return { ...e, elements: e.elements.map(x) };
-      case 'Cast':
-        return { ...e, operand: x(e.operand) };
-      case 'Sizeof':
-        return e.operand.kind === 'TypeName' ? e : { ...e, operand: x(e.operand) };
       case 'IncDec': {
         const target = this.expandTarget(e.target, depth);
         return { ...e, target, assign: { ...e.assign, target } };
@@ -210,7 +192,7 @@ class Desugarer {
       case 'IfExpr':
         return this.expandIfExpr(e, depth);
       default:
-        return e;
+        return mapSubexprs(e, x);
     }
   }
 
@@ -403,29 +385,14 @@ class Desugarer {
         }
         return { ...e, left, right: v(e.right) };
       }
-      case 'Call':
-        return { ...e, args: e.args.map(v) };
       case 'MapRef':
         return this.lowerTarget(e, pre);
-      case 'Unary':
-        return { ...e, operand: v(e.operand) };
-      case 'FieldAccess':
-      case 'TupleIndex':
-        return { ...e, object: v(e.object) };
-      case 'Index':
-        return { ...e, object: v(e.object), index: v(e.index) };
-      case 'Tuple':
-        return { ...e, elements: e.elements.map(v) };
-      case 'Cast':
-        return { ...e, operand: v(e.operand) };
-      case 'Sizeof':
-        return e.operand.kind === 'TypeName' ? e : { ...e, operand: v(e.operand) };
       case 'IncDec': {
         const target = this.lowerTarget(e.target, pre);
         return { ...e, target, assign: { ...e.assign, target } };
       }
       default:
-        return e;
+        return mapSubexprs(e, v);
     }
   }
 

@@ -9,7 +9,7 @@
  *     if (n.kind === 'Builtin' && n.name === 'probe') found = true;
  *   });
  */
-import type { Node } from './ast';
+import type { Expr, Node } from './ast';
 
 /** The child nodes of `n`, in source order (a node's own fields, never its span). */
 export function children(n: Node): Node[] {
@@ -117,4 +117,36 @@ export function some(roots: readonly (Node | null | undefined)[], test: (n: Node
     return !found;
   });
   return found;
+}
+
+/**
+ * `e` with each direct sub-expression replaced by `f` of it: a shallow copy for
+ * the kinds whose children are all plain expressions (operators, calls, casts,
+ * field and index accesses, tuples); any other node comes back as it is, for
+ * the caller to handle (map keys, ++/--, block and if expressions, leaves).
+ */
+export function mapSubexprs(e: Expr, f: (x: Expr) => Expr): Expr {
+  switch (e.kind) {
+    case 'Call':
+      return { ...e, args: e.args.map(f) };
+    case 'Binary':
+      return { ...e, left: f(e.left), right: f(e.right) };
+    case 'Unary':
+      return { ...e, operand: f(e.operand) };
+    case 'Ternary':
+      return { ...e, cond: f(e.cond), then: f(e.then), otherwise: f(e.otherwise) };
+    case 'FieldAccess':
+    case 'TupleIndex':
+      return { ...e, object: f(e.object) };
+    case 'Index':
+      return { ...e, object: f(e.object), index: f(e.index) };
+    case 'Tuple':
+      return { ...e, elements: e.elements.map(f) };
+    case 'Cast':
+      return { ...e, operand: f(e.operand) };
+    case 'Sizeof':
+      return e.operand.kind === 'TypeName' ? e : { ...e, operand: f(e.operand) };
+    default:
+      return e;
+  }
 }
