@@ -37,32 +37,33 @@ function stackAddrs(map: BpfMap, id: number): bigint[] {
 
 kernelTest('kernel and user stacks of a traced syscall resolve to the known call chain, after the process exited', async (t) => {
   const fx = buildFixture('usdt_target');
-  // a pause before its one iteration that leaves time to attach (longer where everything is slower: the VM lanes)
-  const child = spawn(fx, ['1', '0', 'world', String(Math.round(300 * timeScale))], { stdio: 'ignore' });
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const exited = once(child, 'exit');
-  const pid = child.pid!;
-  // As the runtime does when a pid first appears: keep its maps for later.
-  forgetProcess(pid);
-  await new Promise((r) => setTimeout(r, 50));
-  assert.ok(captureProcess(pid), 'captured while alive');
-
-  const stacks = BpfMap.create({ type: 'stack_trace', keySize: 4, valueSize: MAX_DEPTH * 8, maxEntries: 16, name: 'sym_stacks' });
+  // The program is attached first and filters on a pid it reads from a map, so the fixture's
+  // pause before its one iteration only has to cover a map update and the process capture.
+  const target = BpfMap.create({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 1, name: 'sym_target' });
+  // One stack map each: two stacks hashed into a small shared map can land in the same
+  // bucket, and get_stackid then fails with -EEXIST for the second (1 time in 16 at 16 entries).
+  const stacks = BpfMap.create({ type: 'stack_trace', keySize: 4, valueSize: MAX_DEPTH * 8, maxEntries: 16, name: 'sym_kstacks' });
+  const ustacks = BpfMap.create({ type: 'stack_trace', keySize: 4, valueSize: MAX_DEPTH * 8, maxEntries: 16, name: 'sym_ustacks' });
   const ids = BpfMap.create({ type: 'array', keySize: 4, valueSize: 16, maxEntries: 1, name: 'sym_ids' });
   const a = new Asm();
   a.mov64(R6, R1);
+  a.st('w', R10, -4, 0);
+  a.ldMapFd(R1, target.fd);
+  a.mov64(R2, R10);
+  a.add64(R2, -4);
+  a.call(Helper.map_lookup_elem);
+  a.jeq(R0, 0, 'out');
+  a.ldx('w', R7, R0, 0);
   a.call(Helper.get_current_pid_tgid);
   a.rsh64(R0, 32);
-  a.jne(R0, pid, 'out');
+  a.jne(R0, R7, 'out');
   a.mov64(R1, R6);
   a.ldMapFd(R2, stacks.fd);
   a.mov64(R3, 0);
   a.call(Helper.get_stackid);
   a.mov64(R7, R0);
   a.mov64(R1, R6);
-  a.ldMapFd(R2, stacks.fd);
+  a.ldMapFd(R2, ustacks.fd);
   a.mov64(R3, BPF_F_USER_STACK);
   a.call(Helper.get_stackid);
   a.stx('dw', R10, -16, R0);
@@ -80,6 +81,19 @@ kernelTest('kernel and user stacks of a traced syscall resolve to the known call
   a.exit();
   const prog = loadProgram({ type: 'tracepoint', insns: a, name: 'sym_stacks' });
   const link = attachTracepoint(prog, 'syscalls', 'sys_enter_getppid');
+  const child = spawn(fx, ['1', '0', 'world', String(Math.round(300 * timeScale))], { stdio: 'ignore' });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const exited = once(child, 'exit');
+  const pid = child.pid!;
+  const pidValue = Buffer.alloc(4);
+  pidValue.writeUInt32LE(pid);
+  target.update(0, pidValue);
+  // As the runtime does when a pid first appears: keep its maps for later.
+  forgetProcess(pid);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(captureProcess(pid), 'captured while alive');
   try {
     await exited;
   } finally {
@@ -92,8 +106,10 @@ kernelTest('kernel and user stacks of a traced syscall resolve to the known call
   assert.ok(kid >= 0n, `kernel stack id ${kid}`);
   assert.ok(uid >= 0n, `user stack id ${uid}`);
   const kaddrs = stackAddrs(stacks, Number(kid));
-  const uaddrs = stackAddrs(stacks, Number(uid));
+  const uaddrs = stackAddrs(ustacks, Number(uid));
   stacks.close();
+  ustacks.close();
+  target.close();
   ids.close();
 
   const knames = kaddrs.map((x) => ksym(x)?.name);
