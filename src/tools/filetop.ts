@@ -70,9 +70,7 @@ export function filetopProgram(o: FiletopOptions, syscallsOf: (k: 'read' | 'writ
     $rdev = ${f.rdev};
     $len = ${f.nameLen};
     $name = ${f.name};
-    // (one field access per statement: the compiler runs out of registers on the nested form)
-    $fmt = ${f.format};
-    $type = ${typeOfFormat('$fmt')};
+    $type = ${typeOfFormat(f.format)};
     @ft_n[tid, comm, $ino, $dev, $rdev, $len, $name, $type, ${isRead}] = count();
     @ft_b[tid, comm, $ino, $dev, $rdev, $len, $name, $type, ${isRead}] = sum($size);
   }

@@ -4,7 +4,9 @@
  *
  * Register convention: r6 holds the context for the whole program; r7–r9 are
  * expression temporaries (callee-saved, so they survive helper calls); r0–r5
- * are scratch within one lowering step and die at every call.
+ * are scratch within one lowering step and die at every call. When r7–r9 are
+ * all held, temp() hands out a virtual register that lives in a stack slot
+ * (spill.ts rewrites it after assembly), so an expression never runs out.
  *
  * Stack: scratch variables get fixed slots for the whole program; memory
  * temporaries (keys, strings, values) are freed at the end of each statement.
@@ -24,12 +26,21 @@ import type { ProbeContext } from '../probes';
 import { NONE, align8, memSize, type Type } from '../types';
 import type { Shared } from './resources';
 import type { Target } from '../../target/target';
+import { VREG_BASE } from './spill';
 
 export type { Loc };
 
-const STACK_LIMIT = 512;
+export const STACK_LIMIT = 512;
 
 export const TEMPS: readonly Reg[] = [R7, R8, R9];
+
+const virtualRegs: Reg[] = [];
+/** Virtual register k (one object per number, so held registers compare by identity). */
+function virtualReg(k: number): Reg {
+  while (virtualRegs.length <= k) virtualRegs.push(Object.freeze({ n: VREG_BASE + virtualRegs.length }));
+  return virtualRegs[k];
+}
+const isVirtual = (r: Reg) => r.n >= VREG_BASE;
 
 const SIZE_NAME: Record<number, 'b' | 'h' | 'w' | 'dw'> = { 1: 'b', 2: 'h', 4: 'w', 8: 'dw' };
 
@@ -42,7 +53,12 @@ function chunk(left: number, a: number, b: number): number {
 export abstract class FrameGen {
   readonly a = new Asm();
   protected free: Reg[] = [...TEMPS];
+  /** Released virtual registers (reused first, so their stack slots are reused by lifetime) and how many exist. */
+  protected vfree: Reg[] = [];
+  protected vcount = 0;
   protected frame = 0;
+  /** Deepest stack use of any function of this program: virtual registers' slots go below it. */
+  protected frameHigh = 0;
   protected vars = new Map<string, number>();
   protected loops: { brk: string; cont: string }[] = [];
   protected exitLabel: string;
@@ -80,6 +96,7 @@ export abstract class FrameGen {
   /** Allocates `size` bytes (8-aligned) of stack; returns the FP-relative offset. */
   alloc(size: number, span: Span | null = null): number {
     this.frame += align8(Math.max(size, 1));
+    this.frameHigh = Math.max(this.frameHigh, this.frame);
     if (this.frame > STACK_LIMIT) {
       this.fail(`this probe needs more than ${STACK_LIMIT} bytes of BPF stack; use shorter strings (config = { strlen = N }) or fewer variables`, span);
     }
@@ -94,14 +111,13 @@ export abstract class FrameGen {
     this.frame = mark;
   }
 
-  temp(span: Span | null = null): Reg {
-    const r = this.free.pop();
-    if (!r) this.fail('expression too complex (out of registers)', span);
-    return r;
+  temp(_span: Span | null = null): Reg {
+    return this.free.pop() ?? this.vfree.pop() ?? virtualReg(this.vcount++);
   }
 
   release1(r: Reg): void {
     if (TEMPS.includes(r) && !this.free.includes(r)) this.free.push(r);
+    else if (isVirtual(r) && !this.vfree.includes(r)) this.vfree.push(r);
   }
 
   freeCount(): number {

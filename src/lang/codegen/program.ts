@@ -12,7 +12,9 @@ import type { InstanceTypes } from '../semantic';
 import type { Target } from '../../target/target';
 import type { Shared } from './resources';
 import { StmtGen } from './statements';
+import { STACK_LIMIT } from './frame';
 import { some } from '../visit';
+import { rewriteVirtual } from './spill';
 
 /** x86 thread_info.status flag of a task inside a 32-bit syscall. */
 const TS_COMPAT = 0x0002;
@@ -110,6 +112,17 @@ export class Gen extends StmtGen implements Lowering {
     }
   }
 
+  /** Gives the virtual registers of a program that ran out of r7–r9 their stack slots (spill.ts). */
+  private spillVirtual(insns: Insn[]): ReturnType<typeof rewriteVirtual> {
+    try {
+      return rewriteVirtual(insns, this.frameHigh, [0, ...this.subprogStart.values()], STACK_LIMIT);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      if (e.message === 'jump') this.fail("this probe's program is too large for BPF: a jump spans more than 32,767 instructions once its expressions' temporaries are spilled; split the probe or shorten its expressions", this.inst.probe.span);
+      this.fail(`this probe needs more than ${STACK_LIMIT} bytes of BPF stack for its expressions' temporaries; split its expressions into variables`, this.inst.probe.span);
+    }
+  }
+
   /** Generates the whole program. */
   program(): { insns: Insn[]; sourceMap: (Span | null)[]; functions?: { insn: number; name: string }[] } {
     this.a.mov64(R6, R1);
@@ -135,14 +148,23 @@ export class Gen extends StmtGen implements Lowering {
       this.a.label(sp.label);
       sp.emit();
     }
-    const insns = this.resolve();
+    let insns = this.resolve();
+    let at = (old: number) => old;
+    let origin = (i: number) => i;
+    const spilled = this.spillVirtual(insns);
+    if (spilled) {
+      insns = spilled.insns;
+      at = spilled.at;
+      origin = (i) => spilled.origin[i];
+    }
     for (const f of this.funcRefs) {
       const start = this.subprogStart.get(f.label);
       if (start === undefined) this.fail(`internal: callback ${f.label} was not emitted`, null);
-      insns[f.at] = { ...insns[f.at], imm: start - f.at - 1 };
+      insns[at(f.at)] = { ...insns[at(f.at)], imm: at(start) - at(f.at) - 1 };
     }
+    for (const [label, start] of this.subprogStart) this.subprogStart.set(label, at(start));
     const sourceMap = insns.map((_, i) => {
-      const t = this.a.tags.get(i);
+      const t = this.a.tags.get(origin(i));
       return t === undefined ? null : this.spans[t];
     });
     // Saving the context costs an instruction that programs which never read r6 do not

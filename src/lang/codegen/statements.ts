@@ -233,11 +233,12 @@ export abstract class StmtGen extends EventGen {
     const label = this.a.newLabel('for_cb');
     this.subprogs.push({ label, emit: () => {
       // fresh frame, registers and variables for the callback
-      const saved = { frame: this.frame, vars: this.vars, free: this.free, loops: this.loops, exit: this.exitLabel, inCallback: this.inCallback };
+      const saved = { frame: this.frame, vars: this.vars, free: this.free, vfree: this.vfree, loops: this.loops, exit: this.exitLabel, inCallback: this.inCallback };
       this.inCallback = true;
       this.frame = 0;
       this.vars = new Map();
       this.free = [...TEMPS];
+      this.vfree = [];
       this.loops = [];
       const stop = this.a.newLabel('for_stop'), next = this.a.newLabel('for_next');
       this.exitLabel = stop;
@@ -265,6 +266,7 @@ export abstract class StmtGen extends EventGen {
       this.frame = saved.frame;
       this.vars = saved.vars;
       this.free = saved.free;
+      this.vfree = saved.vfree;
       this.loops = saved.loops;
       this.exitLabel = saved.exit;
       this.inCallback = saved.inCallback;

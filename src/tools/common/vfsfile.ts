@@ -37,7 +37,7 @@ export const fileExpr = (f: string) => ({
   parentIno: `${f}->f_path.dentry->d_parent->d_inode->i_ino`,
 });
 
-/** From a variable holding fileExpr().format: 0 regular, 1 socket, 2 other (typeCode() turns it back into R/S/O). */
+/** From fileExpr().format (or a variable holding it): 0 regular, 1 socket, 2 other (typeCode() turns it back into R/S/O). */
 export const typeOfFormat = (v: string) => `(${v} == ${S_IFREG} ? 0 : (${v} == ${S_IFSOCK} ? 1 : 2))`;
 
 export const typeCode = (n: bigint): FileType => (n === 0n ? 'R' : n === 1n ? 'S' : 'O');
