@@ -26,6 +26,11 @@ const CASES: { expr: string; value: (a: bigint, b: bigint) => bigint }[] = [
     value: (a, b) => (a === 0n ? 100n : a === 1n ? (b + 1n) * (a + 2n) : (a & 1n) === 0n ? a * (b + a * (b + a)) : a === 3n ? (a << (b + 1n)) - (b ^ (a | 8n)) : 7n),
   },
   {
+    // a map read inside an operand (@t[k] was set to k + 7 just before): the key is built beside held operands
+    expr: '$a * ($b + ($a * ($b + @t[$a * ($b + ($a * ($b + 1)))])))',
+    value: (a, b) => wrap(a * (b + a * (b + (a * (b + a * (b + 1n)) + 7n)))),
+  },
+  {
     expr: '($a + $b) * ($a + ($b * ($a + ($b * ($a + ($b * ($a + 1)))))))',
     value: (a, b) => wrap((a + b) * (a + b * (a + b * (a + b * (a + 1n))))),
   },
@@ -35,8 +40,9 @@ kernelTest('register spilling: deeply nested expressions give exact results in a
   const exprs = CASES.map((c) => c.expr);
   const script = `uprobe:${buildFixture('uprobe_target')}:tsbpf_add /pid == cpid/ {
     $a = (int64)arg0; $b = (int64)arg1;
-    printf("v %d %d %d %d\\n", $a, ${exprs.join(', ')});
-    @k[$a, ${exprs[1]}] = sum(${exprs[0]});
+    @t[$a * ($b + ($a * ($b + 1)))] = $a * ($b + ($a * ($b + 1))) + 7;
+    printf("v %d %d %d %d %d\\n", $a, ${exprs.join(', ')});
+    @k[$a, ${exprs[1]}] = sum(${exprs[2]});
   }`;
   const r = await runTsbpf(['-c', buildFixture('uprobe_target'), '-e', script], { input: `add ${N}\n` });
   assert.equal(r.code, 0, r.stderr);
@@ -45,7 +51,7 @@ kernelTest('register spilling: deeply nested expressions give exact results in a
   const keys: string[] = [];
   for (let i = 0n; i < BigInt(N); i++) {
     want.push(['v', i, ...CASES.map((c) => c.value(i, 1n))].join(' '));
-    keys.push(`@k[${i}, ${CASES[1].value(i, 1n)}]: ${CASES[0].value(i, 1n)}`);
+    keys.push(`@k[${i}, ${CASES[1].value(i, 1n)}]: ${CASES[2].value(i, 1n)}`);
   }
   assert.deepEqual(lines, want);
   for (const k of keys) assert.ok(r.stdout.split('\n').includes(k), `missing ${k} in\n${r.stdout}`);

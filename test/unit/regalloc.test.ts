@@ -16,36 +16,40 @@ const build = (text: string) => compile({ name: 'regs.bt', text }, { target: uni
 const probe = (body: string) => build(`kprobe:vfs_read { $a = arg0; $b = arg1; ${body} }`);
 const borrows = (insns: readonly Insn[]) => insns.slice(0, 4).filter((i) => i.code === (Class.ALU64 | AluOp.MOV) && i.imm === 0 && i.dst >= 7 && i.dst <= 9).length === 3;
 
-/** Right-deep nesting: each level holds its left operand while the right one is evaluated. */
-const nestedTernary = (n: number) => {
-  let e = '$a';
-  for (let i = 0; i < n; i++) e = `($a == ${i} ? $b + ${i} : ${e})`;
+/** A map read inside an operand: its key is evaluated (and stored) while the operands around it are held. */
+const mapInOperand = (n: number, a = '$a', b = '$b') => {
+  let e = `${b} + 1`;
+  for (let i = 0; i < n; i++) e = `${a} * (${b} + (${a} * (${b} + @m[${e}])))`;
   return e;
 };
 
 test('expressions past three registers compile, and only those spill (no register above r10 reaches the kernel)', () => {
-  const deep = [nestedTernary(12), '($a == 0 ? 100 : (($a & 1) == 0 ? ($a * ($b + ($a * ($b + $a)))) : 7))'];
-  for (const e of deep) {
-    for (const stmt of [`@x = ${e};`, `printf("%d %d\\n", $a, ${e});`, `@m[$a, ${e}] = sum(${e});`]) {
-      const insns = probe(stmt).programs.flatMap((p) => p.insns);
+  for (const e of [mapInOperand(1), mapInOperand(3)]) {
+    for (const stmt of [`@x = ${e};`, `printf("%d %d\\n", $a, ${e});`, `@k[$a, ${e}] = sum(${e});`]) {
+      const insns = probe(`@m[1] = 1; ${stmt}`).programs.flatMap((p) => p.insns);
       assert.ok(insns.every((i) => i.dst <= 10 && (i.src <= 10)), stmt);
       assert.ok(borrows(insns), `expected spilling for ${stmt}`);
     }
   }
-  // three registers are enough: left as it was (no borrowing prologue); pure arithmetic
-  // past three is ordered and spilled by need (Sethi–Ullman, expr.ts) without virtual registers
-  for (const stmt of ['@x = (($a + 1) * ($b + 2)) + ((($a + 3) * ($b + 4)) - (($b + 5) * ((($a + 6) * ($b + 7)) + (($a + 8) * (($b + 9) * ($a + 10))))));','@x = ($a + 1) * ($b + 2);', 'printf("%d %d\\n", pid == tid, $a * ($b + 1));', '@x = $a == 1 ? $b : $a + 1;']) {
+  // three registers are enough: left as it was (no borrowing prologue); pure arithmetic past
+  // three is ordered and spilled by need (Sethi–Ullman, expr.ts), and a ternary holds no
+  // register while its branches are evaluated, so nesting them needs no more than one does
+  let ternary = '$a';
+  for (let i = 0; i < 40; i++) ternary = `($a == ${i} ? $b + ${i} : ${ternary})`;
+  for (const stmt of ['@x = (($a + 1) * ($b + 2)) + ((($a + 3) * ($b + 4)) - (($b + 5) * ((($a + 6) * ($b + 7)) + (($a + 8) * (($b + 9) * ($a + 10))))));',
+    'printf("%d %d\\n", pid == tid, $a * ($b + 1));', '@x = $a == 1 ? $b : $a + 1;', `@x = ${ternary};`,
+    'printf("%d %d\\n", $a, (($a & 61440) == 32768 ? 0 : (($a & 61440) == 49152 ? 1 : 2)));']) {
     assert.ok(!borrows(probe(stmt).programs.flatMap((p) => p.insns)), stmt);
   }
 });
 
 test('inside a for ($kv : @map) callback too; beyond the stack it is one sentence', () => {
-  const a = build(`BEGIN { @m[1] = 2; } kprobe:vfs_read { for ($kv : @m) { @x = ${nestedTernary(8).replace(/\$a/g, '$kv.0').replace(/\$b/g, '$kv.1')}; } }`);
+  const a = build(`BEGIN { @m[1] = 2; } kprobe:vfs_read { for ($kv : @m) { @x = ${mapInOperand(2, '$kv.0', '$kv.1')}; } }`);
   const prog = a.programs.find((p) => p.functions);
   assert.ok(prog?.functions && prog.functions.length === 2);
   const cb = prog.insns.slice(prog.functions[1].insn);
   assert.ok(borrows(cb), 'the callback zeroes the registers it borrows');
-  assert.throws(() => probe(`@x = ${nestedTernary(70)};`), (e: unknown) => e instanceof CompileError && /more than 512 bytes of BPF stack/.test(e.diagnostics[0].message));
+  assert.throws(() => probe(`@m[1] = 1; @x = ${mapInOperand(10)};`), (e: unknown) => e instanceof CompileError && /more than 512 bytes of BPF stack for its expressions' temporaries/.test(e.diagnostics[0].message));
 });
 
 /** Runs straight-line/jumping code of mov, add, ldx/stx dw, jgt, ja, exit over registers and a stack. */

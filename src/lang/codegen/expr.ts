@@ -116,17 +116,21 @@ export abstract class ExprGen extends ContextGen {
         return r;
       }
       case 'Ternary': {
+        // Nothing is held while the condition and the branches are evaluated (nested
+        // ternaries need no more registers than one): the result is the then-branch's
+        // register, which the else branch, evaluated with it free, moves its value into.
         const els = this.a.newLabel('else'), end = this.a.newLabel('tend');
-        const r = this.temp(e.span);
         this.cond(e.cond, els);
-        const r1 = this.scalar(e.then);
-        this.a.mov64(r, r1);
-        this.release1(r1);
+        const r = this.scalar(e.then);
         this.a.ja(end);
         this.a.label(els);
+        this.release1(r);
         const r2 = this.scalar(e.otherwise);
-        this.a.mov64(r, r2);
-        this.release1(r2);
+        if (r2 !== r) {
+          this.a.mov64(r, r2);
+          this.release1(r2);
+          this.take(r, e.span);
+        }
         this.a.label(end);
         return r;
       }

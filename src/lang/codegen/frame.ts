@@ -115,6 +115,14 @@ export abstract class FrameGen {
     return this.free.pop() ?? this.vfree.pop() ?? virtualReg(this.vcount++);
   }
 
+  /** Takes back a register released earlier, now free again (the ternary's result). */
+  take(r: Reg, span: Span | null): void {
+    const list = isVirtual(r) ? this.vfree : this.free;
+    const i = list.indexOf(r);
+    if (i < 0) this.fail('internal: a released register was not given back', span);
+    list.splice(i, 1);
+  }
+
   release1(r: Reg): void {
     if (TEMPS.includes(r) && !this.free.includes(r)) this.free.push(r);
     else if (isVirtual(r) && !this.vfree.includes(r)) this.vfree.push(r);
