@@ -6,7 +6,7 @@
  */
 import type { TypeDef } from './ast';
 import type { KernelBtf } from '../target/target';
-import type { AddrSpace, CType, Type } from './types';
+import type { AddrSpace, CType, Type, ValueType } from './types';
 import { UserError } from '../errors';
 
 export class CTypeError extends UserError {}
@@ -31,6 +31,8 @@ export interface CMember {
   type: CType;
   /** Set for a bitfield member (width in bits), which cannot be read. */
   bits?: number;
+  /** A bitfield's first bit in the byte at `offset`. */
+  bitShift?: number;
 }
 
 /** Integer type names of C and of bpftrace: size and signedness. */
@@ -103,7 +105,7 @@ export class CTypes {
     }
     // the script's definition, then the kernel's BTF, then the probed binaries' DWARF (which can
     // take seconds to index for a large library: only for names the kernel does not have)
-    if (this.defs.some((d) => d.tag === rec.tag && d.name === rec.name)) return 'script';
+    if (this.defs.some((d) => d.tag === rec.tag && d.name === rec.name) || this.inlineNames.has(`${rec.tag} ${rec.name}`)) return 'script';
     const btf = this.kernelBtf();
     const id = btf?.find(rec.name, rec.tag);
     if (btf && id !== undefined) return { btf, id };
@@ -189,38 +191,189 @@ export class CTypes {
     if (!def) throw new CTypeError(`unknown type: ${key}`);
     if (seen.has(key)) throw new CTypeError(`${key} contains itself`);
     seen.add(key);
-    const body = def.body.replace(/^[^{]*\{/, '').replace(/\}[^}]*$/, '');
-    const members = new Map<string, CMember>();
-    let off = 0;
-    let align = 1;
-    let size = 0;
-    for (const declRaw of body.split(';')) {
-      const decl = declRaw.replace(/\s+/g, ' ').trim();
-      if (!decl) continue;
-      // `int a, *b, c[4]`: one base type, declarators separated by commas
-      const first = /^(.*?)([\s*]*\b\w+\s*(?:\[\d+\])?(?:\s*:\s*\d+)?)$/.exec(decl.split(',')[0].trim());
-      if (!first) throw new CTypeError(`cannot read the member declaration '${decl}' of ${key}`);
-      const baseName = first[1].trim();
-      const declarators = [first[2], ...decl.split(',').slice(1)];
-      for (const d of declarators) {
-        const dm = /^\s*(\**)\s*(\w+)\s*(?:\[(\d+)\])?\s*(?::\s*(\d+))?\s*$/.exec(d);
-        if (!dm) throw new CTypeError(`cannot read the member declaration '${decl}' of ${key}`);
-        if (dm[4] !== undefined) throw new CTypeError(`${key}.${dm[2]} is a bitfield, which is not supported`);
-        let t = this.named(baseName, dm[1].length);
-        if (!t) throw new CTypeError(`unknown type '${baseName}' in ${key}`);
-        if (dm[3] !== undefined) t = { kind: 'array', elem: t, length: Number(dm[3]) };
-        const [tsize, talign] = this.sizeAlign(t, seen);
-        const at = tag === 'union' ? 0 : Math.ceil(off / talign) * talign;
-        members.set(dm[2], { offset: at, type: t });
-        off = at + tsize;
-        size = Math.max(size, off);
-        align = Math.max(align, talign);
-      }
-    }
+    const toks = cTokens(def.body);
+    const open = toks.indexOf('{');
+    let close = toks.lastIndexOf('}');
+    if (open < 0 || close < open) throw new CTypeError(`cannot read the definition of ${key}`);
+    // `__attribute__((packed))` after the body: members at byte 1 alignment
+    const packed = toks.slice(close + 1).includes('packed');
+    const rec = this.layoutBody(toks, open + 1, close, tag === 'union', packed, key, seen);
     seen.delete(key);
-    const rec = { size: Math.ceil(size / align) * align, align, members };
     this.layouts.set(key, rec);
     return rec;
+  }
+
+  private anonCount = 0;
+
+  /**
+   * Lays out the member declarations in toks[from, to) (C text of a struct or
+   * union body): `int a, *b, c[4][2]; unsigned x : 3; struct { int m; } y;`
+   * (a missing `;` before the closing brace is accepted, as bpftrace does).
+   * Inline struct bodies become records of their own (anonymous ones named
+   * `(anonymous)`); an anonymous member without a name puts its members in this record.
+   */
+  private layoutBody(toks: string[], from: number, to: number, union: boolean, packed: boolean, key: string, seen: Set<string>): ScriptRecord {
+    const members = new Map<string, CMember>();
+    let bitpos = 0; // next free bit (structs)
+    let align = 1;
+    let size = 0;
+    const bad = (): never => {
+      throw new CTypeError(`cannot read the member declarations of ${key}`);
+    };
+    let i = from;
+    const place = (mname: string, t: CType, bits: number | undefined): void => {
+      let [tsize, talign] = this.sizeAlign(t, seen);
+      if (packed) talign = 1;
+      let bitOff: number;
+      if (bits !== undefined) {
+        if (t.kind !== 'int') throw new CTypeError(`${key}.${mname}: a bitfield must be an integer`);
+        const unit = tsize * 8;
+        if (bits > unit) throw new CTypeError(`${key}.${mname}: the bitfield is wider than its type`);
+        bitOff = union ? 0 : bitpos;
+        // a bitfield does not straddle a boundary of its type's alignment (GCC, x86-64), unless packed
+        if (!packed && Math.floor(bitOff / unit) !== Math.floor((bitOff + bits - 1) / unit)) bitOff = Math.ceil(bitOff / unit) * unit;
+        if (!union) bitpos = bitOff + bits;
+        size = Math.max(size, Math.ceil((bitOff + bits) / 8));
+      } else {
+        const at = union ? 0 : Math.ceil(Math.ceil(bitpos / 8) / talign) * talign;
+        bitOff = at * 8;
+        if (!union) bitpos = (at + tsize) * 8;
+        size = Math.max(size, at + tsize);
+      }
+      align = Math.max(align, talign);
+      if (mname === '') return;
+      const m: CMember = { offset: Math.floor(bitOff / 8), type: t };
+      if (bits !== undefined) {
+        m.bits = bits;
+        m.bitShift = bitOff % 8;
+      }
+      members.set(mname, m);
+    };
+    while (i < to) {
+      if (toks[i] === ';') {
+        i++;
+        continue;
+      }
+      // the base type: an inline struct/union (named or not), or words (`unsigned long long`, `struct Foo`, `uint8_t`)
+      let base: CType | undefined;
+      let inline: ScriptRecord | undefined;
+      if ((toks[i] === 'struct' || toks[i] === 'union') && (toks[i + 1] === '{' || toks[i + 2] === '{')) {
+        const itag = toks[i] as 'struct' | 'union';
+        const named = toks[i + 1] !== '{';
+        const iname = named ? toks[i + 1] : `(anonymous ${++this.anonCount})`;
+        const bo = i + (named ? 2 : 1);
+        let depth = 0;
+        let j = bo;
+        for (; j < to; j++) {
+          if (toks[j] === '{') depth++;
+          else if (toks[j] === '}' && --depth === 0) break;
+        }
+        if (j >= to) bad();
+        inline = this.layoutBody(toks, bo + 1, j, itag === 'union', packed, `${itag} ${iname}`, seen);
+        this.layouts.set(`${itag} ${iname}`, inline);
+        this.inlineNames.add(`${itag} ${iname}`);
+        base = { kind: 'record', tag: itag, name: iname };
+        i = j + 1;
+      } else {
+        const words: string[] = [];
+        while (i < to && /^\w+$/.test(toks[i]) && !(words.length && /^\w+$/.test(toks[i]) && isDeclEnd(toks[i + 1]) && !isTypeWord(words, toks[i]))) words.push(toks[i++]);
+        if (!words.length) bad();
+        const bn = words.join(' ');
+        base = this.named(bn, 0);
+        if (!base) throw new CTypeError(`unknown type '${bn}' in ${key}`);
+      }
+      // declarators: `*p`, `a[2][3]`, `x : 3`, separated by commas
+      if (toks[i] === ';' || i >= to) {
+        if (inline) for (const [n, m] of inline.members) members.set(n, { ...m, offset: m.offset + Math.ceil(Math.ceil(bitpos / 8) / (packed ? 1 : inline.align)) * (packed ? 1 : inline.align) });
+        if (inline && base) place('', base, undefined);
+        continue;
+      }
+      for (;;) {
+        let depth = 0;
+        while (toks[i] === '*') {
+          depth++;
+          i++;
+        }
+        const mname = toks[i++];
+        if (!mname || !/^\w+$/.test(mname)) bad();
+        let t: CType = base!;
+        for (let d = 0; d < depth; d++) t = { kind: 'ptr', to: t };
+        const dims: number[] = [];
+        while (toks[i] === '[') {
+          const n = toks[i + 1] === ']' ? '0' : toks[i + 1];
+          if (!/^\d+$/.test(n)) bad();
+          dims.push(Number(n));
+          i += n === '0' && toks[i + 1] === ']' ? 2 : 3;
+        }
+        for (let d = dims.length - 1; d >= 0; d--) t = { kind: 'array', elem: t, length: dims[d] };
+        let bits: number | undefined;
+        if (toks[i] === ':') {
+          if (!/^\d+$/.test(toks[i + 1] ?? '')) bad();
+          bits = Number(toks[i + 1]);
+          i += 2;
+        }
+        place(mname, t, bits);
+        if (toks[i] === ',') {
+          i++;
+          continue;
+        }
+        if (toks[i] === ';' || i >= to) break;
+        bad();
+      }
+    }
+    if (packed) align = 1;
+    return { size: Math.ceil(size / align) * align, align, members };
+  }
+
+  /** Script records defined inline in another one's body (`struct { int m; } y;`). */
+  private readonly inlineNames = new Set<string>();
+
+  /**
+   * How a value of C type `c` held by value prints: members by name at their
+   * offsets, arrays element by element, char arrays as strings, pointers in hex.
+   */
+  layoutOf(c: CType): ValueType {
+    switch (c.kind) {
+      case 'int':
+        return { kind: 'int', size: c.size, signed: c.signed };
+      case 'ptr':
+        return { kind: 'int', size: 8, signed: false, pointer: true };
+      case 'void':
+        return { kind: 'none' };
+      case 'array': {
+        if (c.elem.kind === 'int' && c.elem.size === 1) return { kind: 'string', size: c.length };
+        const elemSize = this.sizeOf(c.elem);
+        return { kind: 'carray', size: elemSize * c.length, elem: this.layoutOf(c.elem), elemSize, length: c.length };
+      }
+      case 'record': {
+        const size = this.sizeOf(c);
+        const fields: Extract<ValueType, { kind: 'record' }>['fields'] = [];
+        const src = this.recordSource(c);
+        if (src === 'script') {
+          for (const [name, m] of this.scriptRecord(c.tag, c.name, new Set()).members) fields.push(this.fieldLayout(name, m));
+        } else {
+          const walk = (id: number, base: number): void => {
+            const t = src.btf.type(src.btf.resolve(id));
+            if (t.kind !== 'struct' && t.kind !== 'union') return;
+            for (const m of t.members) {
+              // an anonymous struct/union member: its members are this one's (C11)
+              if (m.name === '') walk(m.type, base + m.bitOffset);
+              else {
+                const bitOff = base + m.bitOffset;
+                fields.push(this.fieldLayout(m.name, { offset: Math.floor(bitOff / 8), type: this.fromBtf(m.type, src.file), ...(m.bitfieldSize ? { bits: m.bitfieldSize, bitShift: bitOff % 8 } : {}) }));
+              }
+            }
+          };
+          walk(src.id, 0);
+        }
+        return { kind: 'record', size, fields };
+      }
+    }
+  }
+
+  private fieldLayout(name: string, m: CMember): Extract<ValueType, { kind: 'record' }>['fields'][number] {
+    if (m.bits !== undefined) return { name, offset: m.offset, type: { kind: 'int', size: 8, signed: false }, bits: { shift: m.bitShift ?? 0, width: m.bits } };
+    return { name, offset: m.offset, type: this.layoutOf(m.type) };
   }
 
   private sizeAlign(t: CType, seen: Set<string>): [number, number] {
@@ -241,6 +394,21 @@ export class CTypes {
       }
     }
   }
+}
+
+/** The tokens of C text: words, numbers and single punctuation characters, comments dropped. */
+function cTokens(text: string): string[] {
+  return text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, ' ').match(/\w+|[^\s\w]/g) ?? [];
+}
+
+/** Whether a token ends a declarator's name (`x;`, `x,`, `x[`, `x:`, `x}`). */
+function isDeclEnd(t: string | undefined): boolean {
+  return t === undefined || t === ';' || t === ',' || t === '[' || t === ':' || t === '}';
+}
+
+/** Words that continue a base type even before a declarator end (`unsigned int;` is not a member named `int`). */
+function isTypeWord(words: string[], w: string): boolean {
+  return words.length === 1 && (words[0] === 'struct' || words[0] === 'union' || words[0] === 'enum');
 }
 
 function intSize(n: number): 1 | 2 | 4 | 8 {

@@ -40,6 +40,8 @@ export interface TypeRules {
   warn(message: string, span: Span | null): void;
   /** Types an expression (recording it) and returns the type. */
   type(e: Expr): Type;
+  /** Types an expression used as a value: a struct or array in memory becomes its bytes (cdata). */
+  valueType(e: Expr): Type;
   /** The type recorded for an expression already typed (none when not). */
   typeOf(e: Expr): Type;
   /** Types an expression that must be an integer. */

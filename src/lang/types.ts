@@ -67,6 +67,12 @@ export type Type =
    * lang/builtins.ts): a u64 held in a register, printed as text in user space.
    */
   | { kind: 'named'; name: string }
+  /**
+   * A C struct, union or array held by value (`$s = *p`, `@a = p->arr`): its
+   * `size` bytes copied from memory, laid out as C lays them out (`layout`
+   * says how to print them). Pointers inside point into `space`.
+   */
+  | { kind: 'cdata'; c: CType; size: number; space: AddrSpace; layout: ValueType }
   | { kind: 'none' };
 
 /**
@@ -91,6 +97,10 @@ export type ValueType =
   | { kind: 'timestamp'; mode: 'boot' | 'monotonic' | 'realtime'; format?: string }
   /** u64 shown through the value type `name`'s definition (Type 'named'). */
   | { kind: 'named'; name: string }
+  /** A C struct/union by value: members at their C offsets (`bits`: a bitfield `width` bits wide starting `shift` bits into the byte at `offset`); printed `{ .a = 1, .b = 2 }`. */
+  | { kind: 'record'; size: number; fields: { name: string; offset: number; type: ValueType; bits?: { shift: number; width: number } }[] }
+  /** A C array by value: `length` elements `elemSize` bytes apart; printed `[1,2,3]`. */
+  | { kind: 'carray'; size: number; elem: ValueType; elemSize: number; length: number }
   | { kind: 'none' };
 
 export const INT64: Type = { kind: 'int', size: 8, signed: true };
@@ -122,6 +132,7 @@ export function memSize(t: Type): number {
     case 'string':
       return t.size;
     case 'tuple':
+    case 'cdata':
       return t.size;
     case 'buffer':
       return align8(4 + t.size);
@@ -221,6 +232,8 @@ export function valueTypeOf(t: Type, stackMap = -1): ValueType {
       return { kind: 'inet', size: 24 };
     case 'named':
       return { kind: 'named', name: t.name };
+    case 'cdata':
+      return t.layout;
     case 'ctx':
     case 'array':
     case 'none':
@@ -243,6 +256,8 @@ export function sizeOf(t: ValueType): number {
       return 1;
     case 'string':
     case 'tuple':
+    case 'record':
+    case 'carray':
       return t.size;
     case 'buffer':
       return 4 + t.size;
@@ -286,6 +301,8 @@ export function typeName(t: Type): string {
       return 'args';
     case 'named':
       return t.name;
+    case 'cdata':
+      return cTypeName(t.c);
     default:
       return t.kind;
   }
@@ -310,6 +327,7 @@ export function cTypeName(c: CType): string {
 export function sameShape(a: Type, b: Type): boolean {
   if (a.kind !== b.kind) return false;
   if (a.kind === 'named' && b.kind === 'named') return a.name === b.name;
+  if (a.kind === 'cdata' && b.kind === 'cdata') return a.size === b.size && cTypeName(a.c) === cTypeName(b.c);
   if (a.kind === 'tuple' && b.kind === 'tuple') return a.fields.length === b.fields.length && a.fields.every((f, i) => sameShape(f, b.fields[i]));
   return true;
 }
@@ -333,6 +351,7 @@ export function unify(a: Type, b: Type): Type | undefined {
     return tupleType(fs);
   }
   if (a.kind === 'named' && b.kind === 'named') return a.name === b.name ? a : undefined;
+  if (a.kind === 'cdata' && b.kind === 'cdata') return cTypeName(a.c) === cTypeName(b.c) && a.size === b.size ? a : undefined;
   if (a.kind === 'kstack' && b.kind === 'kstack') return a;
   if (a.kind === 'ustack' && b.kind === 'ustack') return a;
   if (a.kind === b.kind && a.kind !== 'ctx' && a.kind !== 'array' && a.kind !== 'none') return a;

@@ -89,9 +89,24 @@ export function decodeValue(b: Buffer, off: number, t: ValueType, r: Resolver): 
     }
     case 'named':
       return V.sym(namedValueType(t.name).text(b.readBigUInt64LE(off)), 'named');
+    case 'record':
+      return V.record(t.fields.map((f) => [f.name, f.bits ? V.uint(readBits(b, off + f.offset, f.bits.shift, f.bits.width)) : decodeValue(b, off + f.offset, f.type, r)] as const));
+    case 'carray': {
+      const items: V.Value[] = [];
+      for (let i = 0; i < t.length; i++) items.push(decodeValue(b, off + i * t.elemSize, t.elem, r));
+      return V.array(items);
+    }
     case 'none':
       return V.none;
   }
+}
+
+/** A bitfield: `width` bits starting `shift` bits into the byte at `off` (little-endian bit order). */
+function readBits(b: Buffer, off: number, shift: number, width: number): bigint {
+  let v = 0n;
+  const n = Math.ceil((shift + width) / 8);
+  for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(off + i < b.length ? b[off + i] : 0);
+  return (v >> BigInt(shift)) & ((1n << BigInt(width)) - 1n);
 }
 
 /** Splits a tuple-typed key into its elements (multi-key maps print `@m[a, b]`). */

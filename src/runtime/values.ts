@@ -202,7 +202,7 @@ export function keyText(v: Value): string {
       return (v.signed ? BigInt.asIntN(v.bits, v.value) : BigInt.asUintN(v.bits, v.value)).toString();
     case 'stack': return stackText(v, 4);
     case 'array': return '[' + v.items.map(keyText).join(',') + ']';
-    case 'record': return '{' + v.fields.map(([n, f]) => '.' + n + '=' + keyText(f)).join(',') + '}';
+    case 'record': return '{ ' + v.fields.map(([n, f]) => '.' + n + ' = ' + keyText(f)).join(', ') + ' }';
     case 'tuple': return '(' + v.items.map(keyText).join(', ') + ')';
     default: return valueText(v);
   }
@@ -237,7 +237,7 @@ export function valueJson(v: Value): string {
     case 'int': return v.bool ? String(v.value !== 0n) : v.value.toString();
     case 'tuple': return '[' + v.items.map(valueJson).join(',') + ']';
     case 'array': return '[' + v.items.map(valueJson).join(',') + ']';
-    case 'record': return '{ ' + v.fields.map(([n, f]) => '"' + jsonEscape(n) + '": ' + valueJson(f)).join(', ') + ' }';
+    case 'record': return '{' + v.fields.map(([n, f]) => '"' + jsonEscape(n) + '": ' + valueJson(f)).join(', ') + '}';
     case 'none': return 'null';
     default: return '"' + jsonEscape(valueText(v)) + '"';
   }

@@ -172,8 +172,8 @@ test('inet_ntop like glibc', () => {
 test('records, arrays, symbols and pointers', () => {
   const r = record([['a', int(1)], ['b', str('x')]]);
   assert.equal(valueText(r), '{ .a = 1, .b = x }');
-  assert.equal(keyText(r), '{.a=1,.b=x}');
-  assert.equal(valueJson(r), '{ "a": 1, "b": "x" }');
+  assert.equal(keyText(r), '{ .a = 1, .b = x }');
+  assert.equal(valueJson(r), '{"a": 1, "b": "x"}');
   assert.equal(valueText(array([int(1), int(2)])), '[1,2]');
   assert.equal(valueJson(tuple([int(1), str('a"b')])), '[1,"a\\"b"]');
   assert.equal(valueJson(sym('vfs_read', 'ksym')), '"vfs_read"');

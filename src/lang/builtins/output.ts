@@ -118,7 +118,7 @@ export const OUTPUT_FUNCTIONS: Record<string, FunctionDef> = {
         for (const x of e.args.slice(1)) c.requireConst(x, 'print() top/div');
       } else {
         if (e.args.length > 1) c.error('print() of a value takes one argument', e.args[1].span);
-        const t = c.type(a);
+        const t = c.valueType(a);
         if (t.kind === 'ctx' || t.kind === 'array') c.error(`cannot print ${t.kind}`, a.span);
       }
       return NONE;

@@ -14,6 +14,9 @@ import { FrameGen } from './frame';
 export abstract class ContextGen extends FrameGen {
   /** Evaluates a scalar expression into a fresh temp (expr.ts). */
   abstract scalar(e: Expr): Reg;
+  /** Address of a memory-typed value (expr.ts). */
+  abstract addr(e: Expr): Loc;
+  abstract dropLoc(l: Loc): void;
   /** Evaluates two operands into registers, spilling as needed (expr.ts). */
   abstract operands(left: Expr, right: Expr): [Reg, Reg];
 
@@ -195,14 +198,36 @@ export abstract class ContextGen extends FrameGen {
    */
   protected memberAddr(e: Extract<Expr, { kind: 'FieldAccess' }>): Reg {
     const off = this.inst.facts.memberOffsets.get(e) ?? 0;
-    const base = this.scalar(e.object);
+    const base = this.objectBase(e.object);
     if (off) this.a.add64(base, off);
     return base;
+  }
+
+  /**
+   * Register holding the address an access starts from: a pointer's value, or
+   * for a struct/array held by value (a variable, a map value, a tuple field)
+   * the address of its bytes (copied to the stack unless it is a variable).
+   */
+  protected objectBase(obj: Expr): Reg {
+    if (this.type(obj).kind !== 'cdata') return this.scalar(obj);
+    const loc = this.addr(obj);
+    const r = this.temp(obj.span);
+    this.lea(r, loc);
+    this.dropLoc(loc);
+    return r;
   }
 
   /** Register holding the address of `p[i]`: p plus i times the element's size. */
   protected elementAddr(e: Extract<Expr, { kind: 'Index' }>): Reg {
     const scale = this.inst.facts.scaleBy.get(e.index) ?? 1;
+    if (this.type(e.object).kind === 'cdata') {
+      // an array held by value: its copy's address plus the scaled index
+      const base = this.objectBase(e.object);
+      const idx = this.scalar(e.index);
+      this.a.add64(base, idx);
+      this.release1(idx);
+      return base;
+    }
     if (e.index.kind === 'IntegerLit') {
       const base = this.scalar(e.object);
       const off = e.index.value * BigInt(scale);

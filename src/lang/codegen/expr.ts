@@ -154,7 +154,7 @@ export abstract class ExprGen extends ContextGen {
       }
       case 'Index': {
         const ot = this.type(e.object);
-        return ot.kind === 'int' && ot.ptr ? this.memoryRead(e) : this.indexScalar(e);
+        return (ot.kind === 'int' && ot.ptr) || ot.kind === 'cdata' ? this.memoryRead(e) : this.indexScalar(e);
       }
       case 'TupleIndex': {
         const mark = this.frameMark;
@@ -426,6 +426,18 @@ export abstract class ExprGen extends ContextGen {
     }
     const tsize = memSize(target);
     const vsize = memSize(t);
+    if (t.kind === 'cdata' && (e.kind === 'FieldAccess' || e.kind === 'Index' || (e.kind === 'Unary' && e.op === '*'))) {
+      // a struct or array in memory, copied out by value (bpf_probe_read_* zeroes it when unreadable)
+      const obj = e.kind === 'Unary' ? e.operand : e.object;
+      const addr = e.kind === 'Unary' ? this.scalar(e.operand) : this.addressOf(e, e.span);
+      this.lea(R1, dst);
+      this.a.mov64(R2, Math.min(tsize, t.size));
+      this.a.mov64(R3, addr);
+      this.release1(addr);
+      this.callRead(this.readHelper(this.spaceOf(obj)), e.span);
+      if (tsize > t.size) this.zero({ base: dst.base, off: dst.off + t.size }, tsize - t.size);
+      return;
+    }
     switch (e.kind) {
       case 'StringLit':
       case 'PositionalParam': {
@@ -502,7 +514,7 @@ export abstract class ExprGen extends ContextGen {
         // a char array element of a pointer (`*p` of `char (*)[16]`, `p[i]` of char[16] elements)
         if (t.kind !== 'string' || (e.kind === 'Unary' && e.op !== '*')) break;
         const obj = e.kind === 'Index' ? e.object : e.operand;
-        if (e.kind === 'Index' && !(this.type(obj).kind === 'int')) break;
+        if (e.kind === 'Index' && this.type(obj).kind !== 'int' && this.type(obj).kind !== 'cdata') break;
         this.readStringAt(e.kind === 'Index' ? this.elementAddr(e) : this.scalar(e.operand), dst, tsize, t.size, this.spaceOf(obj));
         return;
       }

@@ -30,7 +30,7 @@ export class Checker extends ExprChecker {
         let t: Type | undefined = s.type ? castType(this.opts, s.type, this.space) : undefined;
         if (s.type && !t) this.error(`unsupported variable type: ${s.type.base}`, s.type.span);
         if (s.value) {
-          const vt = this.type(s.value);
+          const vt = this.valueType(s.value);
           t = t ?? storedType(vt);
         }
         this.setVar(s.variable.name, t ?? INT64, s.span);
@@ -108,7 +108,7 @@ export class Checker extends ExprChecker {
   protected assign(s: Extract<Stmt, { kind: 'AssignStmt' }>): void {
     const target = s.target;
     if (target.kind === 'Variable') {
-      let t = this.type(s.value);
+      let t = s.op ? this.type(s.value) : this.valueType(s.value);
       if (s.op) {
         const cur = this.vars.get(target.name);
         if (!cur) {
@@ -163,7 +163,7 @@ export class Checker extends ExprChecker {
       if (m) vt = m.value;
       this.scaleStep(s.op, vt, v);
     } else {
-      const t = this.type(v);
+      const t = this.valueType(v);
       if (t.kind === 'none') {
         if (!this.firstPass && v.kind === 'Call') this.error(`${v.name}() does not return a value`, v.span);
         return;

@@ -20,6 +20,18 @@ import {
 } from './shared';
 
 /**
+ * A member or element of a struct/array held by value (cdata): a nested
+ * struct or array is in the copy (BPF memory, read as the kernel's), while
+ * pointers keep the address space the copy was read from.
+ */
+function inCopy(t: Type): Type {
+  return t.kind === 'int' && t.embedded && t.ptr ? { ...t, ptr: { ...t.ptr, space: 'kernel' } } : t;
+}
+
+/** The largest struct or array held by value: it is copied through the BPF stack (512 bytes in all). */
+const MAX_CDATA = 256;
+
+/**
  * The checker for one probe instance, expressions part (statements: checker.ts).
  * Builtins' type rules receive it (as TypeRules) to type their arguments and
  * report errors.
@@ -49,6 +61,32 @@ export abstract class ExprChecker implements TypeRules {
 
   warn(message: string, span: Span | null): void {
     if (!this.firstPass) this.warnings.push({ severity: 'WARNING', message, span, notes: [] });
+  }
+
+  /**
+   * Types an expression used as a value (stored, printed, compared): a struct,
+   * union or array in memory (`*p`, `p->arr`) becomes its bytes (cdata), copied
+   * out where the value goes; recorded so the code generator copies it.
+   */
+  valueType(e: Expr): Type {
+    const t = this.type(e);
+    return this.asValue(e, t);
+  }
+
+  /** `t` (the type of `e`) as a value: see valueType. */
+  asValue(e: Expr, t: Type): Type {
+    if (t.kind !== 'int' || !t.embedded || !t.ptr || (t.ptr.to.kind !== 'record' && t.ptr.to.kind !== 'array')) return t;
+    let v: Type;
+    try {
+      const size = this.ctypes.sizeOf(t.ptr.to);
+      if (size > MAX_CDATA) return this.error(`${typeName(t)} is ${size} bytes: values of C structs and arrays can be at most ${MAX_CDATA} bytes (read its members instead)`, e.span);
+      v = { kind: 'cdata', c: t.ptr.to, size, space: t.ptr.space, layout: this.ctypes.layoutOf(t.ptr.to) };
+    } catch (err) {
+      if (err instanceof CTypeError) return this.error(err.message, e.span);
+      throw err;
+    }
+    this.exprs.set(e, v);
+    return v;
   }
 
   /** Types an expression (recording it) and returns the type. */
@@ -175,7 +213,7 @@ export abstract class ExprChecker implements TypeRules {
   keyType(m: MapRef): Type | null {
     if (!m.keys) return null;
     const ts = m.keys.map((k) => {
-      const t = this.type(k);
+      const t = this.valueType(k);
       if (!isStorable(t)) this.error(`${typeName(t)} cannot be used as a map key`, k.span);
       return storedType(t);
     });
@@ -266,6 +304,7 @@ export abstract class ExprChecker implements TypeRules {
       case 'FieldAccess': {
         const ot = this.type(e.object);
         if (ot.kind === 'int' && ot.ptr) return this.member(e, ot.ptr.to, ot.ptr.space);
+        if (ot.kind === 'cdata') return inCopy(this.member(e, ot.c, ot.space));
         const t = this.field(e.object, ot, e.field, e.span);
         // fentry/fexit: a parameter that points to a kernel struct can be followed with ->
         const argStruct = ot.kind === 'ctx' ? this.ctx.btfArgs?.[e.field] : undefined;
@@ -277,10 +316,11 @@ export abstract class ExprChecker implements TypeRules {
         if (ot.kind === 'array') {
           this.int(e.index, 'array index');
           const c = this.constInt(e.index);
-          if (c !== undefined && (c < 0n || c >= BigInt(ot.length))) this.error(`index ${c} is out of bounds for an array of ${ot.length}`, e.index.span);
+          if (c !== undefined && (c < 0n || c >= BigInt(ot.length))) this.error(`the index ${c} is out of bounds for array of size ${ot.length}`, e.index.span);
           return ot.elem;
         }
         if (ot.kind === 'int' && ot.ptr) return this.pointerIndex(e, ot.ptr.to, ot.embedded === true, ot.ptr.space);
+        if (ot.kind === 'cdata' && ot.c.kind === 'array') return inCopy(this.pointerIndex(e, ot.c, true, ot.space));
         if (ot.kind === 'none') return NONE;
         return this.error(`cannot index a value of type ${typeName(ot)}`, e.span);
       }
@@ -292,7 +332,7 @@ export abstract class ExprChecker implements TypeRules {
       }
       case 'Tuple': {
         const ts = e.elements.map((x) => {
-          const t = this.type(x);
+          const t = this.valueType(x);
           if (!isStorable(t)) this.error(`${typeName(t)} cannot be stored in a tuple`, x.span);
           return storedField(t);
         });
@@ -462,7 +502,7 @@ export abstract class ExprChecker implements TypeRules {
     this.int(e.index, 'index');
     const c = this.constInt(e.index);
     if (embedded && to.kind === 'array' && c !== undefined && to.length > 0 && (c < 0n || c >= BigInt(to.length))) {
-      this.error(`index ${c} is out of bounds for an array of ${to.length}`, e.index.span);
+      this.error(`the index ${c} is out of bounds for array of size ${to.length}`, e.index.span);
     }
     this.facts.scaleBy.set(e.index, this.cSize(elem, e.span));
     const v = valueOfCType(elem, space);
