@@ -1,6 +1,7 @@
 /**
  * opensnoop: traces open() and openat() through their syscall tracepoints;
- * columns and flags as libbpf-tools opensnoop, plus bcc's -f FLAG filter.
+ * columns and flags as libbpf-tools opensnoop, plus bcc's -f FLAG filter,
+ * -F, -b and --cgroupmap/--mntnsmap (see common/pinnedmap.ts).
  */
 import * as fs from 'node:fs';
 import type { ParsedArgs } from './common/args';
@@ -9,6 +10,7 @@ import { defineTool, type ToolModule } from './common/define';
 import { clockTime } from './common/hist';
 import { intOf, perCpuRingBytes, runToolProgram, strOf, toolEvent } from './common/script';
 import { tpExists } from './common/tp';
+import { CGROUPMAP_OPTION, MNTNSMAP_OPTION, MNTNS_EXPR, pinnedKeySet } from './common/pinnedmap';
 import { ToolError } from './tool';
 
 export interface OpensnoopOptions {
@@ -29,6 +31,9 @@ export interface OpensnoopOptions {
   flagMask?: number;
   /** ...or, with -f O_RDONLY, when it is opened read-only. */
   readOnly?: boolean;
+  /** bcc's --cgroupmap / --mntnsmap: paths of pinned hash maps of ids to trace. */
+  cgroupMap?: string;
+  mntnsMap?: string;
   /** Which entry tracepoints exist here (open is absent on some architectures). */
   calls?: string[];
 }
@@ -42,10 +47,17 @@ export const OPEN_FLAGS: Record<string, number> = {
 };
 
 /** One open, sent at its exit (the path is read there: see opensnoopProgram). */
-const OPEN = toolEvent('open', {
+const OPEN_FIELDS = {
   pid: ['%d', 'pid'], uid: ['%d', 'uid'], ret: ['%d', 'args->ret'], flags: ['%d', '@flags[tid]'],
   comm: ['%s', 'comm'], path: ['%s', 'str(@fname[tid], 255)'],
-});
+} as const;
+const OPEN = toolEvent('open', OPEN_FIELDS);
+/** The same with the ids --cgroupmap / --mntnsmap test (only sent when one of them is given). */
+const OPEN_IDS = toolEvent('open-ids', { ...OPEN_FIELDS, cg: ['%llu', 'cgroup'], mntns: ['%llu', MNTNS_EXPR] });
+
+function openEvent(o: OpensnoopOptions) {
+  return o.cgroupMap !== undefined || o.mntnsMap !== undefined ? OPEN_IDS : OPEN;
+}
 
 export function opensnoopProgram(o: OpensnoopOptions): string {
   const conds: string[] = [];
@@ -69,7 +81,7 @@ export function opensnoopProgram(o: OpensnoopOptions): string {
   for (const c of o.calls ?? ['open', 'openat']) {
     out.push(
       `tracepoint:syscalls:sys_exit_${c} /${exitPred}/\n{\n` +
-        `  ${OPEN.send()}\n` +
+        `  ${openEvent(o).send()}\n` +
         '  delete(@fname[tid]);\n  delete(@flags[tid]);\n  delete(@live[tid]);\n}\n',
     );
   }
@@ -147,6 +159,8 @@ const mod: ToolModule<OpensnoopOptions> = {
       { short: 'F', long: 'full-path', dest: 'fullPath', kind: 'flag', help: 'show full path for an open file with relative path (the working directory when printed)' },
       { short: 'b', long: 'buffer-pages', dest: 'pages', kind: 'int', metavar: 'BUFFER_PAGES', min: 1, help: 'size of the ring buffer in pages (a power of two; default: 64 per CPU, at most 4 MiB)' },
       { short: 'f', long: 'flag_filter', dest: 'flags', kind: 'list', commaSplit: true, metavar: 'FLAG', help: 'filter on flags argument (e.g., O_WRONLY); repeated: any of them (bcc)' },
+      CGROUPMAP_OPTION,
+      MNTNSMAP_OPTION,
       EBPF_OPTION,
     ],
     examples: [
@@ -161,6 +175,8 @@ const mod: ToolModule<OpensnoopOptions> = {
       'opensnoop -n main   # only print process names containing "main"',
       'opensnoop -e        # show extended fields',
       'opensnoop -f O_WRONLY -f O_RDWR  # only print calls for writing (bcc)',
+      'opensnoop --cgroupmap mappath  # only trace cgroups in this BPF map',
+      'opensnoop --mntnsmap mappath   # only trace mount namespaces in the map',
     ],
     notes: 'Follows libbpf-tools (columns, -t is a TID filter, -T prints HH:MM:SS); -f comes from bcc. openat2 is not traced.',
   },
@@ -190,11 +206,17 @@ const mod: ToolModule<OpensnoopOptions> = {
       extended: a.flag('extended'),
       flagMask: filtered ? mask : undefined,
       readOnly,
+      cgroupMap: a.str('cgroupmap'),
+      mntnsMap: a.str('mntnsmap'),
     };
   },
   main(o) {
     o.calls = ['open', 'openat'].filter((c) => tpExists('syscalls', `sys_enter_${c}`));
-    const onOpen = OPEN.handle((e, rt) => {
+    const inCgroups = o.cgroupMap !== undefined ? pinnedKeySet(o.cgroupMap, '--cgroupmap') : undefined;
+    const inMntns = o.mntnsMap !== undefined ? pinnedKeySet(o.mntnsMap, '--mntnsmap') : undefined;
+    const onOpen = (openEvent(o) as typeof OPEN_IDS).handle((e, rt) => {
+      if (inCgroups && !inCgroups(intOf(e.cg))) return;
+      if (inMntns && !inMntns(intOf(e.mntns))) return;
       const rec: OpenRecord = {
         pid: Number(intOf(e.pid)), uid: Number(intOf(e.uid)), ret: Number(BigInt.asIntN(64, intOf(e.ret))),
         flags: Number(intOf(e.flags)), comm: strOf(e.comm), path: strOf(e.path),
