@@ -186,6 +186,7 @@ export function familyFromMap(d: MapDump, meta: MetricMeta, opts: ConvertOptions
       return { family: { name, type: 'histogram', help: meta.help, lines }, dropped };
     }
     case 'value':
+    case 'tseries': // a series of intervals is not one sample
       return { family: undefined, dropped: 0 };
   }
 }

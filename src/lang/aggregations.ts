@@ -11,12 +11,12 @@
  * array when the aggregation allows it (`keylessArray`): the kernel inlines
  * that lookup (no helper call) and there is nothing to insert (issue 17).
  */
-import { FP, R0, R1, type JmpCond, type Reg } from '../ebpf/asm';
-import type { Call } from './ast';
-import type { Aggregation } from './artifact';
+import { FP, R0, R1, R2, type JmpCond, type Reg } from '../ebpf/asm';
+import type { Call, Expr } from './ast';
+import type { Aggregation, TseriesFn } from './artifact';
 import type { AggLowering, Loc, TypeRules } from './feature';
 import { INT64, UINT64, memSize, tupleType, type Type, type ValueType } from './types';
-import type { MapDump } from '../runtime/format/maps';
+import type { MapDump, TseriesPoint } from '../runtime/format/maps';
 
 type AggKind = Exclude<Aggregation['kind'], 'scalar'>;
 type AggOf<K extends AggKind> = Extract<Aggregation, { kind: K }>;
@@ -323,6 +323,203 @@ const lhist: AggregationDef<'lhist'> = {
   ...bucketed<'lhist'>((g, v, agg) => g.linearBucket(v, agg.min, agg.max, agg.step)),
 };
 
+const TSERIES_FNS: readonly TseriesFn[] = ['avg', 'max', 'min', 'sum'];
+
+/**
+ * The clock tseries() reads, typed and lowered as a hidden expression of its
+ * call: nsecs(tai) (bpftrace 0.24 uses boot time plus the TAI offset, the same
+ * clock), or, when BPFTRACE_DUMMY_TS_MAP=@name is set (bpftrace's hook for its
+ * runtime tests), the value of that key-less map, so a script can drive time.
+ */
+const tseriesClock = new WeakMap<Call, Expr>();
+function clockOf(call: Call): Expr {
+  let e = tseriesClock.get(call);
+  if (!e) {
+    const dummy = process.env.BPFTRACE_DUMMY_TS_MAP;
+    const span = call.span;
+    e = dummy && /^@\w*$/.test(dummy)
+      ? { kind: 'MapRef', name: dummy.slice(1), keys: null, span }
+      : { kind: 'Call', name: 'nsecs', args: [{ kind: 'Identifier', name: 'tai', span }], span };
+    tseriesClock.set(call, e);
+  }
+  return e;
+}
+
+/** Value bytes of one CPU's tseries slot: value, meta, epoch. */
+const TS_VALUE = 0, TS_META = 8, TS_EPOCH = 16;
+
+/**
+ * One key's slots reduced across CPUs as bpftrace does: only CPU values of the
+ * newest epoch in a slot count; a slot no CPU wrote reads as epoch 0, value 0.
+ */
+function reduceSlot(vs: readonly Buffer[], fn: TseriesFn, signed: boolean): [bigint, bigint] {
+  const wrap = (x: bigint): bigint => (signed ? BigInt.asIntN(64, x) : BigInt.asUintN(64, x));
+  const byEpoch = new Map<bigint, { val: bigint; meta: bigint }>();
+  let latest = 0n;
+  for (const v of vs) {
+    const epoch = v.readBigUInt64LE(TS_EPOCH);
+    if (epoch === 0n) continue;
+    const val = signed ? v.readBigInt64LE(TS_VALUE) : v.readBigUInt64LE(TS_VALUE);
+    const meta = signed ? v.readBigInt64LE(TS_META) : v.readBigUInt64LE(TS_META);
+    if (epoch > latest) latest = epoch;
+    const cur = byEpoch.get(epoch);
+    if (!cur) {
+      byEpoch.set(epoch, { val, meta });
+      continue;
+    }
+    if (fn === 'last') {
+      if (meta > cur.meta) Object.assign(cur, { val, meta });
+    } else if (fn === 'avg') {
+      cur.val = wrap(cur.val + val);
+      cur.meta = wrap(cur.meta + meta);
+    } else if (fn === 'sum') cur.val = wrap(cur.val + val);
+    else cur.val = fn === 'min' ? (val < cur.val ? val : cur.val) : val > cur.val ? val : cur.val;
+  }
+  const best = byEpoch.get(latest);
+  if (!best) return [0n, 0n];
+  return [latest, fn === 'avg' && best.meta !== 0n ? best.val / best.meta : best.val];
+}
+
+const tseries: AggregationDef<'tseries'> = {
+  minArgs: 3,
+  maxArgs: 4,
+  check(c, call) {
+    const t = c.int(call.args[0], 'tseries() value');
+    const interval = c.requireConst(call.args[1], 'tseries() interval');
+    const n = c.requireConst(call.args[2], 'tseries() number of intervals');
+    if (interval <= 0n) c.error('tseries() interval must be positive', call.args[1].span);
+    if (n <= 0n || n > 1000000n) c.error('tseries() number of intervals must be between 1 and 1000000', call.args[2].span);
+    let fn: TseriesFn = 'last';
+    const a = call.args[3];
+    if (a) {
+      if (a.kind !== 'StringLit' || !(TSERIES_FNS as readonly string[]).includes(a.value)) {
+        c.error('tseries() aggregation must be one of "avg", "max", "min" or "sum"', a.span);
+      } else fn = a.value as TseriesFn;
+    }
+    c.int(clockOf(call), 'tseries() clock');
+    return { agg: { kind: 'tseries', intervalNs: interval, intervals: n, fn }, value: intValue(t) };
+  },
+  fallback: { agg: { kind: 'tseries', intervalNs: 1n, intervals: 1n, fn: 'last' }, value: INT64 },
+  readable: false,
+  valueSize: () => 24,
+  keyExtra: 8,
+  lower(g, m, call, agg, key) {
+    const val = g.scalar(call.args[0]);
+    const now = g.scalar(clockOf(call));
+    const nowSlot = g.alloc(8), epochSlot = g.alloc(8);
+    g.a.stx('dw', FP, nowSlot, now);
+    g.a.movConst(R1, agg.intervalNs);
+    g.a.div64(now, R1);
+    g.a.stx('dw', FP, epochSlot, now);
+    g.a.movConst(R1, agg.intervals);
+    g.a.mod64(now, R1);
+    const keySize = m.key ? memSize(m.key) : 8;
+    const k = key(8);
+    storeU64(g, k.off + keySize, now);
+    g.release1(now);
+    const signed = m.value.kind === 'int' && m.value.signed;
+    g.updateOrInsert(m.index, k, () => {
+      if (agg.fn !== 'last') {
+        // a slot last written in an older epoch starts over
+        const same = g.a.newLabel('tsame');
+        g.a.ldx('dw', R1, R0, TS_EPOCH);
+        g.a.ldx('dw', R2, FP, epochSlot);
+        g.a.jcond('JEQ', R1, R2, same);
+        g.a.st('dw', R0, TS_VALUE, 0);
+        g.a.st('dw', R0, TS_META, 0);
+        g.a.label(same);
+      }
+      switch (agg.fn) {
+        case 'last':
+          g.a.stx('dw', R0, TS_VALUE, val);
+          g.a.ldx('dw', R1, FP, nowSlot);
+          g.a.stx('dw', R0, TS_META, R1);
+          break;
+        case 'avg': case 'sum':
+          if (agg.fn === 'avg') {
+            g.a.ldx('dw', R1, R0, TS_META);
+            g.a.add64(R1, 1);
+            g.a.stx('dw', R0, TS_META, R1);
+          }
+          g.a.ldx('dw', R1, R0, TS_VALUE);
+          g.a.add64(R1, val);
+          g.a.stx('dw', R0, TS_VALUE, R1);
+          break;
+        case 'min': case 'max': {
+          const store = g.a.newLabel('tstore'), set = g.a.newLabel('tset');
+          const keep: JmpCond = agg.fn === 'min' ? (signed ? 'JSLE' : 'JLE') : signed ? 'JSGE' : 'JGE';
+          g.a.ldx('dw', R1, R0, TS_META);
+          g.a.jeq(R1, 0, store);
+          g.a.ldx('dw', R1, R0, TS_VALUE);
+          g.a.jcond(keep, R1, val, set);
+          g.a.label(store);
+          g.a.stx('dw', R0, TS_VALUE, val);
+          g.a.label(set);
+          g.a.st('dw', R0, TS_META, 1);
+          break;
+        }
+      }
+      g.a.ldx('dw', R1, FP, epochSlot);
+      g.a.stx('dw', R0, TS_EPOCH, R1);
+    }, () => {
+      const slot = g.alloc(24);
+      g.a.stx('dw', FP, slot + TS_VALUE, val);
+      if (agg.fn === 'last') {
+        g.a.ldx('dw', R1, FP, nowSlot);
+        g.a.stx('dw', FP, slot + TS_META, R1);
+      } else g.a.st('dw', FP, slot + TS_META, agg.fn === 'sum' ? 0 : 1);
+      g.a.ldx('dw', R1, FP, epochSlot);
+      g.a.stx('dw', FP, slot + TS_EPOCH, R1);
+      return slot;
+    });
+    g.release1(val);
+  },
+  reduce(agg, value, raw, e) {
+    const signed = value.kind !== 'int' || value.signed;
+    // Group the slots by key (the key bytes without the slot index); the first slot seen for an epoch wins.
+    const groups = new Map<string, { key: Buffer; byEpoch: Map<bigint, bigint> }>();
+    for (const [k, vs] of raw) {
+      const prefix = k.subarray(0, k.length - 8);
+      const id = prefix.toString('hex');
+      let g = groups.get(id);
+      if (!g) groups.set(id, (g = { key: Buffer.from(prefix), byEpoch: new Map() }));
+      const [epoch, v] = reduceSlot(vs, agg.fn, signed);
+      if (!g.byEpoch.has(epoch)) g.byEpoch.set(epoch, v / e.div);
+    }
+    // Every key shows the same window: the last `intervals` epochs up to the newest of any key
+    // (u64 arithmetic as bpftrace: when all is epoch 0 the window is empty).
+    let last = 0n;
+    for (const g of groups.values()) for (const ep of g.byEpoch.keys()) if (ep > last) last = ep;
+    if (groups.size === 0) last = 0xffffffffffffffffn;
+    const first = BigInt.asUintN(64, last - agg.intervals + 1n);
+    const entries = [...groups.values()]
+      .sort((a, b) => Buffer.compare(a.key, b.key))
+      .map((g) => {
+        // a key's series starts at its own first epoch inside the window
+        let start = last;
+        for (const ep of g.byEpoch.keys()) if (ep >= first && ep < start) start = ep;
+        const points: TseriesPoint[] = [];
+        for (let ep = start; ep <= last && ep >= first; ep++) {
+          points.push({ start: ep * agg.intervalNs, value: g.byEpoch.get(ep) ?? null });
+        }
+        return { key: e.keyOf(g.key), value: points };
+      });
+    return { name: e.name, keyed: e.keyed, kind: 'tseries', signed, entries };
+  },
+};
+
+/** Stores a u64 at FP+off, byte by byte when the offset is not 8-aligned (the verifier rejects misaligned stores); clobbers r. */
+function storeU64(g: AggLowering, off: number, r: Reg): void {
+  if (off % 8 === 0) {
+    g.a.stx('dw', FP, off, r);
+    return;
+  }
+  for (let b = 0; b < 8; b++) {
+    g.a.stx('b', FP, off + b, r);
+    if (b < 7) g.a.rsh64(r, 8);
+  }
+}
+
 /** Every aggregation by the function name it is written as; a kind without a definition is a tsc error. */
 export const AGGREGATIONS: { readonly [K in AggKind]: AggregationDef<K> } = {
   count,
@@ -333,6 +530,7 @@ export const AGGREGATIONS: { readonly [K in AggKind]: AggregationDef<K> } = {
   stats: averaging('stats'),
   hist,
   lhist,
+  tseries,
 };
 
 /** The definition of aggregation `name` (a call written `@m = name(...)`), or undefined. */

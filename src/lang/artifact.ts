@@ -90,7 +90,17 @@ export type Aggregation =
   | { kind: 'avg' } // value: s64 sum, u64 count (16 bytes)
   | { kind: 'stats' } // value: s64 sum, u64 count (16 bytes); printed as count/average/total
   | { kind: 'hist'; bits: number } // key gets an extra u64 bucket index appended
-  | { kind: 'lhist'; min: bigint; max: bigint; step: bigint }; // likewise
+  | { kind: 'lhist'; min: bigint; max: bigint; step: bigint } // likewise
+  /**
+   * tseries(v, interval, n[, fn]): the key gets the u64 slot (epoch % n) appended;
+   * each CPU's value is {s64 value, u64 meta, u64 epoch} (24 bytes), epoch =
+   * now / intervalNs; meta is the timestamp (no fn), the count (avg) or a
+   * "set" flag (min/max).
+   */
+  | { kind: 'tseries'; intervalNs: bigint; intervals: bigint; fn: TseriesFn };
+
+/** How tseries() combines the values written within one interval ('last': the last one wins). */
+export type TseriesFn = 'last' | 'avg' | 'max' | 'min' | 'sum';
 
 export interface UserMapSpec {
   /** As written, with the @: '@', '@x'. */

@@ -69,7 +69,7 @@ test('named value types: strerror prints glibc text, decoded from the u64 the ke
 });
 
 test('aggregations: one definition each (lang/aggregations.ts) for the checker, the map layout and the code generator', () => {
-  assert.deepEqual(Object.keys(AGGREGATIONS).sort(), ['avg', 'count', 'hist', 'lhist', 'max', 'min', 'stats', 'sum']);
+  assert.deepEqual(Object.keys(AGGREGATIONS).sort(), ['avg', 'count', 'hist', 'lhist', 'max', 'min', 'stats', 'sum', 'tseries']);
   const errorOf = (text: string): string => {
     try {
       compile({ name: 't.bt', text }, { target: unitTarget() });

@@ -22,6 +22,7 @@ import {
   type Value, compareKeyBytes, compareKeys, jsonEscape, keyText, valueJson, valueText,
 } from '../values';
 import { histJson, histText, lhistJson, lhistText, type BucketCounts } from './hist';
+import { tseriesJson, tseriesText } from './tseries';
 
 export interface Entry<V> { readonly key: readonly Value[]; readonly value: V }
 
@@ -66,7 +67,17 @@ export interface LhistMap extends Common {
   readonly entries: ReadonlyArray<Entry<BucketCounts>>;
 }
 
-export type MapDump = ScalarMap | ValueMap | AvgMap | HistMap | LhistMap;
+/** One interval of a tseries(): its start (ns since the epoch, wall clock) and value (null: nothing written then). */
+export interface TseriesPoint { readonly start: bigint; readonly value: bigint | null }
+export interface TseriesMap extends Common {
+  readonly kind: 'tseries';
+  /** Whether the values are signed (a flat line of unsigned 0s is not framed from -1). */
+  readonly signed: boolean;
+  /** Each key's intervals, oldest first (the aggregation has ordered the keys). */
+  readonly entries: ReadonlyArray<Entry<readonly TseriesPoint[]>>;
+}
+
+export type MapDump = ScalarMap | ValueMap | AvgMap | HistMap | LhistMap | TseriesMap;
 
 /** Options of `print(@m, top, div)`; 0 means "not given" as in bpftrace. */
 export interface PrintOptions { readonly top?: number; readonly div?: number }
@@ -104,6 +115,8 @@ export function sortEntries(m: MapDump): ReadonlyArray<Entry<unknown>> {
       const byKey = stableSort(m.entries, (a, b) => compareKeyBytes(a.key, b.key));
       return stableSort(byKey, (a, b) => cmpBig(sumCounts(a.value), sumCounts(b.value)));
     }
+    case 'tseries':
+      return m.entries;
   }
 }
 
@@ -158,6 +171,9 @@ export function mapText(m: MapDump, opts: PrintOptions = {}): string {
         : lhistText(e.value, m.min, m.max, m.step)));
       return rows.join('\n') + '\n';
     }
+    case 'tseries':
+      // bpftrace ignores top and div for tseries maps
+      return m.entries.map((e) => (m.keyed ? keyString(m, e.key) : m.name) + ':\n' + tseriesText(e.value, m.signed) + '\n').join('');
   }
 }
 
@@ -197,6 +213,10 @@ export function mapJson(m: MapDump, opts: PrintOptions = {}): string {
       type = 'hist';
       items = applyTop(sortEntries(m) as ReadonlyArray<Entry<BucketCounts>>, top).map((e) => pair(m, e.key,
         m.kind === 'hist' ? histJson(e.value, m.bits ?? 0, div) : lhistJson(e.value, m.min, m.max, m.step)));
+      break;
+    case 'tseries':
+      type = 'tseries';
+      items = m.entries.map((e) => pair(m, e.key, tseriesJson(e.value)));
       break;
   }
   const body = m.keyed ? '{' + items.join(', ') + '}' : items.join(', ');
