@@ -793,6 +793,61 @@ static napi_value js_sym_view(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* ------------------------------------------------------------------------ */
+/* BTF: the first pass over a type section.                                 */
+
+static int get_typed_array(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *count) {
+  bool is;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return -1;
+  napi_typedarray_type type;
+  size_t off;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, v, &type, count, data, &ab, &off) != napi_ok || type != want) return -1;
+  return 0;
+}
+
+/* btfScan(buf, start, end, extraFixed: Int32Array(32), extraPerMember: Int32Array(32),
+ *         offsets: Uint32Array, nameOffs: Uint32Array) -> number of types, or -1.
+ * Records where each type of buf[start, end) starts and its name offset: the walk
+ * the Btf constructor otherwise does in JavaScript over vmlinux's ~130k types at
+ * every tool's start-up (~10 ms of CPU there, well under 1 ms here). The record
+ * sizes come from the caller's tables, so the kinds are defined once (btf.ts).
+ * -1 for anything unusual (a truncated record, an unknown kind, more types than
+ * the arrays hold, an unaligned buffer): the caller then walks in JavaScript,
+ * which grows its arrays and reports the error precisely. */
+static napi_value js_btf_scan(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *buf, *fixed, *per, *offs, *names;
+  size_t blen, nfixed, nper, noffs, nnames;
+  int64_t start, end;
+  if (argc < 7 || get_bytes(env, argv[0], &buf, &blen) || get_i64(env, argv[1], &start) ||
+      get_i64(env, argv[2], &end) || get_typed_array(env, argv[3], napi_int32_array, &fixed, &nfixed) ||
+      get_typed_array(env, argv[4], napi_int32_array, &per, &nper) ||
+      get_typed_array(env, argv[5], napi_uint32_array, &offs, &noffs) ||
+      get_typed_array(env, argv[6], napi_uint32_array, &names, &nnames) || nfixed < 32 || nper < 32) {
+    napi_throw_type_error(env, NULL, "btfScan(buf, start, end, extraFixed, extraPerMember, offsets, nameOffs)");
+    return NULL;
+  }
+  if (start < 0 || end < start || (uint64_t)end > blen || ((uintptr_t)buf + start) % 4 != 0) return make_int(env, -1);
+  const unsigned char *b = buf;
+  const int32_t *fx = fixed, *pm = per;
+  uint32_t *o = offs, *nm = names;
+  size_t cap = noffs < nnames ? noffs : nnames, n = 0;
+  int64_t p = start;
+  while (p < end) {
+    if (p + 12 > end || n == cap) return make_int(env, -1);
+    const uint32_t *w = (const uint32_t *)(b + p);
+    uint32_t kind = (w[1] >> 24) & 0x1f;
+    if (fx[kind] < 0) return make_int(env, -1);
+    nm[n] = w[0];
+    o[n++] = (uint32_t)p;
+    p += 12 + fx[kind] + (int64_t)pm[kind] * (w[1] & 0xffff);
+  }
+  return make_int(env, (int64_t)n);
+}
+
 #define EXPORT(name, fn)                                                   \
   do {                                                                     \
     napi_value f;                                                          \
@@ -820,6 +875,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("dlclose", js_dlclose);
   EXPORT("symCall", js_sym_call);
   EXPORT("symView", js_sym_view);
+  EXPORT("btfScan", js_btf_scan);
   napi_value page;
   napi_create_int64(env, sysconf(_SC_PAGESIZE), &page);
   napi_set_named_property(env, exports, "pageSize", page);

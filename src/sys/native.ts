@@ -45,6 +45,13 @@ export interface NativeAddon {
   symCall(sym: SymHandle, ...args: (number | bigint | string)[]): void;
   /** The symbol's memory as an ArrayBuffer (no copy); drop it before dlclose. */
   symView(sym: SymHandle, bytes: number): ArrayBuffer;
+  /**
+   * The first pass over a BTF type section (src/ebpf/btf.ts): each type's start
+   * and name offset into the arrays; the count, or -1 when anything is unusual
+   * (the caller then walks in JavaScript). Absent from addons built before it.
+   */
+  btfScan?(buf: Uint8Array, start: number, end: number, extraFixed: Int32Array, extraPerMember: Int32Array,
+    offsets: Uint32Array, nameOffs: Uint32Array): number;
   readonly pageSize: number;
   readonly possibleCpusHint: number;
 }

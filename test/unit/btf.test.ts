@@ -221,3 +221,30 @@ test('vmlinux: every lookup by scanning equals the name index', { skip: skipNoBt
     assert.deepEqual(scanned.findAll(n), indexed.findAll(n), n);
   }
 });
+
+test('vmlinux: the addon\'s first pass equals the JavaScript one (type starts and names), and gives way on anything unusual', { skip: skipNoBtf }, () => {
+  const raw = fs.readFileSync(VMLINUX);
+  const { native } = require('../../src/sys/native') as typeof import('../../src/sys/native');
+  const scan = native().btfScan;
+  assert.ok(scan, 'the addon has btfScan');
+  const aligned = Btf.parse(raw);
+  // One byte off a word boundary: the addon declines (-1), so the JavaScript walk makes this one.
+  const shifted = Buffer.alloc(raw.length + 1);
+  raw.copy(shifted, 1);
+  const unaligned = Btf.parse(shifted.subarray(1));
+  const view = (b: Btf) => b as unknown as { offsets: Uint32Array; nameOffs: Uint32Array };
+  assert.equal(aligned.typeCount, unaligned.typeCount);
+  assert.deepEqual(view(aligned).offsets, view(unaligned).offsets);
+  assert.deepEqual(view(aligned).nameOffs, view(unaligned).nameOffs);
+  // Direct calls: too little room, a cut record, an unknown kind are all -1 (the JavaScript walk then reports or grows).
+  const start = raw.readUInt32LE(4) + raw.readUInt32LE(8);
+  const end = start + raw.readUInt32LE(12);
+  const sizes = (kinds: number[]) => new Int32Array(32).map((_, k) => (kinds.includes(k) ? 0 : -1));
+  const tiny = new Uint32Array(4);
+  const one = Buffer.alloc(16);
+  one.writeUInt32LE(1 << 24, 4); // kind 1 (INT)
+  assert.equal(scan(one, 0, 16, new Int32Array(32).fill(4), new Int32Array(32), tiny, tiny), 1, 'one 16-byte record');
+  assert.equal(scan(one, 0, 8, new Int32Array(32), new Int32Array(32), tiny, tiny), -1, 'cut header');
+  assert.equal(scan(one, 0, 16, sizes([2]), new Int32Array(32), tiny, tiny), -1, 'unknown kind');
+  assert.equal(scan(raw, start, end, new Int32Array(32), new Int32Array(32), tiny, tiny), -1, 'no room');
+});
