@@ -16,6 +16,7 @@ import type { EventSpec } from '../lang/artifact';
 import type { Value } from '../runtime/values';
 import type { ParsedArgs } from './common/args';
 import { EBPF_OPTION } from './common/ebpf';
+import { CGROUPMAP_OPTION, MNTNSMAP_OPTION, MNTNS_EXPR, pinnedKeySet } from './common/pinnedmap';
 import { defineTool, type ToolModule } from './common/define';
 import { cgroupId, parseUser } from './common/filters';
 import { clockTime } from './common/hist';
@@ -29,6 +30,9 @@ export interface ExecsnoopOptions {
   uid?: number;
   ppid?: number;
   cgroup?: bigint;
+  /** bcc's --cgroupmap / --mntnsmap: paths of pinned hash maps of ids to trace. */
+  cgroupMap?: string;
+  mntnsMap?: string;
   quote: boolean;
   name?: RegExp;
   line?: RegExp;
@@ -47,10 +51,17 @@ const ENTER = toolEvent('exec-enter', { tid: ['%d', 'tid'], file: ['%s', `str(ar
 /** A piece of a successful exec's argv area (mm->arg_start..arg_end), sent before its EXIT. */
 const IMAGE = toolEvent('exec-argv', { tid: ['%d', 'tid'], bytes: ['%r', 'buf($at, $left)'] });
 /** The attempt's result, and who ran it. */
-const EXIT = toolEvent('exec-exit', {
+const EXIT_FIELDS = {
   tid: ['%d', 'tid'], pid: ['%d', 'pid'], ppid: ['%d', 'curtask->real_parent->tgid'], uid: ['%d', 'uid'], cpu: ['%d', 'cpu'],
   ret: ['%d', 'args->ret'], comm: ['%s', 'comm'], parentComm: ['%s', 'curtask->real_parent->comm'],
-});
+} as const;
+const EXIT = toolEvent('exec-exit', EXIT_FIELDS);
+/** The same with the ids --cgroupmap / --mntnsmap test (only sent when one of them is given). */
+const EXIT_IDS = toolEvent('exec-exit-ids', { ...EXIT_FIELDS, cg: ['%llu', 'cgroup'], mntns: ['%llu', MNTNS_EXPR] });
+
+function exitEvent(o: ExecsnoopOptions) {
+  return o.cgroupMap !== undefined || o.mntnsMap !== undefined ? EXIT_IDS : EXIT;
+}
 const MAX_ARGS_LIMIT = 60;
 /** The largest buf() the language reads (its strlen limit). */
 const BUF_MAX = 200;
@@ -99,7 +110,7 @@ export function execsnoopProgram(o: ExecsnoopOptions): string {
     '    $len = curtask->mm->arg_end - $start;',
     ...image,
     '  }',
-    `  ${EXIT.send()}`,
+    `  ${exitEvent(o).send()}`,
     '}',
     '',
   ].join('\n');
@@ -247,6 +258,8 @@ const mod: ToolModule<ExecsnoopOptions> = {
       { short: 'C', long: 'print-cpu', dest: 'printCpu', kind: 'flag', help: 'print CPU column' },
       { short: 'M', long: 'print-pcomm', dest: 'printParentComm', kind: 'flag', help: 'print parent command (column PARENT)' },
       { long: 'max-args', dest: 'maxArgs', kind: 'int', metavar: 'MAX_ARGS', min: 1, help: `maximum number of arguments parsed and displayed, defaults to 20 (at most ${MAX_ARGS_LIMIT})` },
+      CGROUPMAP_OPTION,
+      MNTNSMAP_OPTION,
       EBPF_OPTION,
     ],
     examples: [
@@ -267,7 +280,7 @@ const mod: ToolModule<ExecsnoopOptions> = {
       'flags follow bcc: -n and -l are regular expressions (libbpf-tools: substrings), -u takes a name too, -P, -C, -M.\n' +
       'Each exec attempt is one line, with its own arguments (a PATH search shows every failed attempt with -x).\n' +
       `Arguments: up to ${ARGSIZE - 1} bytes each for a successful exec (read from the new image); a failed exec's are\n` +
-      'read at entry, up to 63 bytes each. Not supported: --cgroupmap, --mntnsmap (BPF maps the tool would have to share).',
+      'read at entry, up to 63 bytes each. --cgroupmap/--mntnsmap look the id up when the event arrives (bcc: in the kernel).',
   },
   options(a: ParsedArgs): ExecsnoopOptions {
     const maxArgs = a.int('maxArgs') ?? 20;
@@ -297,11 +310,15 @@ const mod: ToolModule<ExecsnoopOptions> = {
       printCpu: a.flag('printCpu'),
       printParentComm: a.flag('printParentComm'),
       maxArgs,
+      cgroupMap: a.str('cgroupmap'),
+      mntnsMap: a.str('mntnsmap'),
     };
   },
   main(o) {
     const start = Date.now();
     const execs = new ExecAssembler(o.maxArgs);
+    const inCgroups = o.cgroupMap !== undefined ? pinnedKeySet(o.cgroupMap, '--cgroupmap') : undefined;
+    const inMntns = o.mntnsMap !== undefined ? pinnedKeySet(o.mntnsMap, '--mntnsmap') : undefined;
     // join() records (argv at entry) are not named events: they carry the thread id and the elements
     const onEvent = (ev: EventSpec, v: Value[]): boolean => {
       if (ev.kind !== 'join') return false;
@@ -313,11 +330,14 @@ const mod: ToolModule<ExecsnoopOptions> = {
       IMAGE.handle((e) => {
         if (e.bytes.kind === 'buf') execs.image(Number(intOf(e.tid)), e.bytes.bytes);
       }),
-      EXIT.handle((e, rt) => {
+      (exitEvent(o) as typeof EXIT_IDS).handle((e, rt) => {
         const rec = execs.exit(Number(intOf(e.tid)), {
           pid: Number(intOf(e.pid)), ppid: Number(intOf(e.ppid)), uid: Number(intOf(e.uid)), cpu: Number(intOf(e.cpu)),
           ret: Number(BigInt.asIntN(32, intOf(e.ret))), comm: strOf(e.comm), parentComm: strOf(e.parentComm),
         });
+        // the attempt is assembled (and forgotten) either way; the maps only decide whether it prints
+        if (inCgroups && !inCgroups(intOf(e.cg))) return;
+        if (inMntns && !inMntns(intOf(e.mntns))) return;
         if (rec && execsnoopWanted(o, rec)) rt.printEvent(execsnoopLine(o, rec, o.time ? new Date() : new Date(0), (Date.now() - start) / 1000));
       }),
     ];

@@ -135,3 +135,72 @@ kernelTest('--cgroupmap / --mntnsmap: a path that is no pinned hash map is refus
   assert.match(r.stderr, /--cgroupmap: cannot open pinned BPF map \/nonexistent\/map/);
   assert.ok(!/\n\s+at /.test(r.stderr), r.stderr);
 });
+
+kernelTest('execsnoop --cgroupmap and --mntnsmap: execs of processes whose id is in the map only', async (t) => {
+  const root = cgroup2Root();
+  if (!root) return t.skip('no cgroup v2 hierarchy mounted');
+  const dir = path.join(root, `tsbpf-cgmap-x${process.pid}`);
+  try {
+    fs.mkdirSync(dir);
+  } catch (e) {
+    return t.skip(`cannot create a cgroup: ${(e as Error).message}`);
+  }
+  const cgMap = pinnedMap();
+  const nsMap = pinnedMap();
+  if (typeof cgMap === 'string' || typeof nsMap === 'string') {
+    fs.rmdirSync(dir);
+    return t.skip(String(cgMap));
+  }
+  const tag = `tsbpf-xmap-${process.pid}`;
+  // one shell in a new cgroup, one in a new mount namespace; each execs /bin/true three times when told
+  const cgSh = spawn('/bin/sh', ['-c', `echo $$ > ${dir}/cgroup.procs; read x; /bin/true ${tag} cg; /bin/true ${tag} cg; /bin/true ${tag} cg`], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const nsSh = spawn('unshare', ['-m', '/bin/sh', '-c', `readlink /proc/$$/ns/mnt; read x; /bin/true ${tag} ns; /bin/true ${tag} ns; /bin/true ${tag} ns`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const cgExit = new Promise((res) => cgSh.on('exit', res));
+  const nsExit = new Promise((res) => nsSh.on('exit', res));
+  let nsLine = '';
+  nsSh.stdout.setEncoding('utf8');
+  nsSh.stdout.on('data', (d: string) => (nsLine += d));
+  const byCg = startTool('execsnoop', ['--cgroupmap', cgMap.file]);
+  const byNs = startTool('execsnoop', ['--mntnsmap', nsMap.file]);
+  try {
+    await byCg.waitFor('ARGS\n');
+    await byNs.waitFor('ARGS\n');
+    for (let i = 0; i < 500 && !nsLine.includes('\n'); i++) await sleep(20);
+    const m = /^mnt:\[(\d+)\]/.exec(nsLine);
+    assert.ok(m, `no namespace line: ${nsLine}`);
+    cgMap.add(cgroupId(dir));
+    nsMap.add(BigInt(m[1]));
+    assert.equal((await run('/bin/true', [tag, 'out'])).code, 0);
+    cgSh.stdin.end('go\n');
+    nsSh.stdin.end('go\n');
+    await cgExit;
+    await nsExit;
+    await sleep(300);
+    const a = await byCg.stop();
+    const b = await byNs.stop();
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    const mine = (s: string) => s.split('\n').filter((l) => l.includes(tag));
+    assert.equal(mine(a.stdout).length, 3, a.stdout);
+    assert.ok(mine(a.stdout).every((l) => l.endsWith(` /bin/true ${tag} cg `) || l.endsWith(` /bin/true ${tag} cg`)), a.stdout);
+    assert.equal(mine(b.stdout).length, 3, b.stdout);
+    assert.ok(mine(b.stdout).every((l) => /\/bin\/true tsbpf-xmap-\d+ ns ?$/.test(l)), b.stdout);
+  } finally {
+    cgSh.kill('SIGKILL');
+    nsSh.kill('SIGKILL');
+    byCg.child.kill('SIGKILL');
+    byNs.child.kill('SIGKILL');
+    await cgExit.catch(() => undefined);
+    await nsExit.catch(() => undefined);
+    cgMap.close();
+    nsMap.close();
+    for (let i = 0; i < 20; i++) {
+      try {
+        fs.rmdirSync(dir);
+        break;
+      } catch {
+        await sleep(50);
+      }
+    }
+  }
+});
