@@ -7,7 +7,7 @@ import { FP, Helper, R0, R1, R2, R3, type Reg } from '../../ebpf/asm';
 import type { Expr, Span } from '../ast';
 import type { Loc } from '../feature';
 import { fieldType, type InstanceTypes } from '../semantic';
-import { argOffsets } from '../../arch';
+import { argOffsets, regOffset } from '../../arch';
 import type { AddrSpace, Type } from '../types';
 import { FrameGen } from './frame';
 
@@ -156,13 +156,14 @@ export abstract class ContextGen extends FrameGen {
         if (spec.symbolValue === undefined || site === undefined) {
           this.fail(`usdt argument ${spec.spec}: symbol ${spec.symbol ?? '?'} is not in the file's symbol table`, null);
         }
-        // The probe site's runtime address (bpf_get_func_ip) minus its link-time address is the
-        // load bias of this mapping, which makes PIE and shared-library globals work per process.
+        // The probe site's runtime address minus its link-time address is the load bias of this
+        // mapping, which makes PIE and shared-library globals work per process. The runtime address
+        // is the instruction pointer in the uprobe's registers (the kernel sets it to the breakpoint's
+        // address before the handlers run), not bpf_get_func_ip: that gives uprobes their address
+        // only from 6.4 on, and 0 before (on 6.1 every rip-relative argument read 0).
         const slot = this.alloc(8);
         this.a.st('dw', FP, slot, 0);
-        this.a.mov64(R1, this.ctx);
-        this.a.call(Helper.get_func_ip);
-        this.a.mov64(R3, R0);
+        this.a.ldx('dw', R3, this.ctx, regOffset(this.target.arch, this.target.arch.ipReg));
         this.a.movConst(R0, BigInt(spec.symbolValue - site) + spec.disp);
         this.a.add64(R3, R0);
         this.readUserInto(r, slot, spec.size);
