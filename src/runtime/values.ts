@@ -266,6 +266,9 @@ function compareKeyPart(a: Value, b: Value): number {
     return x < y ? -1 : x > y ? 1 : 0;
   }
   if (a.kind === 'str' && b.kind === 'str') return compareBytes(Buffer.from(a.value), Buffer.from(b.value));
+  // structs and arrays held by value: member by member, element by element
+  if (a.kind === 'record' && b.kind === 'record') return compareKeys(a.fields.map((f) => f[1]), b.fields.map((f) => f[1]));
+  if ((a.kind === 'array' || a.kind === 'tuple') && a.kind === b.kind) return compareKeys(a.items, (b as typeof a).items);
   return 0;
 }
 
