@@ -11,7 +11,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { kernelTest } from '../helpers/kernel';
+import { kernelTest, timeScale } from '../helpers/kernel';
 import { hasFeature } from '../../src/sys/features';
 import {
   hasBpftrace, hasStackTrace, pidsMatching, repoRoot, runBpftrace, runCommand, runTsbpf, stripAttaching, tracefsProbeEntries, tsbpfBin,
@@ -128,9 +128,11 @@ kernelTest('-c CMD: traces the command, exits when it exits, counts exactly its 
 
 kernelTest('-p PID: uprobes fire only for that process', async () => {
   const bin = work();
-  // long spins, killed at the end: tsbpf may start slowly on a loaded machine
-  const a = spawn(bin, ['spin', '20000'], { stdio: 'ignore' });
-  const b = spawn(bin, ['spin', '20000'], { stdio: 'ignore' });
+  // long spins, killed at the end: tsbpf may start slowly on a loaded machine, and 15x
+  // slower under emulation (the VM lane: a 20 s spin ended before tsbpf attached, ESRCH)
+  const spinMs = String(Math.round(20_000 * timeScale));
+  const a = spawn(bin, ['spin', spinMs], { stdio: 'ignore' });
+  const b = spawn(bin, ['spin', spinMs], { stdio: 'ignore' });
   try {
     const r = await runTsbpf(['-p', String(a.pid), '-e', `uprobe:${bin}:now_ms { @[pid] = count(); }`], { stopWhen: { text: 'Attached', delayMs: 1200 }, timeoutMs: 20_000 });
     ok(r);
