@@ -44,8 +44,12 @@ export interface ScriptOptions {
   debugInfo: string[];
 }
 
+/** The kernel's upper bound for pid_max on 64-bit (PID_MAX_LIMIT, 4M): no pid can be larger. */
+const PID_MAX_LIMIT = 4194304;
+
 export class UsageError extends UserError {
-  constructor(message: string) {
+  /** bare: printed as bpftrace prints it ('ERROR: ...' and no usage text), because scripts and bpftrace's own tests match that line. */
+  constructor(message: string, readonly bare = false) {
     super(message);
     this.name = 'UsageError';
   }
@@ -158,15 +162,17 @@ export function parseScriptArgs(argvIn: string[]): ScriptOptions {
       case '-lv': case '-vl': o.list = ''; o.listVerbose = true; if (i + 1 < argv.length && !argv[i + 1].startsWith('-')) o.list = argv[++i]; break;
       case '-p': {
         const v = need(a);
-        if (!/^\d+$/.test(v)) throw new UsageError(`-p expects a process id, got '${v}'`);
+        // bpftrace's wording: 'invalid integer' when it does not start with a digit, 'invalid trailing bytes' otherwise
+        if (!/^\d+$/.test(v)) throw new UsageError(`Failed to parse pid: ${/^\d/.test(v) ? 'invalid trailing bytes' : 'invalid integer'}: ${v}`, true);
         o.pid = Number(v);
+        if (o.pid > PID_MAX_LIMIT) throw new UsageError(`Pid out of range: ${v}`, true);
         break;
       }
       case '-c': o.cmd = need(a); break;
       case '-o': o.outFile = need(a); break;
       case '-f': {
         const v = need(a);
-        if (v !== 'text' && v !== 'json') throw new UsageError(`invalid output format '${v}': use 'text' or 'json'`);
+        if (v !== 'text' && v !== 'json') throw new UsageError(`Invalid output format "${v}"`, true);
         o.format = v;
         break;
       }

@@ -81,7 +81,7 @@ export async function dispatch(argv: string[]): Promise<number> {
     o = parseScriptArgs(argv);
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`tsbpf: ${e.message}\n\n${USAGE}`);
+      process.stderr.write(e.bare ? `ERROR: ${e.message}\n` : `tsbpf: ${e.message}\n\n${USAGE}`);
       return 1;
     }
     throw e;
@@ -125,7 +125,8 @@ async function runScriptCommand(o: ScriptOptions): Promise<number> {
     try {
       text = fs.readFileSync(file, 'utf8');
     } catch (e) {
-      process.stderr.write(`tsbpf: cannot read '${file}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}\n`);
+      // bpftrace's wording, which scripts match
+      process.stderr.write(`ERROR: failed to open file '${file}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}\n`);
       return 1;
     }
     name = file;

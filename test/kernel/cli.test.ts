@@ -522,7 +522,7 @@ const mistakes: { name: string; prog: string; message: RegExp }[] = [
   { name: 'unknown function', prog: 'BEGIN { foo(1); }', message: /unknown function: foo/i },
   { name: 'missing semicolon', prog: 'BEGIN { printf("x")\n  exit(); }', message: /syntax error/ },
   { name: 'map function argument count', prog: 'BEGIN { @x = hist(1, 2, 3); }', message: /hist\(\)/ },
-  { name: 'unknown tracepoint', prog: 'tracepoint:syscalls:sys_enter_opena { }', message: /tracepoint not found: syscalls:sys_enter_opena/ },
+  { name: 'unknown tracepoint', prog: 'tracepoint:syscalls:sys_enter_opena { }', message: /No matches for tracepoint syscalls:sys_enter_opena\./ },
   { name: 'printf argument count', prog: 'BEGIN { printf("%d %d\\n", 1); }', message: /printf/ },
 ];
 

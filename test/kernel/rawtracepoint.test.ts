@@ -36,9 +36,9 @@ kernelTest('rawtracepoint: wildcards match real tracepoints only; an unknown one
   assert.equal(mod.code, 0, mod.stderr); // MODULE may be a wildcard: vmlinux matches
   const noMod = await runTsbpf(['-e', 'rawtracepoint:tsbpf_nomod:sys_exit { exit(); }']);
   assert.equal(noMod.code, 1);
-  assert.match(noMod.stderr, /no module matches 'tsbpf_nomod'/);
+  assert.match(noMod.stderr, /No matches for rawtracepoint tsbpf_nomod:.*no module 'tsbpf_nomod'/);
   const bad = await runTsbpf(['-e', 'rawtracepoint:tsbpf_nonsense { exit(); }']);
   assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /no raw tracepoint matches 'tsbpf_nonsense'/);
+  assert.match(bad.stderr, /Probe has no valid attach points\. \(no raw tracepoint matches 'tsbpf_nonsense'\)/);
   assert.doesNotMatch(bad.stderr, /ENOENT|\n\s+at /);
 });

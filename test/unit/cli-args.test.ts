@@ -43,9 +43,9 @@ test('-h and -V need no program', () => {
 
 test('usage errors name the problem', () => {
   assert.throws(() => parseScriptArgs([]), (e: unknown) => e instanceof UsageError && /no program/.test(e.message));
-  assert.throws(() => parseScriptArgs(['-p', 'abc', '-e', 'x']), /process id/);
+  assert.throws(() => parseScriptArgs(['-p', 'abc', '-e', 'x']), /Failed to parse pid: invalid integer: abc/);
   assert.throws(() => parseScriptArgs(['-B', 'bogus', '-e', 'x']), /buffering mode 'bogus'/);
-  assert.throws(() => parseScriptArgs(['-f', 'xml', '-e', 'x']), /output format 'xml'/);
+  assert.throws(() => parseScriptArgs(['-f', 'xml', '-e', 'x']), /Invalid output format "xml"/);
   assert.throws(() => parseScriptArgs(['--frobnicate']), /unknown option '--frobnicate'/);
   assert.throws(() => parseScriptArgs(['-e']), /requires an argument/);
 });
@@ -75,4 +75,21 @@ test('after --: positional parameters and program options --name=value / --name 
   const o = parseScriptArgs(['-e', 'x', 'pos1', '--', '--aa=20', 'pos2', '--dd', '--ee=a=b']);
   assert.deepEqual(o.params, ['pos1', 'pos2']);
   assert.deepEqual(o.namedParams, { aa: '20', dd: 'true', ee: 'a=b' });
+});
+
+test("-p and -f errors use bpftrace's wording, printed bare (scripts and bpftrace's runtime tests match the line)", () => {
+  const msg = (argv: string[]) => {
+    try {
+      parseScriptArgs(argv);
+    } catch (e) {
+      assert.ok(e instanceof UsageError && e.bare);
+      return e.message;
+    }
+    return assert.fail('accepted');
+  };
+  assert.equal(msg(['-p', 'a1111', '-e', 'x']), 'Failed to parse pid: invalid integer: a1111');
+  assert.equal(msg(['-p', '111a1', '-e', 'x']), 'Failed to parse pid: invalid trailing bytes: 111a1');
+  assert.equal(msg(['-p', '5000000', '-e', 'x']), 'Pid out of range: 5000000');
+  assert.equal(msg(['-f', 'jsonx', '-e', 'x']), 'Invalid output format "jsonx"');
+  assert.equal(parseScriptArgs(['-p', '4194304', '-e', 'x']).pid, 4194304);
 });

@@ -62,3 +62,11 @@ test('a diagnostic never carries a stack trace in its formatted text', () => {
     assert.match(out, /ERROR: /);
   }
 });
+
+test("semantic errors in bpftrace's wording: unroll bounds, len()/has_key() of a keyless map, constant array index", () => {
+  assert.match(errorOf('BEGIN { unroll (0) { } }'), /ERROR: unroll minimum value is 1/);
+  assert.match(errorOf('BEGIN { unroll (101) { } }'), /ERROR: unroll maximum value is 100/);
+  assert.match(errorOf('BEGIN { @ = 0; print(len(@)); }'), /ERROR: call to len\(\) expects a map with explicit keys \(non-scalar map\)/);
+  assert.match(errorOf('BEGIN { @g = 2; print(has_key(@g, 2)); }'), /ERROR: call to has_key\(\) expects a map with explicit keys/);
+  assert.match(errorOf('struct A { int x[4]; } BEGIN { $a = (struct A *) 0; print($a.x[5]); }'), /ERROR: the index 5 is out of bounds for array of size 4/);
+});

@@ -80,7 +80,7 @@ export const VALUE_FUNCTIONS: Record<string, FunctionDef> = {
     check(c, e) {
       const a = e.args[0];
       if (a.kind !== 'StringLit') return c.error('kaddr(): the symbol must be a string literal', a.span);
-      if (c.opts.target.kernelSymbolAddress(a.value) === undefined) c.error(`kaddr(): unknown kernel symbol '${a.value}'`, a.span);
+      if (c.opts.target.kernelSymbolAddress(a.value) === undefined) c.error(`Failed to resolve kernel symbol: ${a.value}`, e.span);
       return U64;
     },
     scalar(g, e) {
@@ -217,7 +217,7 @@ export const VALUE_FUNCTIONS: Record<string, FunctionDef> = {
     maxArgs: 3,
     check(c, e) {
       const m = c.mapArg(e.args[0], 'has_key');
-      if (m && !m.key) c.error(`has_key(): ${m.name} has no keys`, e.args[0].span);
+      if (m && !m.key) c.error(`call to has_key() expects a map with explicit keys (${m.name} has none)`, e.args[0].span);
       e.args.slice(1).forEach((k) => c.type(k));
       return BOOL;
     },
@@ -227,7 +227,8 @@ export const VALUE_FUNCTIONS: Record<string, FunctionDef> = {
     minArgs: 1,
     maxArgs: 1,
     check(c, e) {
-      c.mapArg(e.args[0], 'len');
+      const m = c.mapArg(e.args[0], 'len');
+      if (m && !m.key) c.error('call to len() expects a map with explicit keys (non-scalar map)', e.args[0].span);
       return I64;
     },
     scalar: (g, e) => g.mapLength(e.args[0] as Extract<Expr, { kind: 'MapRef' }>, e.span),

@@ -48,7 +48,7 @@ export const tracepointProvider = provider({
       } catch (e) {
         if (e instanceof UnknownTracepointError) {
           let cands: string[] = [];
-          let what = `tracepoint not found: ${category}:${event}`;
+          let what = `No matches for tracepoint ${category}:${event}.`;
           try {
             if (target.tracepointCategories().includes(category)) cands = target.tracepoints(category, '*').map((t) => t.event);
             else {
@@ -187,11 +187,11 @@ export const rawTracepointProvider = provider({
     const event = ap.parts[ap.parts.length - 1];
     if (!event || ap.parts.length > 2) throw err(ap, 'rawtracepoint needs an event name: rawtracepoint:[MODULE:]EVENT');
     const module = ap.parts.length === 2 ? ap.parts[0] : undefined;
-    if (module !== undefined && !moduleLoaded(module)) throw err(ap, `rawtracepoint: no module matches '${module}' (vmlinux or one in /sys/kernel/btf)`);
+    if (module !== undefined && !moduleLoaded(module)) throw err(ap, `No matches for rawtracepoint ${module}:${event}. (no module '${module}': neither vmlinux nor one in /sys/kernel/btf)`);
     const all = rawEvents(target);
     const events = isGlob(event) ? all.filter((e) => globToRegExp(event).test(e)) : [event];
     if (!events.length || (!isGlob(event) && !all.includes(event) && optionalBtf(target)?.find(`btf_trace_${event}`, 'typedef') === undefined)) {
-      throw err(ap, `rawtracepoint: no raw tracepoint matches '${event}'`, hintNames(event, all));
+      throw err(ap, `Probe has no valid attach points. (no raw tracepoint matches '${event}')`, hintNames(event, all));
     }
     return events.map((e) => {
       const full = `rawtracepoint:${module ? `${module}:` : ''}${e}`;

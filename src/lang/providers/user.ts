@@ -238,7 +238,7 @@ function uprobeProvider(name: string, aliases: string[], retprobe: boolean) {
         off = elf.symbolFileOffset(target);
       } catch {
         const names = elf.findSymbols('*', { functionsOnly: true }).map((s) => s.name);
-        throw err(ap, `${name}: function '${target}' not found in ${path}`, hintNames(target, names));
+        throw err(ap, `No matches for ${name} ${path}:${target}. (no function '${target}' in ${path})`, hintNames(target, names));
       }
       out.push(mk(off + extra, target, extra ? `${target}+${extra}` : target));
       return out;

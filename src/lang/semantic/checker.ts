@@ -44,7 +44,8 @@ export class Checker extends ExprChecker {
         return;
       case 'UnrollStmt': {
         const n = this.requireConst(s.count, 'unroll count');
-        if (n < 1n || n > 100n) this.error('unroll count must be between 1 and 100', s.count.span);
+        if (n < 1n) this.error('unroll minimum value is 1', s.count.span);
+        else if (n > 100n) this.error('unroll maximum value is 100', s.count.span);
         this.stmt(s.body);
         return;
       }
