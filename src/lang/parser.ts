@@ -149,8 +149,9 @@ class Parser extends StmtParser {
     // GCC attributes after the body (`__attribute__((packed))`) belong to the definition.
     for (;;) {
       const a = this.lx.layoutEnd(end);
-      if (!/^__attribute__\s*\(/.test(t.slice(a, a + 40))) break;
-      let j = t.indexOf('(', a);
+      // comments may sit between __attribute__ and its parentheses (`__attribute__ /**/ ((packed))`)
+      if (!t.startsWith('__attribute__', a) || t[this.lx.layoutEnd(a + 13)] !== '(') break;
+      let j = this.lx.layoutEnd(a + 13);
       let depth = 0;
       for (; j < t.length; j++) {
         if (t[j] === '(') depth++;
