@@ -11,6 +11,7 @@ import type { AttachSpec, ProgramSpec, ScriptArtifact } from './artifact';
 import { CompileError } from './diagnostics';
 import { parse } from './parser';
 import { desugar } from './desugar';
+import { scopeVariables } from './scopes';
 import { some } from './visit';
 import { expandAttachPoint, type ExpandedPoint, type ProbeContext } from './probes';
 import { analyze, dumpTypes, type SemanticResult } from './semantic';
@@ -66,7 +67,7 @@ export function compile(source: SourceFile, opts: CompileOptions = {}): ScriptAr
 /** Like compile(), from an already parsed program. */
 export function compileProgram(program: Program, opts: CompileOptions = {}): CompileResult {
   try {
-    return compileInner(desugar(program, { namedParams: opts.namedParams }), opts);
+    return compileInner(scopeVariables(desugar(program, { namedParams: opts.namedParams })), opts);
   } catch (e) {
     if (e instanceof CompileError) throw e.withSource(program.source);
     throw e;

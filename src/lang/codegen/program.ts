@@ -13,7 +13,8 @@ import type { Target } from '../../target/target';
 import type { Shared } from './resources';
 import { StmtGen } from './statements';
 import { STACK_LIMIT } from './frame';
-import { some } from '../visit';
+import { some, walk } from '../visit';
+import { memSize } from '../types';
 import { rewriteVirtual } from './spill';
 
 /** x86 thread_info.status flag of a task inside a 32-bit syscall. */
@@ -130,6 +131,12 @@ export class Gen extends StmtGen implements Lowering {
     if (this.inst.ctx.syscalls) this.syscallFilter(this.inst.ctx.syscalls.nrs);
     // Scratch variables are allocated lazily; allocating them first keeps them below temporaries.
     for (const name of this.inst.vars.keys()) this.varSlot(name, null);
+    // variables a for-map body shares start at 0: the body copies them in whatever path led there
+    const shared = new Set<string>();
+    walk([p.body], (n) => {
+      if (n.kind === 'ForMapStmt') for (const v of this.capturedVars(n)) shared.add(v);
+    });
+    for (const v of shared) this.zero({ base: FP, off: this.varSlot(v, null) }, memSize(this.inst.vars.get(v)!));
     if (p.predicate) {
       this.tag(p.predicate.span);
       this.cond(p.predicate, this.exitLabel);

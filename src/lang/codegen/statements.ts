@@ -182,8 +182,11 @@ export abstract class StmtGen extends EventGen {
     this.a.ja(label);
   }
 
-  /** r1..r4 for bpf_for_each_map_elem: map, callback, callback ctx (pointer to a stack slot holding the probe ctx), flags. */
-  protected forEachCall(mapIndex: number, label: string, passCtx: boolean): void {
+  /**
+   * r1..r4 for bpf_for_each_map_elem: map, callback, callback ctx (pointer to a stack slot
+   * holding the probe ctx), flags. Returns that slot's frame offset (0 without one).
+   */
+  protected forEachCall(mapIndex: number, label: string, passCtx: boolean): number {
     let ctxSlot = 0;
     if (passCtx) {
       ctxSlot = this.alloc(8);
@@ -198,6 +201,15 @@ export abstract class StmtGen extends EventGen {
     } else this.a.mov64(R3, 0);
     this.a.mov64(R4, 0);
     this.a.call(Helper.for_each_map_elem);
+    return ctxSlot;
+  }
+
+  /** The variables a for ($kv : @map) body shares with the code around it. */
+  protected capturedVars(s: Extract<Stmt, { kind: 'ForMapStmt' }>): string[] {
+    const inner = varNames(s.body);
+    inner.delete(s.variable.name);
+    const outer = varNames(this.inst.probe, s.body);
+    return [...inner].filter((v) => outer.has(v) && this.inst.vars.has(v));
   }
 
   /** len(@map): bpf_for_each_map_elem with a callback that visits everything; r0 is the count. */
@@ -217,17 +229,19 @@ export abstract class StmtGen extends EventGen {
   /**
    * for ($kv : @map) { body }: the body becomes a callback subprogram with its
    * own stack frame; $kv is (key, value) copied from the kernel's pointers.
-   * Like bpftrace, scratch variables from outside the loop are not visible in it.
+   * Variables of the enclosing code it uses are copied into its frame from the
+   * caller's (the callback ctx points into the caller's stack, which the
+   * verifier lets a callback read and write) and back after each element.
    */
   protected forMap(s: Extract<Stmt, { kind: 'ForMapStmt' }>): void {
     const { index, info } = this.shared.userMap(`@${s.map.name}`);
     if (info.agg.kind !== 'scalar') this.fail('internal: the checker lets for iterate only plain-value maps', s.map.span);
-    const inner = varNames(s.body);
-    inner.delete(s.variable.name);
-    const outer = varNames(this.inst.probe, s.body);
-    for (const v of inner) {
-      if (outer.has(v)) this.fail(`$${v} is used both inside and outside this for loop: variables from outside are not visible in a for ($kv : @map) body`, s.span);
+    const captured = this.capturedVars(s);
+    // the verifier refuses the copy when the caller is itself a callback (a nested for loop)
+    if (captured.length && this.inCallback) {
+      this.fail(`$${captured[0]} is used both inside and outside this for loop, which is nested in another: a nested for ($kv : @map) body cannot share variables with the code around it`, s.span);
     }
+    let ctxSlot = 0;
     const kvType = this.inst.vars.get(s.variable.name);
     if (!kvType || kvType.kind !== 'tuple') this.fail('internal: for-loop variable is not a tuple', s.span);
     const label = this.a.newLabel('for_cb');
@@ -242,6 +256,23 @@ export abstract class StmtGen extends EventGen {
       this.loops = [];
       const stop = this.a.newLabel('for_stop'), next = this.a.newLabel('for_next');
       this.exitLabel = stop;
+      // the callback ctx (r4) points at the caller's ctx slot: the caller's variables lie at fixed distances from it
+      const callerCtx = this.alloc(8);
+      this.a.stx('dw', FP, callerCtx, R4);
+      const shared = captured.map((v) => {
+        const there = saved.vars.get(v);
+        if (there === undefined) this.fail(`internal: $${v} has no slot in the code around this for loop`, s.span);
+        return { here: this.varSlot(v, s.span), there: there - ctxSlot, size: memSize(this.inst.vars.get(v)!) };
+      });
+      const exchange = (inward: boolean) => {
+        if (!shared.length) return;
+        this.a.ldx('dw', R1, FP, callerCtx);
+        for (const x of shared) {
+          if (inward) this.copy({ base: FP, off: x.here }, { base: R1, off: x.there }, x.size);
+          else this.copy({ base: R1, off: x.there }, { base: FP, off: x.here }, x.size);
+        }
+      };
+      exchange(true);
       const slot = this.varSlot(s.variable.name, s.variable.span);
       const kvLoc = { base: FP, off: slot };
       this.zeroPadding(kvLoc, kvType);
@@ -255,11 +286,13 @@ export abstract class StmtGen extends EventGen {
       const fallsThrough = !last || (last.kind !== 'JumpStmt' && last.kind !== 'ReturnStmt');
       this.a.label(next);
       if (fallsThrough || this.jumpedTo.has(next)) {
+        exchange(false);
         this.a.mov64(R0, 0);
         this.a.exit();
       }
       this.a.label(stop);
       if (this.jumpedTo.has(stop)) {
+        exchange(false);
         this.a.mov64(R0, 1);
         this.a.exit();
       }
@@ -271,6 +304,6 @@ export abstract class StmtGen extends EventGen {
       this.exitLabel = saved.exit;
       this.inCallback = saved.inCallback;
     } });
-    this.forEachCall(index, label, true);
+    ctxSlot = this.forEachCall(index, label, true);
   }
 }

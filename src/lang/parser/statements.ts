@@ -179,24 +179,25 @@ export abstract class StmtParser extends ExprParser {
 
   protected forStmt(): Stmt {
     const kw = this.advance();
-    const open = this.expect('(');
+    // bpftrace 0.26 makes the parentheses optional: `for $kv : @m { ... }`
+    const open = this.at('(') ? this.expect('(') : null;
     const v = this.peek();
     if (v.kind !== 'var') throw this.unexpected(v, 'variable');
     this.advance();
     const variable: Variable = { kind: 'Variable', name: v.text, span: v.span };
     this.expect(':');
     const first = this.expression();
-    if (this.at(')') && first.kind === 'MapRef' && first.keys === null) {
-      this.advance();
+    if ((open ? this.at(')') : this.at('{')) && first.kind === 'MapRef' && first.keys === null) {
+      if (open) this.advance();
       const body = this.block();
       return { kind: 'ForMapStmt', variable, map: first, body, span: this.from(kw.span) };
     }
     if (!this.at('..')) {
-      throw this.unexpected(this.peek(), first.kind === 'MapRef' ? ')' : '..', ['(for loops iterate over a map, `for ($kv : @m)`, or a range, `for ($i : 0..10)`)']);
+      throw this.unexpected(this.peek(), first.kind === 'MapRef' ? (open ? ')' : '{') : '..', ['(for loops iterate over a map, `for ($kv : @m)`, or a range, `for ($i : 0..10)`)']);
     }
     this.advance();
     const end = this.expression();
-    this.expect(')', open);
+    if (open) this.expect(')', open);
     const body = this.block();
     return { kind: 'ForRangeStmt', variable, start: first, end, body, span: this.from(kw.span) };
   }
