@@ -40,6 +40,20 @@ function ok(r: SpawnSyncReturns<string>, what: string): string {
   return r.stdout;
 }
 
+/** The registry, CA and proxy settings of this machine's npm and environment, as npm_config_* variables. */
+function npmNetworkConfig(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY', 'no_proxy', 'NO_PROXY']) {
+    if (process.env[k] !== undefined) env[k] = process.env[k];
+  }
+  for (const key of ['cafile', 'registry', 'strict-ssl', 'proxy', 'https-proxy']) {
+    const r = spawnSync('npm', ['config', 'get', key], { encoding: 'utf8' });
+    const v = r.status === 0 ? r.stdout.trim() : '';
+    if (v && v !== 'null' && v !== 'undefined') env[`npm_config_${key.replace(/-/g, '_')}`] = v;
+  }
+  return env;
+}
+
 kernelTest('npm pack, then npm install -g of the tarball with no compiler and no Node headers: the CLI, a tool and the library work', async (t) => {
   if (skipInVmWithout(t, 'npm')) return;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsbpf-install-'));
@@ -67,6 +81,9 @@ kernelTest('npm pack, then npm install -g of the tarball with no compiler and no
       npm_config_nodedir: path.join(tmp, 'no-node-headers'),
       npm_config_cache: path.join(os.homedir(), '.npm'), // the dependencies npm ci fetched (offline first)
       npm_config_prefer_offline: 'true', npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false',
+      // how this machine reaches the registry (its CA bundle, a proxy, a mirror), which a fresh
+      // HOME and a --prefix of its own would otherwise hide: what a user's install would use too
+      ...npmNetworkConfig(),
     };
     for (const tool of ['cc', 'gcc', 'g++', 'make', 'python3']) {
       assert.notEqual(spawnSync('sh', ['-c', `command -v ${tool}`], { env }).status, 0, `${tool} is still on the test's PATH`);
