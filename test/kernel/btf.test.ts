@@ -6,11 +6,9 @@
  */
 import { after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import * as fs from 'node:fs';
 import { kernelTest, timeScale } from '../helpers/kernel';
-import { buildFixture } from '../helpers/fixtures';
+import { buildFixture, spawnTraced } from '../helpers/fixtures';
 import { Asm, R0, R1, R2, R3, R6, R7, R8, R9, R10, Helper } from '../../src/ebpf/asm';
 import { BpfMap } from '../../src/ebpf/maps';
 import { loadProgram } from '../../src/ebpf/programs';
@@ -93,15 +91,7 @@ kernelTest('task_struct offsets from BTF read the same pid, tgid, comm and mm->a
   const prog = loadProgram({ type: 'tracepoint', insns: a, name: 'btf_task' });
   const link = attachTracepoint(prog, 'syscalls', 'sys_enter_getppid');
   // 3 iterations, 50 ms apart, after the 300 ms pause.
-  const child = spawn(fx, ['3', '50', 'world', String(Math.round(300 * timeScale))], { stdio: 'ignore' });
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const exited = once(child, 'exit');
-  const pid = child.pid!;
-  const pidValue = Buffer.alloc(4);
-  pidValue.writeUInt32LE(pid);
-  target.update(0, pidValue);
+  const { pid, exited } = spawnTraced(t, fx, ['3', '50', 'world', String(Math.round(300 * timeScale))], target);
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after "(comm)"; arg_start is field 48 (proc(5)).
   const wantArgStart = BigInt(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[48 - 3]);

@@ -6,10 +6,8 @@
  */
 import { after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { kernelTest, timeScale } from '../helpers/kernel';
-import { buildFixture } from '../helpers/fixtures';
+import { buildFixture, spawnTraced } from '../helpers/fixtures';
 import { Asm, R0, R1, R2, R3, R4, R6, R7, R10, Helper } from '../../src/ebpf/asm';
 import { BpfMap } from '../../src/ebpf/maps';
 import { loadProgram } from '../../src/ebpf/programs';
@@ -81,15 +79,7 @@ kernelTest('kernel and user stacks of a traced syscall resolve to the known call
   a.exit();
   const prog = loadProgram({ type: 'tracepoint', insns: a, name: 'sym_stacks' });
   const link = attachTracepoint(prog, 'syscalls', 'sys_enter_getppid');
-  const child = spawn(fx, ['1', '0', 'world', String(Math.round(300 * timeScale))], { stdio: 'ignore' });
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const exited = once(child, 'exit');
-  const pid = child.pid!;
-  const pidValue = Buffer.alloc(4);
-  pidValue.writeUInt32LE(pid);
-  target.update(0, pidValue);
+  const { pid, exited } = spawnTraced(t, fx, ['1', '0', 'world', String(Math.round(300 * timeScale))], target);
   // As the runtime does when a pid first appears: keep its maps for later.
   forgetProcess(pid);
   await new Promise((r) => setTimeout(r, 50));
