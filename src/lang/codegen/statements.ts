@@ -20,6 +20,20 @@ function varNames(node: Node, skip?: Node): Set<string> {
   return out;
 }
 
+/**
+ * Names of the $variables that code under `node` may change: assigned (=, op=, ++, --),
+ * declared, looped over, or whose address is taken. A for-map body copies back only these.
+ */
+function writtenVarNames(node: Node): Set<string> {
+  const out = new Set<string>();
+  walk([node], (o) => {
+    if ((o.kind === 'AssignStmt' || o.kind === 'IncDec') && o.target.kind === 'Variable') out.add(o.target.name);
+    else if ((o.kind === 'VarDeclStmt' || o.kind === 'ForRangeStmt' || o.kind === 'ForMapStmt')) out.add(o.variable.name);
+    else if (o.kind === 'Unary' && o.op === '&' && o.operand.kind === 'Variable') out.add(o.operand.name);
+  });
+  return out;
+}
+
 export abstract class StmtGen extends EventGen {
   /** $var = value, the variable's stack slot given: integers are narrowed to its type. */
   protected storeVar(slot: number, value: Expr, vt: Type): void {
@@ -259,15 +273,18 @@ export abstract class StmtGen extends EventGen {
       // the callback ctx (r4) points at the caller's ctx slot: the caller's variables lie at fixed distances from it
       const callerCtx = this.alloc(8);
       this.a.stx('dw', FP, callerCtx, R4);
+      const written = writtenVarNames(s.body);
       const shared = captured.map((v) => {
         const there = saved.vars.get(v);
         if (there === undefined) this.fail(`internal: $${v} has no slot in the code around this for loop`, s.span);
-        return { here: this.varSlot(v, s.span), there: there - ctxSlot, size: memSize(this.inst.vars.get(v)!) };
+        return { here: this.varSlot(v, s.span), there: there - ctxSlot, size: memSize(this.inst.vars.get(v)!), written: written.has(v) };
       });
+      // in: every shared variable; out, after each element: only those the body may change
       const exchange = (inward: boolean) => {
-        if (!shared.length) return;
+        const moved = inward ? shared : shared.filter((x) => x.written);
+        if (!moved.length) return;
         this.a.ldx('dw', R1, FP, callerCtx);
-        for (const x of shared) {
+        for (const x of moved) {
           if (inward) this.copy({ base: FP, off: x.here }, { base: R1, off: x.there }, x.size);
           else this.copy({ base: R1, off: x.there }, { base: FP, off: x.here }, x.size);
         }
