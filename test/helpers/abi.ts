@@ -7,9 +7,12 @@
  */
 import type { Btf } from '../../src/ebpf/btf';
 
-/** bpf_attr's anonymous per-command structs, named by their first named member. */
+/**
+ * bpf_attr's anonymous per-command structs, named by their first named member. BPF_PROG_ATTACH's
+ * starts with target_fd up to 6.5 and with an anonymous union { target_fd; target_ifindex } after.
+ */
 const ATTR_GROUPS: Record<string, string> = {
-  map_type: 'map_create', map_fd: 'map_elem', prog_type: 'prog_load', pathname: 'obj', attach_bpf_fd: 'prog_attach',
+  map_type: 'map_create', map_fd: 'map_elem', prog_type: 'prog_load', pathname: 'obj', attach_bpf_fd: 'prog_attach', target_fd: 'prog_attach',
   next_id: 'get_id', btf: 'btf_load',
 };
 
