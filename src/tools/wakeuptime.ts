@@ -24,6 +24,8 @@ export interface WakeuptimeOptions {
   duration?: number;
   minUs: number;
   maxUs?: number;
+  /** --stack-storage-size: the most (stack, waker, target) entries kept; the tsbpf language's default when absent. */
+  stackSize?: number;
   ebpf: boolean;
 }
 
@@ -34,7 +36,9 @@ export function wakeuptimeProgram(o: WakeuptimeOptions): string {
   // The thread switched out is current: its process and flags are at hand. Only sleeps count (not preemption).
   const block = ['(args->prev_state & 0xff) != 0', o.pid !== undefined ? `pid == ${o.pid}` : '', o.userOnly ? `(curtask->flags & ${PF_KTHREAD}) == 0` : ''].filter(Boolean).join(' && ');
   const range = [`$us >= ${o.minUs}`, o.maxUs !== undefined ? `$us <= ${o.maxUs}` : ''].filter(Boolean).join(' && ');
-  return `tracepoint:sched:sched_switch /${block}/
+  // bcc sizes its stack table; here each stack is a key of the time map, so that map's size is the limit.
+  const decl = o.stackSize !== undefined ? `let @wt_time = hash(${o.stackSize});\n\n` : '';
+  return `${decl}tracepoint:sched:sched_switch /${block}/
 {
   @wt_start[args->prev_pid] = nsecs;
 }
@@ -102,6 +106,7 @@ const mod: ToolModule<WakeuptimeOptions> = {
       { long: 'flamegraph', dest: 'flamegraph', kind: 'string', metavar: 'FILE', help: 'also write an interactive SVG flame graph to FILE' },
       { short: 'm', long: 'min-block-time', dest: 'min', kind: 'int', metavar: 'MIN_BLOCK_TIME', min: 1, help: 'the amount of time in microseconds over which we store traces (default 1)' },
       { short: 'M', long: 'max-block-time', dest: 'max', kind: 'int', metavar: 'MAX_BLOCK_TIME', min: 1, help: 'the amount of time in microseconds under which we store traces (default U64_MAX)' },
+      { long: 'stack-storage-size', dest: 'stackSize', kind: 'int', metavar: 'STACK_STORAGE_SIZE', min: 1, help: 'the number of unique stack traces that can be stored and displayed (default: the map key limit, 4096)' },
       EBPF_OPTION,
     ],
     positionals: [{ name: 'duration', kind: 'int', min: 1, help: 'duration of trace, in seconds' }],
@@ -114,13 +119,14 @@ const mod: ToolModule<WakeuptimeOptions> = {
       'wakeuptime -p 185      # trace for PID 185 only',
     ],
     notes: 'Follows bcc, from sched:sched_waking (the waker\'s context) instead of a kprobe on try_to_wake_up: the waker stack\n' +
-      'starts in the scheduler\'s wake-up path. libbpf-tools wakeuptime prints the same blocks. No --stack-storage-size.',
+      'starts in the scheduler\'s wake-up path. libbpf-tools wakeuptime prints the same blocks. --stack-storage-size bounds the\n' +
+      'distinct (stack, waker, target) entries, each keeping its stack.',
   },
   options(a: ParsedArgs): WakeuptimeOptions {
     const minUs = a.int('min') ?? 1;
     const maxUs = a.int('max');
     if (maxUs !== undefined && maxUs < minUs) throw new ToolError(`max-block-time (${maxUs}) is below min-block-time (${minUs})`);
-    return { userOnly: a.flag('useronly'), pid: a.int('pid'), verbose: a.flag('verbose'), folded: a.flag('folded'), flamegraph: a.str('flamegraph'), duration: a.int('duration'), minUs, maxUs, ebpf: a.flag('ebpf') };
+    return { userOnly: a.flag('useronly'), pid: a.int('pid'), verbose: a.flag('verbose'), folded: a.flag('folded'), flamegraph: a.str('flamegraph'), duration: a.int('duration'), minUs, maxUs, stackSize: a.int('stackSize'), ebpf: a.flag('ebpf') };
   },
   main(o) {
     const program = wakeuptimeProgram(o);

@@ -1,14 +1,19 @@
 /**
  * bcc's smoke-test argument lists (tests/python/test_tools_smoke.py) for the part-2 tools: "run_with_duration"
  * ones must exit 0 by themselves, "run_with_int" ones must run until SIGINT and then exit 0. The kprobe tools' list is in
- * tools2-kprobes.test.ts (the VM lane runs that file).
+ * tools2-kprobes.test.ts (the VM lane runs that file); capable is in both (here through the capability:cap_capable
+ * tracepoint where the kernel has it, 6.14+).
  */
 import assert from 'node:assert/strict';
 import { kernelTest } from '../helpers/kernel';
+import { hasFeature } from '../../src/sys/features';
+import { tpExists } from '../../src/tools/common/tp';
 import { runToolToEnd, sleep, startTool } from './tools-harness';
 
-const withDuration: string[][] = [['cpudist', '1', '1'], ['hardirqs', '1', '1'], ['memleak', '1', '1'], ['softirqs', '1', '1']];
-const withInt: string[][] = [['biosnoop'], ['killsnoop'], ['mountsnoop'], ['oomkill'], ['shmsnoop'], ['solisten'], ['statsnoop'], ['syncsnoop'], ['tcpaccept'], ['tcpconnect']];
+const withDuration: string[][] = [['cpudist', '1', '1'], ['hardirqs', '1', '1'], ['memleak', '1', '1'], ['softirqs', '1', '1'], ['wakeuptime', '1']];
+// capable needs kprobes or the capability:cap_capable tracepoint (Linux 6.14+).
+const capable = hasFeature('kprobes') || tpExists('capability', 'cap_capable') ? [['capable']] : [];
+const withInt: string[][] = [['biosnoop'], ...capable, ['killsnoop'], ['mountsnoop'], ['oomkill'], ['shmsnoop'], ['solisten'], ['statsnoop'], ['syncsnoop'], ['tcpaccept'], ['tcpconnect']];
 
 kernelTest(`bcc smoke list, run_with_duration: ${withDuration.map((a) => a.join(' ')).join('; ')}`, async () => {
   for (const [tool, ...args] of withDuration) {

@@ -44,3 +44,12 @@ kernelTest('wakeuptime --ebpf prints its program; -M below -m is one sentence', 
   const bad = await runToolToEnd('wakeuptime', ['-m', '10', '-M', '5']);
   assert.equal(bad.stderr, 'tsbpf: max-block-time (5) is below min-block-time (10)\n');
 });
+
+kernelTest('wakeuptime --stack-storage-size 2 1: a whole machine\'s wake-ups for a second keep at most 2 (stack, waker, target) blocks', async () => {
+  const e = await runToolToEnd('wakeuptime', ['--ebpf', '--stack-storage-size', '2']);
+  assert.match(e.stdout, /^let @wt_time = hash\(2\);\n/);
+  const r = await runToolToEnd('wakeuptime', ['--stack-storage-size', '2', '1'], 60000);
+  assert.equal(r.code, 0, r.stderr);
+  const blocks = r.stdout.split('\n').filter((l) => /^ {4}waker: /.test(l)).length;
+  assert.ok(blocks >= 1 && blocks <= 2, r.stdout);
+});

@@ -276,6 +276,28 @@ featureTest('funcslower -m 10 -p: the fixture\'s 6 sleeps of 10 or 20 ms are 6 s
   }
 });
 
+featureTest('funclatency -m -p on a kernel function: the fixture\'s 6 sleeps of 10 or 20 ms are 6 hrtimer_nanosleep calls, none under 8 ms', 'kprobes', kprobes, async () => {
+  const w = startWorkload3a('slow', 6);
+  const ours = startTool('funclatency', ['-m', '-p', String(w.pid), 'hrtimer_nanosleep']);
+  try {
+    assert.equal(await w.ready(), 'ready');
+    await ours.waitFor('Tracing 1 functions for "hrtimer_nanosleep"... Hit Ctrl-C to end.\n', 60000);
+    await sleep(200);
+    await w.work();
+    await sleep(300);
+    const r = await ours.stop();
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.includes('\n     msecs               : count     distribution\n'), r.stdout);
+    const rows = parseHistRows(r.stdout);
+    assert.equal([...rows.values()].reduce((a, b) => a + b, 0), 6, r.stdout);
+    for (const [low, n] of rows) if (n > 0) assert.ok(Number(low) >= 8, r.stdout);
+    assert.match(r.stdout, /\navg = \d+ msecs, total: \d+ msecs, count: 6\n/);
+  } finally {
+    w.child.kill('SIGKILL');
+    ours.child.kill('SIGKILL');
+  }
+});
+
 featureTest('klockstat -p -c pipe_write: 64 one-byte pipe writes are 64 acquisitions and 64 holds of the pipe mutex by pipe_write', 'kprobes', kprobes, async () => {
   const w = startWorkload3a('pipe', 64);
   const ours = startTool('klockstat', ['-p', String(w.pid), '-c', 'pipe_write']);
