@@ -418,6 +418,8 @@ export interface TupleIndex {
 export interface Tuple {
   kind: 'Tuple';
   elements: Expr[];
+  /** A record `(a=1, b="x")` (S27): each element's name, in order. */
+  names?: string[];
   span: Span;
 }
 

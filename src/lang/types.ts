@@ -51,7 +51,8 @@ export type Type =
    */
   | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean; ptr?: PointerInfo; embedded?: boolean; bool?: true }
   | { kind: 'string'; size: number }
-  | { kind: 'tuple'; fields: Type[]; offsets: number[]; size: number }
+  /** `names`: a record `(a=1, b=2)` (S27), a tuple whose fields have names (`$r.a`), printed `{ .a = 1, .b = 2 }`. */
+  | { kind: 'tuple'; fields: Type[]; offsets: number[]; size: number; names?: string[] }
   | { kind: 'buffer'; size: number }
   /** The `args` record of a tracepoint. */
   | { kind: 'ctx' }
@@ -180,7 +181,7 @@ function fieldAlign(t: Type): number {
  * at its own alignment, the size a multiple of the largest
  * (`((int8)1, (int16)1, (int32)1)` takes 8 bytes, `((int8)1, "abc")` 5).
  */
-export function tupleType(fields: Type[]): Type {
+export function tupleType(fields: Type[], names?: string[]): Type {
   const offsets: number[] = [];
   let off = 0;
   let align = 1;
@@ -191,13 +192,15 @@ export function tupleType(fields: Type[]): Type {
     off += fieldSize(f);
     align = Math.max(align, a);
   }
-  return { kind: 'tuple', fields, offsets, size: Math.ceil(off / align) * align };
+  const size = Math.ceil(off / align) * align;
+  return names ? { kind: 'tuple', fields, offsets, size, names } : { kind: 'tuple', fields, offsets, size };
 }
 
 /** Whether two tuple types put the same fields at the same places (a value of one can be copied as bytes into the other). */
 export function sameLayout(a: Type, b: Type): boolean {
   if (a.kind === 'tuple' && b.kind === 'tuple') {
-    return a.size === b.size && a.fields.length === b.fields.length && a.fields.every((f, i) => a.offsets[i] === b.offsets[i] && sameLayout(f, b.fields[i]));
+    const order = (a.names ?? []).join(',') === (b.names ?? []).join(',');
+    return order && a.size === b.size && a.fields.length === b.fields.length && a.fields.every((f, i) => a.offsets[i] === b.offsets[i] && sameLayout(f, b.fields[i]));
   }
   if (a.kind === 'int' && b.kind === 'int') return fieldSize(a) === fieldSize(b);
   return memSize(a) === memSize(b);
@@ -211,8 +214,12 @@ export function valueTypeOf(t: Type, stackMap = -1): ValueType {
       return t.ptr && !t.embedded ? { kind: 'int', size: 8, signed: false, pointer: true } : { kind: 'int', size: 8, signed: t.signed };
     case 'string':
       return { kind: 'string', size: t.size };
-    case 'tuple':
+    case 'tuple': {
+      const names = t.names;
+      // a record decodes and prints like a C struct held by value: `{ .a = 1 }`, a JSON object
+      if (names) return { kind: 'record', size: t.size, fields: t.fields.map((f, i) => ({ name: names[i], offset: t.offsets[i], type: fieldValueType(f, stackMap) })) };
       return { kind: 'tuple', size: t.size, fields: t.fields.map((f, i) => ({ offset: t.offsets[i], type: fieldValueType(f, stackMap) })) };
+    }
     case 'buffer':
       return { kind: 'buffer', size: t.size };
     case 'kstack':
@@ -289,6 +296,7 @@ export function typeName(t: Type): string {
     case 'string':
       return `string[${t.size}]`;
     case 'tuple':
+      if (t.names) return `record { ${t.fields.map((f, i) => `${typeName(f)} ${t.names![i]}`).join(', ')} }`;
       return `(${t.fields.map(typeName).join(', ')})`;
     case 'buffer':
       return `buffer[${t.size}]`;
@@ -328,8 +336,23 @@ export function sameShape(a: Type, b: Type): boolean {
   if (a.kind !== b.kind) return false;
   if (a.kind === 'named' && b.kind === 'named') return a.name === b.name;
   if (a.kind === 'cdata' && b.kind === 'cdata') return a.size === b.size && cTypeName(a.c) === cTypeName(b.c);
-  if (a.kind === 'tuple' && b.kind === 'tuple') return a.fields.length === b.fields.length && a.fields.every((f, i) => sameShape(f, b.fields[i]));
+  if (a.kind === 'tuple' && b.kind === 'tuple') return sameNames(a.names, b.names) && a.fields.length === b.fields.length && a.fields.every((f, i) => sameShape(f, b.fields[sourceField(a, b, i)]));
   return true;
+}
+
+/**
+ * Whether two tuples agree on field names: both plain tuples, or records with
+ * the same names (in any order: bpftrace assigns `(b=1, a=2)` to a record
+ * `(a, b)` field by field by name).
+ */
+function sameNames(a: string[] | undefined, b: string[] | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.length === b.length && a.every((n) => b.includes(n));
+}
+
+/** Which field of tuple `from` goes into field `i` of tuple `to` (records match by name). */
+export function sourceField(to: Extract<Type, { kind: 'tuple' }>, from: Extract<Type, { kind: 'tuple' }>, i: number): number {
+  return to.names && from.names ? from.names.indexOf(to.names[i]) : i;
 }
 
 /** Widens two types of the same shape to one that holds both (longest string, fieldwise tuples); undefined when incompatible. */
@@ -341,14 +364,14 @@ export function unify(a: Type, b: Type): Type | undefined {
   if (a.kind === 'string' && b.kind === 'string') return { kind: 'string', size: Math.max(a.size, b.size) };
   if (a.kind === 'buffer' && b.kind === 'buffer') return { kind: 'buffer', size: Math.max(a.size, b.size) };
   if (a.kind === 'tuple' && b.kind === 'tuple') {
-    if (a.fields.length !== b.fields.length) return undefined;
+    if (a.fields.length !== b.fields.length || !sameNames(a.names, b.names)) return undefined;
     const fs: Type[] = [];
     for (let i = 0; i < a.fields.length; i++) {
-      const u = unify(a.fields[i], b.fields[i]);
+      const u = unify(a.fields[i], b.fields[sourceField(a, b, i)]);
       if (!u) return undefined;
       fs.push(u);
     }
-    return tupleType(fs);
+    return tupleType(fs, a.names);
   }
   if (a.kind === 'named' && b.kind === 'named') return a.name === b.name ? a : undefined;
   if (a.kind === 'cdata' && b.kind === 'cdata') return cTypeName(a.c) === cTypeName(b.c) && a.size === b.size ? a : undefined;
@@ -364,7 +387,7 @@ export function storedType(t: Type): Type {
     if (t.bool) return BOOL;
     return t.ptr && !t.embedded ? { kind: 'int', size: 8, signed: false, ptr: t.ptr } : { kind: 'int', size: 8, signed: t.signed };
   }
-  if (t.kind === 'tuple') return tupleType(t.fields.map(storedField));
+  if (t.kind === 'tuple') return tupleType(t.fields.map(storedField), t.names);
   return t;
 }
 

@@ -4,12 +4,12 @@
  * location, and string comparison.
  */
 import { FP, Helper, R0, R1, R2, R3, type Reg, type JmpCond } from '../../ebpf/asm';
-import type { Binary, Expr, MapRef } from '../ast';
+import type { Binary, Expr, MapRef, Span } from '../ast';
 import { leftSpine } from '../semantic';
 import type { Loc, Lowering } from '../feature';
 import { builtinVar, functionDef } from '../builtins';
 import { cConstant } from '../constants';
-import { fieldSize, isScalar, memSize, sameLayout, type Type } from '../types';
+import { fieldSize, isScalar, memSize, sameLayout, sourceField, type Type } from '../types';
 import { ContextGen } from './context';
 
 /** Load/store width names by byte count. */
@@ -140,6 +140,8 @@ export abstract class ExprGen extends ContextGen {
         return r;
       }
       case 'FieldAccess': {
+        const ri = this.inst.facts.recordField.get(e);
+        if (ri !== undefined) return this.tupleFieldScalar(e.object, ri, e.span);
         if (this.inst.facts.memberOffsets.has(e)) return this.memoryRead(e);
         return this.fieldScalar(e.object, e.field, e.span);
       }
@@ -156,16 +158,8 @@ export abstract class ExprGen extends ContextGen {
         const ot = this.type(e.object);
         return (ot.kind === 'int' && ot.ptr) || ot.kind === 'cdata' ? this.memoryRead(e) : this.indexScalar(e);
       }
-      case 'TupleIndex': {
-        const mark = this.frameMark;
-        const loc = this.addr(e.object);
-        const ot = this.type(e.object);
-        const r = this.temp(e.span);
-        if (ot.kind === 'tuple') this.loadField(r, { base: loc.base, off: loc.off + ot.offsets[e.index] }, ot.fields[e.index]);
-        this.dropLoc(loc);
-        this.release(Math.min(mark, this.frameMark));
-        return r;
-      }
+      case 'TupleIndex':
+        return this.tupleFieldScalar(e.object, e.index, e.span);
       case 'Sizeof': {
         const n = this.inst.facts.sizeof.get(e);
         if (n === undefined) this.fail('internal: sizeof() was not computed', e.span);
@@ -397,6 +391,28 @@ export abstract class ExprGen extends ContextGen {
     this.release(mark);
   }
 
+  /** Field `index` of the tuple (or record) `object`, as a scalar. */
+  private tupleFieldScalar(object: Expr, index: number, span: Span): Reg {
+    const mark = this.frameMark;
+    const loc = this.addr(object);
+    const ot = this.type(object);
+    const r = this.temp(span);
+    if (ot.kind === 'tuple') this.loadField(r, { base: loc.base, off: loc.off + ot.offsets[index] }, ot.fields[index]);
+    this.dropLoc(loc);
+    this.release(Math.min(mark, this.frameMark));
+    return r;
+  }
+
+  /** Field `index` of the tuple (or record) `object`, written at `dst` in the layout of `target`. */
+  private tupleFieldStore(object: Expr, index: number, dst: Loc, target: Type): void {
+    const mark = this.frameMark;
+    const ot = this.type(object);
+    const src = this.addr(object);
+    if (ot.kind === 'tuple') this.copyValue(dst, target, { base: src.base, off: src.off + ot.offsets[index] }, ot.fields[index]);
+    this.dropLoc(src);
+    this.release(mark);
+  }
+
   /** Frees the temp register of a location (FP-based locations need nothing). */
   dropLoc(l: Loc): void {
     if (l.base !== FP) this.release1(l.base);
@@ -451,7 +467,11 @@ export abstract class ExprGen extends ContextGen {
         const tt = target.kind === 'tuple' ? target : t;
         if (tt.kind !== 'tuple') break;
         this.zeroPadding(dst, tt);
-        e.elements.forEach((el, i) => this.storeField(el, { base: dst.base, off: dst.off + tt.offsets[i] }, tt.fields[i]));
+        // written order is evaluation order; a record's field goes where the target has its name
+        e.elements.forEach((el, i) => {
+          const j = tt.names && e.names ? tt.names.indexOf(e.names[i]) : i;
+          this.storeField(el, { base: dst.base, off: dst.off + tt.offsets[j] }, tt.fields[j]);
+        });
         return;
       }
       case 'Variable': {
@@ -488,16 +508,15 @@ export abstract class ExprGen extends ContextGen {
         this.a.label(end);
         return;
       }
-      case 'TupleIndex': {
-        const mark = this.frameMark;
-        const ot = this.type(e.object);
-        const src = this.addr(e.object);
-        if (ot.kind === 'tuple') this.copyValue(dst, target, { base: src.base, off: src.off + ot.offsets[e.index] }, ot.fields[e.index]);
-        this.dropLoc(src);
-        this.release(mark);
+      case 'TupleIndex':
+        this.tupleFieldStore(e.object, e.index, dst, target);
         return;
-      }
       case 'FieldAccess': {
+        const ri = this.inst.facts.recordField.get(e);
+        if (ri !== undefined) {
+          this.tupleFieldStore(e.object, ri, dst, target);
+          return;
+        }
         if (this.inst.facts.memberOffsets.has(e) && t.kind === 'string') {
           // char array member of a struct: read it as a string
           this.readStringAt(this.memberAddr(e), dst, tsize, t.size, this.spaceOf(e.object));
@@ -528,7 +547,10 @@ export abstract class ExprGen extends ContextGen {
   copyValue(dst: Loc, target: Type, src: Loc, t: Type): void {
     if (target.kind === 'tuple' && t.kind === 'tuple' && !sameLayout(target, t)) {
       this.zeroPadding(dst, target);
-      t.fields.forEach((f, i) => this.copyField({ base: dst.base, off: dst.off + target.offsets[i] }, target.fields[i], { base: src.base, off: src.off + t.offsets[i] }, f));
+      target.fields.forEach((f, i) => {
+        const j = sourceField(target, t, i);
+        this.copyField({ base: dst.base, off: dst.off + target.offsets[i] }, f, { base: src.base, off: src.off + t.offsets[j] }, t.fields[j]);
+      });
       return;
     }
     const vs = memSize(t), ts = memSize(target);

@@ -318,6 +318,7 @@ export abstract class ExprParser extends ParserBase {
       this.advance();
       return { kind: 'Tuple', elements: [], span: this.from(open.span) };
     }
+    if (this.isRecordField()) return this.record(open);
     const first = this.expression();
     // Grouping parentheses leave no node, but the span includes them so that
     // diagnostics underline what the user wrote.
@@ -329,5 +330,30 @@ export abstract class ExprParser extends ParserBase {
     this.advance();
     const rest = this.exprList(open, ')');
     return { kind: 'Tuple', elements: [first, ...rest], span: this.from(open.span) };
+  }
+
+  /** `name =` (not `==`) right after `(` or `,` starts a record field (S27). */
+  private isRecordField(): boolean {
+    const t = this.peek();
+    return t.kind === 'ident' && this.at('=', 1);
+  }
+
+  /** A record `(a=1, b="x")`: a tuple whose elements have names (S27). */
+  private record(open: Token): Expr {
+    const elements: Expr[] = [];
+    const names: string[] = [];
+    for (;;) {
+      const f = this.peek();
+      if (!this.isRecordField()) throw this.unexpected(f, 'record field name');
+      if (names.includes(f.text)) throw this.fail(`duplicate record field name: ${f.text}`, f.span);
+      names.push(this.advance().text);
+      this.advance(); // =
+      elements.push(this.expression());
+      if (this.accept(')')) break;
+      if (this.accept(',')) continue;
+      if (this.peek().kind === 'eof') throw this.unclosed(open, ')');
+      throw this.unexpected(this.peek(), ') or ","');
+    }
+    return { kind: 'Tuple', elements, names, span: this.from(open.span) };
   }
 }

@@ -39,7 +39,7 @@ const MAX_CDATA = 256;
 export abstract class ExprChecker implements TypeRules {
   readonly exprs = new Map<Expr, Type>();
   readonly vars = new Map<string, Type>();
-  readonly facts: CheckerFacts = { memberOffsets: new Map(), scaleBy: new Map(), offsetof: new Map(), sizeof: new Map() };
+  readonly facts: CheckerFacts = { memberOffsets: new Map(), scaleBy: new Map(), offsetof: new Map(), sizeof: new Map(), recordField: new Map() };
   /** Loop nesting, for break/continue. */
   loopDepth = 0;
   /** Whether `exprs` of this instance produced unsafe actions. */
@@ -303,6 +303,13 @@ export abstract class ExprChecker implements TypeRules {
       }
       case 'FieldAccess': {
         const ot = this.type(e.object);
+        if (ot.kind === 'tuple' && ot.names && !e.arrow) {
+          // `$r.a` of a record: the field at that name's position (the code generator reads it as `.N`)
+          const i = ot.names.indexOf(e.field);
+          if (i < 0) return this.error(`record has no field named '${e.field}'`, e.span, hint(e.field, ot.names));
+          this.facts.recordField.set(e, i);
+          return ot.fields[i];
+        }
         if (ot.kind === 'int' && ot.ptr) return this.member(e, ot.ptr.to, ot.ptr.space);
         if (ot.kind === 'cdata') return inCopy(this.member(e, ot.c, ot.space));
         const t = this.field(e.object, ot, e.field, e.span);
@@ -336,7 +343,7 @@ export abstract class ExprChecker implements TypeRules {
           if (!isStorable(t)) this.error(`${typeName(t)} cannot be stored in a tuple`, x.span);
           return storedField(t);
         });
-        return tupleType(ts);
+        return tupleType(ts, e.names);
       }
       case 'Cast': {
         const t = this.type(e.operand);

@@ -47,6 +47,8 @@ export interface CheckerFacts {
   offsetof: Map<Expr, number>;
   /** Values of sizeof() expressions. */
   sizeof: Map<Expr, number>;
+  /** `$r.a` of a record (S27): the position of field `a`, read like the tuple index `$r.N`. */
+  recordField: Map<Expr, number>;
 }
 
 export interface SemanticOptions {
