@@ -72,8 +72,11 @@ OPTIONS:
     -f FORMAT      output format ('text', 'json')
     -h, --help     show this help message
     -k             emit a warning when a BPF helper returns an error
-    -l [search]    list probes (tracepoints, software/hardware events, kernel
-                   functions, uprobes/USDT with a path or -p)
+    -l [search|filename]
+                   list probes (tracepoints, software/hardware events, kernel
+                   functions, uprobes/USDT with a path or -p), or the probes
+                   of a script file or of -e 'program'; several searches may
+                   be separated by commas
     -lv            list probes with their arguments
     -o file        redirect program output to file
     -p PID         enable USDT probes on PID

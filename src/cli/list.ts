@@ -16,6 +16,7 @@ import { runningKernel } from '../target/kernel';
 import type { Target } from '../target/target';
 import { Btf } from '../ebpf/btf';
 import { formatBtfType } from '../ebpf/btf-c';
+import type { Program } from '../lang/ast';
 
 export interface ListOptions {
   verbose: boolean;
@@ -24,8 +25,43 @@ export interface ListOptions {
   target?: Target;
 }
 
-/** Prints matching probes to stdout; returns the exit code. */
-export function listProbes(patternIn: string, o: ListOptions): number {
+/**
+ * Prints the probes matching a pattern to stdout; returns the exit code.
+ * Several patterns may be given separated by commas (`kprobe:vfs_read,struct file`), as bpftrace takes them.
+ */
+export function listProbes(patterns: string, o: ListOptions): number {
+  let rc = 0;
+  for (const p of patterns.split(',')) rc = Math.max(rc, listPattern(p.trim().replace(/\s+/g, ' '), o));
+  return rc;
+}
+
+/** Providers whose probes are named by an event or unit alone: the count after it is a period, not part of the name. */
+const PERIODIC = new Set(['software', 'hardware', 'interval', 'profile']);
+
+/**
+ * `-l -e PROGRAM` / `-l script.bt`: the probes the program's attach points
+ * match, each listed as `-l` lists it (bpftrace 0.21, C11-C12). BEGIN/END
+ * and other probes without a target are not listed.
+ */
+export function listProgram(program: Program, o: ListOptions): number {
+  const patterns: string[] = [];
+  for (const probe of program.probes) {
+    for (const ap of probe.attachPoints) {
+      const name = providerName(ap.provider);
+      if (!name || !PROVIDERS.find((p) => p.name === name)?.list) continue;
+      if (PERIODIC.has(name)) {
+        // interval:1s names the unit in its one part
+        const unit = ap.parts.length === 1 ? /^\d+(us|ms|s|hz)$/.exec(ap.parts[0])?.[1] : undefined;
+        patterns.push(`${name}:${unit ?? ap.parts[0] ?? '*'}:`);
+      } else patterns.push([name, ...ap.parts].join(':'));
+    }
+  }
+  let rc = 0;
+  for (const p of patterns) rc = Math.max(rc, listPattern(p, o));
+  return rc;
+}
+
+function listPattern(patternIn: string, o: ListOptions): number {
   if (/^(struct|union|enum)\s/.test(patternIn.trim())) return listTypes(patternIn.trim(), o.verbose);
   let pattern = patternIn || '*';
   const colon = pattern.indexOf(':');
@@ -107,6 +143,7 @@ function listTypes(pattern: string, verbose: boolean): number {
     if (name && !found.has(name) && kinds.includes(btf.kind(id)) && re.test(name)) found.set(name, id);
   }
   const names = [...found.keys()].sort();
-  process.stdout.write(names.map((n) => (verbose ? `${formatBtfType(btf, found.get(n) as number)}\n` : `${m[1]} ${n}\n`)).join(''));
+  // -v: the definition, prefixed with the BTF it comes from as bpftrace 0.26 prints it ('vmlinux: struct file {')
+  process.stdout.write(names.map((n) => (verbose ? `vmlinux: ${formatBtfType(btf, found.get(n) as number)}\n` : `${m[1]} ${n}\n`)).join(''));
   return 0;
 }

@@ -101,8 +101,20 @@ export async function dispatch(argv: string[]): Promise<number> {
   if (o.debugInfo.length) (require('../lang/providers/uprobe-dwarf') as typeof import('../lang/providers/uprobe-dwarf')).setDebugInfoDirs(o.debugInfo);
   if (o.list !== null) {
     // Loaded on demand: listing reads ELF and USDT notes, which a script run never needs.
-    const { listProbes } = require('./list') as typeof import('./list');
-    return listProbes(o.list, { verbose: o.listVerbose, pid: o.pid });
+    const { listProbes, listProgram } = require('./list') as typeof import('./list');
+    const lo = { verbose: o.listVerbose, pid: o.pid };
+    // a program (-e) or an existing script file lists the probes it attaches to (bpftrace 0.21)
+    let source: { name: string; text: string } | undefined;
+    if (o.program !== null) source = { name: 'stdin', text: o.program };
+    else if (o.list !== '' && isFile(o.list)) source = { name: o.list, text: fs.readFileSync(o.list, 'utf8') };
+    if (source) {
+      const { parse } = require('../lang/parser') as typeof import('../lang/parser');
+      return listProgram(parse(source, { defines: o.defines }), lo);
+    }
+    if (o.list.includes('.') && !/[:*]/.test(o.list)) {
+      process.stderr.write(`WARNING: It appears that '${o.list}' is a filename but the file does not exist. Treating '${o.list}' as a search pattern.\n`);
+    }
+    return listProbes(o.list, lo);
   }
   return runScriptCommand(o);
 }
@@ -209,6 +221,14 @@ async function runScriptCommand(o: ScriptOptions): Promise<number> {
     });
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+function isFile(p: string): boolean {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
   }
 }
 

@@ -157,7 +157,10 @@ export function traceableFunctions(filterFunctions: string | undefined, fallback
       const name = line.split(/\s/)[0];
       if (name) out.add(name);
     }
-  } else for (const name of fallback ?? []) out.add(name);
+  } else {
+    // kallsyms' __pfx_/__cfi_ symbols are padding before functions, not functions (ftrace never lists them)
+    for (const name of fallback ?? []) if (!/^__(pfx|cfi)_/.test(name)) out.add(name);
+  }
   for (const line of (blacklist ?? '').split('\n')) {
     const name = line.trim().split(/\s+/)[1];
     if (name) out.delete(name);

@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ATTACH_KINDS, PROVIDERS, attachableKinds, providerName } from '../../src/lang/probes';
-import { listProbes } from '../../src/cli/list';
+import { listProbes, listProgram } from '../../src/cli/list';
+import { parse } from '../../src/lang/parser';
 import { RecordedTarget, type TargetRecording } from '../../src/target/recorded';
 import { traceableFunctions } from '../../src/target/kernel';
 
@@ -28,12 +29,14 @@ test('kprobe functions: the filter list (or kallsyms), minus the kprobe blacklis
   const blacklist = '0xffffffff81000000-0xffffffff81000010\tvfs_write\n';
   assert.deepEqual(traceableFunctions(filter, undefined, blacklist), ['my_mod_fn', 'vfs_read']);
   assert.deepEqual(traceableFunctions(undefined, ['b', 'a', 'vfs_write'], blacklist), ['a', 'b']);
+  // kallsyms' padding symbols are not functions
+  assert.deepEqual(traceableFunctions(undefined, ['__pfx_a', 'a', '__cfi_a'], undefined), ['a']);
 });
 
 const REC: TargetRecording = {
   description: 'a hand-made target', release: '6.0', arch: 'x86_64',
   btf: {
-    'find["vfs_read","func"]': { value: 1 }, 'find["vfs_readv","func"]': { value: { $undefined: true } },
+    'find["vfs_read","func"]': { value: 1 }, 'find["vfs_readv","func"]': { value: { $undefined: true } }, 'find["vfs_write","func"]': { value: { $undefined: true } },
     // no btf_trace_ typedefs: raw tracepoints are tracefs' events but the syscalls category's
     'findPrefix["btf_trace_","typedef"]': { value: [] },
   },
@@ -67,5 +70,29 @@ test('-l comes from the providers: aliases, kprobe/fentry/rawtracepoint, -lv fie
   assert.equal(listed('t:syscalls:*', true), 'tracepoint:syscalls:sys_enter_read\n    unsigned int fd\n');
   // a bare word searches software, hardware and tracepoints, as bpftrace does
   assert.equal(listed('switch'), 'software:context-switches:\ntracepoint:sched:sched_switch\nrawtracepoint:sched_switch\n');
-  assert.equal(listed('software:cpu*'), 'software:cpu-clock:\nsoftware:cpu-migrations:\n');
+  // aliases are listed too (software:cpu:), as bpftrace lists them
+  assert.equal(listed('software:cpu*'), 'software:cpu:\nsoftware:cpu-clock:\nsoftware:cpu-migrations:\n');
+});
+
+test('-l: timer units, kprobes for a bare word, comma-separated patterns', () => {
+  assert.equal(listed('interval:*'), 'interval:hz:\ninterval:ms:\ninterval:s:\ninterval:us:\n');
+  assert.equal(listed('p:*'), 'profile:hz:\nprofile:ms:\nprofile:s:\nprofile:us:\n');
+  // timers are listed only when named (bpftrace's kernel list has no timers); kprobes and fentry are
+  assert.equal(listed('*vfs_readv*'), 'kprobe:vfs_readv\n');
+  assert.equal(listed('*:*'), listed('*'));
+  assert.doesNotMatch(listed('*'), /interval:/);
+  assert.equal(listed('k:vfs_write, interval:s*'), 'kprobe:vfs_write\ninterval:s:\n');
+});
+
+test('-l -e PROGRAM lists the probes its attach points match (periods dropped, BEGIN skipped)', () => {
+  const program = parse({ name: 'stdin', text: 'BEGIN {} software:cpu:1000, i:1s, kprobe:vfs_rea* { } t:syscalls:* {}' });
+  const chunks: string[] = [];
+  const write = process.stdout.write;
+  process.stdout.write = ((s: string) => chunks.push(s) > 0) as typeof process.stdout.write;
+  try {
+    assert.equal(listProgram(program, { verbose: false, pid: null, target: new RecordedTarget(REC) }), 0);
+  } finally {
+    process.stdout.write = write;
+  }
+  assert.equal(chunks.join(''), 'software:cpu:\ninterval:s:\nkprobe:vfs_read\nkprobe:vfs_readv\ntracepoint:syscalls:sys_enter_read\n');
 });

@@ -27,8 +27,8 @@ function kprobeProvider(name: string, aliases: string[], retprobe: boolean) {
   return provider({
     name,
     aliases,
-    // bpftrace lists kprobe:FUNC only (a kretprobe exists for each)
-    listing: retprobe ? undefined : 'explicit',
+    // bpftrace lists kprobe:FUNC only (a kretprobe exists for each), also for a pattern without a provider (-l '*sleep*')
+    listing: retprobe ? undefined : 'default',
     list: retprobe ? undefined : (req: ListRequest) => req.target.kprobeFunctions().map((f) => `kprobe:${f}`).filter((n) => req.matches(n)),
     attach: { kprobe: attachKprobeSpec },
     expand(ap: AttachPoint, { target: kernel }: ProviderOptions) {
@@ -104,7 +104,7 @@ function fentryProvider(name: string, aliases: string[], exit: boolean) {
     name,
     aliases,
     // the functions kprobes could attach to that the kernel's BTF describes
-    listing: exit ? undefined : 'explicit',
+    listing: exit ? undefined : 'default',
     list: exit ? undefined : (req: ListRequest) => {
       let btf: KernelBtf;
       try {

@@ -50,8 +50,8 @@ function perfProvider(name: string, aliases: string[], table: PerfEventTable, ty
     name,
     aliases,
     listing: 'default',
-    list: (req: ListRequest) => Object.keys(table).filter((ev) => typeof table[ev] !== 'string').sort()
-      .map((ev) => `${name}:${ev}:`).filter((n) => req.matches(n)),
+    // aliases too (software:cpu:), as bpftrace lists them
+    list: (req: ListRequest) => Object.keys(table).sort().map((ev) => `${name}:${ev}:`).filter((n) => req.matches(n)),
     attach: { perf: attachPerf },
     expand(ap: AttachPoint) {
       const [ev, cnt] = ap.parts;
@@ -78,9 +78,16 @@ function unitSuffixed(parts: readonly string[]): string[] {
   return m ? [m[2], m[1]] : [...parts];
 }
 
+/** `-l 'interval:*'`: the units a timer is written in (`interval:hz:`, ...), listed only when the provider is named. */
+function listUnits(name: string) {
+  return (req: ListRequest) => ['hz', 'ms', 's', 'us'].map((u) => `${name}:${u}:`).filter((n) => req.matches(n));
+}
+
 export const intervalProvider = provider({
   name: 'interval',
   aliases: ['i'],
+  listing: 'explicit',
+  list: listUnits('interval'),
   // one timer on one CPU: the program runs once per period, not once per CPU
   attach: {
     interval: (prog, s) => [attachPerfEvent(prog, { type: PerfType.SOFTWARE, config: BigInt(SwEvent.CPU_CLOCK), samplePeriod: BigInt(s.periodNs), cpus: [0] })],
@@ -101,6 +108,8 @@ export const intervalProvider = provider({
 export const profileProvider = provider({
   name: 'profile',
   aliases: ['p'],
+  listing: 'explicit',
+  list: listUnits('profile'),
   attach: { perf: attachPerf },
   expand(ap) {
     const [unit, n] = unitSuffixed(ap.parts);

@@ -127,7 +127,11 @@ function listedBinaries(provider: string, req: ListRequest): string[] {
   const rest = req.rest;
   const sep = rest.lastIndexOf(':');
   let file = sep >= 0 ? rest.slice(0, rest.indexOf(':') >= 0 && provider === 'usdt' ? rest.indexOf(':') : sep) : rest;
-  if ((file === '*' || file === '') && req.pid !== undefined) file = fs.readlinkSync(`/proc/${req.pid}/exe`);
+  if ((file === '*' || file === '') && req.pid !== undefined) {
+    // the executable as the process sees it; through /proc/PID/root when it lives in another mount namespace
+    file = fs.readlinkSync(`/proc/${req.pid}/exe`);
+    if (fs.existsSync(`/proc/${req.pid}/root${file}`) && !fs.existsSync(file)) file = `/proc/${req.pid}/root${file}`;
+  }
   if (!file || file === '*') throw new UserError(`listing ${provider} probes needs a binary path (${provider}:/path:*) or -p PID`);
   if (isGlob(file)) return binariesMatching(file);
   if (!fs.existsSync(file)) throw new UserError(`${file}: no such file`);
