@@ -16,7 +16,7 @@ import type { EventSpec } from '../lang/artifact';
 import type { Value } from '../runtime/values';
 import type { ParsedArgs } from './common/args';
 import { EBPF_OPTION } from './common/ebpf';
-import { CGROUPMAP_OPTION, MNTNSMAP_OPTION, MNTNS_EXPR, pinnedKeySet } from './common/pinnedmap';
+import { CGROUPMAP_OPTION, idFilter, MNTNSMAP_OPTION, MNTNS_EXPR, pinnedMapFlags, wantsIds } from './common/pinnedmap';
 import { defineTool, type ToolModule } from './common/define';
 import { cgroupId, parseUser } from './common/filters';
 import { clockTime } from './common/hist';
@@ -60,7 +60,7 @@ const EXIT = toolEvent('exec-exit', EXIT_FIELDS);
 const EXIT_IDS = toolEvent('exec-exit-ids', { ...EXIT_FIELDS, cg: ['%llu', 'cgroup'], mntns: ['%llu', MNTNS_EXPR] });
 
 function exitEvent(o: ExecsnoopOptions) {
-  return o.cgroupMap !== undefined || o.mntnsMap !== undefined ? EXIT_IDS : EXIT;
+  return wantsIds(o) ? EXIT_IDS : EXIT;
 }
 const MAX_ARGS_LIMIT = 60;
 /** The largest buf() the language reads (its strlen limit). */
@@ -310,15 +310,13 @@ const mod: ToolModule<ExecsnoopOptions> = {
       printCpu: a.flag('printCpu'),
       printParentComm: a.flag('printParentComm'),
       maxArgs,
-      cgroupMap: a.str('cgroupmap'),
-      mntnsMap: a.str('mntnsmap'),
+      ...pinnedMapFlags(a),
     };
   },
   main(o) {
     const start = Date.now();
     const execs = new ExecAssembler(o.maxArgs);
-    const inCgroups = o.cgroupMap !== undefined ? pinnedKeySet(o.cgroupMap, '--cgroupmap') : undefined;
-    const inMntns = o.mntnsMap !== undefined ? pinnedKeySet(o.mntnsMap, '--mntnsmap') : undefined;
+    const inIds = idFilter(o);
     // join() records (argv at entry) are not named events: they carry the thread id and the elements
     const onEvent = (ev: EventSpec, v: Value[]): boolean => {
       if (ev.kind !== 'join') return false;
@@ -336,8 +334,7 @@ const mod: ToolModule<ExecsnoopOptions> = {
           ret: Number(BigInt.asIntN(32, intOf(e.ret))), comm: strOf(e.comm), parentComm: strOf(e.parentComm),
         });
         // the attempt is assembled (and forgotten) either way; the maps only decide whether it prints
-        if (inCgroups && !inCgroups(intOf(e.cg))) return;
-        if (inMntns && !inMntns(intOf(e.mntns))) return;
+        if (inIds && !inIds(intOf(e.cg), intOf(e.mntns))) return;
         if (rec && execsnoopWanted(o, rec)) rt.printEvent(execsnoopLine(o, rec, o.time ? new Date() : new Date(0), (Date.now() - start) / 1000));
       }),
     ];

@@ -10,7 +10,7 @@ import { defineTool, type ToolModule } from './common/define';
 import { clockTime } from './common/hist';
 import { intOf, perCpuRingBytes, runToolProgram, strOf, toolEvent } from './common/script';
 import { tpExists } from './common/tp';
-import { CGROUPMAP_OPTION, MNTNSMAP_OPTION, MNTNS_EXPR, pinnedKeySet } from './common/pinnedmap';
+import { CGROUPMAP_OPTION, idFilter, MNTNSMAP_OPTION, MNTNS_EXPR, pinnedMapFlags, wantsIds } from './common/pinnedmap';
 import { ToolError } from './tool';
 
 export interface OpensnoopOptions {
@@ -56,7 +56,7 @@ const OPEN = toolEvent('open', OPEN_FIELDS);
 const OPEN_IDS = toolEvent('open-ids', { ...OPEN_FIELDS, cg: ['%llu', 'cgroup'], mntns: ['%llu', MNTNS_EXPR] });
 
 function openEvent(o: OpensnoopOptions) {
-  return o.cgroupMap !== undefined || o.mntnsMap !== undefined ? OPEN_IDS : OPEN;
+  return wantsIds(o) ? OPEN_IDS : OPEN;
 }
 
 export function opensnoopProgram(o: OpensnoopOptions): string {
@@ -206,17 +206,14 @@ const mod: ToolModule<OpensnoopOptions> = {
       extended: a.flag('extended'),
       flagMask: filtered ? mask : undefined,
       readOnly,
-      cgroupMap: a.str('cgroupmap'),
-      mntnsMap: a.str('mntnsmap'),
+      ...pinnedMapFlags(a),
     };
   },
   main(o) {
     o.calls = ['open', 'openat'].filter((c) => tpExists('syscalls', `sys_enter_${c}`));
-    const inCgroups = o.cgroupMap !== undefined ? pinnedKeySet(o.cgroupMap, '--cgroupmap') : undefined;
-    const inMntns = o.mntnsMap !== undefined ? pinnedKeySet(o.mntnsMap, '--mntnsmap') : undefined;
+    const inIds = idFilter(o);
     const onOpen = (openEvent(o) as typeof OPEN_IDS).handle((e, rt) => {
-      if (inCgroups && !inCgroups(intOf(e.cg))) return;
-      if (inMntns && !inMntns(intOf(e.mntns))) return;
+      if (inIds && !inIds(intOf(e.cg), intOf(e.mntns))) return;
       const rec: OpenRecord = {
         pid: Number(intOf(e.pid)), uid: Number(intOf(e.uid)), ret: Number(BigInt.asIntN(64, intOf(e.ret))),
         flags: Number(intOf(e.flags)), comm: strOf(e.comm), path: strOf(e.path),

@@ -12,9 +12,10 @@ import { requireProcess } from './common/filters';
 import { defineTool, type ToolModule } from './common/define';
 import { intOf, runToolProgram, strOf } from './common/script';
 import { flameFrames, foldedStack, framesOf, mergeSamples, multiLineStack, type StackPrintOptions, type StackSample } from './common/stacks';
+import { CGROUPMAP_OPTION, idFilter, MNTNSMAP_OPTION, MNTNS_EXPR, pinnedMapFlags, wantsIds, type PinnedMapFlags } from './common/pinnedmap';
 import { ToolError } from './tool';
 
-export interface ProfileOptions extends StackPrintOptions {
+export interface ProfileOptions extends StackPrintOptions, PinnedMapFlags {
   frequency: number;
   /** -p (bcc: a comma-separated list). */
   pids?: number[];
@@ -38,16 +39,19 @@ export function profileProgram(o: ProfileOptions): string {
   if (o.tids?.length) conds.push(anyOf('tid', o.tids));
   if (o.cpu !== undefined) conds.push(`cpu == ${o.cpu}`);
   if (!o.includeIdle) conds.push('pid != 0');
-  const key = [o.userOnly ? '' : 'kstack', o.kernelOnly ? '' : 'ustack', 'comm', 'pid'].filter(Boolean).join(', ');
+  // --cgroupmap/--mntnsmap: samples are kept per cgroup and mount namespace, and the maps decide at the report
+  const ids = wantsIds(o) ? ['cgroup', MNTNS_EXPR] : [];
+  const key = [o.userOnly ? '' : 'kstack', o.kernelOnly ? '' : 'ustack', 'comm', 'pid', ...ids].filter(Boolean).join(', ');
   const config = o.hashStorageSize !== undefined ? `config = { max_map_keys = ${o.hashStorageSize} }\n\n` : '';
   const probe = o.samplePeriod !== undefined ? `software:cpu-clock:${o.samplePeriod}` : `profile:hz:${o.frequency}`;
   return `${config}${probe}${conds.length ? ` /${conds.join(' && ')}/` : ''}\n{\n  @samples[${key}] = count();\n}\n`;
 }
 
-/** Samples from the map, in bcc's order (ascending count). */
-export function samplesOf(m: MapDump | undefined, o: ProfileOptions): StackSample[] {
+/** Samples from the map, in bcc's order (ascending count); `keep` judges a sample's cgroup id and mnt ns inode. */
+export function samplesOf(m: MapDump | undefined, o: ProfileOptions, keep?: (cgroup: bigint, mntns: bigint) => boolean): StackSample[] {
   if (!m || m.kind !== 'count') return [];
-  const out = m.entries.map((e) => {
+  const kept = keep ? m.entries.filter((e) => keep(intOf(e.key[e.key.length - 2]), intOf(e.key[e.key.length - 1]))) : m.entries;
+  const out = kept.map((e) => {
     let i = 0;
     const kernel = o.userOnly ? [] : framesOf(e.key[i++]);
     const user = o.kernelOnly ? [] : framesOf(e.key[i++]);
@@ -88,6 +92,8 @@ const mod: ToolModule<ProfileOptions> = {
       { short: 'f', long: 'folded', dest: 'folded', kind: 'flag', help: 'output folded format, one line per stack (for flame graphs)' },
       { short: 'C', long: 'cpu', dest: 'cpu', kind: 'int', metavar: 'CPU', min: 0, help: 'cpu number to run profile on' },
       { long: 'flamegraph', dest: 'flamegraph', kind: 'string', metavar: 'FILE', help: 'also write an interactive SVG flame graph to FILE' },
+      CGROUPMAP_OPTION,
+      MNTNSMAP_OPTION,
       EBPF_OPTION,
     ],
     positionals: [{ name: 'duration', kind: 'int', min: 1, help: 'duration of trace, in seconds' }],
@@ -100,8 +106,12 @@ const mod: ToolModule<ProfileOptions> = {
       'profile -U          # only show user space stacks (no kernel)',
       'profile -K          # only show kernel space stacks (no user)',
       'profile --flamegraph cpu.svg 10   # 10 seconds, then write a flame graph',
+      'profile --cgroupmap mappath  # only profile cgroups in this BPF map',
+      'profile --mntnsmap mappath   # only profile mount namespaces in this BPF map',
     ],
-    notes: "Follows bcc's profile (libbpf-tools 0.26 in Debian has no profile). Stacks are symbolized when printed.",
+    notes: "Follows bcc's profile (libbpf-tools 0.26 in Debian has no profile). Stacks are symbolized when printed.\n" +
+      '--cgroupmap/--mntnsmap: samples are counted per cgroup and mount namespace and the maps are looked up when the\n' +
+      'report is printed (bcc looks them up at each sample: keys changed while profiling count for the whole run here).',
   },
   options(a: ParsedArgs): ProfileOptions {
     if (a.flag('user') && a.flag('kernel')) throw new ToolError('-U and -K are mutually exclusive');
@@ -127,18 +137,20 @@ const mod: ToolModule<ProfileOptions> = {
       folded: a.flag('folded'),
       duration: a.int('duration'),
       flamegraph: a.str('flamegraph'),
+      ...pinnedMapFlags(a),
     };
   },
   main(o) {
     for (const p of o.pids ?? []) requireProcess(p, '-p');
     for (const t of o.tids ?? []) requireProcess(t, '-L');
+    const inIds = idFilter(o);
     return runToolProgram({
       name: 'profile',
       program: profileProgram(o),
       banner: o.folded ? undefined : profileBanner(o),
       duration: o.duration,
       report: (rt) => {
-        const samples = samplesOf(rt.map('@samples'), o);
+        const samples = samplesOf(rt.map('@samples'), o, inIds);
         rt.print(samples.map((s) => (o.folded ? foldedStack(s, o) : multiLineStack(s, o))).join(''));
         if (o.flamegraph) {
           const folded = foldedFromCounts(samples.map((s) => ({ frames: flameFrames(s, o), count: Number(s.count) })));

@@ -14,10 +14,11 @@ import { clockTime } from './common/hist';
 import { AF_INET, AF_INET6, in6Halves, ipv4FromBe32, IPPROTO_TCP, parsePorts, portFromBe16 } from './common/inet';
 import { intOf, runToolProgram, strOf } from './common/script';
 import { tpExists } from './common/tp';
+import { CGROUPMAP_OPTION, idFilter, MNTNSMAP_OPTION, MNTNS_EXPR, pinnedMapFlags, wantsIds, type PinnedMapFlags } from './common/pinnedmap';
 import { MissingFeatureError } from '../sys/features';
 import { ToolError } from './tool';
 
-export interface TcpacceptOptions {
+export interface TcpacceptOptions extends PinnedMapFlags {
   time: boolean;
   timestamp: boolean;
   pid?: number;
@@ -31,6 +32,10 @@ export interface TcpacceptOptions {
 
 const EV4 = 'A4 %d %d %d %d %d %s\n';
 const EV6 = `A6 %d %d %d ${'%d '.repeat(4)}%s\n`;
+/** With --cgroupmap/--mntnsmap: the same with the task's cgroup id and mnt ns inode before comm. */
+const EV4_IDS = 'A4I %d %d %d %d %d %d %d %s\n';
+const EV6_IDS = `A6I %d %d %d ${'%d '.repeat(6)}%s\n`;
+const IDS = ['cgroup', MNTNS_EXPR];
 
 export function tcpacceptProgram(o: TcpacceptOptions): string {
   const probes = (o.calls ?? ['accept', 'accept4']).map((c) => `tracepoint:syscalls:sys_exit_${c}`).join(',\n');
@@ -41,6 +46,9 @@ export function tcpacceptProgram(o: TcpacceptOptions): string {
   const c = '$sk->__sk_common';
   // IPv6 addresses as two 64-bit halves each.
   const v6 = [...in6Halves(`${c}.skc_v6_daddr`), ...in6Halves(`${c}.skc_v6_rcv_saddr`)];
+  const ids = wantsIds(o);
+  const tail = [...(ids ? IDS : []), 'comm'].join(', ');
+  const esc = (f: string) => f.replace('\n', '\\n');
   return `${probes} /${pred}/
 {
   // The new descriptor's file in the fd table.
@@ -51,9 +59,9 @@ export function tcpacceptProgram(o: TcpacceptOptions): string {
     $fam = ${c}.skc_family;
     if (${conds.join(' && ')}) {
       if ($fam == ${AF_INET}) {
-        printf("${EV4.replace('\n', '\\n')}", pid, ${c}.skc_num, ${c}.skc_dport, ${c}.skc_daddr, ${c}.skc_rcv_saddr, comm);
+        printf("${esc(ids ? EV4_IDS : EV4)}", pid, ${c}.skc_num, ${c}.skc_dport, ${c}.skc_daddr, ${c}.skc_rcv_saddr, ${tail});
       } else {
-        printf("${EV6.replace('\n', '\\n')}", pid, ${c}.skc_num, ${c}.skc_dport, ${v6.join(', ')}, comm);
+        printf("${esc(ids ? EV6_IDS : EV6)}", pid, ${c}.skc_num, ${c}.skc_dport, ${v6.join(', ')}, ${tail});
       }
     }
   }
@@ -86,6 +94,9 @@ export interface AcceptRecord {
   rport: number;
   laddr: string;
   lport: number;
+  /** Only with --cgroupmap/--mntnsmap. */
+  cgroup?: bigint;
+  mntns?: bigint;
 }
 
 export function decodeAccept(format: string, v: readonly Value[]): AcceptRecord | undefined {
@@ -93,6 +104,9 @@ export function decodeAccept(format: string, v: readonly Value[]): AcceptRecord 
   const comm = strOf(v[v.length - 1]);
   if (format === EV4) return { pid: n(0), lport: n(1), rport: portFromBe16(n(2)), raddr: ipv4FromBe32(intOf(v[3])), laddr: ipv4FromBe32(intOf(v[4])), family: 4, comm };
   if (format === EV6) return { pid: n(0), lport: n(1), rport: portFromBe16(n(2)), raddr: ipv6FromHalves(v, 3), laddr: ipv6FromHalves(v, 5), family: 6, comm };
+  const ids = { cgroup: intOf(v[v.length - 3]), mntns: intOf(v[v.length - 2]) };
+  if (format === EV4_IDS) return { ...decodeAccept(EV4, [...v.slice(0, 5), v[v.length - 1]])!, ...ids };
+  if (format === EV6_IDS) return { ...decodeAccept(EV6, [...v.slice(0, 7), v[v.length - 1]])!, ...ids };
   return undefined;
 }
 
@@ -116,6 +130,8 @@ const mod: ToolModule<TcpacceptOptions> = {
       { short: 'P', long: 'port', dest: 'port', kind: 'list', commaSplit: true, metavar: 'PORT', help: 'comma-separated list of local ports to trace' },
       { short: '4', long: 'ipv4', dest: 'ipv4', kind: 'flag', help: 'trace IPv4 family only' },
       { short: '6', long: 'ipv6', dest: 'ipv6', kind: 'flag', help: 'trace IPv6 family only' },
+      CGROUPMAP_OPTION,
+      MNTNSMAP_OPTION,
       EBPF_OPTION,
     ],
     examples: [
@@ -125,14 +141,17 @@ const mod: ToolModule<TcpacceptOptions> = {
       'tcpaccept -p 181    # only trace PID 181',
       'tcpaccept -4        # trace IPv4 family',
       'tcpaccept -6        # trace IPv6 family',
+      'tcpaccept --cgroupmap mappath  # only trace cgroups in this BPF map',
+      'tcpaccept --mntnsmap mappath   # only trace mount namespaces in the map',
     ],
     notes: 'Follows bcc, from the accept()/accept4() syscall tracepoints instead of a kretprobe on inet_csk_accept:\n' +
-      'accepts made without those syscalls (io_uring, in-kernel users) are not seen. No --cgroupmap/--mntnsmap.\n' +
+      'accepts made without those syscalls (io_uring, in-kernel users) are not seen.\n' +
+      '--cgroupmap/--mntnsmap: the map is looked up as each line arrives (keys added later count from then on).\n' +
       'libbpf-tools has no tcpaccept.',
   },
   options(a: ParsedArgs): TcpacceptOptions {
     if (a.flag('ipv4') && a.flag('ipv6')) throw new ToolError('-4 and -6 are mutually exclusive');
-    return { time: a.flag('time'), timestamp: a.flag('timestamp'), pid: a.int('pid'), ports: parsePorts(a.list('port'), '-P'), ipv4: a.flag('ipv4'), ipv6: a.flag('ipv6'), ebpf: a.flag('ebpf') };
+    return { time: a.flag('time'), timestamp: a.flag('timestamp'), pid: a.int('pid'), ports: parsePorts(a.list('port'), '-P'), ipv4: a.flag('ipv4'), ipv6: a.flag('ipv6'), ebpf: a.flag('ebpf'), ...pinnedMapFlags(a) };
   },
   main(o) {
     const calls = ['accept', 'accept4'].filter((c) => tpExists('syscalls', `sys_exit_${c}`));
@@ -140,10 +159,12 @@ const mod: ToolModule<TcpacceptOptions> = {
     const program = tcpacceptProgram({ ...o, calls: calls.length ? calls : undefined });
     if (o.ebpf) return Promise.resolve(printProgram(program));
     let first: number | undefined;
+    const inIds = idFilter(o);
     const onEvent = (ev: EventSpec, v: Value[], rt: { print(s: string): void }): boolean => {
       if (ev.kind !== 'printf') return false;
       const e = decodeAccept(ev.format, v);
       if (!e) return false;
+      if (inIds && !inIds(e.cgroup ?? 0n, e.mntns ?? 0n)) return true;
       const now = Date.now();
       first ??= now;
       rt.print(tcpacceptLine(o, e, new Date(now), (now - first) / 1000));

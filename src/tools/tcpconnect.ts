@@ -11,11 +11,12 @@ import type { ParsedArgs } from './common/args';
 import { defineTool, type ToolModule } from './common/define';
 import { EBPF_OPTION, printProgram } from './common/ebpf';
 import { AF_INET, AF_INET6, decodeStateEvent, IPPROTO_TCP, parsePorts, stateEventFormats, stateEventPrintf, TCP_SYN_SENT, type StateEvent } from './common/inet';
+import { CGROUPMAP_OPTION, idFilter, MNTNSMAP_OPTION, MNTNS_EXPR, pinnedMapFlags, wantsIds, type PinnedMapFlags } from './common/pinnedmap';
 import { runToolProgram } from './common/script';
 import { requireTracepoint } from './common/tp';
 import { ToolError } from './tool';
 
-export interface TcpconnectOptions {
+export interface TcpconnectOptions extends PinnedMapFlags {
   timestamp: boolean;
   pid?: number;
   ports: number[];
@@ -28,7 +29,9 @@ export interface TcpconnectOptions {
   ebpf: boolean;
 }
 
-const FMT = stateEventFormats('TC', 1);
+/** The event's extra integers: uid, and with --cgroupmap/--mntnsmap the connecting task's cgroup id and mnt ns inode. */
+const extraCount = (o: PinnedMapFlags) => (wantsIds(o) ? 3 : 1);
+const formats = (o: PinnedMapFlags) => stateEventFormats(wantsIds(o) ? 'TCI' : 'TC', extraCount(o));
 
 export function tcpconnectProgram(o: TcpconnectOptions): string {
   const enter = [`args->protocol == ${IPPROTO_TCP}`, `args->newstate == ${TCP_SYN_SENT}`];
@@ -37,20 +40,19 @@ export function tcpconnectProgram(o: TcpconnectOptions): string {
   if (o.pid !== undefined) enter.push(`pid == ${o.pid}`);
   if (o.uid !== undefined) enter.push(`uid == ${o.uid}`);
   if (o.ports.length) enter.push(`(${o.ports.map((p) => `args->dport == ${p}`).join(' || ')})`);
+  // The connecting task is current only when the socket enters SYN_SENT: what the line shows of it is kept until then.
+  const kept: [string, string][] = [['tc_pid', 'pid'], ['tc_uid', 'uid'], ['tc_comm', 'comm']];
+  if (wantsIds(o)) kept.push(['tc_cg', 'cgroup'], ['tc_ns', MNTNS_EXPR]);
+  const at = (m: string) => `@${m}[args->skaddr]`;
+  const extra = [at('tc_uid'), ...(wantsIds(o) ? [at('tc_cg'), at('tc_ns')] : [])];
   return `tracepoint:sock:inet_sock_set_state /${enter.join(' && ')}/
 {
-  @tc_pid[args->skaddr] = pid;
-  @tc_uid[args->skaddr] = uid;
-  @tc_comm[args->skaddr] = comm;
-}
+${kept.map(([m, e]) => `  ${at(m)} = ${e};\n`).join('')}}
 
 tracepoint:sock:inet_sock_set_state /args->protocol == ${IPPROTO_TCP} && args->oldstate == ${TCP_SYN_SENT} && @tc_pid[args->skaddr] != 0/
 {
-  ${stateEventPrintf(FMT, '@tc_pid[args->skaddr]', '@tc_comm[args->skaddr]', ['@tc_uid[args->skaddr]'])}
-  delete(@tc_pid[args->skaddr]);
-  delete(@tc_uid[args->skaddr]);
-  delete(@tc_comm[args->skaddr]);
-}
+  ${stateEventPrintf(formats(o), at('tc_pid'), at('tc_comm'), extra)}
+${kept.map(([m]) => `  delete(${at(m)});\n`).join('')}}
 `;
 }
 
@@ -94,6 +96,8 @@ const mod: ToolModule<TcpconnectOptions> = {
       { short: 'U', long: 'print-uid', dest: 'printUid', kind: 'flag', help: 'include UID on output' },
       { short: 'u', long: 'uid', dest: 'uid', kind: 'int', metavar: 'UID', min: 0, help: 'trace this UID only' },
       { short: 'c', long: 'count', dest: 'count', kind: 'flag', help: 'count connects per src ip and dest ip/port' },
+      CGROUPMAP_OPTION,
+      MNTNSMAP_OPTION,
       EBPF_OPTION,
     ],
     examples: [
@@ -108,28 +112,34 @@ const mod: ToolModule<TcpconnectOptions> = {
       'tcpconnect -u 1000   # only trace UID 1000',
       'tcpconnect -c        # count connects per src ip and dest ip/port',
       'tcpconnect -L        # include LPORT while printing outputs',
+      'tcpconnect --cgroupmap mappath  # only trace cgroups in this BPF map',
+      'tcpconnect --mntnsmap mappath   # only trace mount namespaces in the map',
     ],
     notes: 'Follows bcc, from sock:inet_sock_set_state instead of kprobes: a line prints when the SYN is answered (or\n' +
-      'refused), so refused connects show too, as with bcc. Not here: -d (DNS, needs kprobes), --cgroupmap, --mntnsmap.\n' +
+      'refused), so refused connects show too, as with bcc. Not here: -d (DNS, needs kprobes).\n' +
+      '--cgroupmap/--mntnsmap: the map is looked up as each line arrives (keys added later count from then on).\n' +
       'libbpf-tools tcpconnect is kprobe-based, has no -L and spells the count table differently.',
   },
   options(a: ParsedArgs): TcpconnectOptions {
     if (a.flag('ipv4') && a.flag('ipv6')) throw new ToolError('-4 and -6 are mutually exclusive');
     return {
       timestamp: a.flag('timestamp'), pid: a.int('pid'), ports: parsePorts(a.list('port'), '-P'), ipv4: a.flag('ipv4'), ipv6: a.flag('ipv6'),
-      lport: a.flag('lport'), printUid: a.flag('printUid'), uid: a.int('uid'), count: a.flag('count'), ebpf: a.flag('ebpf'),
+      lport: a.flag('lport'), printUid: a.flag('printUid'), uid: a.int('uid'), count: a.flag('count'), ebpf: a.flag('ebpf'), ...pinnedMapFlags(a),
     };
   },
   main(o) {
     const program = tcpconnectProgram(o);
     if (o.ebpf) return Promise.resolve(printProgram(program));
     requireTracepoint('sock', 'inet_sock_set_state');
+    const fmt = formats(o);
+    const inIds = idFilter(o);
     let first: number | undefined;
     const counts = new Map<string, { saddr: string; daddr: string; dport: number; n: number }>();
     const onEvent = (ev: EventSpec, v: Value[], rt: { print(s: string): void }): boolean => {
       if (ev.kind !== 'printf') return false;
-      const e = decodeStateEvent(FMT, ev.format, v, 1);
+      const e = decodeStateEvent(fmt, ev.format, v, extraCount(o));
       if (!e) return false;
+      if (inIds && !inIds(e.extra[1], e.extra[2])) return true;
       if (o.count) {
         const k = `${e.saddr} ${e.daddr} ${e.dport}`;
         const c = counts.get(k) ?? { saddr: e.saddr, daddr: e.daddr, dport: e.dport, n: 0 };

@@ -7,7 +7,9 @@ import * as path from 'node:path';
 import { kernelTest } from '../helpers/kernel';
 import { MapType, mapCreate, mapUpdateElem, objPin } from '../../src/sys/bpf';
 import { cgroupId } from '../../src/tools/common/filters';
+import { buildFixture } from '../helpers/fixtures';
 import { run, runToolToEnd, sleep, startTool } from './tools-harness';
+import { startFixture } from './tools2-workload';
 
 /** A private bpffs mount with one pinned u64 -> u8 hash map; `add` puts a key in. */
 function pinnedMap(): { file: string; add(id: bigint): void; close(): void } | string {
@@ -202,5 +204,139 @@ kernelTest('execsnoop --cgroupmap and --mntnsmap: execs of processes whose id is
         await sleep(50);
       }
     }
+  }
+});
+
+/** A new cgroup v2 directory (removed by close once its processes are gone), or why not. */
+function newCgroup(tag: string): { dir: string; close(): Promise<void> } | string {
+  const root = cgroup2Root();
+  if (!root) return 'no cgroup v2 hierarchy mounted';
+  const dir = path.join(root, `tsbpf-${tag}-${process.pid}`);
+  try {
+    fs.mkdirSync(dir);
+  } catch (e) {
+    return `cannot create a cgroup: ${(e as Error).message}`;
+  }
+  return {
+    dir,
+    async close() {
+      for (let i = 0; i < 20; i++) {
+        try {
+          fs.rmdirSync(dir);
+          return;
+        } catch {
+          await sleep(50);
+        }
+      }
+    },
+  };
+}
+
+/** Starts a fixture in `cg` (its pid written to cgroup.procs before the exec), in a new mount namespace, or neither. */
+const inCgroup = (dir: string) => ['/bin/sh', '-c', `echo $$ > ${dir}/cgroup.procs && exec "$@"`, 'sh'];
+const mntnsOf = (pid: number) => BigInt(/\d+/.exec(fs.readlinkSync(`/proc/${pid}/ns/mnt`))![0]);
+
+kernelTest('tcpconnect and tcpaccept --cgroupmap / --mntnsmap: connections of the process in the map only, exactly', async (t) => {
+  const cg = newCgroup('tcpmap');
+  if (typeof cg === 'string') return t.skip(cg);
+  const cgMap = pinnedMap();
+  const nsMap = pinnedMap();
+  if (typeof cgMap === 'string' || typeof nsMap === 'string') {
+    await cg.close();
+    return t.skip(String(typeof cgMap === 'string' ? cgMap : nsMap));
+  }
+  // three fixtures, each connecting to its own listener and accepting: 3 in the cgroup, 4 in a new mount namespace, 2 outside
+  const inCg = startFixture('tools2_workload', ['tcp', '3'], { wrapper: inCgroup(cg.dir) });
+  const inNs = startFixture('tools2_workload', ['tcp', '4'], { wrapper: ['unshare', '-m'] });
+  const out = startFixture('tools2_workload', ['tcp', '2']);
+  const tools = [
+    startTool('tcpconnect', ['--cgroupmap', cgMap.file]), startTool('tcpconnect', ['--mntnsmap', nsMap.file]),
+    startTool('tcpaccept', ['--cgroupmap', cgMap.file]), startTool('tcpaccept', ['--mntnsmap', nsMap.file]),
+  ];
+  try {
+    const [pCg, pNs, pOut] = (await Promise.all([inCg.ready(), inNs.ready(), out.ready()])).map(Number);
+    assert.ok(pCg > 0 && pNs > 0 && pOut > 0, `ports: ${pCg} ${pNs} ${pOut}`);
+    for (const tool of tools) await tool.waitFor('PORT');
+    const ns = mntnsOf(inNs.pid);
+    assert.notEqual(ns, mntnsOf(process.pid), 'unshare -m made no new namespace');
+    cgMap.add(cgroupId(cg.dir));
+    nsMap.add(ns);
+    assert.deepEqual(await Promise.all([inCg.go(), inNs.go(), out.go()]), [0, 0, 0]);
+    await sleep(300);
+    const results = [];
+    for (const tool of tools) results.push(await tool.stop());
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    // every data line (after the header) is one of the fixture's, with its pid; the port is the last column
+    const rows = (s: string) => s.split('\n').slice(1).filter((l) => l.trim() !== '').map((l) => l.trim().split(/\s+/));
+    const expect = (stdout: string, pid: number, port: number, n: number) => {
+      const rs = rows(stdout);
+      assert.equal(rs.length, n, stdout);
+      for (const r of rs) assert.deepEqual([r[0], r[1], r[r.length - 1]], [String(pid), 'tools2_workl', String(port)], stdout);
+    };
+    expect(results[0].stdout, inCg.pid, pCg, 3);
+    expect(results[1].stdout, inNs.pid, pNs, 4);
+    expect(results[2].stdout, inCg.pid, pCg, 3);
+    expect(results[3].stdout, inNs.pid, pNs, 4);
+  } finally {
+    for (const w of [inCg, inNs, out]) w.child.kill('SIGKILL');
+    for (const tool of tools) tool.child.kill('SIGKILL');
+    cgMap.close();
+    nsMap.close();
+    await cg.close();
+  }
+});
+
+kernelTest('profile --cgroupmap / --mntnsmap: samples of the process in the map only', async (t) => {
+  const cg = newCgroup('profmap');
+  if (typeof cg === 'string') return t.skip(cg);
+  const cgMap = pinnedMap();
+  const nsMap = pinnedMap();
+  if (typeof cgMap === 'string' || typeof nsMap === 'string') {
+    await cg.close();
+    return t.skip(String(typeof cgMap === 'string' ? cgMap : nsMap));
+  }
+  const spin = buildFixture('conf_work');
+  const byCg = startTool('profile', ['-F', '99', '--cgroupmap', cgMap.file]);
+  const byNs = startTool('profile', ['-F', '99', '--mntnsmap', nsMap.file]);
+  try {
+    await byCg.waitFor('Hit Ctrl-C to end.\n');
+    await byNs.waitFor('Hit Ctrl-C to end.\n');
+    cgMap.add(cgroupId(cg.dir));
+    // each spinner burns 600 ms of CPU however busy the machine is; the one in a new mount namespace waits
+    // (one process: a shell builtin says when it is there) until its namespace is in the map
+    const ns = spawn('unshare', ['-m', '/bin/sh', '-c', `echo ready; read x; exec ${spin} cpuspin 600`], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let nsLine = '';
+    ns.stdout.setEncoding('utf8');
+    ns.stdout.on('data', (d: string) => (nsLine += d));
+    const nsExit = new Promise((res) => ns.on('exit', res));
+    for (let i = 0; i < 500 && !nsLine.includes('\n'); i++) await sleep(20);
+    const inode = mntnsOf(ns.pid!);
+    assert.notEqual(inode, mntnsOf(process.pid), 'unshare -m made no new namespace');
+    nsMap.add(inode);
+    ns.stdin.end('go\n');
+    const runs = await Promise.all([
+      run('/bin/sh', ['-c', `echo $$ > ${cg.dir}/cgroup.procs && exec ${spin} cpuspin 600`]),
+      run(spin, ['cpuspin', '600']),
+    ]);
+    assert.deepEqual(runs.map((r) => r.code), [0, 0]);
+    await nsExit;
+    const a = await byCg.stop();
+    const b = await byNs.stop();
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    // the "-  comm (pid)" line ending each stack, and the count below it
+    const who = (s: string) => [...s.matchAll(/^ {4}- +(\S+) \((\d+)\)\n +(\d+)\n/gm)].map((m) => ({ comm: m[1], pid: Number(m[2]), n: Number(m[3]) }));
+    // (before its exec the process may be sampled as the shell, or unshare)
+    for (const [r, pid] of [[a, runs[0].pid], [b, ns.pid]] as const) {
+      const ws = who(r.stdout);
+      assert.ok(ws.some((w) => w.comm === 'conf_work'), `no sample of pid ${pid}:\n${r.stdout}`);
+      assert.ok(ws.every((w) => w.pid === pid && ['conf_work', 'sh', 'unshare'].includes(w.comm)), `expected only pid ${pid}:\n${r.stdout}`);
+    }
+  } finally {
+    byCg.child.kill('SIGKILL');
+    byNs.child.kill('SIGKILL');
+    cgMap.close();
+    nsMap.close();
+    await cg.close();
   }
 });

@@ -50,3 +50,31 @@ export function pinnedKeySet(path: string, flag: string): (id: bigint) => boolea
     return mapLookupElem(fd, keyBytes, value);
   };
 }
+
+/** The flags' values as the tools keep them. */
+export interface PinnedMapFlags {
+  cgroupMap?: string;
+  mntnsMap?: string;
+}
+
+/** The two flags from parsed arguments. */
+export function pinnedMapFlags(a: { str(dest: string): string | undefined }): PinnedMapFlags {
+  return { cgroupMap: a.str('cgroupmap'), mntnsMap: a.str('mntnsmap') };
+}
+
+/** True when --cgroupmap or --mntnsmap was given: the tool's events must then carry both ids. */
+export function wantsIds(o: PinnedMapFlags): boolean {
+  return o.cgroupMap !== undefined || o.mntnsMap !== undefined;
+}
+
+/**
+ * The test both flags make of an event's cgroup id and mount namespace inode
+ * (undefined when neither flag is given). Opens the maps now: a bad path is
+ * refused before tracing starts.
+ */
+export function idFilter(o: PinnedMapFlags): ((cgroup: bigint, mntns: bigint) => boolean) | undefined {
+  if (!wantsIds(o)) return undefined;
+  const inCgroups = o.cgroupMap !== undefined ? pinnedKeySet(o.cgroupMap, '--cgroupmap') : undefined;
+  const inMntns = o.mntnsMap !== undefined ? pinnedKeySet(o.mntnsMap, '--mntnsmap') : undefined;
+  return (cg, ns) => (!inCgroups || inCgroups(cg)) && (!inMntns || inMntns(ns));
+}
