@@ -13,10 +13,11 @@
  */
 import { FP, R0, R1, R2, type JmpCond, type Reg } from '../ebpf/asm';
 import type { Call, Expr } from './ast';
-import type { Aggregation, TseriesFn } from './artifact';
+import type { Aggregation, KeylessLayout, TseriesFn } from './artifact';
 import type { AggLowering, Loc, TypeRules } from './feature';
 import { INT64, UINT64, memSize, tupleType, type Type, type ValueType } from './types';
 import type { MapDump, TseriesPoint } from '../runtime/format/maps';
+import { histBucketCount, linearBucketCount } from '../runtime/format/hist';
 
 type AggKind = Exclude<Aggregation['kind'], 'scalar'>;
 type AggOf<K extends AggKind> = Extract<Aggregation, { kind: K }>;
@@ -27,6 +28,8 @@ export interface AggMap {
   index: number;
   key: Type | null;
   value: Type;
+  /** Set when the map is a key-less aggregation in a per-CPU array (see KeylessArray). */
+  keylessArray?: KeylessLayout;
 }
 
 /**
@@ -58,6 +61,8 @@ export interface AggregationDef<K extends AggKind = AggKind> {
   keyExtra: number;
   /** Whether, without keys, the value can live in a one-entry per-CPU array; undefined: a hash (hist/lhist: the bucket is in the key). */
   keylessArray?: KeylessArray;
+  /** hist/lhist: the number of bucket indexes, the entries of the key-less map's per-CPU array (one per index). */
+  keylessBuckets?(agg: AggOf<K>): number;
   /** Emits `@m[key] = agg(args)`; `key` builds the key (with keyExtra bytes after it). */
   lower(g: AggLowering, m: AggMap, call: Call, agg: AggOf<K>, key: (extra: number) => Loc): void;
   /** Combines the CPUs' values of every entry (`div`: print()'s divisor, 1 when none). */
@@ -236,15 +241,38 @@ function averaging<K extends 'avg' | 'stats'>(kind: K): AggregationDef<K> {
   };
 }
 
-/** hist/lhist: the bucket index is appended to the key; the value counts. */
-function bucketed<K extends 'hist' | 'lhist'>(bucket: (g: AggLowering, v: Reg, agg: AggOf<K>) => void): Omit<AggregationDef<K>, 'minArgs' | 'maxArgs' | 'check' | 'fallback'> {
+/**
+ * hist/lhist: the bucket index is appended to the key; the value counts.
+ * Key-less, the map is a per-CPU array indexed by the bucket (each index
+ * flagged as for 'flagged'): an inlined lookup, no insert (issue 17).
+ */
+function bucketed<K extends 'hist' | 'lhist'>(
+  bucket: (g: AggLowering, v: Reg, agg: AggOf<K>) => void, buckets: (agg: AggOf<K>) => number,
+): Omit<AggregationDef<K>, 'minArgs' | 'maxArgs' | 'check' | 'fallback'> {
+  const inPlace = (g: AggLowering): void => {
+    g.a.ldx('dw', R1, R0, 0);
+    g.a.add64(R1, 1);
+    g.a.stx('dw', R0, 0, R1);
+  };
   return {
     readable: false,
     valueSize: (v) => Math.max(8, memSize(v)),
     keyExtra: 8,
+    keylessArray: 'flagged',
+    keylessBuckets: buckets,
     lower(g, m, call, agg, key) {
       const val = g.scalar(call.args[0]);
       bucket(g, val, agg);
+      if (m.keylessArray) {
+        // the index is in range by construction; the kernel's inlined lookup bounds-checks it anyway
+        const slot = g.alloc(4);
+        g.a.stx('w', FP, slot, val);
+        g.release1(val);
+        g.updateOrInsert(m.index, { base: FP, off: slot }, () => inPlace(g), () => {
+          throw new Error('internal: a per-CPU array has nothing to insert');
+        });
+        return;
+      }
       const keySize = m.key ? memSize(m.key) : 8;
       const k = key(8);
       if ((k.off + keySize) % 8 === 0) {
@@ -258,11 +286,7 @@ function bucketed<K extends 'hist' | 'lhist'>(bucket: (g: AggLowering, v: Reg, a
         }
       }
       g.release1(val);
-      g.updateOrInsert(m.index, k, () => {
-        g.a.ldx('dw', R1, R0, 0);
-        g.a.add64(R1, 1);
-        g.a.stx('dw', R0, 0, R1);
-      }, () => {
+      g.updateOrInsert(m.index, k, () => inPlace(g), () => {
         const slot = g.alloc(8);
         g.a.st('dw', FP, slot, 1);
         return slot;
@@ -302,7 +326,7 @@ const hist: AggregationDef<'hist'> = {
     return { agg: { kind: 'hist', bits }, value: UINT64 };
   },
   fallback: { agg: { kind: 'hist', bits: 0 }, value: UINT64 },
-  ...bucketed<'hist'>((g, v, agg) => g.log2Bucket(v, agg.bits)),
+  ...bucketed<'hist'>((g, v, agg) => g.log2Bucket(v, agg.bits), (agg) => histBucketCount(agg.bits)),
 };
 
 const lhist: AggregationDef<'lhist'> = {
@@ -320,7 +344,8 @@ const lhist: AggregationDef<'lhist'> = {
     return { agg: { kind: 'lhist', min, max, step }, value: UINT64 };
   },
   fallback: { agg: { kind: 'lhist', min: 0n, max: 0n, step: 1n }, value: UINT64 },
-  ...bucketed<'lhist'>((g, v, agg) => g.linearBucket(v, agg.min, agg.max, agg.step)),
+  ...bucketed<'lhist'>((g, v, agg) => g.linearBucket(v, agg.min, agg.max, agg.step),
+    (agg) => linearBucketCount(Number(agg.min), Number(agg.max), Number(agg.step))),
 };
 
 const TSERIES_FNS: readonly TseriesFn[] = ['avg', 'max', 'min', 'sum'];

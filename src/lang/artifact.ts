@@ -124,9 +124,17 @@ export interface UserMapSpec {
    * Set for a key-less aggregation kept in a one-entry per-CPU array (key u32 0) instead of a hash
    * (issue 17; lang/aggregations.ts KeylessArray): the entry always exists, so when `presentAt` is
    * set, each CPU's value has a u64 there, after the aggregation's layout, that is non-zero once
-   * that CPU ran it; no CPU's flag set = no entry.
+   * that CPU ran it; no CPU's flag set = no entry. With `buckets` (key-less hist/lhist), the array
+   * has one entry per bucket index (key u32 = the index), each flagged; the entries whose flag
+   * some CPU set are what a hash keyed by the bucket would hold.
    */
-  keylessArray?: { presentAt?: number };
+  keylessArray?: KeylessLayout;
+}
+
+/** The layout of a key-less aggregation kept in a per-CPU array (UserMapSpec.keylessArray). */
+export interface KeylessLayout {
+  presentAt?: number;
+  buckets?: number;
 }
 
 export type AttachSpec =

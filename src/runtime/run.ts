@@ -15,7 +15,7 @@ import { attachKprobeMulti, closeLinksConcurrently, type Link } from '../ebpf/at
 import { RingBufReader } from '../ebpf/events';
 import { BpfMap, numPossibleCpus } from '../ebpf/maps';
 import type { Program } from '../ebpf/programs';
-import type { EventSpec, ProgramSpec, ScriptArtifact, UserMapSpec } from '../lang/artifact';
+import type { EventSpec, KeylessLayout, ProgramSpec, ScriptArtifact, UserMapSpec } from '../lang/artifact';
 import { attachSpec, needsCommandPid } from '../lang/probes';
 import { decodeValue, readInt } from './decode';
 import { createOutput, type OutputFormatter } from './format/output';
@@ -460,7 +460,7 @@ export class ScriptRuntime {
         this.emit(this.out.value(decodeValue(rec, ev.field.offset, ev.field.type, this.resolver)));
         return;
       case 'clear':
-        this.maps[this.a.userMaps[ev.userMap].map].clear();
+        clearUserMap(this.maps[this.a.userMaps[ev.userMap].map], this.a.userMaps[ev.userMap]);
         return;
       case 'zero':
         this.zeroMap(this.a.userMaps[ev.userMap]);
@@ -498,8 +498,9 @@ export class ScriptRuntime {
     const presentAt = spec.keylessArray?.presentAt;
     if (presentAt !== undefined) {
       // zero the values but keep each CPU's "ran" flag: the entry stays, as a hash's does
-      const vs = m.lookupPerCpu(0) ?? [];
-      m.updatePerCpu(0, vs.map((v) => Buffer.concat([Buffer.alloc(presentAt), v.subarray(presentAt)])));
+      for (const [k, vs] of keylessArraySlots(m, spec.keylessArray ?? {})) {
+        m.updatePerCpu(k, vs.map((v) => Buffer.concat([Buffer.alloc(presentAt), v.subarray(presentAt)])));
+      }
       return;
     }
     for (const [k] of m.entries()) {
@@ -587,7 +588,7 @@ export class ScriptRuntime {
   /** Empties the user map called `name`. */
   clearMap(name: string): void {
     const spec = this.a.userMaps.find((m) => m.name === name);
-    if (spec) this.maps[spec.map].clear();
+    if (spec) clearUserMap(this.maps[spec.map], spec);
   }
 
   /** True once tracing is ending (detaching can take a while: tools skip interval reports meanwhile). */
@@ -779,10 +780,36 @@ export function runScript(artifact: ScriptArtifact, opts: RunOptions = {}): Prom
  * would hold it: under an 8-byte zero key, each CPU's value without the
  * "ran" flag; no entry when no CPU's flag is set (UserMapSpec.keylessArray).
  */
-function keylessArrayEntries(m: BpfMap, layout: { presentAt?: number }): Array<[Buffer, Buffer[]]> {
-  const vs = m.lookupPerCpu(0) ?? [];
+function keylessArrayEntries(m: BpfMap, layout: KeylessLayout): Array<[Buffer, Buffer[]]> {
   const at = layout.presentAt;
-  if (at === undefined) return [[Buffer.alloc(8), vs]];
-  if (!vs.some((v) => v.readBigUInt64LE(at) !== 0n)) return [];
-  return [[Buffer.alloc(8), vs.map((v) => v.subarray(0, at))]];
+  if (at === undefined) return [[Buffer.alloc(8), m.lookupPerCpu(0) ?? []]];
+  return keylessArraySlots(m, layout).map(([k, vs]) => {
+    // a hist/lhist hash's key: the key-less map's 8 zero bytes, then the bucket index
+    const key = Buffer.alloc(layout.buckets ? 16 : 8);
+    if (layout.buckets) key.writeBigUInt64LE(BigInt(k.readUInt32LE(0)), 8);
+    return [key, vs.map((v) => v.subarray(0, at))];
+  });
+}
+
+/** The array's entries (u32 key, each CPU's whole value) whose "ran" flag some CPU set. */
+function keylessArraySlots(m: BpfMap, layout: KeylessLayout): Array<[Buffer, Buffer[]]> {
+  const at = layout.presentAt;
+  const all: Array<[Buffer, Buffer[]]> = layout.buckets ? m.entriesPerCpu() : [[u32key(0), m.lookupPerCpu(0) ?? []]];
+  return all.filter(([, vs]) => at !== undefined && vs.some((v) => v.readBigUInt64LE(at) !== 0n));
+}
+
+function u32key(i: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(i, 0);
+  return b;
+}
+
+/** clear() of a user map: a hash loses its entries; an array's flagged entries are zeroed (flag too). */
+function clearUserMap(m: BpfMap, spec: UserMapSpec): void {
+  if (!spec.keylessArray?.buckets) {
+    m.clear();
+    return;
+  }
+  const zero = Array.from({ length: numPossibleCpus() }, () => Buffer.alloc(m.valueSize));
+  for (const [k] of keylessArraySlots(m, spec.keylessArray)) m.updatePerCpu(k, zero);
 }

@@ -84,10 +84,11 @@ test('aggregations: one definition each (lang/aggregations.ts) for the checker, 
   assert.match(errorOf('BEGIN { @x = cont(); }'), /unknown function: cont[\s\S]*did you mean count/);
   // layout: min/max keep a per-CPU "seen" flag next to the value; hist keys carry the bucket index;
   // key-less count/sum/min/max/avg/stats live in a one-entry per-CPU array (u32 key), all but count
-  // with a u64 "ran" flag after the value; key-less hist, and a key-less map that delete() names, in hashes
+  // with a u64 "ran" flag after the value; key-less hist/lhist in a per-CPU array with one flagged entry
+  // per bucket index (65 for hist(), (max - min) / step + 2 for lhist); a key-less map that delete() names in a hash
   const a = compile({
     name: 't.bt',
-    text: 'BEGIN { @m[1] = min(5); @h[2] = hist(3); @c = count(); @s = sum(1); @mn = min(2); @st = stats(3); @hk = hist(4); @d = count(); delete(@d); }',
+    text: 'BEGIN { @m[1] = min(5); @h[2] = hist(3); @c = count(); @s = sum(1); @mn = min(2); @st = stats(3); @hk = hist(4); @hb = hist(4, 2); @lk = lhist(3, 0, 100, 10); @d = count(); delete(@d); }',
   }, { target: unitTarget() });
   const size = (n: string) => {
     const u = a.userMaps.find((x) => x.name === n)!;
@@ -99,6 +100,9 @@ test('aggregations: one definition each (lang/aggregations.ts) for the checker, 
   assert.deepEqual(size('@s'), ['percpu_array', 4, 16, true, true, 8]);
   assert.deepEqual(size('@mn'), ['percpu_array', 4, 24, true, true, 16]);
   assert.deepEqual(size('@st'), ['percpu_array', 4, 24, true, true, 16]);
-  assert.deepEqual(size('@hk'), ['percpu_hash', 16, 8, false, true, undefined]);
+  assert.deepEqual(size('@hk'), ['percpu_array', 4, 16, false, true, 8]);
+  const entries = (n: string) => a.maps[a.userMaps.find((x) => x.name === n)!.map].maxEntries;
+  assert.deepEqual([entries('@hk'), entries('@hb'), entries('@lk')], [65, 62 * 4 + 1, 12]);
+  assert.deepEqual(a.userMaps.find((x) => x.name === '@lk')!.keylessArray, { presentAt: 8, buckets: 12 });
   assert.deepEqual(size('@d'), ['percpu_hash', 8, 8, false, true, undefined]);
 });

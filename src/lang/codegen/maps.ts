@@ -136,7 +136,7 @@ export abstract class MapGen extends ExprGen {
     if (v.kind !== 'Call') this.fail('internal: aggregation without call', v.span);
     // count(), sum(), hist(), ...: the aggregation's own lowering (lang/aggregations.ts)
     const def = AGGREGATIONS[agg.kind] as AggregationDef;
-    def.lower(this, { index, key: info.key, value: info.value }, v, agg, (extra) => this.mapKey(m, info, extra));
+    def.lower(this, { index, key: info.key, value: info.value, keylessArray: this.shared.keylessArray(index) }, v, agg, (extra) => this.mapKey(m, info, extra));
   }
 
   /**
@@ -233,26 +233,39 @@ export abstract class MapGen extends ExprGen {
     const mask = (1 << bits) - 1;
     this.a.jslt(v, 0, neg);
     this.a.jle(v, mask, small);
-    // l = floor(log2 v) by binary search into R1, value copy in R2
+    // l = floor(log2 v) by binary search into R1, value copy in R2; the first step
+    // compares the shifted value (2^32 is no 32-bit immediate), the others compare
+    // against 2^sh directly (one instruction fewer each)
     this.a.mov64(R2, v);
     this.a.mov64(R1, 0);
     for (const sh of [32, 16, 8, 4, 2, 1]) {
       const skip = this.a.newLabel('hl');
-      this.a.mov64(R3, R2);
-      this.a.rsh64(R3, sh);
-      this.a.jeq(R3, 0, skip);
-      this.a.mov64(R2, R3);
+      if (sh === 32) {
+        this.a.mov64(R3, R2);
+        this.a.rsh64(R3, sh);
+        this.a.jeq(R3, 0, skip);
+        this.a.mov64(R2, R3);
+      } else {
+        this.a.jlt(R2, 1 << sh, skip);
+        if (sh > 1) this.a.rsh64(R2, sh); // the last step's shifted value is not read
+      }
       this.a.add64(R1, sh);
       this.a.label(skip);
     }
-    // x = (v >> (l - k)) & mask; index = ((l - k + 1) << k) + x + 1
-    this.a.sub64(R1, bits);
-    this.a.rsh64(v, R1);
-    this.a.and64(v, mask);
-    this.a.add64(R1, 1);
-    this.a.lsh64(R1, bits);
-    this.a.add64(v, R1);
-    this.a.add64(v, 1);
+    if (bits === 0) {
+      // index = l + 2 (the general form below with k = 0)
+      this.a.mov64(v, R1);
+      this.a.add64(v, 2);
+    } else {
+      // x = (v >> (l - k)) & mask; index = ((l - k + 1) << k) + x + 1
+      this.a.sub64(R1, bits);
+      this.a.rsh64(v, R1);
+      this.a.and64(v, mask);
+      this.a.add64(R1, 1);
+      this.a.lsh64(R1, bits);
+      this.a.add64(v, R1);
+      this.a.add64(v, 1);
+    }
     this.a.ja(end);
     this.a.label(small);
     this.a.add64(v, 1);

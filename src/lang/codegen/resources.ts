@@ -5,12 +5,12 @@
  */
 import type { Program, Span } from '../ast';
 import { walk } from '../visit';
-import type { EventSpec, HostValue, MapSpec, UserMapSpec } from '../artifact';
+import type { EventSpec, HostValue, KeylessLayout, MapSpec, UserMapSpec } from '../artifact';
 import { CompileError } from '../diagnostics';
 import type { MapInfo } from '../semantic';
 import type { SharedResources } from '../feature';
 import type { Target } from '../../target/target';
-import { AGGREGATIONS } from '../aggregations';
+import { AGGREGATIONS, type AggregationDef } from '../aggregations';
 import { hasStack, memSize, valueTypeOf } from '../types';
 
 /**
@@ -68,9 +68,12 @@ export class Shared implements SharedResources {
       // A key-less aggregation in a one-entry per-CPU array: the kernel inlines its lookup
       // (issue 17); not for a map the script deletes or measures with len(), which see entries.
       const array = !info.key && !this.opts.keylessHashes?.has(name) ? def?.keylessArray : undefined;
-      const keylessArray = array ? { presentAt: array === 'flagged' ? valueSize : undefined } : undefined;
+      // hist/lhist: one entry per bucket index (the key is the index)
+      const buckets = array && def?.keylessBuckets ? (def as AggregationDef).keylessBuckets?.(agg as never) : undefined;
+      const keylessArray: KeylessLayout | undefined = array
+        ? { presentAt: array === 'flagged' ? valueSize : undefined, ...(buckets ? { buckets } : {}) } : undefined;
       const index = this.addMap(keylessArray
-        ? { name: kname, kind: 'percpu_array', keySize: 4, valueSize: valueSize + (array === 'flagged' ? 8 : 0), maxEntries: 1 }
+        ? { name: kname, kind: 'percpu_array', keySize: 4, valueSize: valueSize + (array === 'flagged' ? 8 : 0), maxEntries: buckets ?? 1 }
         : { name: kname, kind: `${info.decl?.lru ? 'lru_' : ''}${percpu ? 'percpu_hash' : 'hash'}`, keySize, valueSize, maxEntries: info.decl?.maxEntries ?? this.opts.maxMapKeys });
       if (keylessArray) this.keylessArrays.set(index, keylessArray);
       // The key/value layouts name the stack map: create it before describing them.
@@ -84,10 +87,10 @@ export class Shared implements SharedResources {
     return { index: this.userMaps[um].map, info };
   }
 
-  private readonly keylessArrays = new Map<number, { presentAt?: number }>();
+  private readonly keylessArrays = new Map<number, KeylessLayout>();
 
   /** The layout of the key-less aggregation kept in kernel map `index` as a one-entry per-CPU array, or undefined. */
-  keylessArray(index: number): { presentAt?: number } | undefined {
+  keylessArray(index: number): KeylessLayout | undefined {
     return this.keylessArrays.get(index);
   }
 
