@@ -1,15 +1,52 @@
 /**
  * String and buffer functions: str, buf, strncmp, strcontains, strlen.
  */
-import { Helper, R0, R1, R2, R3 } from '../../ebpf/asm';
+import { Helper, R0, R1, R2, R3, type Reg } from '../../ebpf/asm';
 import type { Expr } from '../ast';
-import type { FunctionDef } from '../feature';
+import type { FunctionDef, Loc, Lowering } from '../feature';
 import { BOOL, UINT64 as U64 } from '../types';
 import { flag, readStr, requireStrings, scanStrings } from './lower';
 
 /** N when `e` is the positional parameter $N (not $#); string parameters are already strings. */
 function paramArg(e: Expr): number | undefined {
   return e.kind === 'PositionalParam' && e.index > 0 ? e.index : undefined;
+}
+
+/** Instructions searchAny emits for a haystack of `hs` bytes and a needle of `ns`. */
+function scanSize(hs: number, ns: number): number {
+  return hs * (ns * 4 + 3);
+}
+
+/** Jumps within one search must fit BPF's 16-bit jump offsets. */
+const MAX_SCAN = 30000;
+
+/**
+ * r = whether the string at `n` (a value, not a literal) occurs in the one at
+ * `h`, each ending at its first NUL (or its buffer); an empty needle occurs
+ * everywhere. Unrolled: at each start i, needle byte j is compared with
+ * haystack byte i+j until the needle ends (found) or they differ (next start);
+ * the search ends at the haystack's NUL.
+ */
+function searchAny(g: Lowering, r: Reg, h: Loc & { size: number }, n: Loc & { size: number }): void {
+  flag(g, r, (found, end) => {
+    for (let i = 0; i < h.size; i++) {
+      const next = g.a.newLabel('scnext');
+      for (let j = 0; j < n.size; j++) {
+        g.a.ldx('b', R1, n.base, n.off + j);
+        g.a.jeq(R1, 0, found);
+        if (i + j >= h.size) {
+          g.a.ja(next);
+          break;
+        }
+        g.a.ldx('b', R0, h.base, h.off + i + j);
+        g.a.jne(R0, R1, next);
+      }
+      g.a.ja(found);
+      g.a.label(next);
+      g.a.ldx('b', R0, h.base, h.off + i);
+      g.a.jeq(R0, 0, end);
+    }
+  });
 }
 
 export const STRING_FUNCTIONS: Record<string, FunctionDef> = {
@@ -160,11 +197,14 @@ export const STRING_FUNCTIONS: Record<string, FunctionDef> = {
     maxArgs: 2,
     check(c, e) {
       requireStrings(c, e.args, 'strcontains() needs strings');
-      const needle = e.args[1];
-      if (needle.kind !== 'StringLit') c.error('strcontains(): the needle must be a string literal', needle.span);
+      const [h, n] = e.args.map((a) => c.type(a));
+      if (e.args[1].kind !== 'StringLit' && h.kind === 'string' && n.kind === 'string' && scanSize(h.size, n.size) > MAX_SCAN) {
+        c.error(`strcontains(): searching a string[${n.size}] in a string[${h.size}] takes too many instructions; shorten them with str(s, n)`, e.span);
+      }
       return BOOL;
     },
     scalar(g, e) {
+      if (e.args[1].kind !== 'StringLit') return scanStrings(g, e, e.args, (r, [h, n]) => searchAny(g, r, h, n));
       return scanStrings(g, e, e.args.slice(0, 1), (r, [h]) => {
         const hs = h.size;
         const needle = Buffer.from((e.args[1] as { value: string }).value);

@@ -156,6 +156,7 @@ export abstract class ExprGen extends ContextGen {
       }
       case 'Index': {
         const ot = this.type(e.object);
+        if (ot.kind === 'string') return this.stringIndex(e.object, e.index, ot.size, e.span);
         return (ot.kind === 'int' && ot.ptr) || ot.kind === 'cdata' ? this.memoryRead(e) : this.indexScalar(e);
       }
       case 'TupleIndex':
@@ -389,6 +390,35 @@ export abstract class ExprGen extends ContextGen {
     if (!ifEqual) this.a.label(equal);
     this.dropLoc(la);
     this.release(mark);
+  }
+
+  /** `s[i]`: the byte at i of a string value (sign-extended, a char), 0 past its end. */
+  private stringIndex(object: Expr, index: Expr, size: number, span: Span): Reg {
+    const mark = this.frameMark;
+    const loc = this.addr(object);
+    const r = this.temp(span);
+    if (index.kind === 'IntegerLit' && index.value < BigInt(size)) {
+      this.a.ldx('b', r, loc.base, loc.off + Number(index.value));
+    } else {
+      const i = this.scalar(index);
+      const oob = this.a.newLabel('sioob'), done = this.a.newLabel('sidone');
+      // unsigned compare: a negative index is past the end too; the verifier sees the bound
+      this.a.jge(i, size, oob);
+      this.a.mov64(r, loc.base);
+      this.a.add64(r, loc.off);
+      this.a.add64(r, i);
+      this.a.ldx('b', r, r, 0);
+      this.a.ja(done);
+      this.a.label(oob);
+      this.a.mov64(r, 0);
+      this.a.label(done);
+      this.release1(i);
+    }
+    this.a.lsh64(r, 56);
+    this.a.arsh64(r, 56);
+    this.dropLoc(loc);
+    this.release(Math.min(mark, this.frameMark));
+    return r;
   }
 
   /** Field `index` of the tuple (or record) `object`, as a scalar. */

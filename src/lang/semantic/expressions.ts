@@ -327,6 +327,13 @@ export abstract class ExprChecker implements TypeRules {
           return ot.elem;
         }
         if (ot.kind === 'int' && ot.ptr) return this.pointerIndex(e, ot.ptr.to, ot.embedded === true, ot.ptr.space);
+        if (ot.kind === 'string') {
+          // a character of a string value (bpftrace 0.25+): an int8; a variable index past the end reads 0
+          this.int(e.index, 'string index');
+          const c = this.constInt(e.index);
+          if (c !== undefined && (c < 0n || c >= BigInt(ot.size))) this.error(`the index ${c} is out of bounds for string[${ot.size}]`, e.index.span);
+          return { kind: 'int', size: 1, signed: true };
+        }
         if (ot.kind === 'cdata' && ot.c.kind === 'array') return inCopy(this.pointerIndex(e, ot.c, true, ot.space));
         if (ot.kind === 'none') return NONE;
         return this.error(`cannot index a value of type ${typeName(ot)}`, e.span);
