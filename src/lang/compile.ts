@@ -183,6 +183,8 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
   }, params);
   // Create the user maps in declaration order so indexes are stable.
   for (const name of sem.maps.keys()) shared.userMap(name);
+  // Every probe tests the exiting flag from its first instruction, whichever probe holds the exit()
+  if (some([...program.probes, ...program.functions, ...program.macros], (n) => n.kind === 'Call' && n.name === 'exit')) shared.exitFlag();
 
   const programs: ProgramSpec[] = [];
   const deadCode: Span[] = [];

@@ -71,6 +71,8 @@ export interface SharedResources {
   commandPid(): number;
   /** The array map (1 × u64) the loader fills with this fact of the machine (ncpus). */
   hostValue(name: HostValue): number;
+  /** The exiting flag exit() sets (see Shared.exitFlag), -1 when the script has no exit(). */
+  readonly exitFlagIndex: number;
 }
 
 /** Record fields laid out after the 8-byte event id. */

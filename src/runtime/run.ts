@@ -143,6 +143,10 @@ export class ScriptRuntime {
         value.writeBigUInt64LE(BigInt(this.child.pid));
         this.maps[cpid].update(Buffer.alloc(4), value);
       }
+      // BEGIN runs before anything attaches, as in bpftrace: no probe fires before BEGIN's map writes
+      // (@ts, @dir = 1 ...), and a BEGIN that calls exit() leaves them idle (the exiting flag, codegen/program.ts).
+      // Its records wait in the ring until the reader exists.
+      const begun = !this.o.dryRun && this.runOnce('begin');
       const probes = this.attachAll();
       this.probesAttached = probes;
       if (!this.o.quiet) this.message(`Attached ${probes} probe${probes === 1 ? '' : 's'}\n`);
@@ -168,7 +172,8 @@ export class ScriptRuntime {
         t.unref();
         this.timers.push(t);
       }
-      this.runOnce('begin');
+      // BEGIN's output is committed: deliver up to it before a tool's header and the -c command
+      if (begun) this.reader?.drainNow(this.reader.pending());
       if (commandFirst) this.resumeCommand();
       else if (this.o.cmd) this.startCommand(this.o.cmd);
       // bpftrace's test-harness protocol: tell the harness every probe is live (always on stdout, as bpftrace does)
@@ -254,17 +259,16 @@ export class ScriptRuntime {
   }
 
   /** Runs the BEGIN or END programs once in the kernel (BPF_PROG_TEST_RUN). */
-  private runOnce(kind: 'begin' | 'end'): void {
+  /** Runs the BEGIN or END programs once in the kernel (BPF_PROG_TEST_RUN); whether there were any. */
+  private runOnce(kind: 'begin' | 'end'): boolean {
     let ran = false;
     this.a.programs.forEach((p, idx) => {
       if (!p.attach.some((s) => s.kind === kind)) return;
       this.programs[idx].testRun({ ctx: Buffer.alloc(8) });
       ran = true;
     });
-    // BEGIN's output is committed by now: deliver up to it (probes already attached keep producing,
-    // so "until empty" could last as long as a flood does).
-    if (ran && kind === 'begin') this.reader?.drainNow(this.reader.pending());
-    else if (kind === 'end') this.reader?.drainNow();
+    if (kind === 'end') this.reader?.drainNow();
+    return ran;
   }
 
   /**

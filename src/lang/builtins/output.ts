@@ -166,6 +166,11 @@ export const OUTPUT_FUNCTIONS: Record<string, FunctionDef> = {
       const id = g.shared.addEvent({ kind: 'exit', code: code ? { offset: 8, type: { kind: 'int', size: 8, signed: true } } : null });
       g.emitEvent(id, code ? 16 : 8, (rec) => {
         if (code) g.storeInto(code, { base: rec, off: 8 }, I64);
+        // Raised only once the record is reserved: a lost exit record leaves the probes running to try again.
+        if (g.shared.exitFlagIndex >= 0) {
+          g.a.ldMapValue(R1, g.shared.exitFlagIndex);
+          g.a.st('w', R1, 0, 1);
+        }
       }, e.span);
     },
   },

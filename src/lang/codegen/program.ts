@@ -128,6 +128,14 @@ export class Gen extends StmtGen implements Lowering {
   program(): { insns: Insn[]; sourceMap: (Span | null)[]; functions?: { insn: number; name: string }[] } {
     this.a.mov64(R6, R1);
     const p = this.inst.probe;
+    // After exit() no probe the kernel fires runs its action (4 instruction slots; none when the script has
+    // no exit()). Those user space runs (BEGIN, END) do not test it: every BEGIN runs, as in bpftrace, and
+    // END runs because of the exit.
+    if (this.shared.exitFlagIndex >= 0 && !this.inst.ctx.fromUserSpace) {
+      this.ldMapValue(R1, this.shared.exitFlagIndex, 0);
+      this.a.ldx('w', R1, R1, 0);
+      this.a.jne(R1, 0, this.exitLabel);
+    }
     if (this.inst.ctx.syscalls) this.syscallFilter(this.inst.ctx.syscalls.nrs);
     // Scratch variables are allocated lazily; allocating them first keeps them below temporaries.
     for (const name of this.inst.vars.keys()) this.varSlot(name, null);

@@ -172,6 +172,19 @@ export class Shared implements SharedResources {
     return this.commandPidIndex;
   }
 
+  /**
+   * The array map (1 × u32) exit() sets in the kernel; every probe but END
+   * tests it first, so nothing runs between exit() and user space reading the
+   * exit record (a 1 ms interval fired again before). -1: the script never
+   * calls exit(), and no probe pays for the test. Created before any program is
+   * generated (compile.ts), since probes generated before the exit() need it too.
+   */
+  exitFlagIndex = -1;
+  exitFlag(): number {
+    if (this.exitFlagIndex < 0) this.exitFlagIndex = this.addMap({ name: 'exiting', kind: 'array', keySize: 4, valueSize: 4, maxEntries: 1 });
+    return this.exitFlagIndex;
+  }
+
   private hostValues = new Map<HostValue, number>();
   hostValue(name: HostValue): number {
     let i = this.hostValues.get(name);
