@@ -22,6 +22,14 @@ kernelTest('0.26 CLI (C06): --probe-filter attaches only the matching probes; BE
   assert.equal(o, 'begin\nhit\nend\n');
 });
 
+kernelTest('BEGIN runs before the other probes are attached and END after they are detached, as in bpftrace', async () => {
+  // BEGIN and END run through bpf(BPF_PROG_TEST_RUN = 10) in tsbpf's own thread, whose pid BEGIN records:
+  // the exit of that syscall is seen by neither of the probes (it was BEGIN's when BEGIN ran after attaching)
+  const o = await out(['-e', 'BEGIN { @me = pid; printf("begin\\n"); } tracepoint:syscalls:sys_enter_bpf /comm == "tsbpf"/ { @cmd[tid] = args.cmd; } ' +
+    'tracepoint:syscalls:sys_exit_bpf /pid == @me && @cmd[tid] == 10/ { @runs[probe] = count(); } interval:ms:100 { exit(); } END { printf("end\\n"); clear(@cmd); }']);
+  assert.match(o, /^begin\nend\n\n+@me: \d+\n$/, o);
+});
+
 kernelTest('0.26 CLI (C18): long options --output FILE and --quiet', async () => {
   const file = `/tmp/tsbpf-lang026-${process.pid}.txt`;
   try {
