@@ -12,9 +12,10 @@ import { defineTool, type ToolModule } from './common/define';
 import { EBPF_OPTION, printProgram } from './common/ebpf';
 import { AF_INET, AF_INET6, in6Halves, ipv4FromBe32, ipv6FromHalves, parsePorts, portFromBe16 } from './common/inet';
 import { intOf, runToolProgram, strOf, toolEvent } from './common/script';
+import { CGROUPMAP_OPTION, idFilter, pinnedMapFlags, MNTNSMAP_OPTION, MNTNS_EXPR, type PinnedMapFlags } from './common/pinnedmap';
 import { requireTracepoint } from './common/tp';
 
-export interface BindsnoopOptions {
+export interface BindsnoopOptions extends PinnedMapFlags {
   timestamp: boolean;
   wide: boolean;
   pid?: number;
@@ -37,7 +38,7 @@ const BIND = toolEvent('bind', {
   ts: ['%d', 'nsecs'], pid: ['%d', 'pid'], uid: ['%d', 'uid'], ret: ['%d', 'args->ret'], family: ['%d', `${SK}.skc_family`],
   proto: ['%d', '$sk->sk_protocol'], sport: ['%d', '$inet->inet_sport'], saddr4: ['%d', '$inet->inet_saddr'],
   saddr6hi: ['%d', SADDR6_A], saddr6lo: ['%d', SADDR6_B], opts: ['%d', '$opts'], dev: ['%d', `${SK}.skc_bound_dev_if`],
-  comm: ['%s', 'comm'],
+  comm: ['%s', 'comm'], cg: ['%llu', 'cgroup'], mntns: ['%llu', MNTNS_EXPR],
 });
 
 /** x86-64's bind syscall number. */
@@ -157,6 +158,8 @@ const mod: ToolModule<BindsnoopOptions> = {
       { short: 'U', long: 'print-uid', dest: 'printUid', kind: 'flag', help: 'include UID on output' },
       { short: 'u', long: 'uid', dest: 'uid', kind: 'int', metavar: 'UID', min: 0, help: 'trace this UID only' },
       { long: 'count', dest: 'count', kind: 'flag', help: 'count binds per src ip and port' },
+      CGROUPMAP_OPTION,
+      MNTNSMAP_OPTION,
       EBPF_OPTION,
     ],
     examples: [
@@ -170,17 +173,19 @@ const mod: ToolModule<BindsnoopOptions> = {
       'bindsnoop -u 1000   # only trace UID 1000',
       'bindsnoop -E        # report bind errors',
       'bindsnoop --count   # count bind per src ip',
+      'bindsnoop --cgroupmap /sys/fs/bpf/test01   # only trace cgroups in this BPF map',
+      'bindsnoop --mntnsmap /sys/fs/bpf/mnt_ns_set # only trace mount namespaces in the map',
     ],
     notes: 'OPTS: socket options set before the bind that change its behaviour: F IP_FREEBIND, T IP_TRANSPARENT,\n' +
       'N IP_BIND_ADDRESS_NO_PORT, R SO_REUSEADDR, r SO_REUSEPORT. IF: the SO_BINDTODEVICE interface index.\n' +
       'Follows bcc, from the bind() syscall tracepoints instead of kprobes on inet_bind/inet6_bind: binds made without\n' +
       'the syscall (in-kernel users) are not seen, and with -E a failed bind shows the socket as it was (port 0).\n' +
-      'Not here: --cgroupmap, --mntnsmap. libbpf-tools bindsnoop is kprobe-based.',
+      '--cgroupmap/--mntnsmap look the id up when the event arrives (bcc: in the kernel). libbpf-tools bindsnoop is kprobe-based.',
   },
   options(a: ParsedArgs): BindsnoopOptions {
     return {
       timestamp: a.flag('timestamp'), wide: a.flag('wide'), pid: a.int('pid'), ports: parsePorts(a.list('port'), '-P'), errors: a.flag('errors'),
-      printUid: a.flag('printUid'), uid: a.int('uid'), count: a.flag('count'), ebpf: a.flag('ebpf'),
+      printUid: a.flag('printUid'), uid: a.int('uid'), count: a.flag('count'), ebpf: a.flag('ebpf'), ...pinnedMapFlags(a),
     };
   },
   main(o) {
@@ -189,7 +194,9 @@ const mod: ToolModule<BindsnoopOptions> = {
     requireTracepoint('raw_syscalls', 'sys_exit');
     let first: bigint | undefined;
     const counts = new Map<string, { addr: string; port: number; n: number }>();
+    const keep = idFilter(o);
     const onBind = BIND.handle((v, rt) => {
+      if (keep && !keep(intOf(v.cg), intOf(v.mntns))) return;
       const family = Number(intOf(v.family));
       const e: BindRecord = {
         ts: intOf(v.ts), pid: Number(intOf(v.pid)), uid: Number(intOf(v.uid)), ret: Number(BigInt.asIntN(32, intOf(v.ret))), family,

@@ -13,9 +13,10 @@ import { EBPF_OPTION, printProgram } from './common/ebpf';
 import { clockTime } from './common/hist';
 import { intOf, runToolProgram, strOf } from './common/script';
 import { framesOf } from './common/stacks';
+import { CGROUPMAP_OPTION, idFilter, pinnedMapFlags, MNTNSMAP_OPTION, MNTNS_EXPR, type PinnedMapFlags } from './common/pinnedmap';
 import { tpExists } from './common/tp';
 
-export interface CapableOptions {
+export interface CapableOptions extends PinnedMapFlags {
   verbose: boolean;
   pid?: number;
   kernelStack: boolean;
@@ -37,7 +38,8 @@ export const CAPABILITIES = [
   'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
 ];
 
-const EV = 'CAP %d %d %d %d %d %d %s %s %s\n';
+// the last two: cgroup id and mount namespace, which --cgroupmap / --mntnsmap look up
+const EV = 'CAP %d %d %d %d %d %d %s %s %s %llu %llu\n';
 /** cap_opt bits (include/linux/security.h). */
 const CAP_OPT_NOAUDIT = 2;
 const CAP_OPT_INSETID = 4;
@@ -50,10 +52,10 @@ export function capableProgram(o: CapableOptions): string {
     // One value per variable: printf's arguments stay simple for the compiler's register allocator.
     return `kprobe:cap_capable${pred ? ` /${pred}/` : ''}\n{\n  $cap = arg2;\n` +
       `  $audit = (arg3 & ${CAP_OPT_NOAUDIT}) == 0 ? 1 : 0;\n  $insetid = (arg3 & ${CAP_OPT_INSETID}) != 0 ? 1 : 0;\n` +
-      `  printf("${EV.replace('\n', '\\n')}", uid, pid, tid, $cap, $audit, $insetid, comm, ${stacks});\n}\n`;
+      `  printf("${EV.replace('\n', '\\n')}", uid, pid, tid, $cap, $audit, $insetid, comm, ${stacks}, cgroup, ${MNTNS_EXPR});\n}\n`;
   }
   return `tracepoint:capability:cap_capable${pidPred ? ` /${pidPred}/` : ''}\n{\n` +
-    `  printf("${EV.replace('\n', '\\n')}", uid, pid, tid, args->cap, -1, -1, comm, ${stacks});\n}\n`;
+    `  printf("${EV.replace('\n', '\\n')}", uid, pid, tid, args->cap, -1, -1, comm, ${stacks}, cgroup, ${MNTNS_EXPR});\n}\n`;
 }
 
 export const capableHeader = (o: CapableOptions) =>
@@ -85,6 +87,8 @@ const mod: ToolModule<CapableOptions> = {
       { short: 'K', long: 'kernel-stack', dest: 'kstack', kind: 'flag', help: 'output kernel stack trace' },
       { short: 'U', long: 'user-stack', dest: 'ustack', kind: 'flag', help: 'output user stack trace' },
       { short: 'x', long: 'extra', dest: 'extra', kind: 'flag', help: 'show extra fields in TID and INSETID columns' },
+      CGROUPMAP_OPTION,
+      MNTNSMAP_OPTION,
       { long: 'unique', dest: 'unique', kind: 'flag', help: "don't repeat stacks for the same pid or cgroup" },
       EBPF_OPTION,
     ],
@@ -96,15 +100,17 @@ const mod: ToolModule<CapableOptions> = {
       'capable -U          # add user-space stacks to trace',
       'capable -x          # extra fields: show TID and INSETID columns',
       "capable --unique    # don't repeat stacks for the same pid or cgroup",
+      'capable --cgroupmap /sys/fs/bpf/test01   # only trace cgroups in this BPF map',
+      'capable --mntnsmap /sys/fs/bpf/mnt_ns_set # only trace mount namespaces in the map',
     ],
     notes: 'Follows bcc with a kprobe on cap_capable. Without kprobes it uses the capability:cap_capable tracepoint\n' +
       '(Linux 6.14+), which does not say whether a check is audited: every check shows, AUDIT and INSETID are N/A.\n' +
-      'No --cgroupmap/--mntnsmap. libbpf-tools capable is kprobe-based too.',
+      '--cgroupmap/--mntnsmap look the id up when the event arrives (bcc: in the kernel). libbpf-tools capable is kprobe-based too.',
   },
   options(a: ParsedArgs): CapableOptions {
     return {
       verbose: a.flag('verbose'), pid: a.int('pid'), kernelStack: a.flag('kstack'), userStack: a.flag('ustack'),
-      extra: a.flag('extra'), unique: a.flag('unique'), ebpf: a.flag('ebpf'),
+      extra: a.flag('extra'), unique: a.flag('unique'), ebpf: a.flag('ebpf'), ...pinnedMapFlags(a),
     };
   },
   main(o) {
@@ -114,14 +120,16 @@ const mod: ToolModule<CapableOptions> = {
     }
     const program = capableProgram({ ...o, via });
     if (o.ebpf) return Promise.resolve(printProgram(program));
+    const keep = idFilter(o);
     const seen = new Set<string>();
     const onEvent = (ev: EventSpec, v: Value[], rt: { print(s: string): void }): boolean => {
       if (ev.kind !== 'printf' || ev.format !== EV) return false;
+      if (keep && !keep(intOf(v[9]), intOf(v[10]))) return true;
       let line = capableLine(o, v, new Date());
       if (o.unique && (o.kernelStack || o.userStack)) {
-        // bcc's --unique: a stack already shown for this pid is not shown again.
+        // bcc's --unique: a stack already shown for this pid (with --cgroupmap: this cgroup) is not shown again.
         const [first, ...frames] = line.split('\n');
-        const key = `${intOf(v[1])}\n${frames.join('\n')}`;
+        const key = `${intOf(v[o.cgroupMap !== undefined ? 9 : 1])}\n${frames.join('\n')}`;
         if (seen.has(key)) line = `${first}\n`;
         seen.add(key);
       }

@@ -10,17 +10,19 @@ import type { ParsedArgs } from './common/args';
 import { defineTool, type ToolModule } from './common/define';
 import { EBPF_OPTION, printProgram } from './common/ebpf';
 import { intOf, runToolProgram, strOf } from './common/script';
+import { CGROUPMAP_OPTION, idFilter, pinnedMapFlags, MNTNSMAP_OPTION, type PinnedMapFlags } from './common/pinnedmap';
 import { requireTracepoint } from './common/tp';
 
-export interface MountsnoopOptions {
+export interface MountsnoopOptions extends PinnedMapFlags {
   parent: boolean;
   ebpf: boolean;
 }
 
 /** Strings are read up to this many bytes (bcc reads PATH_MAX in pieces; 4 strings must fit one event). */
 const STR = 128;
-const EV_MOUNT = 'MO %d %d %d %d %d %d %s %s %s %s %s %s\n';
-const EV_UMOUNT = 'UM %d %d %d %d %d %d %s %s %s\n';
+// the last: the cgroup id --cgroupmap looks up (the mount namespace is the third)
+const EV_MOUNT = 'MO %d %d %d %d %d %d %s %s %s %s %s %s %llu\n';
+const EV_UMOUNT = 'UM %d %d %d %d %d %d %s %s %s %llu\n';
 
 export function mountsnoopProgram(): string {
   const who = 'pid, tid, curtask->nsproxy->mnt_ns->ns.inum, curtask->real_parent->tgid';
@@ -37,7 +39,7 @@ export function mountsnoopProgram(): string {
 
 tracepoint:syscalls:sys_exit_mount /@mo_live[tid]/
 {
-  printf("${esc(EV_MOUNT)}", ${who}, @mo_flags[tid], args->ret, comm, curtask->real_parent->comm, @mo_src[tid], @mo_dir[tid], @mo_type[tid], @mo_data[tid]);
+  printf("${esc(EV_MOUNT)}", ${who}, @mo_flags[tid], args->ret, comm, curtask->real_parent->comm, @mo_src[tid], @mo_dir[tid], @mo_type[tid], @mo_data[tid], cgroup);
   delete(@mo_src[tid]);
   delete(@mo_dir[tid]);
   delete(@mo_type[tid]);
@@ -55,7 +57,7 @@ tracepoint:syscalls:sys_enter_umount
 
 tracepoint:syscalls:sys_exit_umount /@um_live[tid]/
 {
-  printf("${esc(EV_UMOUNT)}", ${who}, @um_flags[tid], args->ret, comm, curtask->real_parent->comm, @um_name[tid]);
+  printf("${esc(EV_UMOUNT)}", ${who}, @um_flags[tid], args->ret, comm, curtask->real_parent->comm, @um_name[tid], cgroup);
   delete(@um_name[tid]);
   delete(@um_flags[tid]);
   delete(@um_live[tid]);
@@ -140,23 +142,33 @@ const mod: ToolModule<MountsnoopOptions> = {
     summary: 'trace mount() and umount() syscalls',
     options: [
       { short: 'P', long: 'parent_process', dest: 'parent', kind: 'flag', help: 'also snoop the parent process' },
+      CGROUPMAP_OPTION,
+      MNTNSMAP_OPTION,
       EBPF_OPTION,
     ],
-    examples: ['mountsnoop           # trace mount() and umount() syscalls', 'mountsnoop -P        # also show the parent process'],
+    examples: [
+      'mountsnoop           # trace mount() and umount() syscalls',
+      'mountsnoop -P        # also show the parent process',
+      'mountsnoop --cgroupmap /sys/fs/bpf/test01   # only trace cgroups in this BPF map',
+      'mountsnoop --mntnsmap /sys/fs/bpf/mnt_ns_set # only trace mount namespaces in the map',
+    ],
     notes: 'Follows bcc for mount() and umount() (strings read up to 128 bytes); the new mount API (fsopen, fsconfig, fsmount,\n' +
-      'move_mount) that bcc also decodes is not traced yet. No --cgroupmap/--mntnsmap. libbpf-tools mountsnoop has -t, -p, -d\n' +
-      'and names some flag bits differently (MS_REC as MS_VERBOSE), joined by " | ".',
+      'move_mount) that bcc also decodes is not traced yet. --cgroupmap/--mntnsmap look the id up when the event arrives\n' +
+      '(bcc: in the kernel). libbpf-tools mountsnoop has -t, -p, -d and names some flag bits differently (MS_REC as\n' +
+      'MS_VERBOSE), joined by " | ".',
   },
   options(a: ParsedArgs): MountsnoopOptions {
-    return { parent: a.flag('parent'), ebpf: a.flag('ebpf') };
+    return { parent: a.flag('parent'), ebpf: a.flag('ebpf'), ...pinnedMapFlags(a) };
   },
   main(o) {
     const program = mountsnoopProgram();
     if (o.ebpf) return Promise.resolve(printProgram(program));
     requireTracepoint('syscalls', 'sys_enter_mount');
     requireTracepoint('syscalls', 'sys_enter_umount');
+    const keep = idFilter(o);
     const onEvent = (ev: EventSpec, v: Value[], rt: { print(s: string): void }): boolean => {
       if (ev.kind !== 'printf') return false;
+      if (keep && (ev.format === EV_MOUNT || ev.format === EV_UMOUNT) && !keep(intOf(v[v.length - 1]), intOf(v[2]))) return true;
       const line = mountsnoopLine(o, ev.format, v);
       if (line === undefined) return false;
       rt.print(line);

@@ -340,3 +340,71 @@ kernelTest('profile --cgroupmap / --mntnsmap: samples of the process in the map 
     await cg.close();
   }
 });
+
+kernelTest('capable, mountsnoop, bindsnoop, tcptop --cgroupmap: a shell in a cgroup in the map is seen (3 nice -n -1, 2 umounts, a bind and 200 KiB over loopback), the same work outside it not', async (t) => {
+  const root = cgroup2Root();
+  if (!root) return t.skip('no cgroup v2 hierarchy mounted');
+  const dir = path.join(root, `tsbpf-cgmap-n${process.pid}`);
+  try {
+    fs.mkdirSync(dir);
+  } catch (e) {
+    return t.skip(`cannot create a cgroup: ${(e as Error).message}`);
+  }
+  const map = pinnedMap();
+  if (typeof map === 'string') {
+    fs.rmdirSync(dir);
+    return t.skip(map);
+  }
+  const tag = `/nonexistent-tsbpf-cgmap-n${process.pid}`;
+  const portIn = 20000 + (process.pid % 20000);
+  const portOut = portIn + 1;
+  // a listener on PORT that reads until end, and a client sending 200 KiB to it, in one node process
+  const loop = (port: number) => `${process.execPath} -e "const net=require('net');const s=net.createServer((c)=>{c.resume();c.on('end',()=>s.close())});` +
+    `s.listen(${port},'127.0.0.1',()=>{const c=net.connect(${port},'127.0.0.1',()=>c.end(Buffer.alloc(204800)))})"`;
+  const work = (side: string, nices: number, port: number) =>
+    `${Array.from({ length: nices }, () => 'nice -n -1 true').join('; ')}; umount ${tag}-${side}-1 2>/dev/null; umount ${tag}-${side}-2 2>/dev/null; ${loop(port)}`;
+  const sh = spawn('/bin/sh', ['-c', `echo $$ > ${dir}/cgroup.procs; read x; ${work('in', 3, portIn)}`], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const exited = new Promise((res) => sh.on('exit', res));
+  const flags = ['--cgroupmap', map.file];
+  const cap = startTool('capable', flags);
+  const mnt = startTool('mountsnoop', flags);
+  const bind = startTool('bindsnoop', flags);
+  const top = startTool('tcptop', ['-C', ...flags, '1']);
+  const tools = [cap, mnt, bind, top];
+  try {
+    await cap.waitFor('AUDIT');
+    await mnt.waitFor('CALL\n');
+    await bind.waitFor('PORT');
+    await top.waitFor('Tracing');
+    map.add(cgroupId(dir));
+    assert.equal((await run('/bin/sh', ['-c', work('out', 2, portOut)])).code, 0);
+    sh.stdin.end('go\n');
+    await exited;
+    await sleep(2500); // tcptop prints once a second
+    const [c, m, b, tt] = [await cap.stop(), await mnt.stop(), await bind.stop(), await top.stop()];
+    for (const x of [c, m, b, tt]) assert.equal(x.code, 0, x.stderr);
+    assert.equal(c.stdout.split('\n').filter((l) => / nice +23 +CAP_SYS_NICE /.test(l)).length, 3, c.stdout);
+    assert.deepEqual(m.stdout.split('\n').filter((l) => l.includes(tag)).map((l) => /umount\("([^"]+)"/.exec(l)?.[1]), [`${tag}-in-1`, `${tag}-in-2`], m.stdout);
+    const binds = b.stdout.split('\n').filter((l) => new RegExp(` (${portIn}|${portOut}) `).test(l));
+    assert.equal(binds.length, 1, b.stdout);
+    assert.match(binds[0], new RegExp(` 127\\.0\\.0\\.1 +${portIn} `), b.stdout);
+    assert.ok(!tt.stdout.includes(`:${portOut} `), tt.stdout);
+    // the client's row (to :portIn) sent 200 KiB, the server's (on :portIn) received it, over the intervals
+    const kb = (re: RegExp, col: number) => tt.stdout.split('\n').filter((l) => re.test(l)).reduce((a, l) => a + Number(l.trim().split(/\s+/)[col]), 0);
+    assert.equal(kb(new RegExp(`^\\d+ +node +127\\.0\\.0\\.1:\\d+ +127\\.0\\.0\\.1:${portIn} `), 5), 200, tt.stdout);
+    assert.equal(kb(new RegExp(`^\\d+ +node +127\\.0\\.0\\.1:${portIn} `), 4), 200, tt.stdout);
+  } finally {
+    sh.kill('SIGKILL');
+    for (const x of tools) x.child.kill('SIGKILL');
+    await exited.catch(() => undefined);
+    map.close();
+    for (let i = 0; i < 20; i++) {
+      try {
+        fs.rmdirSync(dir);
+        break;
+      } catch {
+        await sleep(50);
+      }
+    }
+  }
+});
