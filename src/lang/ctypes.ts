@@ -6,8 +6,9 @@
  */
 import type { TypeDef } from './ast';
 import type { KernelBtf } from '../target/target';
-import type { AddrSpace, CType, Type, ValueType } from './types';
+import type { AddrSpace, CType, EnumInfo, Type, ValueType } from './types';
 import { UserError } from '../errors';
+import { enumKey, scriptEnums } from './enums';
 
 export class CTypeError extends UserError {}
 
@@ -85,6 +86,9 @@ export class CTypes {
     if (int) return { kind: 'int', size: int[0], signed: int[1] };
     const m = /^(struct|union|enum) (\w+)$/.exec(name);
     if (m && m[1] !== 'enum') return { kind: 'record', tag: m[1] as 'struct' | 'union', name: m[2] };
+    // a script's enum: an int as C lays it out (4 bytes), its values named
+    const own = m ? scriptEnums(this.defs).byName.get(m[2]) : undefined;
+    if (own) return { kind: 'int', size: 4, signed: false, enum: own };
     const btf = typedefs || m ? this.kernelBtf() : null;
     const id = !btf ? undefined : m ? btf.find(m[2], 'enum') ?? btf.find(m[2], 'enum64') : btf.find(name, 'typedef');
     if (id !== undefined) return this.fromBtf(id);
@@ -130,8 +134,11 @@ export class CTypes {
       case 'int':
         return { kind: 'int', size: intSize(t.size), signed: t.signed && !t.bool };
       case 'enum':
-      case 'enum64':
-        return { kind: 'int', size: intSize(t.size), signed: t.signed };
+      case 'enum64': {
+        // a named enum's values print as their names (bpftrace 0.26); an anonymous one is a plain integer
+        const info = t.name ? this.btfEnum(btf, rid, t.name, t.values) : undefined;
+        return info ? { kind: 'int', size: intSize(t.size), signed: t.signed, enum: info } : { kind: 'int', size: intSize(t.size), signed: t.signed };
+      }
       case 'ptr':
         return { kind: 'ptr', to: this.fromBtf(t.type, file) };
       case 'array':
@@ -139,6 +146,21 @@ export class CTypes {
       default:
         return { kind: 'void' };
     }
+  }
+
+  private readonly btfEnums = new Map<KernelBtf, Map<number, EnumInfo>>();
+
+  /** The EnumInfo of BTF enum `id` (one object per enum, however often it is named). */
+  private btfEnum(btf: KernelBtf, id: number, name: string, values: readonly { name: string; value: bigint }[]): EnumInfo {
+    let byId = this.btfEnums.get(btf);
+    if (!byId) this.btfEnums.set(btf, (byId = new Map()));
+    let info = byId.get(id);
+    if (!info) {
+      info = { name, names: {} };
+      for (const v of values) if (!(enumKey(v.value) in info.names)) info.names[enumKey(v.value)] = v.name;
+      byId.set(id, info);
+    }
+    return info;
   }
 
   /** sizeof in bytes (void counts as 1, as in GNU C pointer arithmetic). */
@@ -335,7 +357,7 @@ export class CTypes {
   layoutOf(c: CType): ValueType {
     switch (c.kind) {
       case 'int':
-        return { kind: 'int', size: c.size, signed: c.signed };
+        return c.enum ? { kind: 'int', size: c.size, signed: c.signed, enum: c.enum } : { kind: 'int', size: c.size, signed: c.signed };
       case 'ptr':
         return { kind: 'int', size: 8, signed: false, pointer: true };
       case 'void':
@@ -430,7 +452,7 @@ function largestPow2(n: number): number {
 export function valueOfCType(c: CType, space: AddrSpace): Type | string {
   switch (c.kind) {
     case 'int':
-      return { kind: 'int', size: c.size, signed: c.signed };
+      return c.enum ? { kind: 'int', size: c.size, signed: c.signed, enum: c.enum } : { kind: 'int', size: c.size, signed: c.signed };
     case 'ptr':
       return { kind: 'int', size: 8, signed: false, ptr: { to: c.to, space } };
     case 'record':

@@ -19,6 +19,7 @@ import type { Program } from './ast';
 import { CompileError, type Diagnostic } from './diagnostics';
 import type { ProbeContext } from './probes';
 import { typeName } from './types';
+import { EnumError, scriptEnums } from './enums';
 import { Checker } from './semantic/checker';
 import type { InstanceTypes, MapInfo, SemanticOptions, SemanticResult } from './semantic/shared';
 
@@ -34,6 +35,12 @@ export { Checker } from './semantic/checker';
  */
 export function analyze(program: Program, instances: { probeIndex: number; ctx: ProbeContext }[], optsIn: SemanticOptions): SemanticResult {
   const opts: SemanticOptions = { ...optsIn, typeDefs: optsIn.typeDefs ?? program.typeDefs };
+  try {
+    scriptEnums(opts.typeDefs ?? []); // a definition it cannot read is one error at the definition
+  } catch (e) {
+    if (e instanceof EnumError) throw new CompileError(e.message, e.def.span, program.source);
+    throw e;
+  }
   const maps = new Map<string, MapInfo>();
   const warnings: Diagnostic[] = [];
   const state = { unsafe: false };

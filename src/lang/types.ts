@@ -23,8 +23,18 @@ export interface ArrayField {
  * scale of `p + n` need. Records name a kernel BTF type (`btf`) or a
  * definition written in the script (no `btf`); ctypes.ts lays them out.
  */
+/**
+ * An enum type (`enum Foo` of the script, or of kernel BTF): its name and its
+ * enumerators by value (the value's unsigned 64-bit decimal text), so its
+ * values print as names (bpftrace 0.26).
+ */
+export interface EnumInfo {
+  name: string;
+  names: Record<string, string>;
+}
+
 export type CType =
-  | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean }
+  | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean; enum?: EnumInfo }
   | { kind: 'void' }
   | { kind: 'ptr'; to: CType }
   /** `btf`: its id in kernel BTF, or with `file` in the BTF made from that binary's DWARF (uprobes). */
@@ -49,7 +59,8 @@ export type Type =
    * inside another one (`curtask->se` in `curtask->se.vruntime`, `*p` of a
    * struct pointer).
    */
-  | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean; ptr?: PointerInfo; embedded?: boolean; bool?: true }
+  /** `enum`: a value of that enum type (prints as its enumerator's name; arithmetic makes a plain integer). */
+  | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean; ptr?: PointerInfo; embedded?: boolean; bool?: true; enum?: EnumInfo }
   | { kind: 'string'; size: number }
   /** `names`: a record `(a=1, b=2)` (S27), a tuple whose fields have names (`$r.a`), printed `{ .a = 1, .b = 2 }`. */
   | { kind: 'tuple'; fields: Type[]; offsets: number[]; size: number; names?: string[] }
@@ -82,7 +93,8 @@ export type Type =
  */
 export type ValueType =
   /** `pointer`: printed in hex (`0x36`), as bpftrace 0.23+ prints pointers. */
-  | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean; pointer?: boolean }
+  /** `enum`: printed as the enumerator's name where bpftrace prints enums symbolically (text output, printf %s). */
+  | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean; pointer?: boolean; enum?: EnumInfo }
   | { kind: 'bool' }
   | { kind: 'string'; size: number }
   | { kind: 'buffer'; size: number } // u32 length followed by `size` bytes (buf())
@@ -211,7 +223,8 @@ export function valueTypeOf(t: Type, stackMap = -1): ValueType {
   switch (t.kind) {
     case 'int':
       if (t.bool) return { kind: 'bool' };
-      return t.ptr && !t.embedded ? { kind: 'int', size: 8, signed: false, pointer: true } : { kind: 'int', size: 8, signed: t.signed };
+      if (t.ptr && !t.embedded) return { kind: 'int', size: 8, signed: false, pointer: true };
+      return t.enum ? { kind: 'int', size: 8, signed: t.signed, enum: t.enum } : { kind: 'int', size: 8, signed: t.signed };
     case 'string':
       return { kind: 'string', size: t.size };
     case 'tuple': {
@@ -291,6 +304,7 @@ export function typeName(t: Type): string {
   switch (t.kind) {
     case 'int':
       if (t.bool) return 'bool';
+      if (t.enum) return `enum ${t.enum.name}`;
       if (t.ptr) return t.embedded ? cTypeName(t.ptr.to) : `${cTypeName(t.ptr.to)} *`;
       return `${t.signed ? '' : 'unsigned '}int${t.size * 8}`;
     case 'string':
@@ -320,7 +334,7 @@ export function typeName(t: Type): string {
 export function cTypeName(c: CType): string {
   switch (c.kind) {
     case 'int':
-      return `${c.signed ? '' : 'u'}int${c.size * 8}`;
+      return c.enum ? `enum ${c.enum.name}` : `${c.signed ? '' : 'u'}int${c.size * 8}`;
     case 'void':
       return 'void';
     case 'ptr':
@@ -359,6 +373,8 @@ export function sourceField(to: Extract<Type, { kind: 'tuple' }>, from: Extract<
 export function unify(a: Type, b: Type): Type | undefined {
   if (a.kind === 'int' && b.kind === 'int') {
     if (a.bool !== b.bool) return { kind: 'int', size: 8, signed: a.signed };
+    // an enum and anything but the same enum: a plain integer (`@[ONE + 1] = 1; @[ONE] = 2` prints @[1])
+    if (a.enum?.name !== b.enum?.name) return { kind: 'int', size: a.size === b.size ? a.size : 8, signed: a.signed, ...(a.ptr ? { ptr: a.ptr } : {}) };
     return a.size === b.size ? a : { kind: 'int', size: 8, signed: a.signed };
   }
   if (a.kind === 'string' && b.kind === 'string') return { kind: 'string', size: Math.max(a.size, b.size) };
@@ -385,7 +401,8 @@ export function unify(a: Type, b: Type): Type | undefined {
 export function storedType(t: Type): Type {
   if (t.kind === 'int') {
     if (t.bool) return BOOL;
-    return t.ptr && !t.embedded ? { kind: 'int', size: 8, signed: false, ptr: t.ptr } : { kind: 'int', size: 8, signed: t.signed };
+    if (t.ptr && !t.embedded) return { kind: 'int', size: 8, signed: false, ptr: t.ptr };
+    return t.enum ? { kind: 'int', size: 8, signed: t.signed, enum: t.enum } : { kind: 'int', size: 8, signed: t.signed };
   }
   if (t.kind === 'tuple') return tupleType(t.fields.map(storedField), t.names);
   return t;
@@ -393,7 +410,10 @@ export function storedType(t: Type): Type {
 
 /** Stored form of a tuple field: integers keep their width (C layout), pointers and nested tuples as stored. */
 export function storedField(t: Type): Type {
-  if (t.kind === 'int') return t.ptr && !t.embedded ? { kind: 'int', size: 8, signed: false, ptr: t.ptr } : t.bool ? t : { kind: 'int', size: t.size, signed: t.signed };
+  if (t.kind === 'int') {
+    if (t.ptr && !t.embedded) return { kind: 'int', size: 8, signed: false, ptr: t.ptr };
+    return t.bool ? t : t.enum ? { kind: 'int', size: t.size, signed: t.signed, enum: t.enum } : { kind: 'int', size: t.size, signed: t.signed };
+  }
   return storedType(t);
 }
 

@@ -49,6 +49,11 @@ export function decodeValue(b: Buffer, off: number, t: ValueType, r: Resolver): 
   switch (t.kind) {
     case 'int':
       if (t.pointer) return V.ptr(readInt(b, off, t.size, false));
+      if (t.enum) {
+        const v = readInt(b, off, t.size, t.signed);
+        const name = t.enum.names[BigInt.asUintN(64, v).toString()];
+        return name === undefined ? V.int(v, (t.size * 8) as V.IntBits, t.signed) : { kind: 'int', value: v, bits: (t.size * 8) as V.IntBits, signed: t.signed, name };
+      }
       return V.int(readInt(b, off, t.size, t.signed), (t.size * 8) as V.IntBits, t.signed);
     case 'bool':
       return V.bool(b.readUInt8(off) !== 0);

@@ -637,7 +637,7 @@ export class ScriptRuntime {
     }
     switch (agg.kind) {
       case 'scalar': {
-        if (spec.value.kind === 'int' && !spec.value.pointer) { // pointers print as values (hex)
+        if (spec.value.kind === 'int' && !spec.value.pointer && !spec.value.enum) { // pointers print as values (hex), enums as names
           const t = spec.value;
           const entries = rawEntries.map(([k, vs]) => ({ key: keyOf(k), value: readInt(vs[0], 0, t.size, t.signed) / d }));
           return { name, keyed, kind: 'int', signed: t.signed, entries };

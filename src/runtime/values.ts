@@ -42,6 +42,8 @@ export interface IntValue {
   readonly pointer?: boolean;
   /** A bool (0 or 1): printed `true`/`false` in text and JSON, as bpftrace 0.24+; printf %d gives the number. */
   readonly bool?: boolean;
+  /** An enum value's enumerator: printed instead of the number in text (print, maps, printf %s), not in JSON (bpftrace 0.26). */
+  readonly name?: string;
 }
 /** A NUL-terminated kernel string, already cut at the first NUL and decoded. */
 export interface StrValue { readonly kind: 'str'; readonly value: string }
@@ -176,7 +178,7 @@ function stackText(s: StackValue, indent: number): string {
  */
 export function valueText(v: Value): string {
   switch (v.kind) {
-    case 'int': return v.bool ? String(v.value !== 0n) : v.pointer ? '0x' + BigInt.asUintN(64, v.value).toString(16) : v.value.toString();
+    case 'int': return v.bool ? String(v.value !== 0n) : v.pointer ? '0x' + BigInt.asUintN(64, v.value).toString(16) : v.name ?? v.value.toString();
     case 'str': return v.value;
     case 'buf': return hexFormatBuffer(v.bytes);
     case 'tuple': return '(' + v.items.map(valueText).join(', ') + ')';
@@ -193,17 +195,17 @@ export function valueText(v: Value): string {
  * A value as bpftrace prints it inside a map key `@m[...]`: integers as
  * numbers of their width and signedness, pointers in hex, stacks indented by 4.
  */
-export function keyText(v: Value): string {
+export function keyText(v: Value, symbolic = true): string {
   switch (v.kind) {
     case 'int':
       if (v.pointer) return '0x' + BigInt.asUintN(64, v.value).toString(16);
-      if (v.bool) return valueText(v);
+      if (v.bool || (v.name !== undefined && symbolic)) return valueText(v);
       // unsigned keys print unsigned, as bpftrace 0.26 does (0.17-0.23 printed @a[18446744073709551615] as @a[-1])
       return (v.signed ? BigInt.asIntN(v.bits, v.value) : BigInt.asUintN(v.bits, v.value)).toString();
     case 'stack': return stackText(v, 4);
-    case 'array': return '[' + v.items.map(keyText).join(',') + ']';
-    case 'record': return '{ ' + v.fields.map(([n, f]) => '.' + n + ' = ' + keyText(f)).join(', ') + ' }';
-    case 'tuple': return '(' + v.items.map(keyText).join(', ') + ')';
+    case 'array': return '[' + v.items.map((x) => keyText(x, symbolic)).join(',') + ']';
+    case 'record': return '{ ' + v.fields.map(([n, f]) => '.' + n + ' = ' + keyText(f, symbolic)).join(', ') + ' }';
+    case 'tuple': return '(' + v.items.map((x) => keyText(x, symbolic)).join(', ') + ')';
     default: return valueText(v);
   }
 }

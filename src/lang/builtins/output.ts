@@ -37,14 +37,17 @@ function checkFormatArgs(c: TypeRules, e: Call, what: string): string | undefine
     return undefined;
   }
   const args = e.args.slice(1);
-  const classes = args.map((a) => {
+  const parsed = parseFormat(f.value);
+  const classes = args.map((a, i) => {
     const t = c.type(a);
     if (t.kind === 'ctx' || t.kind === 'array') c.error(`${what}: cannot print ${typeName(t)}`, a.span);
+    // an enum value is both: %d prints its number, %s its enumerator's name (bpftrace 0.26)
+    const expects = parsed.parts[i]?.spec.expects;
+    if (t.kind === 'int' && t.enum && expects === 'string') return 'string';
     return printfClass(c, t);
   });
   // an argument whose type is unknown (already reported) is not checked again
   if (classes.some((k) => k === undefined)) return f.value;
-  const parsed = parseFormat(f.value);
   try {
     checkFormat(parsed, classes as PrintfArgClass[], kindOf(what));
   } catch (err) {

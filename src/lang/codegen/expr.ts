@@ -73,7 +73,7 @@ export abstract class ExprGen extends ContextGen {
       case 'Identifier': {
         // a C constant (the checker refused unknown names)
         const r = this.temp(e.span);
-        this.a.movConst(r, cConstant(e.name, this.target) ?? 0n);
+        this.a.movConst(r, this.inst.facts.constants.get(e) ?? cConstant(e.name, this.target) ?? 0n);
         return r;
       }
       case 'BoolLit': {

@@ -255,7 +255,7 @@ export abstract class FrameGen {
 
   constOf(e: Expr): bigint {
     if (e.kind === 'IntegerLit') return e.value;
-    if (e.kind === 'Identifier') return cConstant(e.name, this.target) ?? 0n;
+    if (e.kind === 'Identifier') return this.inst.facts.constants.get(e) ?? cConstant(e.name, this.target) ?? 0n;
     if (e.kind === 'PositionalParam') return this.paramInt(e.index);
     if (e.kind === 'Unary' && e.op === '-') return -this.constOf(e.operand);
     this.fail('expected an integer constant', e.span);

@@ -5,7 +5,7 @@
 import type { Binary, Expr, MapRef, Span, Stmt } from '../ast';
 import { CTypeError, type CTypes, offsetOf, valueOfCType } from '../ctypes';
 import { positionalInt } from '../positional';
-import { cConstant } from '../constants';
+import { enumKey } from '../enums';
 import { optionalBtf } from '../../target/target';
 import { type Diagnostic, nearestNames } from '../diagnostics';
 import type { ProbeContext } from '../probes';
@@ -16,7 +16,7 @@ import {
   type AddrSpace, type CType, type Type, BOOL, INT64, NONE, UINT64, isStorable, memSize, sameShape, storedField, storedType, tupleType, typeName, unify,
 } from '../types';
 import {
-  type CheckerFacts, type MapInfo, type SemanticOptions, btfIdPointer, btfPointer, cTypesOf, castType, fieldType, foldConst, hint, leftSpine, nonNeg,
+  type CheckerFacts, type MapInfo, type SemanticOptions, btfIdPointer, btfPointer, cTypesOf, castType, fieldType, foldConst, hint, identifierConstant, leftSpine, nonNeg,
 } from './shared';
 
 /**
@@ -39,7 +39,7 @@ const MAX_CDATA = 256;
 export abstract class ExprChecker implements TypeRules {
   readonly exprs = new Map<Expr, Type>();
   readonly vars = new Map<string, Type>();
-  readonly facts: CheckerFacts = { memberOffsets: new Map(), scaleBy: new Map(), offsetof: new Map(), sizeof: new Map(), recordField: new Map() };
+  readonly facts: CheckerFacts = { memberOffsets: new Map(), scaleBy: new Map(), offsetof: new Map(), sizeof: new Map(), recordField: new Map(), constants: new Map() };
   /** Loop nesting, for break/continue. */
   loopDepth = 0;
   /** Whether `exprs` of this instance produced unsafe actions. */
@@ -156,7 +156,7 @@ export abstract class ExprChecker implements TypeRules {
       case 'BoolLit':
         return e.value ? 1n : 0n;
       case 'Identifier':
-        return cConstant(e.name, this.opts.target);
+        return identifierConstant(this.opts, e.name)?.value;
       case 'PositionalParam': {
         if (e.index === 0) return BigInt(this.opts.params.length);
         const p = this.opts.params[e.index - 1];
@@ -245,10 +245,13 @@ export abstract class ExprChecker implements TypeRules {
         return b.check(this, e);
       }
       case 'Identifier':
-        // a C constant: a kernel enumerator (BTF) or a uapi #define (constants.ts)
+        // a constant: the script's enumerator, a kernel enumerator (BTF) or a uapi #define (constants.ts)
         {
-          const v = cConstant(e.name, this.opts.target);
-          if (v !== undefined) return v > 0x7fffffffffffffffn ? UINT64 : INT64;
+          const c = identifierConstant(this.opts, e.name);
+          if (c) {
+            this.facts.constants.set(e, c.value);
+            return c.type;
+          }
         }
         return this.error(`unknown identifier: ${e.name}`, e.span, hint(e.name, builtinNames()));
       case 'Variable': {
@@ -358,9 +361,16 @@ export abstract class ExprChecker implements TypeRules {
         const target = castType(this.opts, e.type, t.kind === 'int' && t.ptr ? t.ptr.space : this.space);
         if (!target) {
           if (e.type.pointerDepth > 0) return this.error(`unknown type: ${e.type.base}`, e.type.span);
+          const en = /^enum\s+(\w+)$/.exec(e.type.base.trim());
+          if (en) return this.error(`unknown enum: ${en[1]}`, e.type.span);
           return this.error(`unsupported cast type: ${e.type.base}${'*'.repeat(e.type.pointerDepth)}`, e.type.span);
         }
         if ((t.kind !== 'int' || t.embedded) && t.kind !== 'none') return this.error(`cannot cast ${typeName(t)} to ${typeName(target)}`, e.span);
+        if (target.kind === 'int' && target.enum) {
+          // a constant that is none of the enum's values is refused, as bpftrace does; a run-time one prints as its number
+          const v = this.constInt(e.operand);
+          if (v !== undefined && !(enumKey(v) in target.enum.names)) return this.error(`enum ${target.enum.name} has no enumerator of value ${v}`, e.operand.span);
+        }
         return target;
       }
       case 'Sizeof': {
@@ -368,7 +378,10 @@ export abstract class ExprChecker implements TypeRules {
         if (op.kind === 'TypeName') {
           const t = castType(this.opts, op);
           const kernelSize = t || op.pointerDepth > 0 ? undefined : this.kernelTypeSize(op.base);
-          if (kernelSize !== undefined) this.facts.sizeof.set(e, kernelSize);
+          // sizeof(NAME) of a constant (an enumerator: `sizeof(BTF_VAR_STATIC)` is 8, its 64-bit value)
+          const constant = t || kernelSize !== undefined || op.pointerDepth > 0 || op.arrayLength !== null || !/^[A-Za-z_]\w*$/.test(op.base) ? undefined : identifierConstant(this.opts, op.base);
+          if (constant) this.facts.sizeof.set(e, 8);
+          else if (kernelSize !== undefined) this.facts.sizeof.set(e, kernelSize);
           else if (!t) return this.error(`unknown type: ${op.base}`, op.span);
           else this.facts.sizeof.set(e, op.pointerDepth > 0 ? 8 : t.kind === 'int' ? t.size : memSize(t));
         } else {

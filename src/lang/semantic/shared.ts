@@ -7,8 +7,10 @@ import { optionalBtf, type Target } from '../../target/target';
 import type { Aggregation } from '../artifact';
 import { type Diagnostic, nearestNames } from '../diagnostics';
 import type { ProbeContext } from '../probes';
-import { type AddrSpace, type Type, CAST_TYPES, UINT64 } from '../types';
+import { type AddrSpace, type CType, type Type, CAST_TYPES, UINT64 } from '../types';
 import { CTypes, valueOfCType } from '../ctypes';
+import { scriptEnums } from '../enums';
+import { cConstant } from '../constants';
 import type { TracepointField } from '../../sys/tracefs';
 
 export interface MapInfo {
@@ -49,6 +51,8 @@ export interface CheckerFacts {
   sizeof: Map<Expr, number>;
   /** `$r.a` of a record (S27): the position of field `a`, read like the tuple index `$r.N`. */
   recordField: Map<Expr, number>;
+  /** Values of identifiers that name constants (a script's enumerators, kernel enumerators, uapi #defines). */
+  constants: Map<Expr, bigint>;
 }
 
 export interface SemanticOptions {
@@ -132,6 +136,17 @@ export function fieldType(f: TracepointField, strlen: number, pointees?: { ctype
     return to ? { kind: 'int', size: 8, signed: false, ptr: { to, space: pointees!.space } } : { kind: 'int', size: 8, signed: false };
   }
   const size = ([1, 2, 4, 8].includes(f.size) ? f.size : 8) as 1 | 2 | 4 | 8;
+  // `enum skb_drop_reason reason`: the field's values print as the enum's names (bpftrace 0.26)
+  const en = pointees && /^enum\s+(\w+)$/.exec(base);
+  if (en) {
+    let c: CType | undefined;
+    try {
+      c = pointees.ctypes.named(`enum ${en[1]}`, 0, false);
+    } catch {
+      c = undefined; // a recorded target without this answer: a plain integer
+    }
+    if (c?.kind === 'int' && c.enum) return { kind: 'int', size, signed: f.signed, enum: c.enum };
+  }
   return { kind: 'int', size, signed: f.signed };
 }
 
@@ -174,6 +189,32 @@ export function hint(name: string, cands: Iterable<string>): string[] {
 }
 
 /**
+ * The value and type of a bare identifier naming a constant: an enumerator of
+ * the script's enums first (type `enum Foo`, 64-bit unsigned as in bpftrace),
+ * then a C constant of the target (constants.ts); undefined when unknown.
+ */
+export function identifierConstant(opts: Pick<SemanticOptions, 'target' | 'typeDefs'>, name: string): { value: bigint; type: Type } | undefined {
+  const own = scriptEnums(opts.typeDefs ?? []).enumerators.get(name);
+  if (own) return { value: own.value, type: { kind: 'int', size: 8, signed: false, enum: own.info } };
+  const v = cConstant(name, opts.target);
+  if (v === undefined) return undefined;
+  return { value: v, type: v > 0x7fffffffffffffffn ? UINT64 : { kind: 'int', size: 8, signed: true } };
+}
+
+/** `enum NAME` of the script, else of kernel BTF, as a cast names it: a 64-bit value of that enum (bpftrace). */
+export function enumCastType(opts: Pick<SemanticOptions, 'target' | 'typeDefs' | 'userBinaries'>, base: string): Type | undefined {
+  const m = /^enum\s+(\w+)$/.exec(base.trim());
+  if (!m) return undefined;
+  let c;
+  try {
+    c = cTypesOf(opts).named(`enum ${m[1]}`, 0);
+  } catch {
+    return undefined; // a recorded target without this answer
+  }
+  return c?.kind === 'int' && c.enum ? { kind: 'int', size: 8, signed: false, enum: c.enum } : undefined;
+}
+
+/**
  * The type a cast or a declaration names: integers, `char[N]`, and pointers
  * to any C type (`int32 *`, `struct point *`, `struct task_struct **`) into
  * `space` (the probe's: user memory in uprobes and USDT, else the kernel's).
@@ -184,5 +225,5 @@ export function castType(opts: Pick<SemanticOptions, 'target' | 'typeDefs' | 'us
     return to ? { kind: 'int', size: 8, signed: false, ptr: { to, space } } : undefined;
   }
   if (t.arrayLength !== null) return t.base === 'char' ? { kind: 'string', size: t.arrayLength } : undefined;
-  return CAST_TYPES[t.base];
+  return CAST_TYPES[t.base] ?? enumCastType(opts, t.base);
 }

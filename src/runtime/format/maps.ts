@@ -125,11 +125,12 @@ function applyTop<T>(xs: readonly T[], top: number): readonly T[] {
 }
 
 function keyString(m: MapDump, key: readonly Value[]): string {
-  return m.keyed ? m.name + '[' + key.map(keyText).join(', ') + ']' : m.name;
+  return m.keyed ? m.name + '[' + key.map((k) => keyText(k)).join(', ') + ']' : m.name;
 }
 
 function jsonKey(key: readonly Value[]): string {
-  return '"' + jsonEscape(key.map(keyText).join(',')) + '"';
+  // enum keys as numbers: bpftrace's JSON does not symbolize enums
+  return '"' + jsonEscape(key.map((k) => keyText(k, false)).join(',')) + '"';
 }
 
 /** True when a map of values ends each value in '\n' (stacks), so entries are not separated by another. */
