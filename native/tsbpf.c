@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
 #include <node_api.h>
@@ -22,6 +23,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -848,6 +850,48 @@ static napi_value js_btf_scan(napi_env env, napi_callback_info info) {
   return make_int(env, (int64_t)n);
 }
 
+/* mapReadOnly(path) -> ArrayBuffer over the whole file mapped PROT_READ/MAP_PRIVATE, or
+ * the errno (a number) when it cannot be mapped. For /sys/kernel/btf/vmlinux (mmap-able
+ * since Linux 6.16): the kernel's own pages are mapped, so the 5.5 MB are neither
+ * copied nor faulted into fresh memory at every tool's start-up. The mapping is
+ * read-only: a write through the buffer would fault, and the BTF reader never writes.
+ * It is unmapped when the ArrayBuffer is collected. */
+static void unmap_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  munmap(data, (size_t)(uintptr_t)hint);
+}
+
+static napi_value js_map_read_only(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char path[4096];
+  size_t len;
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], path, sizeof(path), &len) != napi_ok || len >= sizeof(path) - 1) {
+    napi_throw_type_error(env, NULL, "mapReadOnly(path)");
+    return NULL;
+  }
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return make_int(env, errno);
+  struct stat st;
+  int bad = fstat(fd, &st) != 0 ? errno : (!S_ISREG(st.st_mode) || st.st_size <= 0) ? EINVAL : 0;
+  if (bad) {
+    int e = bad;
+    close(fd);
+    return make_int(env, e);
+  }
+  void *addr = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  int e = errno;
+  close(fd);
+  if (addr == MAP_FAILED) return make_int(env, e);
+  napi_value out;
+  if (napi_create_external_arraybuffer(env, addr, (size_t)st.st_size, unmap_finalize, (void *)(uintptr_t)st.st_size, &out) != napi_ok) {
+    munmap(addr, (size_t)st.st_size);
+    return make_int(env, ENOTSUP);
+  }
+  return out;
+}
+
 #define EXPORT(name, fn)                                                   \
   do {                                                                     \
     napi_value f;                                                          \
@@ -876,6 +920,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("symCall", js_sym_call);
   EXPORT("symView", js_sym_view);
   EXPORT("btfScan", js_btf_scan);
+  EXPORT("mapReadOnly", js_map_read_only);
   napi_value page;
   napi_create_int64(env, sysconf(_SC_PAGESIZE), &page);
   napi_set_named_property(env, exports, "pageSize", page);

@@ -52,6 +52,11 @@ export interface NativeAddon {
    */
   btfScan?(buf: Uint8Array, start: number, end: number, extraFixed: Int32Array, extraPerMember: Int32Array,
     offsets: Uint32Array, nameOffs: Uint32Array): number;
+  /**
+   * The whole file mapped read-only (PROT_READ, MAP_PRIVATE), unmapped when the buffer
+   * is collected; the errno when it cannot be mapped. Absent from addons built before it.
+   */
+  mapReadOnly?(path: string): ArrayBuffer | number;
   readonly pageSize: number;
   readonly possibleCpusHint: number;
 }
