@@ -38,6 +38,8 @@ export interface MemleakOptions {
   /** --flamegraph FILE: each report also written as an SVG flame graph of outstanding bytes. */
   flamegraph?: string;
   ebpf: boolean;
+  /** --symbols-prefix: the allocator's symbols are PREFIX + malloc, PREFIX + free... (jemalloc's je_, say). */
+  prefix?: string;
   /** Resolved allocator library and which of its functions exist (user mode). */
   lib?: string;
   have?: Set<string>;
@@ -67,19 +69,20 @@ export function memleakProgram(o: MemleakOptions): string {
   const out: string[] = [];
   if (o.pid !== undefined) {
     const lib = o.lib ?? 'c';
-    const has = (f: string) => !o.have || o.have.has(f);
+    const sym = (f: string) => `${o.prefix ?? ''}${f}`;
+    const has = (f: string) => !o.have || o.have.has(sym(f));
     const pred = ` /pid == ${o.pid}/`;
     // Sizes by entry argument; the address is the return value.
     const sized: [string, string][] = [['malloc', 'arg0'], ['calloc', 'arg0 * arg1'], ['realloc', 'arg1'], ['aligned_alloc', 'arg1'], ['valloc', 'arg0'], ['memalign', 'arg1'], ['pvalloc', 'arg0'], ['mmap', 'arg1']];
     for (const [fn, size] of sized) {
       if (!has(fn)) continue;
-      out.push(`uprobe:${lib}:${fn}${pred}\n{\n  @ml_req[tid] = ${size};${fn === 'realloc' ? '\n  @ml_old[tid] = arg0;' : ''}\n  @ml_live[tid] = 1;\n}\n`);
+      out.push(`uprobe:${lib}:${sym(fn)}${pred}\n{\n  @ml_req[tid] = ${size};${fn === 'realloc' ? '\n  @ml_old[tid] = arg0;' : ''}\n  @ml_live[tid] = 1;\n}\n`);
       const failed = fn === 'mmap' ? '(int64)retval == -1' : 'retval == 0';
-      out.push(`uretprobe:${lib}:${fn} /@ml_live[tid]/\n{\n  $size = @ml_req[tid];\n  $addr = retval;\n` +
+      out.push(`uretprobe:${lib}:${sym(fn)} /@ml_live[tid]/\n{\n  $size = @ml_req[tid];\n  $addr = retval;\n` +
         (fn === 'realloc' ? `  $old = @ml_old[tid];\n${release(o, '$old').replace(/^/gm, '')}\n  delete(@ml_old[tid]);\n` : '') +
         `  if (!(${failed})) {\n${record(o, '$addr', '$size', 'ustack').replace(/^/gm, '  ')}\n  }\n  delete(@ml_req[tid]);\n  delete(@ml_live[tid]);\n}\n`);
     }
-    for (const fn of ['free', 'munmap']) if (has(fn)) out.push(`uprobe:${lib}:${fn}${pred}\n{\n${release(o, 'arg0')}\n}\n`);
+    for (const fn of ['free', 'munmap']) if (has(fn)) out.push(`uprobe:${lib}:${sym(fn)}${pred}\n{\n${release(o, 'arg0')}\n}\n`);
     return out.join('\n');
   }
   const has = (tp: string) => !o.tps || o.tps.has(tp);
@@ -159,11 +162,13 @@ const mod: ToolModule<MemleakOptions> = {
       { short: 'o', long: 'older', dest: 'older', kind: 'int', metavar: 'OLDER', min: 0, help: 'prune allocations younger than this age in milliseconds' },
       { short: 'c', long: 'command', dest: 'command', kind: 'string', metavar: 'COMMAND', help: 'execute and trace the specified command (not supported here: use -p)' },
       { long: 'combined-only', dest: 'combined', kind: 'flag', help: 'show combined allocation statistics only' },
+      { long: 'wa-missing-free', dest: 'waMissingFree', kind: 'flag', help: 'Workaround to alleviate misjudgments when free is missing (always on here)' },
       { short: 's', long: 'sample-rate', dest: 'sample', kind: 'int', metavar: 'SAMPLE_RATE', min: 1, help: 'sample every N-th allocation to decrease the overhead' },
       { short: 'T', long: 'top', dest: 'top', kind: 'int', metavar: 'TOP', min: 1, help: 'display only this many top allocating stacks (by size)' },
       { short: 'z', long: 'min-size', dest: 'min', kind: 'int', metavar: 'MIN_SIZE', min: 0, help: 'capture only allocations larger than or equal to this size' },
       { short: 'Z', long: 'max-size', dest: 'max', kind: 'int', metavar: 'MAX_SIZE', min: 0, help: 'capture only allocations smaller than or equal to this size' },
       { short: 'O', long: 'obj', dest: 'obj', kind: 'string', metavar: 'OBJ', help: 'attach to allocator functions in the specified object' },
+      { long: 'symbols-prefix', dest: 'prefix', kind: 'string', metavar: 'SYMBOLS_PREFIX', help: 'memory allocator symbols prefix' },
       { long: 'sort', dest: 'sort', kind: 'string', metavar: 'SORT', help: 'report sorted in given key; available key list: size, count' },
       { long: 'folded', dest: 'folded', kind: 'flag', help: 'print each report as folded stacks with their outstanding bytes (tsbpf)' },
       { long: 'flamegraph', dest: 'flamegraph', kind: 'string', metavar: 'FILE', help: 'also write each report as an SVG flame graph of outstanding bytes to FILE (tsbpf)' },
@@ -182,8 +187,9 @@ const mod: ToolModule<MemleakOptions> = {
       'memleak -s 5                           # trace roughly every 5th allocation, to reduce overhead',
       'memleak -p $(pidof allocs) --flamegraph leaks.svg 10 1   # one report, also drawn as a flame graph',
     ],
-    notes: 'Follows bcc (a report every interval; unlike bcc, one more at Ctrl-C). Not here: -c, --wa-missing-free, --percpu, --symbols-prefix,\n' +
+    notes: 'Follows bcc (a report every interval; unlike bcc, one more at Ctrl-C). Not here: -c, --percpu,\n' +
       'posix_memalign (its address comes back through a pointer). --combined-only prints the same grouping.\n' +
+      '--wa-missing-free is accepted and always in effect: an allocation at an address still recorded replaces that record.\n' +
       'libbpf-tools memleak has the same report and -c, -P PERCPU, -S size; it needs kprobes for kernel mode.',
   },
   options(a: ParsedArgs): MemleakOptions {
@@ -197,6 +203,7 @@ const mod: ToolModule<MemleakOptions> = {
       pid: a.int('pid'), trace: a.flag('trace'), interval: a.int('interval') ?? 5, count: a.int('count'), showAllocs: a.flag('showAllocs'),
       olderMs: a.int('older') ?? 500, combinedOnly: a.flag('combined'), sampleRate: a.int('sample') ?? 1, top: a.int('top') ?? 10,
       minSize, maxSize, obj: a.str('obj') ?? 'c', sort, folded: a.flag('folded'), flamegraph: a.str('flamegraph'), ebpf: a.flag('ebpf'),
+      prefix: a.str('prefix'),
     };
   },
   main(o) {
@@ -208,7 +215,8 @@ const mod: ToolModule<MemleakOptions> = {
       }
       const names = new Set(ElfFile.open(o.lib).symbols().filter((s) => (s.type === 'FUNC' || s.type === 'IFUNC') && s.shndx !== 0).map((s) => s.name));
       o.have = names;
-      if (!names.has('malloc') && !names.has('free')) throw new ToolError(`${o.lib} has no malloc or free to trace`);
+      const p = o.prefix ?? '';
+      if (!names.has(`${p}malloc`) && !names.has(`${p}free`)) throw new ToolError(`${o.lib} has no ${p}malloc or ${p}free to trace`);
     } else {
       o.tps = new Set(['kmalloc', 'kmalloc_node', 'kfree', 'kmem_cache_alloc', 'kmem_cache_alloc_node', 'kmem_cache_free', 'mm_page_alloc', 'mm_page_free'].filter((t) => tpExists('kmem', t)));
       if (!o.ebpf && !o.tps.size) throw new ToolError('no kmem tracepoints on this kernel: kernel allocations cannot be traced');

@@ -9,13 +9,14 @@ function lastReport(out: string): string {
   return parts.length > 2 ? parts[parts.length - 2] : parts[parts.length - 1];
 }
 
-kernelTest('memleak -p: 10 mallocs of 100 bytes with 4 freed are 600 bytes in 6 allocations from the fixture\'s stack; -z and -t filter and trace', async () => {
+kernelTest('memleak -p: 10 mallocs of 100 bytes with 4 freed are 600 bytes in 6 allocations from the fixture\'s stack; -z and -t filter and trace; --symbols-prefix __libc_ (glibc\'s aliases) traces the same calls', async () => {
   const w = startWorkload2('leak', 10, '4', '100');
   const ours = startTool('memleak', ['-p', String(w.pid), '-o', '0', '1']);
   const big = startTool('memleak', ['-p', String(w.pid), '-o', '0', '-z', '101', '1']);
   const trace = startTool('memleak', ['-p', String(w.pid), '-t']);
+  const prefixed = startTool('memleak', ['-p', String(w.pid), '-t', '--symbols-prefix', '__libc_']);
   try {
-    for (const t of [ours, big, trace]) await t.waitFor(`Attaching to pid ${w.pid}, Ctrl+C to quit.\n`);
+    for (const t of [ours, big, trace, prefixed]) await t.waitFor(`Attaching to pid ${w.pid}, Ctrl+C to quit.\n`);
     await sleep(200);
     w.child.stdin?.write('go\n');
     assert.equal(await w.ready(), 'done');
@@ -33,9 +34,13 @@ kernelTest('memleak -p: 10 mallocs of 100 bytes with 4 freed are 600 bytes in 6 
     const t = await trace.stop();
     assert.equal(t.stdout.split('\n').filter((l) => /^alloc exited, size = 100, result = [0-9a-f]+$/.test(l)).length, 10, t.stdout);
     assert.equal(t.stdout.split('\n').filter((l) => /^free entered, address = [0-9a-f]+, size = 100$/.test(l)).length, 4, t.stdout);
+    const p = await prefixed.stop();
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(p.stdout.split('\n').filter((l) => /^alloc exited, size = 100, result = [0-9a-f]+$/.test(l)).length, 10, p.stdout);
+    assert.equal(p.stdout.split('\n').filter((l) => /^free entered, address = [0-9a-f]+, size = 100$/.test(l)).length, 4, p.stdout);
   } finally {
     w.child.kill('SIGKILL');
-    for (const x of [ours, big, trace]) x.child.kill('SIGKILL');
+    for (const x of [ours, big, trace, prefixed]) x.child.kill('SIGKILL');
   }
 });
 
@@ -49,4 +54,6 @@ kernelTest('memleak: kernel mode --ebpf uses the kmem tracepoints; bad flags are
   const s = await runToolToEnd('memleak', ['--sort', 'age']);
   assert.equal(s.code, 1);
   assert.match(s.stderr, /^tsbpf: --sort: unknown key 'age'/);
+  const zp = await runToolToEnd('memleak', ['-p', String(process.pid), '--symbols-prefix', 'zz_']);
+  assert.match(zp.stderr, /^tsbpf: \S+libc\.so\.6 has no zz_malloc or zz_free to trace\n$/);
 });
