@@ -96,10 +96,10 @@ function addLowering(g: AggLowering, m: AggMap, val: Reg | null, key: Loc): void
     add(R1);
     g.a.stx('dw', R0, 0, R1);
   }, () => {
+    // the first value is 0 + val (or 1): stored as it is
     const slot = g.alloc(8);
-    g.a.mov64(R1, 0);
-    add(R1);
-    g.a.stx('dw', FP, slot, R1);
+    if (val) g.a.stx('dw', FP, slot, val);
+    else g.a.st('dw', FP, slot, 1);
     return slot;
   });
 }

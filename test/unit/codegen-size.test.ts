@@ -20,17 +20,17 @@ import { unitTarget } from '../helpers/target';
 const PINNED: Record<string, number> = {
   'empty probe': 2,
   '@ = count()': 12,
-  '@[pid] = count()': 38,
+  '@[pid] = count()': 36,
   '@[comm] = hist(arg)': 70,
-  '@[comm, pid] = sum(arg)': 46,
+  '@[comm, pid] = sum(arg)': 44,
   'printf pid, comm': 36,
-  '@[str(filename)] = count()': 49,
+  '@[str(filename)] = count()': 47,
   'filter /pid == X/ count()': 16,
-  'filter /comm == "loadgen"/ @[comm] = count()': 63,
+  'filter /comm == "loadgen"/ @[comm] = count()': 61,
   '@start[tid] = nsecs; delete (enter + exit)': 39,
   '@ = hist(nsecs - @start[tid]) (enter + exit)': 107,
   'printf("%s", str(filename))': 41,
-  '@[kstack] = count()': 42,
+  '@[kstack] = count()': 40,
 };
 
 for (const p of PER_EVENT_PROGRAMS) {
