@@ -95,3 +95,11 @@ test('the runtime prints enum values by name in text, by number in JSON; unknown
   assert.equal(mapText(m), '@[OTHER]: OTHER\n');
   assert.equal(mapJson(m), '{"type": "map", "data": {"@": {"99999": 99999}}}\n');
 });
+
+test('delete() is a bool value (bpftrace 0.26) and still a statement', () => {
+  const r = compileDetailed(src('BEGIN { @m[1] = 1; $x = delete(@m[1]); if (delete(@m, 2)) { } delete(@m[3]); @b = delete(@m[4]); }'), { target: unitTarget() });
+  const x = r.semantic.instances[0].vars.get('x');
+  assert.equal(x?.kind === 'int' && x.bool, true);
+  const b = r.artifact.userMaps.find((m) => m.name === '@b')!;
+  assert.deepEqual(b.value, { kind: 'bool' });
+});

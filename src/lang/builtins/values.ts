@@ -2,7 +2,7 @@
  * Functions producing values: symbols and addresses, stacks, registers,
  * time, signals, map queries, and the aggregation names.
  */
-import { FP, Helper, R1, R2, R3 } from '../../ebpf/asm';
+import { FP, Helper, R0, R1, R2, R3 } from '../../ebpf/asm';
 import type { Expr } from '../ast';
 import type { FunctionDef, NamedValueTypeDef } from '../feature';
 import { BOOL, INT64 as I64, NONE, UINT64 as U64 } from '../types';
@@ -206,10 +206,24 @@ export const VALUE_FUNCTIONS: Record<string, FunctionDef> = {
       const keys = mapArgKeys(e);
       if (m && (m.key === null) !== (keys === null)) c.error(m.key ? `delete(): ${m.name} needs a key` : `delete(): ${m.name} has no keys`, e.span);
       if (keys) keys.forEach((k) => c.type(k));
-      return NONE;
+      // bpftrace 0.26: whether there was an entry to delete (`$gone = delete(@m[k])`, `if (delete(@m[k]))`)
+      return BOOL;
     },
     stmt(g, e) {
       g.mapDelete(e.args[0] as Extract<Expr, { kind: 'MapRef' }>, mapArgKeys(e));
+    },
+    scalar(g, e) {
+      const r = g.temp(e.span);
+      const mark = g.frameMark;
+      g.mapDelete(e.args[0] as Extract<Expr, { kind: 'MapRef' }>, mapArgKeys(e));
+      // map_delete_elem: 0 when it deleted an entry, -ENOENT when there was none
+      g.a.mov64(r, 0);
+      const none = g.a.newLabel('deleted');
+      g.a.jne(R0, 0, none);
+      g.a.mov64(r, 1);
+      g.a.label(none);
+      g.release(mark);
+      return r;
     },
   },
   has_key: {
