@@ -9,6 +9,7 @@
  * offsets given in its EventSpec (offsets count from the start of the record,
  * so the first field is at offset 8 or later).
  */
+import type { Config } from './config';
 import type { Insn } from '../ebpf/asm';
 import type { SourceFile, Span } from './ast';
 
@@ -217,8 +218,8 @@ export interface ScriptArtifact {
   commandPidMap?: number;
   /** Probe names for the `probe` builtin (index → 'tracepoint:syscalls:sys_enter_read'). */
   probeNames: string[];
-  /** `config = {...}` values and command-line equivalents that affect the runtime. */
-  config: Record<string, bigint | string>;
+  /** The configuration (lang/config.ts): the config block and BPFTRACE_* environment over the defaults. */
+  config: Config;
   /** True if the script uses unsafe actions (system, signal) — requires --unsafe. */
   unsafe: boolean;
   /** Warnings the compiler produced (printed to stderr, compile still succeeded). */

@@ -9,6 +9,7 @@
 import type { AttachPoint, Probe, Program, SourceFile, Expr, Stmt } from './ast';
 import type { AttachSpec, ProgramSpec, ScriptArtifact } from './artifact';
 import { CompileError } from './diagnostics';
+import { resolveConfig } from './config';
 import { parse } from './parser';
 import { desugar } from './desugar';
 import { scopeVariables } from './scopes';
@@ -101,28 +102,18 @@ interface Instance {
   names: string[];
 }
 
-function configNumber(cfg: Record<string, bigint | string>, key: string, dflt: number): number {
-  const v = cfg[key] ?? cfg[`BPFTRACE_${key.toUpperCase()}`];
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  return Number.isFinite(n) && n > 0 ? n : dflt;
-}
-
 function compileInner(program: Program, opts: CompileOptions): CompileResult {
   const target = opts.target ?? runningKernel();
-  const config: Record<string, bigint | string> = {};
-  for (const c of program.config) config[c.key] = c.value;
-  // config block, then the command line / bpftrace's environment variables, then bpftrace 0.17's defaults
-  const envNum = (...names: string[]): number | undefined => {
-    for (const n of names) {
-      const v = Number(process.env[n]);
-      if (process.env[n] !== undefined && Number.isFinite(v) && v > 0) return v;
-    }
-    return undefined;
-  };
-  const wantStrlen = configNumber(config, 'strlen', opts.strlen ?? envNum('BPFTRACE_STRLEN') ?? 64);
-  // bpftrace 0.17 caps strings at 200 bytes (they live on the 512-byte BPF stack)
-  if (wantStrlen > 200) throw new CompileError(`strlen ${wantStrlen} is too large: at most 200 bytes are supported`, program.config[0]?.span ?? null);
+  // the config block, then BPFTRACE_<KEY> environment variables over it (lang/config.ts)
+  const cfg = resolveConfig(program.config, process.env);
+  if (cfg.errors.length) throw CompileError.many(cfg.errors.map((e) => ({ severity: 'ERROR', message: e.message, span: e.span, notes: [] })), program.source);
+  const config = cfg.values;
+  // opts.strlen: a caller's default (tools), below what the script or environment sets
+  const wantStrlen = cfg.set.has('max_strlen') ? config.max_strlen : opts.strlen ?? config.max_strlen;
+  // strings live on the 512-byte BPF stack: at most 200 bytes
+  const strlenSpan = program.config.find((c) => /^(bpftrace_)?(max_)?strlen$/i.test(c.key))?.span ?? null;
+  if (wantStrlen < 1) throw new CompileError(`max_strlen must be at least 1`, strlenSpan);
+  if (wantStrlen > 200) throw new CompileError(`max_strlen ${wantStrlen} is too large: at most 200 bytes are supported`, strlenSpan);
   const strlen = wantStrlen;
   const params = opts.params ?? [];
 
@@ -161,7 +152,8 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
   });
 
   const userBinaries = [...new Set(instances.flatMap((i) => i.attach.flatMap((a) => (a.kind === 'uprobe' ? [a.path] : []))))];
-  const sem = analyze(program, instances.map((i) => ({ probeIndex: i.probeIndex, ctx: i.ctx })), { params, strlen, unsafe: !!opts.unsafe, target, userBinaries });
+  const sem = analyze(program, instances.map((i) => ({ probeIndex: i.probeIndex, ctx: i.ctx })), { params, strlen, unsafe: !!opts.unsafe, target, userBinaries, config });
+  for (const w of cfg.warnings) sem.warnings.push({ severity: 'WARNING', message: w.message, span: w.span, notes: [] });
   for (const d of program.mapDecls) {
     const m = sem.maps.get(`@${d.name}`);
     if (!m) sem.warnings.push({ severity: 'WARNING', message: `Unused map: @${d.name}`, span: d.span, notes: [] });
@@ -173,7 +165,7 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
   const oneShot = instances.every((i) => i.attach.every((a) => a.kind === 'begin' || a.kind === 'end'));
   const shared = new Shared(sem.maps, {
     strlen,
-    maxMapKeys: configNumber(config, 'max_map_keys', configNumber(config, 'map_keys_max', envNum('BPFTRACE_MAP_KEYS_MAX', 'BPFTRACE_MAX_MAP_KEYS') ?? 4096)),
+    maxMapKeys: config.max_map_keys,
     // 4 MiB: absorbs bursts of ~1M events/s (bench section 3); 64 KiB for BEGIN/END only; TSBPF_RING_BYTES overrides
     ringSize: oneShot ? 1 << 16 : 1 << 22,
     stackLimit: 127,

@@ -30,6 +30,8 @@ import { mapSubexprs, some, walk } from './visit';
 import { UserError } from '../errors';
 import { parse } from './parser';
 import { STDLIB_NAMES, STDLIB_SOURCE } from './stdlib';
+import { configKeys, resolveConfig, type Config } from './config';
+import type { Span } from './ast';
 
 export interface DesugarOptions {
   /** Program options given after `--` (`--aa=20` → aa: '20', `--dd` → dd: 'true'). */
@@ -49,7 +51,7 @@ function needsLowering(program: Program): boolean {
   if (program.macros.length) return true;
   return program.probes.some((p) => some([p.predicate, p.body], (n) =>
     n.kind === 'BlockExpr' || n.kind === 'IfExpr' || (n.kind === 'Call' && n.name === 'getopt') ||
-    ((n.kind === 'Call' || n.kind === 'Identifier' || n.kind === 'Builtin') && STDLIB_NAMES.has(n.name))));
+    ((n.kind === 'Call' || n.kind === 'Identifier' || n.kind === 'Builtin') && (STDLIB_NAMES.has(n.name) || n.name === '__builtin_config'))));
 }
 
 /** The standard library's macros (lang/stdlib.ts), parsed once. */
@@ -106,7 +108,7 @@ class Desugarer {
   private readonly argNodes = new Set<Expr>();
   private fresh = 0;
 
-  constructor(program: Program, private readonly named: Record<string, string>) {
+  constructor(private readonly program: Program, private readonly named: Record<string, string>) {
     for (const m of stdlibMacros()) this.stdlib.set(`${m.name}/${m.params.length}`, m);
     for (const m of program.macros) {
       const key = `${m.name}/${m.params.length}`;
@@ -178,6 +180,7 @@ class Desugarer {
       }
       case 'Identifier':
       case 'Builtin': {
+        if (e.name === '__builtin_config') return this.configRecord(e.span);
         const m = this.macro(e.name, 0);
         return m ? this.instantiate(m, [], e, depth) : e;
       }
@@ -241,6 +244,25 @@ class Desugarer {
     // the use's span: diagnostics about the expansion point at the caller
     return { ...this.expandBlockExpr(body, depth + 1), span: use.span };
   }
+
+  /**
+   * `__builtin_config` (what the standard library's `config()` returns): a
+   * record of every configuration key's value, as constants (bpftrace 0.25).
+   */
+  private configRecord(span: Span): Expr {
+    this.config ??= resolveConfig(this.program.config, process.env).values;
+    const cfg = this.config;
+    const keys = configKeys().filter((k) => k !== 'cache_user_symbols'); // bpftrace's record leaves it out
+    const elements: Expr[] = keys.map((k) => {
+      const v = cfg[k];
+      if (typeof v === 'boolean') return { kind: 'BoolLit', value: v, span };
+      if (typeof v === 'number') return { kind: 'IntegerLit', value: BigInt(v), text: String(v), span };
+      return { kind: 'StringLit', value: v, span };
+    });
+    return { kind: 'Tuple', elements, names: keys, span };
+  }
+
+  private config: Config | undefined;
 
   /** `getopt("name"[, default[, "description"]])`: the option's value as a literal of the default's type. */
   private getopt(c: Extract<Expr, { kind: 'Call' }>): Expr {

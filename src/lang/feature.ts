@@ -7,6 +7,7 @@
  * view of the generator). Neither side imports the other: both import this
  * module, which imports only types.
  */
+import type { Config } from './config';
 import type { Asm, Reg } from '../ebpf/asm';
 import type { Builtin, Call, Expr, MapRef, Span } from './ast';
 import type { EventSpec, FieldSpec, HostValue } from './artifact';
@@ -33,7 +34,7 @@ export interface MapFacts {
 export interface TypeRules {
   /** The probe context this instance is compiled for: what it offers (registers, u64 args, ...). */
   readonly ctx: ProbeContext;
-  readonly opts: { readonly strlen: number; readonly params: readonly string[]; readonly target: Target };
+  readonly opts: { readonly strlen: number; readonly params: readonly string[]; readonly target: Target; readonly config?: Config };
   /** Pass 1 learns map types; some errors wait for pass 2. */
   readonly firstPass: boolean;
   error(message: string, span: Span | null, notes?: string[]): Type;

@@ -14,7 +14,8 @@ macro leader_tid(task) { task.group_leader.pid }
 macro leader_tid() { leader_tid(curtask) }
 macro leader_comm(task) { task.group_leader.comm }
 macro leader_comm() { leader_comm(curtask) }
+macro config() { __builtin_config }
 `;
 
 /** Names the standard library defines (a program using none of them is not rebuilt). */
-export const STDLIB_NAMES: ReadonlySet<string> = new Set(['assert', 'ppid', 'pcomm', 'leader_tid', 'leader_comm']);
+export const STDLIB_NAMES: ReadonlySet<string> = new Set(['assert', 'ppid', 'pcomm', 'leader_tid', 'leader_comm', 'config']);

@@ -98,6 +98,7 @@ function loadOne(a: ScriptArtifact, p: ProgramSpec, maps: readonly BpfMap[], o: 
       type: progType(p),
       insns: encode(patchMapFds(p.insns, maps)),
       name: p.name,
+      license: a.config?.license, // config = { license = "..." }: one of the GPL-compatible strings (lang/config.ts)
       attachTo: target && 'func' in target ? target.func : undefined,
       keepLog: o.verbose,
       functions: p.functions, // callbacks (for-map loops) need BTF func_info

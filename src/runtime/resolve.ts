@@ -40,7 +40,7 @@ export class ScriptResolver implements Resolver {
     const addrs = this.addrs(stackMap, id).slice(0, limit > 0 ? limit : undefined);
     const proc = kind === 'ustack' ? captureProcess(pid) : undefined;
     const sym = (a: bigint): ResolvedSymbol | undefined => (kind === 'kstack' ? ksym(a) : proc?.lookup(a));
-    if (mode === 'raw') return V.stack(addrs.map((a) => a.toString(16)), 'bpftrace');
+    if (mode === 'raw') return V.stack(addrs.map((a) => a.toString(16)), 'raw');
     if (mode === 'perf') {
       const frames = addrs.map((a) => {
         const s = sym(a);

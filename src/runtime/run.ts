@@ -701,6 +701,8 @@ export class ScriptRuntime {
   }
 
   private printMapsAtExit(): void {
+    // config = { print_maps_on_exit = false } (C38): the script prints what it wants itself
+    if (this.a.config?.print_maps_on_exit === false) return;
     const dumps: MapDump[] = [];
     for (const spec of this.a.userMaps) {
       const d = this.dumpMap(spec);

@@ -60,7 +60,7 @@ export interface RecordValue { readonly kind: 'record'; readonly fields: Readonl
 export interface StackValue {
   readonly kind: 'stack';
   readonly frames: readonly string[];
-  readonly mode?: 'bpftrace' | 'perf';
+  readonly mode?: 'bpftrace' | 'perf' | 'raw';
   readonly addrs?: readonly bigint[];
 }
 /** Which resolver produced a `sym` value; only affects sorting and nothing else. */
@@ -97,7 +97,7 @@ export function buf(bytes: Uint8Array | readonly number[]): BufValue {
 export function tuple(items: readonly Value[]): TupleValue { return { kind: 'tuple', items }; }
 export function array(items: readonly Value[]): ArrayValue { return { kind: 'array', items }; }
 export function record(fields: ReadonlyArray<readonly [string, Value]>): RecordValue { return { kind: 'record', fields }; }
-export function stack(frames: readonly string[], mode: 'bpftrace' | 'perf' = 'bpftrace', addrs?: readonly bigint[]): StackValue {
+export function stack(frames: readonly string[], mode: 'bpftrace' | 'perf' | 'raw' = 'bpftrace', addrs?: readonly bigint[]): StackValue {
   return { kind: 'stack', frames, mode, addrs };
 }
 export function sym(text: string, origin: SymOrigin = 'ksym'): SymValue { return { kind: 'sym', text, origin }; }
@@ -167,7 +167,8 @@ function stackText(s: StackValue, indent: number): string {
     if (s.mode === 'perf') {
       const a = s.addrs?.[i] ?? 0n;
       out += '\t' + BigInt.asUintN(64, a).toString(16) + ' ' + f + '\n';
-    } else out += pad + f + '\n';
+    } else if (s.mode === 'raw') out += f + '\n'; // bare addresses start the line, as bpftrace prints them
+    else out += pad + f + '\n';
   });
   return out;
 }

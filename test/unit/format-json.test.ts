@@ -14,8 +14,8 @@ test('attached probes and lost events, text', () => {
 
 test('attached probes and lost events, json', () => {
   const j = createOutput('json');
-  assert.equal(j.attachedProbes(1), '{"type": "attached_probes", "data": {"probes": 1}}\n');
-  assert.equal(j.lostEvents(12n), '{"type": "lost_events", "data": {"events": 12}}\n');
+  assert.equal(j.attachedProbes(1), '{"type": "attached_probes", "count": 1, "data": {"probes": 1}}\n');
+  assert.equal(j.lostEvents(12n), '{"type": "lost_events", "count": 12, "data": {"events": 12}}\n');
   assert.equal(j.exitPreamble(), '\n\n');
 });
 

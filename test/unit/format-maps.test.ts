@@ -155,7 +155,7 @@ const MAPS_TEXT = [
 ].join("\n");
 
 const MAPS_JSON = [
-  "{\"type\": \"attached_probes\", \"data\": {\"probes\": 1}}",
+  "{\"type\": \"attached_probes\", \"count\": 1, \"data\": {\"probes\": 1}}",
   "",
   "",
   "{\"type\": \"map\", \"data\": {\"@a\": 2}}",

@@ -69,7 +69,7 @@ const PRINT_TEXT = "Attaching 1 probe...\n" +
   "(1, a, (2, b))\n" +
   "-3\n" +
   "";
-const PRINT_JSON = "{\"type\": \"attached_probes\", \"data\": {\"probes\": 1}}\n" +
+const PRINT_JSON = "{\"type\": \"attached_probes\", \"count\": 1, \"data\": {\"probes\": 1}}\n" +
   "{\"type\": \"map\", \"data\": {\"@c\": {\"2\": 2, \"3\": 3}}}\n" +
   "{\"type\": \"map\", \"data\": {\"@sm\": {\"30\": 0, \"10\": 10, \"20\": 25}}}\n" +
   "{\"type\": \"hist\", \"data\": {\"@hh\": {\"c\": [{\"min\": 1, \"max\": 1, \"count\": 1}], \"b\": [{\"min\": 64, \"max\": 127, \"count\": 2}]}}}\n" +

@@ -114,13 +114,24 @@ export function readStr(g: Lowering, ptr: Reg, dst: Loc, size: number, len: Reg 
   g.callRead(g.probe.user ? Helper.probe_read_user_str : Helper.probe_read_str);
 }
 
+/** The stack mode a bare kstack/ustack prints in: config stack_mode (or BPFTRACE_STACK_MODE), else bpftrace. */
+export function defaultStackMode(c: TypeRules, kind: 'kstack' | 'ustack', span: Span): 'bpftrace' | 'perf' | 'raw' {
+  const m = c.opts.config?.stack_mode ?? 'bpftrace';
+  if (m === 'build_id') {
+    c.error(`${kind}: the build_id stack mode is not supported by tsbpf (use bpftrace, perf or raw)`, span);
+    return 'bpftrace';
+  }
+  return m as 'bpftrace' | 'perf' | 'raw';
+}
+
 export function stackCheck(kind: 'kstack' | 'ustack') {
   return (c: TypeRules, e: Call): Type => {
-    let mode: 'bpftrace' | 'perf' | 'raw' = 'bpftrace';
+    let mode: 'bpftrace' | 'perf' | 'raw' | undefined;
     let limit = 127;
     for (const a of e.args) {
       if (a.kind === 'Identifier' || a.kind === 'Builtin') {
         if (a.name === 'bpftrace' || a.name === 'perf' || a.name === 'raw') mode = a.name;
+        else if (a.name === 'build_id') c.error(`${kind}: the build_id stack mode is not supported by tsbpf (use bpftrace, perf or raw)`, a.span);
         else c.error(`${kind}: unknown mode '${a.name}' (use bpftrace, perf or raw)`, a.span);
       } else {
         const v = c.requireConst(a, `${kind} limit`);
@@ -128,7 +139,7 @@ export function stackCheck(kind: 'kstack' | 'ustack') {
         limit = Math.min(Number(v), 127);
       }
     }
-    return { kind, mode, limit };
+    return { kind, mode: mode ?? defaultStackMode(c, kind, e.span), limit };
   };
 }
 

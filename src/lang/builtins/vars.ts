@@ -6,7 +6,7 @@ import { FP, Helper, R0, R1, R2, R3, type Reg } from '../../ebpf/asm';
 import type { Builtin } from '../ast';
 import type { BuiltinVarDef, Lowering } from '../feature';
 import { INT64 as I64, NONE, UINT64 as U64, type Type } from '../types';
-import { helperValue, regsOnly, stackId, ustackStore } from './lower';
+import { defaultStackMode, helperValue, regsOnly, stackId, ustackStore } from './lower';
 import { regOffset } from '../../arch';
 
 /** The u64 at key 0 of a one-entry array map, read directly (BPF_PSEUDO_MAP_VALUE, no helper call): one register, like a global. */
@@ -213,11 +213,11 @@ export const BUILTIN_VARS: Record<string, BuiltinVarDef> = {
   },
   kstack: {
     // every program type has a kernel stack (bpf_get_stackid takes any ctx)
-    check: () => ({ kind: 'kstack', mode: 'bpftrace', limit: 127 }),
+    check: (c, e) => ({ kind: 'kstack', mode: defaultStackMode(c, 'kstack', e.span), limit: 127 }),
     scalar: (g, e) => stackId(g, false, e.span),
   },
   ustack: {
-    check: () => ({ kind: 'ustack', mode: 'bpftrace', limit: 127 }),
+    check: (c, e) => ({ kind: 'ustack', mode: defaultStackMode(c, 'ustack', e.span), limit: 127 }),
     store: (g, e, dst) => ustackStore(g, dst, e.span),
   },
 };

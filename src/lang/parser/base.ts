@@ -20,7 +20,8 @@ export const MAX_NESTING = 500;
 
 /** Words that cannot be used as identifiers. */
 export const KEYWORDS: ReadonlySet<string> = new Set([
-  'if', 'else', 'unroll', 'while', 'for', 'let', 'return', 'break', 'continue', 'config', 'sizeof', 'offsetof',
+  // not 'config': the config block is told by `config =` at the top; in a probe, config() is the standard library's
+  'if', 'else', 'unroll', 'while', 'for', 'let', 'return', 'break', 'continue', 'sizeof', 'offsetof',
   'true', 'false', 'import', 'macro',
 ]);
 

@@ -2,6 +2,7 @@
  * What the checker's parts share: the results it hands to the code generator
  * (MapInfo, InstanceTypes, CheckerFacts), its options, and small helpers.
  */
+import type { Config } from '../config';
 import type { Binary, Expr, Probe, Span, TypeDef, TypeName } from '../ast';
 import { optionalBtf, type Target } from '../../target/target';
 import type { Aggregation } from '../artifact';
@@ -65,6 +66,8 @@ export interface SemanticOptions {
   typeDefs?: readonly TypeDef[];
   /** Binaries the script's uprobes probe: their DWARF types come after the script's, before the kernel's. */
   userBinaries?: readonly string[];
+  /** The configuration (stack_mode is the default mode of kstack/ustack); defaults when absent. */
+  config?: Config;
 }
 
 

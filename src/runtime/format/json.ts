@@ -16,14 +16,14 @@ export function jsonMessage(type: JsonMessageType, text: string): string {
   return `{"type": "${type}", "data": "${jsonEscape(text)}"}\n`;
 }
 
-/** `{"type": "attached_probes", "data": {"probes": N}}` */
+/** `{"type": "attached_probes", "count": N, "data": {"probes": N}}`: bpftrace 0.26 adds the top-level count (O03). */
 export function jsonAttachedProbes(n: number): string {
-  return `{"type": "attached_probes", "data": {"probes": ${n}}}\n`;
+  return `{"type": "attached_probes", "count": ${n}, "data": {"probes": ${n}}}\n`;
 }
 
-/** `{"type": "lost_events", "data": {"events": N}}` */
+/** `{"type": "lost_events", "count": N, "data": {"events": N}}`, as bpftrace 0.26 (O03). */
 export function jsonLostEvents(n: number | bigint): string {
-  return `{"type": "lost_events", "data": {"events": ${n}}}\n`;
+  return `{"type": "lost_events", "count": ${n}, "data": {"events": ${n}}}\n`;
 }
 
 /** Updates of a user map the kernel refused (full or out of memory), like lost_events. */
