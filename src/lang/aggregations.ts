@@ -117,9 +117,10 @@ const count: AggregationDef<'count'> = {
     addLowering(g, m, null, key(0));
   },
   reduce(_agg, _value, raw, e) {
-    const entries = raw.map(([k, vs]) => ({ key: e.keyOf(k), value: sumCpus(vs, false) / e.div }));
-    // bpftrace 0.17 prints a key-less count() that never ran as "@: 0" (sum and the others print nothing)
-    if (!e.keyed && entries.length === 0) entries.push({ key: [], value: 0n });
+    // A key-less count() that never ran or was cleared prints nothing at exit, as in 0.26 (0.17 printed "@: 0");
+    // its per-CPU array always holds the one entry, so a zero count is taken for none.
+    const entries = raw.map(([k, vs]) => ({ key: e.keyOf(k), total: sumCpus(vs, false) }))
+      .filter((x) => e.keyed || x.total !== 0n).map((x) => ({ key: x.key, value: x.total / e.div }));
     return { name: e.name, keyed: e.keyed, kind: 'count', signed: false, entries };
   },
 };

@@ -19,7 +19,7 @@ import type { EventSpec, KeylessLayout, ProgramSpec, ScriptArtifact, UserMapSpec
 import { attachSpec, needsCommandPid } from '../lang/probes';
 import { decodeValue, readInt } from './decode';
 import { createOutput, type OutputFormatter } from './format/output';
-import type { MapDump } from './format/maps';
+import { type MapDump, withEmptyScalar } from './format/maps';
 import { formatPrintf, parseFormat, type ParsedFormat } from './format/printf';
 import { strftime, TIME_DEFAULT_FORMAT } from './format/strftime';
 import { compileRecordWriter, recordSize, type RecordWriter } from './fastformat';
@@ -457,7 +457,8 @@ export class ScriptRuntime {
       }
       case 'printMap': {
         const spec = this.a.userMaps[ev.userMap];
-        this.emit(this.out.map(this.dumpMap(spec, ev.div), { top: ev.top }));
+        const zero = (): V.Value => decodeValue(Buffer.alloc(this.maps[spec.map].valueSize), 0, spec.value, this.resolver);
+        this.emit(this.out.map(withEmptyScalar(this.dumpMap(spec, ev.div), zero), { top: ev.top }));
         return;
       }
       case 'printValue':

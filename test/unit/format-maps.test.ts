@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import {
   type MapDump, type Entry, type AvgState, createOutput, log2Bucket, linearBucket, mapText, mapJson,
-  type BucketCounts,
+  type BucketCounts, withEmptyScalar,
 } from '../../src/runtime/format';
 import { type Value, int, uint, str, tuple } from '../../src/runtime/values';
 
@@ -139,7 +139,7 @@ const MAPS_TEXT = [
   "@mnk[5]: 9",
   "@mx: 7",
   "@neg: -42",
-  "@s: count 2, average -3, total -7",
+  "@s: { .count = 2, .average = -3, .total = -7 }",
   "",
   "@strv[1]: hello",
   "@strv[2]: abc",
@@ -272,4 +272,15 @@ test('unsigned and signed int keys: printed with their signedness (bpftrace 0.26
   const m: MapDump = { name: '@k', keyed: true, kind: 'value',
     entries: [e([int(-1)], str('neg')), e([int(7)], str('seven')), e([uint(2n ** 64n - 2n)], str('big'))] };
   assert.equal(mapText(m), '@k[7]: seven\n@k[18446744073709551614]: big\n@k[-1]: neg\n');
+});
+
+test('withEmptyScalar: print() of a key-less map with no value shows its zero (0.26); keyed and hist maps stay as they are', () => {
+  const zero = () => str('');
+  assert.equal(mapText(withEmptyScalar({ name: '@', keyed: false, kind: 'count', entries: [] }, zero)), '@: 0\n');
+  assert.equal(mapText(withEmptyScalar({ name: '@', keyed: false, kind: 'stats', entries: [] }, zero)).trim(), '@: { .count = 0, .average = 0, .total = 0 }');
+  assert.equal(mapText(withEmptyScalar({ name: '@', keyed: false, kind: 'avg', entries: [] }, zero)).trim(), '@: 0');
+  const keyed = { name: '@k', keyed: true, kind: 'count', entries: [] } as const;
+  assert.equal(withEmptyScalar(keyed, zero), keyed);
+  const h = { name: '@h', keyed: false, kind: 'hist', entries: [] } as const;
+  assert.equal(withEmptyScalar(h, zero), h);
 });

@@ -55,9 +55,9 @@ const PRINT_TEXT = "Attaching 1 probe...\n" +
   "@hh[b]: \n" +
   "[64, 128)              1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n" +
   "\n" +
-  "@st[2]: count 1, average 4, total 4\n" +
-  "@st[1]: count 1, average 10, total 10\n" +
-  "@st[3]: count 1, average 100, total 100\n" +
+  "@st[2]: { .count = 1, .average = 4, .total = 4 }\n" +
+  "@st[1]: { .count = 1, .average = 10, .total = 10 }\n" +
+  "@st[3]: { .count = 1, .average = 100, .total = 100 }\n" +
   "\n" +
   "@av[3]: 33\n" +
   "\n" +

@@ -79,6 +79,26 @@ export interface TseriesMap extends Common {
 
 export type MapDump = ScalarMap | ValueMap | AvgMap | HistMap | LhistMap | TseriesMap;
 
+/**
+ * What print(@m) shows for a key-less map with no value yet, as bpftrace 0.26
+ * does: the zero of its value (`@: 0`, `@: { .count = 0, .average = 0, .total = 0 }`;
+ * `zero` is the decoded zero of a non-integer value). hist, lhist and tseries
+ * print as they are; the maps printed at exit are never filled in.
+ */
+export function withEmptyScalar(m: MapDump, zero: () => Value): MapDump {
+  if (m.keyed || m.entries.length > 0) return m;
+  switch (m.kind) {
+    case 'count': case 'sum': case 'min': case 'max': case 'int':
+      return { ...m, entries: [{ key: [], value: 0n }] };
+    case 'avg': case 'stats':
+      return { ...m, entries: [{ key: [], value: { count: 0n, total: 0n } }] };
+    case 'value':
+      return { ...m, entries: [{ key: [], value: zero() }] };
+    default:
+      return m;
+  }
+}
+
 /** Options of `print(@m, top, div)`; 0 means "not given" as in bpftrace. */
 export interface PrintOptions { readonly top?: number; readonly div?: number }
 
@@ -156,11 +176,11 @@ export function mapText(m: MapDump, opts: PrintOptions = {}): string {
     }
     case 'avg': case 'stats': {
       const sorted = sortEntries(m) as ReadonlyArray<Entry<AvgState>>;
-      // bpftrace 0.17 ignores top and div for stats() maps (it warns at compile time).
+      // bpftrace ignores top and div for stats() maps (it warns at compile time); 0.26 prints the three as a record.
       const rows = (m.kind === 'avg' ? applyTop(sorted, top) : sorted).map((e) => {
         const avg = average(e.value);
         const v = m.kind === 'avg' ? (avg / div).toString()
-          : `count ${e.value.count}, average ${avg}, total ${e.value.total}`;
+          : `{ .count = ${e.value.count}, .average = ${avg}, .total = ${e.value.total} }`;
         return keyString(m, e.key) + ': ' + v;
       });
       return rows.join('\n') + '\n\n';
