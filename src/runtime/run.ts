@@ -584,10 +584,14 @@ export class ScriptRuntime {
 
   // ---- maps ------------------------------------------------------------------
 
-  /** The user map called `name` ('@x'), decoded and reduced; undefined if the script has none. */
-  map(name: string, div = 0): MapDump | undefined {
+  /**
+   * The user map called `name` ('@x'), decoded and reduced; undefined if the script has none.
+   * `keep` sees each key's fields one by one, decoded on demand: the entries it refuses are
+   * never decoded whole (a tool filtering by one field symbolizes no stack of the others).
+   */
+  map(name: string, div = 0, keep?: (field: (i: number) => V.Value) => boolean): MapDump | undefined {
     const spec = this.a.userMaps.find((m) => m.name === name);
-    return spec ? this.dumpMap(spec, div) : undefined;
+    return spec ? this.dumpMap(spec, div, keep) : undefined;
   }
 
   /** Empties the user map called `name`. */
@@ -618,13 +622,19 @@ export class ScriptRuntime {
   }
 
   /** Reads a user map and reduces per-CPU values into what the printer takes. */
-  dumpMap(spec: UserMapSpec, div = 0): MapDump {
+  dumpMap(spec: UserMapSpec, div = 0, keep?: (field: (i: number) => V.Value) => boolean): MapDump {
     const m = this.maps[spec.map];
     const keyed = spec.key !== null;
     const agg = spec.aggregation;
     const d = BigInt(div > 0 ? div : 1);
-    const rawEntries: Array<[Buffer, Buffer[]]> = spec.keylessArray ? keylessArrayEntries(m, spec.keylessArray)
+    let rawEntries: Array<[Buffer, Buffer[]]> = spec.keylessArray ? keylessArrayEntries(m, spec.keylessArray)
       : m.isPerCpu ? m.entriesPerCpu() : m.entries().map(([k, v]) => [k, [v]]);
+    const kt = spec.key;
+    if (keep && kt !== null) {
+      const field = (k: Buffer) => (i: number): V.Value =>
+        spec.multiKey && kt.kind === 'tuple' ? decodeValue(k, kt.fields[i].offset, kt.fields[i].type, this.resolver) : decodeValue(k, 0, kt, this.resolver);
+      rawEntries = rawEntries.filter(([k]) => keep(field(k)));
+    }
     const keyOf = (k: Buffer): V.Value[] => {
       if (spec.key === null) return [];
       const v = decodeValue(k, 0, spec.key, this.resolver);

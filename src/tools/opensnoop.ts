@@ -34,6 +34,8 @@ export interface OpensnoopOptions {
   /** bcc's --cgroupmap / --mntnsmap: paths of pinned hash maps of ids to trace. */
   cgroupMap?: string;
   mntnsMap?: string;
+  /** bcc's --exec: run this command and trace its process only; exit when it exits. */
+  exec?: string[];
   /** Which entry tracepoints exist here (open is absent on some architectures). */
   calls?: string[];
 }
@@ -64,6 +66,7 @@ export function opensnoopProgram(o: OpensnoopOptions): string {
   if (o.pid !== undefined) conds.push(`pid == ${o.pid}`);
   if (o.tid !== undefined) conds.push(`tid == ${o.tid}`);
   if (o.uid !== undefined) conds.push(`uid == ${o.uid}`);
+  if (o.exec) conds.push('pid == cpid'); // the runtime starts the command stopped and fills in cpid before it runs
   // bcc: an open passes when it has any of the -f flags; O_RDONLY (0) means "neither O_WRONLY nor O_RDWR".
   if (o.flagMask !== undefined) {
     const any = o.flagMask ? [`(args->flags & ${o.flagMask}) != 0`] : [];
@@ -137,6 +140,11 @@ function fullPath(pid: number, rel: string): string {
   }
 }
 
+/** --exec's words as one command line for the runtime (each word quoted for the shell unless plain). */
+function commandLine(words: string[]): string {
+  return words.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`)).join(' ');
+}
+
 /** Stands for "now" when no time column is printed (no Date per event). */
 const NO_TIME = new Date(0);
 
@@ -161,6 +169,7 @@ const mod: ToolModule<OpensnoopOptions> = {
       { short: 'f', long: 'flag_filter', dest: 'flags', kind: 'list', commaSplit: true, metavar: 'FLAG', help: 'filter on flags argument (e.g., O_WRONLY); repeated: any of them (bcc)' },
       CGROUPMAP_OPTION,
       MNTNSMAP_OPTION,
+      { long: 'exec', dest: 'exec', kind: 'remainder', metavar: 'COMMAND', help: 'execute command (as the last parameter, supports multiple parameters, for example: --exec ls -l /tmp): trace its process only, exit when it exits' },
       EBPF_OPTION,
     ],
     examples: [
@@ -177,6 +186,7 @@ const mod: ToolModule<OpensnoopOptions> = {
       'opensnoop -f O_WRONLY -f O_RDWR  # only print calls for writing (bcc)',
       'opensnoop --cgroupmap mappath  # only trace cgroups in this BPF map',
       'opensnoop --mntnsmap mappath   # only trace mount namespaces in the map',
+      'opensnoop --exec ls -l /tmp    # run ls and trace its opens only (bcc)',
     ],
     notes: 'Follows libbpf-tools (columns, -t is a TID filter, -T prints HH:MM:SS); -f comes from bcc. openat2 is not traced.',
   },
@@ -190,6 +200,9 @@ const mod: ToolModule<OpensnoopOptions> = {
       if (v === 0) readOnly = true;
     }
     const filtered = a.list('flags').length > 0;
+    const exec = a.has('exec') ? a.list('exec') : undefined;
+    if (exec && !exec.length) throw new ToolError('--exec needs a command');
+    if (exec && (a.has('pid') || a.has('tid'))) throw new ToolError('can only use -p/-t or --exec');
     const pages = a.int('pages');
     if (pages !== undefined && (pages & (pages - 1)) !== 0) throw new ToolError(`-b: the number of pages must be a power of two, got ${pages}`);
     return {
@@ -207,6 +220,7 @@ const mod: ToolModule<OpensnoopOptions> = {
       flagMask: filtered ? mask : undefined,
       readOnly,
       ...pinnedMapFlags(a),
+      exec,
     };
   },
   main(o) {
@@ -224,7 +238,7 @@ const mod: ToolModule<OpensnoopOptions> = {
     });
     return runToolProgram({
       name: 'opensnoop', program: opensnoopProgram(o), banner: opensnoopHeader(o), on: [onOpen], duration: o.duration,
-      runOptions: { ringBytes: o.bufferPages !== undefined ? o.bufferPages * 4096 : perCpuRingBytes() },
+      runOptions: { ringBytes: o.bufferPages !== undefined ? o.bufferPages * 4096 : perCpuRingBytes(), ...(o.exec ? { cmd: commandLine(o.exec) } : {}) },
     });
   },
 };

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import { foldedFromCounts, renderFlameGraph } from '../runtime/flamegraph';
 import type { MapDump } from '../runtime/format/maps';
+import type { Value } from '../runtime/values';
 import type { ParsedArgs } from './common/args';
 import { EBPF_OPTION } from './common/ebpf';
 import { requireProcess } from './common/filters';
@@ -47,11 +48,10 @@ export function profileProgram(o: ProfileOptions): string {
   return `${config}${probe}${conds.length ? ` /${conds.join(' && ')}/` : ''}\n{\n  @samples[${key}] = count();\n}\n`;
 }
 
-/** Samples from the map, in bcc's order (ascending count); `keep` judges a sample's cgroup id and mnt ns inode. */
-export function samplesOf(m: MapDump | undefined, o: ProfileOptions, keep?: (cgroup: bigint, mntns: bigint) => boolean): StackSample[] {
+/** Samples from the map, in bcc's order (ascending count). */
+export function samplesOf(m: MapDump | undefined, o: ProfileOptions): StackSample[] {
   if (!m || m.kind !== 'count') return [];
-  const kept = keep ? m.entries.filter((e) => keep(intOf(e.key[e.key.length - 2]), intOf(e.key[e.key.length - 1]))) : m.entries;
-  const out = kept.map((e) => {
+  const out = m.entries.map((e) => {
     let i = 0;
     const kernel = o.userOnly ? [] : framesOf(e.key[i++]);
     const user = o.kernelOnly ? [] : framesOf(e.key[i++]);
@@ -150,7 +150,10 @@ const mod: ToolModule<ProfileOptions> = {
       banner: o.folded ? undefined : profileBanner(o),
       duration: o.duration,
       report: (rt) => {
-        const samples = samplesOf(rt.map('@samples'), o, inIds);
+        // --cgroupmap/--mntnsmap: the two ids end the key; other samples' stacks are never symbolized
+        const ids = o.userOnly || o.kernelOnly ? 3 : 4;
+        const keep = inIds && ((f: (i: number) => Value) => inIds(intOf(f(ids)), intOf(f(ids + 1))));
+        const samples = samplesOf(rt.map('@samples', 0, keep || undefined), o);
         rt.print(samples.map((s) => (o.folded ? foldedStack(s, o) : multiLineStack(s, o))).join(''));
         if (o.flamegraph) {
           const folded = foldedFromCounts(samples.map((s) => ({ frames: flameFrames(s, o), count: Number(s.count) })));

@@ -20,6 +20,8 @@ export interface RunqlatOptions {
   milliseconds: boolean;
   perProcess: boolean;
   perThread: boolean;
+  /** bcc's --pidnss: a histogram per PID namespace (of the task that waited). */
+  perPidns?: boolean;
   pid?: number;
   /** Threads of `pid` when tracing started (the wakeup tracepoints carry thread ids only; later ones are followed). */
   tids?: number[];
@@ -42,6 +44,15 @@ export function runqlatProgram(o: RunqlatOptions): string {
   // A preempted task is still runnable: its prev_state holds only the preempt marker (TASK_REPORT_MAX), no state bits.
   const prevPred = ['(args->prev_state & 0xff) == 0', 'args->prev_pid != 0', o.pid !== undefined ? `pid == ${o.pid}` : '', cg].filter(Boolean).join(' && ');
   const nextPred = ['@qtime[args->next_pid] != 0'].join(' && ');
+  // --pidnss: the tracepoint names the task switched in by pid only; the raw tracepoint hands over its task_struct,
+  // whose PID namespace is the one it was created in (task_active_pid_ns: thread_pid->numbers[level].ns).
+  const switchIn = o.perPidns
+    ? 'rawtracepoint:sched_switch /@qtime[args.next->pid] != 0/\n{\n  $t = args.next;\n' +
+      `  @lat[$t->thread_pid->numbers[$t->thread_pid->level].ns->ns.inum] = hist((nsecs - @qtime[$t->pid]) / ${div});\n` +
+      '  delete(@qtime[$t->pid]);\n}\n'
+    : `tracepoint:sched:sched_switch /${nextPred}/\n{\n` +
+      `  @lat${key} = hist((nsecs - @qtime[args->next_pid]) / ${div});\n` +
+      '  delete(@qtime[args->next_pid]);\n}\n';
   const members = o.pid === undefined ? [] : [
     `tracepoint:sched:sched_process_fork /pid == ${o.pid}/\n{\n  @member[args->child_pid] = 1;\n}\n`,
     `tracepoint:sched:sched_process_exit /pid == ${o.pid}/\n{\n  delete(@member[tid]);\n}\n`,
@@ -51,9 +62,7 @@ export function runqlatProgram(o: RunqlatOptions): string {
     `tracepoint:sched:sched_wakeup${wakePred ? ` /${wakePred}/` : ''}\n{\n  @qtime[args->pid] = nsecs;\n}\n`,
     `tracepoint:sched:sched_wakeup_new${wakePred ? ` /${wakePred}/` : ''}\n{\n  @qtime[args->pid] = nsecs;\n}\n`,
     `tracepoint:sched:sched_switch /${prevPred}/\n{\n  @qtime[args->prev_pid] = nsecs;\n}\n`,
-    `tracepoint:sched:sched_switch /${nextPred}/\n{\n` +
-      `  @lat${key} = hist((nsecs - @qtime[args->next_pid]) / ${div});\n` +
-      '  delete(@qtime[args->next_pid]);\n}\n',
+    switchIn,
   ].join('\n');
 }
 
@@ -73,6 +82,12 @@ export function runqlatReport(o: RunqlatOptions, m: MapDump | undefined, now: Da
   if (!m || m.kind !== 'hist') return s;
   const units = o.milliseconds ? 'msecs' : 'usecs';
   const entries = (m as HistMap).entries;
+  if (o.perPidns) {
+    // bcc's section order: by namespace inode
+    const byNs = [...entries].sort((a, b) => (intOf(a.key[0]) < intOf(b.key[0]) ? -1 : 1));
+    for (const e of byNs) s += `\npidns = ${intOf(e.key[0])}\n${log2HistText(slotsFromHist(e.value), units)}`;
+    return s;
+  }
   if (!o.perProcess && !o.perThread) {
     for (const e of entries) s += log2HistText(slotsFromHist(e.value), units);
     return s;
@@ -119,6 +134,7 @@ const mod: ToolModule<RunqlatOptions> = {
       { short: 'm', long: 'milliseconds', dest: 'ms', kind: 'flag', help: 'Millisecond histogram' },
       { short: 'P', long: 'pids', dest: 'pids', kind: 'flag', help: 'Print a histogram per process ID' },
       { short: 'L', long: 'tids', dest: 'tids', kind: 'flag', help: 'Print a histogram per thread ID' },
+      { long: 'pidnss', dest: 'pidnss', kind: 'flag', help: 'Print a histogram per PID namespace (bcc)' },
       { short: 'p', long: 'pid', dest: 'pid', kind: 'int', metavar: 'PID', min: 1, help: 'Trace this PID only' },
       { short: 'c', long: 'cgroup', dest: 'cgroup', kind: 'string', metavar: 'CGROUP', help: 'Trace process in cgroup path (libbpf-tools; the waking task\'s cgroup, as libbpf-tools)' },
       EBPF_OPTION,
@@ -133,18 +149,22 @@ const mod: ToolModule<RunqlatOptions> = {
       'runqlat -mT 1   # 1s summaries, milliseconds, and timestamps',
       'runqlat -P      # show each PID separately',
       'runqlat -p 185  # trace PID 185 only',
+      'runqlat --pidnss  # show each PID namespace separately (bcc)',
     ],
     notes: 'Follows libbpf-tools, on the sched tracepoints (no BTF tracepoints): -p covers the threads the process had at\n' +
-      'start and those it creates later; -P groups threads by the process they belong to when printed. No --pidnss yet.',
+      'start and those it creates later; -P groups threads by the process they belong to when printed. --pidnss (bcc) keys each latency by the PID\n' +
+      'namespace of the task that waited (bcc takes the namespace of the task switched out at that moment).',
   },
   options(a: ParsedArgs): RunqlatOptions {
     if (a.flag('pids') && a.flag('tids')) throw new ToolError('-P and -L cannot be used together');
+    if (a.flag('pidnss') && (a.flag('pids') || a.flag('tids'))) throw new ToolError('--pidnss cannot be used with -P or -L');
     const pid = a.int('pid');
     return {
       timestamp: a.flag('timestamp'),
       milliseconds: a.flag('ms'),
       perProcess: a.flag('pids'),
       perThread: a.flag('tids'),
+      perPidns: a.flag('pidnss'),
       pid,
       tids: pid !== undefined ? threadsOf(pid) : undefined,
       interval: a.int('interval') ?? 0,

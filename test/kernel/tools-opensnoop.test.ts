@@ -123,3 +123,27 @@ kernelTest('opensnoop -F -b 64: a relative path is shown under the working direc
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+kernelTest('opensnoop --exec: the command\'s own opens only, exactly, its words as given; the tool ends with it', async () => {
+  const tag = `/nonexistent-tsbpf-exec-${process.pid}`;
+  // the command's argument has a space and a quote: it reaches the command as one word
+  const odd = `${tag} it's`;
+  const script = `i=0; while [ $i -lt 9 ]; do true < "$1" 2>/dev/null; i=$((i+1)); done; (true < "$1-child" 2>/dev/null)`;
+  // an opener outside the command runs all along
+  const noise = run('/bin/sh', ['-c', `i=0; while [ $i -lt 200 ]; do true < ${tag}-out 2>/dev/null; i=$((i+1)); done`]);
+  const ours = startTool('opensnoop', ['-x', '--exec', '/bin/sh', '-c', script, 'sh', odd]);
+  const r = await ours.done(60000);
+  await noise;
+  assert.equal(r.code, 0, r.stderr);
+  const mine = r.stdout.split('\n').filter((l) => l.includes(tag));
+  assert.equal(mine.length, 9, r.stdout);
+  const pids = new Set(mine.map((l) => l.split(/\s+/)[0]));
+  assert.equal(pids.size, 1, r.stdout);
+  // bcc traces the command's process, not its children; the path arrives whole
+  assert.ok(mine.every((l) => / sh +-1 +2 /.test(l) && l.endsWith(odd)), r.stdout);
+  const none = await startTool('opensnoop', ['--exec']).done();
+  assert.equal(none.code, 1);
+  assert.equal(none.stderr, 'tsbpf: --exec needs a command\n');
+  const both = await startTool('opensnoop', ['-p', '1', '--exec', 'true']).done();
+  assert.equal(both.stderr, 'tsbpf: can only use -p/-t or --exec\n');
+});

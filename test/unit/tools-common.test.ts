@@ -44,6 +44,22 @@ test('args: argparse spellings of values, clusters, positionals', () => {
   assert.equal(parseArgs(spec, ['--', '-3']).int('interval'), -3);
 });
 
+test('args: a remainder option (bcc --exec CMD ARGS...) takes every argument after it, flags included', () => {
+  const spec: ArgSpec = { name: 't', summary: 's', options: [
+    { short: 'x', long: 'failed', dest: 'x', kind: 'flag', help: 'x' },
+    { long: 'exec', dest: 'exec', kind: 'remainder', metavar: 'COMMAND', help: 'run' },
+  ] };
+  const a = parseArgs(spec, ['-x', '--exec', 'ls', '-l', '--', '-x']);
+  assert.deepEqual(a.list('exec'), ['ls', '-l', '--', '-x']);
+  assert.equal(a.flag('x'), true);
+  assert.deepEqual(parseArgs(spec, ['--exec=ls', '/tmp']).list('exec'), ['ls', '/tmp']);
+  const none = parseArgs(spec, ['--exec']);
+  assert.equal(none.has('exec'), true);
+  assert.deepEqual(none.list('exec'), []);
+  assert.equal(parseArgs(spec, []).has('exec'), false);
+  assert.match(helpText(spec), /\[--exec COMMAND \.\.\.\]/);
+});
+
 test('args: mistakes are one-sentence ToolErrors', () => {
   const msg = (argv: string[]) => {
     try {

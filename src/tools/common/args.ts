@@ -15,7 +15,8 @@
  */
 import { ToolError } from '../tool';
 
-export type OptKind = 'flag' | 'count' | 'int' | 'string' | 'list';
+/** remainder: every argument after the option is its value (argparse's nargs=REMAINDER: bcc's `--exec CMD ARGS...`). */
+export type OptKind = 'flag' | 'count' | 'int' | 'string' | 'list' | 'remainder';
 
 export interface OptSpec {
   /** One letter, without the dash. */
@@ -134,6 +135,8 @@ export function parseArgs(spec: ArgSpec, argv: readonly string[]): ParsedArgs {
         values.set(o.dest, [...prev, ...parts]);
         return;
       }
+      case 'remainder':
+        return; // taken whole where it is met
     }
   };
   const takesValue = (o: OptSpec) => o.kind === 'int' || o.kind === 'string' || o.kind === 'list';
@@ -159,6 +162,10 @@ export function parseArgs(spec: ArgSpec, argv: readonly string[]): ParsedArgs {
         else if (cands.length > 1) throw new ToolError(`ambiguous option --${name} (could be ${cands.map((c) => '--' + c).join(', ')})`);
       }
       if (!o) throw new ToolError(`unrecognized option '--${name}' (see '${spec.name} -h')`);
+      if (o.kind === 'remainder') {
+        values.set(o.dest, [...(eq >= 0 ? [a.slice(eq + 1)] : []), ...argv.slice(i + 1)]);
+        break;
+      }
       if (takesValue(o)) {
         const v: string | undefined = eq >= 0 ? a.slice(eq + 1) : argv[++i];
         if (v === undefined) throw new ToolError(`option --${o.long} needs a value`);
@@ -213,7 +220,7 @@ export function parseArgs(spec: ArgSpec, argv: readonly string[]): ParsedArgs {
 
 function optLabel(o: OptSpec): string {
   const mv = o.metavar ?? o.dest.toUpperCase();
-  const v = o.kind === 'int' || o.kind === 'string' || o.kind === 'list' ? ` ${mv}` : '';
+  const v = o.kind === 'int' || o.kind === 'string' || o.kind === 'list' ? ` ${mv}` : o.kind === 'remainder' ? ` ${mv} ...` : '';
   const parts: string[] = [];
   if (o.short) parts.push(`-${o.short}${v}`);
   if (o.long) parts.push(`--${o.long}${v}`);
@@ -225,7 +232,7 @@ export function helpText(spec: ArgSpec): string {
   const usageOpts = spec.options.map((o) => {
     const mv = o.metavar ?? o.dest.toUpperCase();
     const flag = o.short ? `-${o.short}` : `--${o.long}`;
-    return o.kind === 'flag' || o.kind === 'count' ? `[${flag}]` : `[${flag} ${mv}]`;
+    return o.kind === 'flag' || o.kind === 'count' ? `[${flag}]` : o.kind === 'remainder' ? `[${flag} ${mv} ...]` : `[${flag} ${mv}]`;
   });
   const pos = spec.positionals ?? [];
   const usagePos = pos.map((p) => (p.rest ? `[${p.name} ...]` : `[${p.name}]`));
