@@ -97,7 +97,7 @@ OPTIONS:
     --debuginfo DIR  look for separate debug files (uprobe args, file.c:LINE) in DIR first
 
 ENVIRONMENT:
-    BPFTRACE_STRLEN        bytes of str() and other strings (default 64, at most 200)
+    BPFTRACE_MAX_STRLEN    characters str() keeps (default 64, at most 200; BPFTRACE_STRLEN too)
     BPFTRACE_MAP_KEYS_MAX  maximum entries of each map (default 4096)
     TSBPF_RING_BYTES       event ring buffer size, a power of two (default 4 MiB)
     TSBPF_DEBUG=1          show internal stack traces for internal errors

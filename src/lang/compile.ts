@@ -152,7 +152,7 @@ function compileInner(program: Program, opts: CompileOptions): CompileResult {
   });
 
   const userBinaries = [...new Set(instances.flatMap((i) => i.attach.flatMap((a) => (a.kind === 'uprobe' ? [a.path] : []))))];
-  const sem = analyze(program, instances.map((i) => ({ probeIndex: i.probeIndex, ctx: i.ctx })), { params, strlen, unsafe: !!opts.unsafe, target, userBinaries, config });
+  const sem = analyze(program, instances.map((i) => ({ probeIndex: i.probeIndex, ctx: i.ctx })), { params, strlen, strTrailer: String(config.str_trunc_trailer), unsafe: !!opts.unsafe, target, userBinaries, config });
   for (const w of cfg.warnings) sem.warnings.push({ severity: 'WARNING', message: w.message, span: w.span, notes: [] });
   for (const d of program.mapDecls) {
     const m = sem.maps.get(`@${d.name}`);

@@ -34,7 +34,7 @@ export interface MapFacts {
 export interface TypeRules {
   /** The probe context this instance is compiled for: what it offers (registers, u64 args, ...). */
   readonly ctx: ProbeContext;
-  readonly opts: { readonly strlen: number; readonly params: readonly string[]; readonly target: Target; readonly config?: Config };
+  readonly opts: { readonly strlen: number; readonly strTrailer?: string; readonly params: readonly string[]; readonly target: Target; readonly config?: Config };
   /** Pass 1 learns map types; some errors wait for pass 2. */
   readonly firstPass: boolean;
   error(message: string, span: Span | null, notes?: string[]): Type;

@@ -61,7 +61,11 @@ export type Type =
    */
   /** `enum`: a value of that enum type (prints as its enumerator's name; arithmetic makes a plain integer). */
   | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean; ptr?: PointerInfo; embedded?: boolean; bool?: true; enum?: EnumInfo }
-  | { kind: 'string'; size: number }
+  /**
+   * `trailer`: a str() read that may have been cut (F60): printed with this
+   * text after it when it fills its buffer but the NUL (bpftrace 0.26's `..`).
+   */
+  | { kind: 'string'; size: number; trailer?: string }
   /** `names`: a record `(a=1, b=2)` (S27), a tuple whose fields have names (`$r.a`), printed `{ .a = 1, .b = 2 }`. */
   | { kind: 'tuple'; fields: Type[]; offsets: number[]; size: number; names?: string[] }
   | { kind: 'buffer'; size: number }
@@ -96,7 +100,8 @@ export type ValueType =
   /** `enum`: printed as the enumerator's name where bpftrace prints enums symbolically (text output, printf %s). */
   | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean; pointer?: boolean; enum?: EnumInfo }
   | { kind: 'bool' }
-  | { kind: 'string'; size: number }
+  /** `trailer`: appended when the string fills all but the last byte (a cut str() read, F60). */
+  | { kind: 'string'; size: number; trailer?: string }
   | { kind: 'buffer'; size: number } // u32 length followed by `size` bytes (buf())
   | { kind: 'tuple'; size: number; fields: { offset: number; type: ValueType }[] }
   /** u64 stack id into the stack map `stackMap` (an index into ScriptArtifact.maps); the pid for ustack is recorded separately. */
@@ -226,7 +231,7 @@ export function valueTypeOf(t: Type, stackMap = -1): ValueType {
       if (t.ptr && !t.embedded) return { kind: 'int', size: 8, signed: false, pointer: true };
       return t.enum ? { kind: 'int', size: 8, signed: t.signed, enum: t.enum } : { kind: 'int', size: 8, signed: t.signed };
     case 'string':
-      return { kind: 'string', size: t.size };
+      return t.trailer !== undefined ? { kind: 'string', size: t.size, trailer: t.trailer } : { kind: 'string', size: t.size };
     case 'tuple': {
       const names = t.names;
       // a record decodes and prints like a C struct held by value: `{ .a = 1 }`, a JSON object
@@ -377,7 +382,10 @@ export function unify(a: Type, b: Type): Type | undefined {
     if (a.enum?.name !== b.enum?.name) return { kind: 'int', size: a.size === b.size ? a.size : 8, signed: a.signed, ...(a.ptr ? { ptr: a.ptr } : {}) };
     return a.size === b.size ? a : { kind: 'int', size: 8, signed: a.signed };
   }
-  if (a.kind === 'string' && b.kind === 'string') return { kind: 'string', size: Math.max(a.size, b.size) };
+  if (a.kind === 'string' && b.kind === 'string') {
+    const trailer = a.trailer ?? b.trailer;
+    return trailer !== undefined ? { kind: 'string', size: Math.max(a.size, b.size), trailer } : { kind: 'string', size: Math.max(a.size, b.size) };
+  }
   if (a.kind === 'buffer' && b.kind === 'buffer') return { kind: 'buffer', size: Math.max(a.size, b.size) };
   if (a.kind === 'tuple' && b.kind === 'tuple') {
     if (a.fields.length !== b.fields.length || !sameNames(a.names, b.names)) return undefined;

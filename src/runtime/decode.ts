@@ -57,8 +57,11 @@ export function decodeValue(b: Buffer, off: number, t: ValueType, r: Resolver): 
       return V.int(readInt(b, off, t.size, t.signed), (t.size * 8) as V.IntBits, t.signed);
     case 'bool':
       return V.bool(b.readUInt8(off) !== 0);
-    case 'string':
-      return V.str(readCString(b, off, t.size));
+    case 'string': {
+      const s = readCString(b, off, t.size);
+      // a str() read that filled its buffer was cut (bpftrace 0.26 prints its str_trunc_trailer)
+      return V.str(t.trailer !== undefined && t.size > 1 && b.indexOf(0, off) === off + t.size - 1 ? s + t.trailer : s);
+    }
     case 'buffer': {
       const len = Math.min(b.readUInt32LE(off), t.size);
       return V.buf(Uint8Array.from(b.subarray(off + 4, off + 4 + len)));

@@ -104,7 +104,7 @@ function general(spec: FormatSpec, f: FieldSpec, r: Resolver): RecordWriter {
 
 function fieldWriter(spec: FormatSpec, f: FieldSpec, r: Resolver): RecordWriter {
   const t = f.type;
-  if (t.kind === 'string' && spec.conversion === 's') return stringField(spec, f.offset, t.size);
+  if (t.kind === 'string' && spec.conversion === 's' && t.trailer === undefined) return stringField(spec, f.offset, t.size);
   if (t.kind === 'int' && (spec.conversion === 'd' || spec.conversion === 'u' || spec.conversion === 'x' || spec.conversion === 'X' || spec.conversion === 'o')) {
     return intField(spec, f.offset, t, general(spec, f, r));
   }

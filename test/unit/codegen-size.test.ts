@@ -24,12 +24,12 @@ const PINNED: Record<string, number> = {
   '@[comm] = hist(arg)': 70,
   '@[comm, pid] = sum(arg)': 44,
   'printf pid, comm': 36,
-  '@[str(filename)] = count()': 47,
+  '@[str(filename)] = count()': 48, // 48: str() keeps 64 characters and its NUL (F60), 65 bytes to zero
   'filter /pid == X/ count()': 16,
   'filter /comm == "loadgen"/ @[comm] = count()': 61,
   '@start[tid] = nsecs; delete (enter + exit)': 39,
   '@ = hist(nsecs - @start[tid]) (enter + exit)': 107,
-  'printf("%s", str(filename))': 41,
+  'printf("%s", str(filename))': 42, // 42: a 65-byte str() (F60)
   '@[kstack] = count()': 40,
 };
 

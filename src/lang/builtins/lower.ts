@@ -97,19 +97,21 @@ export function strArgLen(c: TypeRules, e: Expr | undefined, dflt: number): numb
   return Math.min(Number(v), dflt);
 }
 
-/** Reads a C string from a pointer into dst (size bytes, zero-padded). */
-export function readStr(g: Lowering, ptr: Reg, dst: Loc, size: number, len: Reg | null): void {
+/**
+ * Reads a C string from a pointer into dst (size bytes, zero-padded): at most
+ * `len` bytes when given (a run-time length, the NUL counted as in bpftrace
+ * 0.26's str(p, n)), else `readSize`, never more than `size`.
+ */
+export function readStr(g: Lowering, ptr: Reg, dst: Loc, size: number, len: Reg | null, readSize = size): void {
   g.zero(dst, size);
   g.lea(R1, dst);
   if (len) {
-    // runtime length: clamp to [0, size - 1], plus one for the NUL the helper writes
     const ok = g.a.newLabel('lenok');
     g.a.mov64(R2, len);
-    g.a.jle(R2, size - 1, ok);
-    g.a.mov64(R2, size - 1);
+    g.a.jle(R2, size, ok);
+    g.a.mov64(R2, size);
     g.a.label(ok);
-    g.a.add64(R2, 1);
-  } else g.a.mov64(R2, size);
+  } else g.a.mov64(R2, readSize);
   g.a.mov64(R3, ptr);
   g.callRead(g.probe.user ? Helper.probe_read_user_str : Helper.probe_read_str);
 }

@@ -69,13 +69,16 @@ export const STRING_FUNCTIONS: Record<string, FunctionDef> = {
         return v !== undefined ? { kind: 'string', size: Math.max(1, Math.min(Number(v) + 1, t.size)) } : t;
       }
       if (t.kind !== 'int' && t.kind !== 'none') c.error(`str() needs a pointer, got ${t.kind}`, e.args[0].span);
+      // bpftrace 0.26 (F60): str(p) keeps up to strlen characters and a cut one prints a trailer;
+      // str(p, n) reads n bytes counting the NUL (n - 1 characters), at most strlen + 1
+      const trailer = c.opts.strTrailer ?? '..';
       if (e.args[1]) {
-        const lt = c.int(e.args[1], 'str() length');
+        c.int(e.args[1], 'str() length');
         const v = c.constInt(e.args[1]);
-        if (v !== undefined) return { kind: 'string', size: Math.max(1, Math.min(Number(v) + 1, c.opts.strlen)) };
-        void lt;
+        if (v !== undefined && v < 0n) c.error('str() cannot use a negative length', e.args[1].span);
+        if (v !== undefined && v >= 0n && v < BigInt(c.opts.strlen)) return { kind: 'string', size: Math.max(1, Number(v) + 1), trailer };
       }
-      return { kind: 'string', size: c.opts.strlen };
+      return { kind: 'string', size: c.opts.strlen + 1, trailer };
     },
     store(g, e, dst, size) {
       const t = g.type(e.args[0]);
@@ -99,9 +102,10 @@ export const STRING_FUNCTIONS: Record<string, FunctionDef> = {
       const own = g.type(e);
       const n = own.kind === 'string' ? Math.min(own.size, size) : size;
       const p = g.scalar(e.args[0]);
-      const len = e.args[1] && g.type(e).kind === 'string' && !(e.args[1].kind === 'IntegerLit') ? g.scalar(e.args[1]) : null;
+      const lit = e.args[1]?.kind === 'IntegerLit' ? e.args[1].value : undefined;
+      const len = e.args[1] && lit === undefined ? g.scalar(e.args[1]) : null;
       if (size > n) g.zero({ base: dst.base, off: dst.off + n }, size - n);
-      readStr(g, p, dst, n, len);
+      readStr(g, p, dst, n, len, lit !== undefined ? Math.max(0, Math.min(Number(lit), n)) : n);
       g.release1(p);
       if (len) g.release1(len);
     },

@@ -61,6 +61,8 @@ export interface SemanticOptions {
   target: Target;
   params: string[];
   strlen: number;
+  /** What a cut str() read prints after it (config str_trunc_trailer, F60); bpftrace 0.26's `..` when unset. */
+  strTrailer?: string;
   unsafe: boolean;
   /** Struct definitions written in the script (for offsetof). */
   typeDefs?: readonly TypeDef[];
