@@ -459,7 +459,7 @@ export function valueOfCType(c: CType, space: AddrSpace): Type | string {
       return { kind: 'int', size: 8, signed: false, ptr: { to: c, space }, embedded: true };
     case 'array':
       // a char array as a string: all its bytes and a NUL after them (`char s[5]` holding "hello" prints hello)
-      if (c.elem.kind === 'int' && c.elem.size === 1) return { kind: 'string', size: c.length + 1 };
+      if (c.elem.kind === 'int' && c.elem.size === 1) return { kind: 'string', size: c.length + 1, charArray: true };
       return { kind: 'int', size: 8, signed: false, ptr: { to: c, space }, embedded: true };
     case 'void':
       return 'a void value cannot be read';

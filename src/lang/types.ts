@@ -65,7 +65,7 @@ export type Type =
    * `trailer`: a str() read that may have been cut (F60): printed with this
    * text after it when it fills its buffer but the NUL (bpftrace 0.26's `..`).
    */
-  | { kind: 'string'; size: number; trailer?: string }
+  | { kind: 'string'; size: number; trailer?: string; charArray?: true }
   /** `names`: a record `(a=1, b=2)` (S27), a tuple whose fields have names (`$r.a`), printed `{ .a = 1, .b = 2 }`. */
   | { kind: 'tuple'; fields: Type[]; offsets: number[]; size: number; names?: string[] }
   | { kind: 'buffer'; size: number }
