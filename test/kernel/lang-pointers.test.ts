@@ -104,15 +104,16 @@ kernelTest('lang pointers: dereferencing what is not a pointer, or a void pointe
 kernelTest('lang types: -lv prints kernel structs, unions and enums as C (bitfields, anonymous members, padding) like bpftrace', async () => {
   const ts = await runTsbpf(['-lv', 'struct __kernel_timespec']);
   assert.equal(ts.code, 0, ts.stderr);
-  assert.equal(ts.stdout, 'struct __kernel_timespec {\n\t__kernel_time64_t tv_sec;\n\tlong long int tv_nsec;\n};\n\n');
+  // bpftrace 0.26 names the BTF a definition comes from (`vmlinux: struct X {`); 0.17 and 0.23 did not
+  assert.equal(ts.stdout, 'vmlinux: struct __kernel_timespec {\n\t__kernel_time64_t tv_sec;\n\tlong long int tv_nsec;\n};\n\n');
   const names = await runTsbpf(['-l', 'struct task_struct*']);
   assert.ok(names.stdout.split('\n').includes('struct task_struct'), names.stdout);
   for (const type of ['struct task_struct', 'union bpf_attr', 'struct sk_buff', 'enum pid_type']) {
     const r = await runTsbpf(['-lv', type]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`^${type} \\{\\n`));
+    assert.match(r.stdout, new RegExp(`^vmlinux: ${type} \\{\\n`));
     for (const p of [bpftrace017, bpftrace023]) {
-      if (peerAvailable(p)) assert.equal(r.stdout, (await runPeer(p, ['-lv', type])).stdout, `${p.name}: ${type}`);
+      if (peerAvailable(p)) assert.equal(r.stdout.replace(/^vmlinux: /, ''), (await runPeer(p, ['-lv', type])).stdout, `${p.name}: ${type}`);
     }
   }
 });
