@@ -117,10 +117,9 @@ const count: AggregationDef<'count'> = {
     addLowering(g, m, null, key(0));
   },
   reduce(_agg, _value, raw, e) {
-    // A key-less count() that never ran or was cleared prints nothing at exit, as in 0.26 (0.17 printed "@: 0");
-    // its per-CPU array always holds the one entry, so a zero count is taken for none.
-    const entries = raw.map(([k, vs]) => ({ key: e.keyOf(k), total: sumCpus(vs, false) }))
-      .filter((x) => e.keyed || x.total !== 0n).map((x) => ({ key: x.key, value: x.total / e.div }));
+    // A key-less count() keeps its one array entry even at 0 (the exporter shows a counter at 0 before any
+    // event and after clear()); the printer at exit leaves it out (format/maps.ts withoutZeroCount).
+    const entries = raw.map(([k, vs]) => ({ key: e.keyOf(k), value: sumCpus(vs, false) / e.div }));
     return { name: e.name, keyed: e.keyed, kind: 'count', signed: false, entries };
   },
 };

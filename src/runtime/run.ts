@@ -19,7 +19,7 @@ import type { EventSpec, KeylessLayout, ProgramSpec, ScriptArtifact, UserMapSpec
 import { attachSpec, needsCommandPid } from '../lang/probes';
 import { decodeValue, readInt } from './decode';
 import { createOutput, type OutputFormatter } from './format/output';
-import { type MapDump, withEmptyScalar } from './format/maps';
+import { type MapDump, withEmptyScalar, withoutZeroCount } from './format/maps';
 import { formatPrintf, parseFormat, type ParsedFormat } from './format/printf';
 import { strftime, TIME_DEFAULT_FORMAT } from './format/strftime';
 import { compileRecordWriter, recordSize, type RecordWriter } from './fastformat';
@@ -716,8 +716,7 @@ export class ScriptRuntime {
     if (this.a.config?.print_maps_on_exit === false) return;
     const dumps: MapDump[] = [];
     for (const spec of this.a.userMaps) {
-      const d = this.dumpMap(spec);
-      dumps.push(d);
+      dumps.push(withoutZeroCount(this.dumpMap(spec)));
     }
     this.write(this.out.exitPreamble());
     if (dumps.length) this.write(this.out.maps(dumps));

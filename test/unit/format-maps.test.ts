@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import {
   type MapDump, type Entry, type AvgState, createOutput, log2Bucket, linearBucket, mapText, mapJson,
-  type BucketCounts, withEmptyScalar,
+  type BucketCounts, withEmptyScalar, withoutZeroCount,
 } from '../../src/runtime/format';
 import { type Value, int, uint, str, tuple } from '../../src/runtime/values';
 
@@ -283,4 +283,13 @@ test('withEmptyScalar: print() of a key-less map with no value shows its zero (0
   assert.equal(withEmptyScalar(keyed, zero), keyed);
   const h = { name: '@h', keyed: false, kind: 'hist', entries: [] } as const;
   assert.equal(withEmptyScalar(h, zero), h);
+});
+
+test('withoutZeroCount: at exit a key-less count() of 0 prints nothing (0.26); a counted one, a keyed one and sum() stay', () => {
+  assert.deepEqual(withoutZeroCount({ name: '@', keyed: false, kind: 'count', entries: [{ key: [], value: 0n }] }).entries, []);
+  assert.equal(mapText(withoutZeroCount({ name: '@', keyed: false, kind: 'count', entries: [{ key: [], value: 3n }] })), '@: 3\n');
+  const keyed: MapDump = { name: '@k', keyed: true, kind: 'count', entries: [{ key: [uint(1)], value: 0n }] };
+  assert.equal(withoutZeroCount(keyed), keyed);
+  const sum: MapDump = { name: '@s', keyed: false, kind: 'sum', entries: [{ key: [], value: 0n }] };
+  assert.equal(withoutZeroCount(sum), sum);
 });

@@ -99,6 +99,16 @@ export function withEmptyScalar(m: MapDump, zero: () => Value): MapDump {
   }
 }
 
+/**
+ * What the maps printed at exit show of a key-less count(), as bpftrace 0.26: nothing when it never ran
+ * or was cleared (0.17-0.23 printed `@: 0`). Its per-CPU array always holds the one entry, so a zero
+ * count is taken for none here, for the exit printer only: print(@), the exporter and tools read the 0.
+ */
+export function withoutZeroCount(m: MapDump): MapDump {
+  if (m.keyed || m.kind !== 'count' || m.entries.some((e) => e.value !== 0n)) return m;
+  return { ...m, entries: [] };
+}
+
 /** Options of `print(@m, top, div)`; 0 means "not given" as in bpftrace. */
 export interface PrintOptions { readonly top?: number; readonly div?: number }
 
