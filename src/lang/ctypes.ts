@@ -142,7 +142,7 @@ export class CTypes {
       case 'ptr':
         return { kind: 'ptr', to: this.fromBtf(t.type, file) };
       case 'array':
-        return { kind: 'array', elem: this.fromBtf(t.type, file), length: t.nelems };
+        return { kind: 'array', elem: this.fromBtf(t.type, file), length: t.nelems, btf: true };
       default:
         return { kind: 'void' };
     }
@@ -458,8 +458,9 @@ export function valueOfCType(c: CType, space: AddrSpace): Type | string {
     case 'record':
       return { kind: 'int', size: 8, signed: false, ptr: { to: c, space }, embedded: true };
     case 'array':
-      // a char array as a string: all its bytes and a NUL after them (`char s[5]` holding "hello" prints hello)
-      if (c.elem.kind === 'int' && c.elem.size === 1) return { kind: 'string', size: c.length + 1, charArray: true };
+      // a char array as a string, as bpftrace: a script struct's has room for a NUL after all its bytes (`char s[5]`
+      // holding "hello" prints hello); a BTF one is a string of its own length (task_struct's comm: string[16], as `comm`)
+      if (c.elem.kind === 'int' && c.elem.size === 1) return { kind: 'string', size: c.btf ? c.length : c.length + 1, charArray: c.length };
       return { kind: 'int', size: 8, signed: false, ptr: { to: c, space }, embedded: true };
     case 'void':
       return 'a void value cannot be read';

@@ -39,7 +39,8 @@ export type CType =
   | { kind: 'ptr'; to: CType }
   /** `btf`: its id in kernel BTF, or with `file` in the BTF made from that binary's DWARF (uprobes). */
   | { kind: 'record'; tag: 'struct' | 'union'; name: string; btf?: number; file?: string }
-  | { kind: 'array'; elem: CType; length: number };
+  /** `btf`: from BTF (kernel or a binary's), whose char arrays are strings of their own length (bpftrace). */
+  | { kind: 'array'; elem: CType; length: number; btf?: true };
 
 /** Which memory a pointer points into: bpf_probe_read_kernel or bpf_probe_read_user reads it. */
 export type AddrSpace = 'kernel' | 'user';
@@ -65,7 +66,8 @@ export type Type =
    * `trailer`: a str() read that may have been cut (F60): printed with this
    * text after it when it fills its buffer but the NUL (bpftrace 0.26's `..`).
    */
-  | { kind: 'string'; size: number; trailer?: string; charArray?: true }
+  /** `charArray`: a char array member or element read as a string: its C length (what is copied, and its sizeof). */
+  | { kind: 'string'; size: number; trailer?: string; charArray?: number }
   /** `names`: a record `(a=1, b=2)` (S27), a tuple whose fields have names (`$r.a`), printed `{ .a = 1, .b = 2 }`. */
   | { kind: 'tuple'; fields: Type[]; offsets: number[]; size: number; names?: string[] }
   | { kind: 'buffer'; size: number }

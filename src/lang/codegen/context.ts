@@ -264,16 +264,16 @@ export abstract class ContextGen extends FrameGen {
     return addr;
   }
 
-  /** A char array in memory (at `addr`, released here) as a string of `size` bytes at `dst`, zero-padded to `slotSize`. */
   /**
-   * A char array in memory (`size` - 1 bytes: its string type has room for a
-   * NUL after them) copied into a string slot: the bytes as they are, since a
-   * full array has no NUL of its own.
+   * A char array in memory (at `addr`, released here; `length` bytes) copied
+   * into a string slot at `dst` zero-padded to `slotSize`: the bytes as they
+   * are, since a full array has no NUL of its own (a script struct's string
+   * type has room for one after them; a BTF one's is the array's own length).
    */
-  protected readStringAt(addr: Reg, dst: Loc, slotSize: number, size: number, space: AddrSpace): void {
+  protected readStringAt(addr: Reg, dst: Loc, slotSize: number, length: number, space: AddrSpace): void {
     this.zero(dst, slotSize);
     this.lea(R1, dst);
-    this.a.mov64(R2, Math.max(1, Math.min(slotSize, size) - 1));
+    this.a.mov64(R2, Math.max(1, Math.min(slotSize, length)));
     this.a.mov64(R3, addr);
     this.release1(addr);
     this.callRead(this.readHelper(space, false));

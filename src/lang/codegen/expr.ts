@@ -549,7 +549,7 @@ export abstract class ExprGen extends ContextGen {
         }
         if (this.inst.facts.memberOffsets.has(e) && t.kind === 'string') {
           // char array member of a struct: read it as a string
-          this.readStringAt(this.memberAddr(e), dst, tsize, t.size, this.spaceOf(e.object));
+          this.readStringAt(this.memberAddr(e), dst, tsize, t.charArray ?? t.size - 1, this.spaceOf(e.object));
           return;
         }
         if (this.type(e.object).kind === 'ctx') {
@@ -564,7 +564,7 @@ export abstract class ExprGen extends ContextGen {
         if (t.kind !== 'string' || (e.kind === 'Unary' && e.op !== '*')) break;
         const obj = e.kind === 'Index' ? e.object : e.operand;
         if (e.kind === 'Index' && this.type(obj).kind !== 'int' && this.type(obj).kind !== 'cdata') break;
-        this.readStringAt(e.kind === 'Index' ? this.elementAddr(e) : this.scalar(e.operand), dst, tsize, t.size, this.spaceOf(obj));
+        this.readStringAt(e.kind === 'Index' ? this.elementAddr(e) : this.scalar(e.operand), dst, tsize, t.charArray ?? t.size - 1, this.spaceOf(obj));
         return;
       }
       default:

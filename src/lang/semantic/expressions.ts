@@ -388,8 +388,8 @@ export abstract class ExprChecker implements TypeRules {
           // the value's size as the kernel holds it: an integer's width, a whole args array, else its memory layout
           const t = this.type(op);
           if (t.kind === 'int' && t.embedded && t.ptr) this.facts.sizeof.set(e, this.cSize(t.ptr.to, e.span)); // `sizeof(*p)` of a struct pointer
-          // a char array member is its C size (its string value has one byte more, for a NUL)
-          else if (t.kind === 'string' && t.charArray) this.facts.sizeof.set(e, t.size - 1);
+          // a char array member is its C size (a script struct's string value has one byte more, for a NUL)
+          else if (t.kind === 'string' && t.charArray !== undefined) this.facts.sizeof.set(e, t.charArray);
           else this.facts.sizeof.set(e, t.kind === 'int' ? t.size : t.kind === 'array' ? t.field.size : memSize(t));
         }
         return UINT64;
