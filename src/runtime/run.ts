@@ -108,6 +108,8 @@ export class ScriptRuntime {
   private lostReported = 0n;
   /** Failed updates already reported, per user map (UserMapSpec index). */
   private mapUpdatesReported: bigint[] = [];
+  /** Key-less count() maps zero() emptied (and no clear() since): printed at exit as `@: 0`. */
+  private readonly zeroedCounts = new Set<number>();
   private child: ChildProcess | undefined;
   private timers: NodeJS.Timeout[] = [];
   /** Probes run() attached, counted as bpftrace counts them (BEGIN/END included); 0 until attached. */
@@ -466,8 +468,10 @@ export class ScriptRuntime {
         return;
       case 'clear':
         clearUserMap(this.maps[this.a.userMaps[ev.userMap].map], this.a.userMaps[ev.userMap]);
+        this.zeroedCounts.delete(ev.userMap);
         return;
       case 'zero':
+        this.zeroedCounts.add(ev.userMap);
         this.zeroMap(this.a.userMaps[ev.userMap]);
         return;
       case 'system': {
@@ -715,9 +719,11 @@ export class ScriptRuntime {
     // config = { print_maps_on_exit = false } (C38): the script prints what it wants itself
     if (this.a.config?.print_maps_on_exit === false) return;
     const dumps: MapDump[] = [];
-    for (const spec of this.a.userMaps) {
-      dumps.push(withoutZeroCount(this.dumpMap(spec)));
-    }
+    this.a.userMaps.forEach((spec, i) => {
+      // a key-less count() reads 0 both when it never ran and when zero() emptied it; bpftrace prints only the second
+      const d = this.dumpMap(spec);
+      dumps.push(this.zeroedCounts.has(i) ? d : withoutZeroCount(d));
+    });
     this.write(this.out.exitPreamble());
     if (dumps.length) this.write(this.out.maps(dumps));
   }
