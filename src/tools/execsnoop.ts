@@ -94,7 +94,7 @@ export function execsnoopProgram(o: ExecsnoopOptions): string {
   const image = Array.from({ length: pieces }, (_, k) =>
     `    if ($len > ${k * BUF_MAX}) { $at = $start + ${k * BUF_MAX}; $left = $len - ${k * BUF_MAX}; ${IMAGE.send()} }`);
   return [
-    `config = { strlen = ${BUF_MAX} }`,
+    `config = { max_strlen = ${BUF_MAX} }`,
     '',
     `tracepoint:syscalls:sys_enter_execve${pred}`,
     '{',

@@ -98,7 +98,7 @@ export abstract class FrameGen {
     this.frame += align8(Math.max(size, 1));
     this.frameHigh = Math.max(this.frameHigh, this.frame);
     if (this.frame > STACK_LIMIT) {
-      this.fail(`this probe needs more than ${STACK_LIMIT} bytes of BPF stack; use shorter strings (config = { strlen = N }) or fewer variables`, span);
+      this.fail(`this probe needs more than ${STACK_LIMIT} bytes of BPF stack; use shorter strings (config = { max_strlen = N }) or fewer variables`, span);
     }
     return -this.frame;
   }
