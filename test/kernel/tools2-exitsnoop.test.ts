@@ -3,9 +3,13 @@ import { kernelTest } from '../helpers/kernel';
 import { runToolToEnd, sleep, startTool, startTwin, twinPath } from './tools-harness';
 import { startWorkload2 } from './tools2-workload';
 
-/** PCOMM PID PPID TID and the exit text (AGE dropped), for rows whose PPID is `ppid`. */
+/**
+ * PCOMM PID PPID TID and the exit text (AGE dropped), for rows whose PPID is `ppid`, in the order
+ * of the exit text: the children exit at once, and on two CPUs their events may arrive in any order.
+ */
 function children(out: string, ppid: number, skip = 0): string[][] {
-  return out.split('\n').slice(1).map((l) => l.trim().split(/\s+/).slice(skip)).filter((f) => f[2] === String(ppid)).map((f) => [...f.slice(0, 4), f.slice(5).join(' ')]);
+  return out.split('\n').slice(1).map((l) => l.trim().split(/\s+/).slice(skip)).filter((f) => f[2] === String(ppid))
+    .map((f) => [...f.slice(0, 4), f.slice(5).join(' ')]).sort((a, b) => (a[4] < b[4] ? -1 : a[4] > b[4] ? 1 : 0));
 }
 
 kernelTest('exitsnoop: 4 children exiting with codes 0-3 and one killed by SIGTERM, as libbpf-tools exitsnoop sees them; -x drops exit(0); -p the process itself', async () => {
