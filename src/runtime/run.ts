@@ -631,8 +631,7 @@ export class ScriptRuntime {
     const keyed = spec.key !== null;
     const agg = spec.aggregation;
     const d = BigInt(div > 0 ? div : 1);
-    let rawEntries: Array<[Buffer, Buffer[]]> = spec.keylessArray ? keylessArrayEntries(m, spec.keylessArray)
-      : m.isPerCpu ? m.entriesPerCpu() : m.entries().map(([k, v]) => [k, [v]]);
+    let rawEntries = userMapEntries(m, spec);
     const kt = spec.key;
     if (keep && kt !== null) {
       const field = (k: Buffer) => (i: number): V.Value =>
@@ -795,6 +794,15 @@ function pdeathsigWrapper(): string[] | null {
 /** Compiles nothing: runs an already compiled script. */
 export function runScript(artifact: ScriptArtifact, opts: RunOptions = {}): Promise<number> {
   return new ScriptRuntime(artifact, opts).run();
+}
+
+/**
+ * A user map's entries as the printers take them: [key, each CPU's value (or
+ * the one value)], a key-less array's as a hash would hold them.
+ */
+export function userMapEntries(m: BpfMap, spec: UserMapSpec): Array<[Buffer, Buffer[]]> {
+  if (spec.keylessArray) return keylessArrayEntries(m, spec.keylessArray);
+  return m.isPerCpu ? m.entriesPerCpu() : m.entries().map(([k, v]) => [k, [v]]);
 }
 
 /**

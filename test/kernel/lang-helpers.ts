@@ -9,6 +9,7 @@ import type { ScriptArtifact, UserMapSpec } from '../../src/lang/artifact';
 import { BpfMap } from '../../src/ebpf/maps';
 import { testRun, type Program } from '../../src/ebpf/programs';
 import { loadArtifact } from '../../src/runtime/load';
+import { userMapEntries } from '../../src/runtime/run';
 
 export interface Loaded {
   artifact: ScriptArtifact;
@@ -19,7 +20,11 @@ export interface Loaded {
   runBegin(): void;
   /** Value of a user map under a u64 zero key (key-less maps), summed over CPUs for aggregations. */
   scalar(name: string): bigint | undefined;
-  /** All entries of a user map: [key bytes, value per CPU (or single)]. */
+  /**
+   * All entries of a user map: [key bytes, value per CPU (or single)], read as
+   * the runtime reads them (a key-less hist/lhist array as the hash keyed by
+   * the bucket it stands for: 8 zero bytes, then the u64 bucket index).
+   */
   entries(name: string): Array<[Buffer, Buffer[]]>;
   userMap(name: string): UserMapSpec;
 }
@@ -34,8 +39,7 @@ export function loadScript(text: string, opts: CompileOptions = {}): Loaded {
   };
   const entries = (name: string): Array<[Buffer, Buffer[]]> => {
     const u = userMap(name);
-    const m = maps[u.map];
-    return m.isPerCpu ? m.entriesPerCpu() : m.entries().map(([k, v]) => [k, [v]] as [Buffer, Buffer[]]);
+    return userMapEntries(maps[u.map], u);
   };
   return {
     artifact,
